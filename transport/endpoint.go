@@ -1,0 +1,558 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol"
+	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
+	"github.com/pion/transport/v2/udp"
+)
+
+// Config configures an Endpoint. Zero values are safe defaults.
+type Config struct {
+	// Identity and Trust are required.
+	Identity *Identity
+	Trust    *TrustStore
+	// Handler answers streams the other side opens. Nil refuses them all.
+	Handler Handler
+	// Logger receives connection events; default slog.Default().
+	Logger *slog.Logger
+	// IdleTimeout closes a session that carried no non-quiet stream for
+	// this long (default 2 minutes).
+	IdleTimeout time.Duration
+	// HandshakeTimeout bounds a DTLS+SCTP handshake (default 5 s).
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps handshakes in progress, so peers that never finish
+	// theirs cannot starve others (default 32).
+	MaxHandshakes int
+	// SocketBuffer sets SO_RCVBUF/SO_SNDBUF (default 4 MiB).
+	SocketBuffer int
+	// DataPlane moves bodies (default StreamDataPlane).
+	DataPlane DataPlane
+	// QuietOps are ops that do not keep a session from idling (liveness).
+	QuietOps []string
+	// OnSession, if set, hears of every session established in either direction.
+	OnSession func(PeerInfo)
+	// OnRefused, if set, hears of every peer refused for its identity.
+	OnRefused func(id, fingerprint string, addr net.Addr, err error)
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.MaxHandshakes == 0 {
+		c.MaxHandshakes = 32
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = 4 << 20
+	}
+	if c.DataPlane == nil {
+		c.DataPlane = StreamDataPlane{}
+	}
+}
+
+// Handler answers one request on its stream. The stream is closed by the
+// endpoint after ServeStream returns.
+type Handler interface {
+	ServeStream(ctx context.Context, req Request, s *Stream)
+}
+
+// Endpoint is this peer's side of the transport: it listens for peers on one
+// UDP port, dials them, and keeps at most one reusable session per peer.
+type Endpoint struct {
+	cfg       Config
+	ln        net.Listener
+	quiet     map[string]bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	handshake chan struct{}
+
+	mu       sync.Mutex
+	sessions map[string]*Session // by peer id
+	dialing  map[string]*sync.Mutex
+	closed   bool
+}
+
+// Listen starts an endpoint on addr (host:port, port 0 for any).
+func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
+	if cfg.Identity == nil || cfg.Trust == nil {
+		return nil, errors.New("transport: Config needs Identity and Trust")
+	}
+	cfg.setDefaults()
+	uaddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	lc := udp.ListenConfig{
+		ReadBufferSize:  cfg.SocketBuffer,
+		WriteBufferSize: cfg.SocketBuffer,
+		// Only a DTLS handshake record may create a connection: stray or
+		// forged datagrams cost nothing.
+		AcceptFilter: isHandshakeDatagram,
+	}
+	ln, err := lc.Listen("udp", uaddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	ectx, cancel := context.WithCancel(ctx)
+	e := &Endpoint{
+		cfg:       cfg,
+		ln:        ln,
+		quiet:     map[string]bool{},
+		ctx:       ectx,
+		cancel:    cancel,
+		handshake: make(chan struct{}, cfg.MaxHandshakes),
+		sessions:  map[string]*Session{},
+		dialing:   map[string]*sync.Mutex{},
+	}
+	for _, op := range cfg.QuietOps {
+		e.quiet[op] = true
+	}
+	e.wg.Add(2)
+	go e.acceptLoop()
+	go e.idleLoop()
+	return e, nil
+}
+
+func isHandshakeDatagram(packet []byte) bool {
+	pkts, err := recordlayer.UnpackDatagram(packet)
+	if err != nil || len(pkts) < 1 {
+		return false
+	}
+	h := &recordlayer.Header{}
+	if err := h.Unmarshal(pkts[0]); err != nil {
+		return false
+	}
+	return h.ContentType == protocol.ContentTypeHandshake
+}
+
+// Addr is the UDP address the endpoint listens on.
+func (e *Endpoint) Addr() *net.UDPAddr { return e.ln.Addr().(*net.UDPAddr) }
+
+// dtlsConfig builds the DTLS configuration for one handshake. wantID, if
+// non-empty, is the peer id the caller expects at the other end.
+func (e *Endpoint) dtlsConfig(ctx context.Context, wantID string, verdict *error, trust *TrustState) *dtls.Config {
+	return &dtls.Config{
+		Certificates:         []tls.Certificate{e.cfg.Identity.Certificate},
+		CipherSuites:         []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+		ExtendedMasterSecret: dtls.RequireExtendedMasterSecret,
+		ClientAuth:           dtls.RequireAnyClientCert,
+		// The chain is self-signed by design; VerifyPeerCertificate checks
+		// the certificate against the pinned fingerprint instead.
+		InsecureSkipVerify: true,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			st, err := e.verifyPeer(raw, wantID)
+			*verdict = err
+			*trust = st
+			return err
+		},
+		ConnectContextMaker: func() (context.Context, func()) {
+			return context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
+		},
+		MTU:            1400,
+		FlightInterval: 250 * time.Millisecond,
+		LoggerFactory:  quietLoggerFactory(),
+	}
+}
+
+func (e *Endpoint) verifyPeer(raw [][]byte, wantID string) (TrustState, error) {
+	if len(raw) == 0 {
+		return "", fmt.Errorf("%w: none presented", ErrBadCertificate)
+	}
+	cert, err := x509.ParseCertificate(raw[0])
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadCertificate, err)
+	}
+	now := time.Now()
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return "", fmt.Errorf("%w: outside its validity period", ErrBadCertificate)
+	}
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
+		return "", fmt.Errorf("%w: not self-signed: %v", ErrBadCertificate, err)
+	}
+	id, err := CertificatePeerID(cert)
+	if err != nil {
+		return "", err
+	}
+	if id == e.cfg.Identity.ID {
+		return "", fmt.Errorf("%w: that is this peer itself", ErrWrongPeer)
+	}
+	if wantID != "" && id.String() != wantID {
+		return "", fmt.Errorf("%w: expected %s, found %s", ErrWrongPeer, wantID, id)
+	}
+	fp := Fingerprint(cert)
+	st, err := e.cfg.Trust.Check(id.String(), fp)
+	if err != nil && e.cfg.OnRefused != nil {
+		e.cfg.OnRefused(id.String(), fp, nil, err)
+	}
+	return st, err
+}
+
+func (e *Endpoint) acceptLoop() {
+	defer e.wg.Done()
+	for {
+		c, err := e.ln.Accept()
+		if err != nil {
+			if e.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				e.cfg.Logger.Warn("accept failed", "err", err)
+			}
+			return
+		}
+		select {
+		case e.handshake <- struct{}{}:
+		default:
+			// Too many handshakes in flight: drop this one; a real peer retries.
+			c.Close()
+			continue
+		}
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer func() { <-e.handshake }()
+			e.serveConn(c)
+		}()
+	}
+}
+
+func (e *Endpoint) serveConn(c net.Conn) {
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.HandshakeTimeout)
+	defer cancel()
+	var verdict error
+	var trust TrustState
+	dconn, err := dtls.ServerWithContext(ctx, c, e.dtlsConfig(e.ctx, "", &verdict, &trust))
+	if err != nil {
+		c.Close()
+		if verdict != nil {
+			err = verdict
+		}
+		e.cfg.Logger.Info("refused incoming connection", "addr", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane)
+	if err != nil {
+		e.cfg.Logger.Info("incoming session failed", "addr", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	e.adopt(sess)
+}
+
+// adopt registers an established session, replacing (and closing) an older
+// one with the same peer, and serves the streams the peer opens on it.
+func (e *Endpoint) adopt(sess *Session) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		sess.Close()
+		return
+	}
+	old := e.sessions[sess.peer.ID]
+	e.sessions[sess.peer.ID] = sess
+	e.mu.Unlock()
+	if old != nil && old != sess {
+		// Both sides dialled at once, or the peer restarted. Keep the new one
+		// but let the old one finish what it carries.
+		go func() {
+			time.Sleep(e.cfg.HandshakeTimeout)
+			if old.streams.Load() == 0 {
+				old.Close()
+			}
+		}()
+	}
+	e.cfg.Logger.Debug("session up", "peer", sess.peer.ID, "addr", sess.peer.Addr.String())
+	if e.cfg.OnSession != nil {
+		e.cfg.OnSession(sess.peer)
+	}
+	e.wg.Add(1)
+	go e.serveSession(sess)
+}
+
+func (e *Endpoint) serveSession(sess *Session) {
+	defer e.wg.Done()
+	defer e.forget(sess)
+	for {
+		st, err := sess.acceptStream()
+		if err != nil {
+			sess.abort()
+			return
+		}
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.serveStream(sess, st)
+		}()
+	}
+}
+
+// requestTimeout bounds reading the request frame of an incoming stream.
+const requestTimeout = 10 * time.Second
+
+func (e *Endpoint) serveStream(sess *Session, st *Stream) {
+	_ = st.st.SetReadDeadline(time.Now().Add(requestTimeout))
+	f, err := st.ReadFrame()
+	if err != nil {
+		sess.streams.Add(1)
+		st.Close()
+		return
+	}
+	_ = st.st.SetReadDeadline(time.Time{})
+	var req Request
+	if f.Type != FrameRequest {
+		err = fmt.Errorf("%w: stream must open with a request, got %s", ErrProtocol, f.Type)
+	} else {
+		req, err = DecodeRequest(f.Payload)
+	}
+	sess.streamStarted(err == nil && e.quiet[req.Op])
+	defer st.Close()
+	if err != nil {
+		_ = st.Fail(err)
+		return
+	}
+	if e.cfg.Handler == nil {
+		_ = st.Fail(fmt.Errorf("%w: no service", ErrNotFound))
+		return
+	}
+	e.cfg.Handler.ServeStream(e.ctx, req, st)
+}
+
+func (e *Endpoint) forget(sess *Session) {
+	e.mu.Lock()
+	if e.sessions[sess.peer.ID] == sess {
+		delete(e.sessions, sess.peer.ID)
+	}
+	e.mu.Unlock()
+}
+
+// Session returns the live session with peer id, dialling addrs in order if
+// there is none. An empty id accepts whoever answers (a peer added by
+// address); it is then pinned on first use like any other.
+func (e *Endpoint) Session(ctx context.Context, id string, addrs []string) (*Session, error) {
+	if id != "" {
+		if s := e.live(id); s != nil {
+			return s, nil
+		}
+		// One dial per peer at a time: concurrent callers share its result.
+		e.mu.Lock()
+		m := e.dialing[id]
+		if m == nil {
+			m = &sync.Mutex{}
+			e.dialing[id] = m
+		}
+		e.mu.Unlock()
+		m.Lock()
+		defer m.Unlock()
+		if s := e.live(id); s != nil {
+			return s, nil
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no known address", ErrUnreachable)
+	}
+	var errs []error
+	for _, a := range addrs {
+		s, err := e.dial(ctx, id, a)
+		if err == nil {
+			return s, nil
+		}
+		if errors.Is(err, ErrIdentityChanged) || errors.Is(err, ErrBadCertificate) {
+			return nil, err
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("%w: %w", ErrUnreachable, errors.Join(errs...))
+}
+
+func (e *Endpoint) live(id string) *Session {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.sessions[id]
+	if s == nil {
+		return nil
+	}
+	select {
+	case <-s.closed:
+		delete(e.sessions, id)
+		return nil
+	default:
+		return s
+	}
+}
+
+func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) {
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	network := "udp4"
+	if raddr.IP.To4() == nil {
+		network = "udp6"
+	}
+	uc, err := net.DialUDP(network, nil, raddr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	_ = uc.SetReadBuffer(e.cfg.SocketBuffer)
+	_ = uc.SetWriteBuffer(e.cfg.SocketBuffer)
+	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
+	defer cancel()
+	var verdict error
+	var trust TrustState
+	dconn, err := dtls.ClientWithContext(hctx, uc, e.dtlsConfig(hctx, id, &verdict, &trust))
+	if err != nil {
+		uc.Close()
+		if verdict != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, verdict)
+		}
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	sess, err := newSession(hctx, dconn, true, trust, e.cfg.DataPlane)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	e.adopt(sess)
+	return sess, nil
+}
+
+// Open sends a request on a new stream of the session with peer id and
+// returns the stream for the caller to read the response (and any body).
+func (e *Endpoint) Open(ctx context.Context, id string, addrs []string, op string, body any) (*Stream, error) {
+	sess, err := e.Session(ctx, id, addrs)
+	if err != nil {
+		return nil, err
+	}
+	return sess.Request(op, body, e.quiet[op])
+}
+
+// Request opens a stream on the session and sends the request frame.
+func (s *Session) Request(op string, body any, quiet bool) (*Stream, error) {
+	req := Request{Op: op}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = b
+	}
+	st, err := s.OpenStream(quiet)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.WriteJSON(FrameRequest, req); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("%s: send request: %w", op, err)
+	}
+	return st, nil
+}
+
+// Call sends a request and decodes the response into out.
+func (e *Endpoint) Call(ctx context.Context, id string, addrs []string, op string, in, out any) (PeerInfo, error) {
+	st, err := e.Open(ctx, id, addrs, op, in)
+	if err != nil {
+		return PeerInfo{}, err
+	}
+	defer st.Close()
+	stop := st.Watch(ctx)
+	defer stop()
+	if err := st.ReadResponse(op, out); err != nil {
+		if ctx.Err() != nil {
+			return st.Peer(), fmt.Errorf("%s: %w", op, ctx.Err())
+		}
+		return st.Peer(), err
+	}
+	return st.Peer(), nil
+}
+
+// Drop ends the session with peer id at once, e.g. when it stopped
+// answering; the next request dials anew.
+func (e *Endpoint) Drop(id string) {
+	e.mu.Lock()
+	s := e.sessions[id]
+	delete(e.sessions, id)
+	e.mu.Unlock()
+	if s != nil {
+		s.abort()
+	}
+}
+
+// Sessions returns the peers with a live session.
+func (e *Endpoint) Sessions() []PeerInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]PeerInfo, 0, len(e.sessions))
+	for _, s := range e.sessions {
+		out = append(out, s.peer)
+	}
+	return out
+}
+
+func (e *Endpoint) idleLoop() {
+	defer e.wg.Done()
+	tick := time.NewTicker(e.cfg.IdleTimeout / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-tick.C:
+			e.mu.Lock()
+			var idle []*Session
+			for id, s := range e.sessions {
+				if s.idleSince(now) > e.cfg.IdleTimeout {
+					idle = append(idle, s)
+					delete(e.sessions, id)
+				}
+			}
+			e.mu.Unlock()
+			for _, s := range idle {
+				e.cfg.Logger.Debug("closing idle session", "peer", s.peer.ID)
+				s.Close()
+			}
+		}
+	}
+}
+
+// Close shuts every session down gracefully and stops listening.
+func (e *Endpoint) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	sessions := make([]*Session, 0, len(e.sessions))
+	for _, s := range e.sessions {
+		sessions = append(sessions, s)
+	}
+	e.sessions = map[string]*Session{}
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Close() }()
+	}
+	wg.Wait()
+	e.cancel()
+	err := e.ln.Close()
+	e.wg.Wait()
+	return err
+}

@@ -1,0 +1,227 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type testPeer struct {
+	id    *Identity
+	trust *TrustStore
+	ep    *Endpoint
+	mux   *Mux
+}
+
+func newTestPeer(t *testing.T, id *Identity) *testPeer {
+	t.Helper()
+	if id == nil {
+		var err error
+		id, _, _, err = NewIdentity(uuid.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	trust, err := OpenTrustStore(filepath.Join(t.TempDir(), "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := NewMux()
+	mux.Handle("echo", func(ctx context.Context, req Request, s *Stream) {
+		var in struct{ Text string }
+		if err := DecodeBody(req, &in); err != nil {
+			_ = s.Fail(err)
+			return
+		}
+		_ = s.Respond(map[string]string{"text": in.Text, "from": s.Peer().ID})
+	})
+	mux.Handle("upload", func(ctx context.Context, req Request, s *Stream) {
+		h := sha256.New()
+		n, err := s.ReceiveBody(ctx, h, -1)
+		if err != nil {
+			_ = s.Fail(err)
+			return
+		}
+		_ = s.Respond(map[string]any{"n": n, "sum": h.Sum(nil)})
+	})
+	mux.Handle("download", func(ctx context.Context, req Request, s *Stream) {
+		var in struct{ Size int64 }
+		_ = DecodeBody(req, &in)
+		if err := s.Respond(nil); err != nil {
+			return
+		}
+		_, _ = s.SendBody(ctx, io.LimitReader(zeroReader{}, in.Size))
+		// Wait for the client to close its side before closing ours.
+		_, _ = s.ReadFrame()
+	})
+	ep, err := Listen(context.Background(), "127.0.0.1:0", Config{Identity: id, Trust: trust, Handler: mux, HandshakeTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return &testPeer{id: id, trust: trust, ep: ep, mux: mux}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(i)
+	}
+	return len(p), nil
+}
+
+func TestCallPinsOnFirstUseBothWays(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out struct{ Text, From string }
+	peer, err := a.ep.Call(ctx, b.id.ID.String(), []string{b.ep.Addr().String()}, "echo", map[string]string{"text": "hi"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Text != "hi" || out.From != a.id.ID.String() {
+		t.Fatalf("echo = %+v", out)
+	}
+	if peer.Fingerprint != b.id.Fingerprint() {
+		t.Fatalf("fingerprint %s, want %s", peer.Fingerprint, b.id.Fingerprint())
+	}
+	if got := a.trust.Get(b.id.ID.String()); got.State != TrustPinned || got.Fingerprint != b.id.Fingerprint() {
+		t.Fatalf("a's pin of b = %+v", got)
+	}
+	if got := b.trust.Get(a.id.ID.String()); got.State != TrustPinned || got.Fingerprint != a.id.Fingerprint() {
+		t.Fatalf("b's pin of a = %+v", got)
+	}
+	// The session is reused: a second call does not dial again.
+	if n := len(a.ep.Sessions()); n != 1 {
+		t.Fatalf("%d sessions", n)
+	}
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), nil, "echo", map[string]string{"text": "again"}, &out); err != nil {
+		t.Fatalf("reuse without address: %v", err)
+	}
+}
+
+func TestChangedKeyIsRefused(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b.ep.Addr().String()}, "echo", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// b comes back with a new key under the same uuid.
+	b.ep.Close()
+	a.ep.Drop(b.id.ID.String())
+	forged, _, _, err := NewIdentity(b.id.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2 := newTestPeer(t, forged)
+	_, err = a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil)
+	if !errors.Is(err, ErrIdentityChanged) {
+		t.Fatalf("err = %v, want ErrIdentityChanged", err)
+	}
+	if st := a.trust.Get(b.id.ID.String()); st.State != TrustChanged || st.Offered != forged.Fingerprint() {
+		t.Fatalf("trust = %+v", st)
+	}
+	// b2 dialling a is refused by a too.
+	_, err = b2.ep.Call(ctx, a.id.ID.String(), []string{a.ep.Addr().String()}, "echo", nil, nil)
+	if err == nil {
+		t.Fatal("changed peer was let in")
+	}
+	// Re-trust the new key: now it works.
+	if _, err := a.trust.Trust(b.id.ID.String(), "", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil); err != nil {
+		t.Fatalf("after re-trust: %v", err)
+	}
+}
+
+func TestWrongPeerAtAddress(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := a.ep.Call(ctx, uuid.NewString(), []string{b.ep.Addr().String()}, "echo", nil, nil)
+	if !errors.Is(err, ErrWrongPeer) {
+		t.Fatalf("err = %v, want ErrWrongPeer", err)
+	}
+}
+
+func TestBodiesBothWays(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data := make([]byte, 3<<20+123)
+	rand.Read(data)
+	st, err := a.ep.Open(ctx, b.id.ID.String(), []string{b.ep.Addr().String()}, "upload", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SendBody(ctx, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		N   int64
+		Sum []byte
+	}
+	if err := st.ReadResponse("upload", &out); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	want := sha256.Sum256(data)
+	if out.N != int64(len(data)) || !bytes.Equal(out.Sum, want[:]) {
+		t.Fatalf("upload: n=%d sum mismatch", out.N)
+	}
+
+	st, err = a.ep.Open(ctx, b.id.ID.String(), nil, "download", map[string]int64{"size": 5 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReadResponse("download", nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.ReceiveBody(ctx, io.Discard, -1)
+	st.Close()
+	if err != nil || n != 5<<20 {
+		t.Fatalf("download: n=%d err=%v", n, err)
+	}
+}
+
+func TestUnknownOpAndTimeout(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := a.ep.Call(ctx, b.id.ID.String(), []string{b.ep.Addr().String()}, "nosuch", nil, nil)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	b.mux.Handle("slow", func(ctx context.Context, req Request, s *Stream) { time.Sleep(2 * time.Second) })
+	short, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel2()
+	start := time.Now()
+	_, err = a.ep.Call(short, b.id.ID.String(), nil, "slow", nil, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline", err)
+	}
+	if time.Since(start) > 1500*time.Millisecond {
+		t.Fatalf("call ignored its deadline: %v", time.Since(start))
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	a := newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := a.ep.Call(ctx, uuid.NewString(), []string{"127.0.0.1:9"}, "echo", nil, nil)
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+}
