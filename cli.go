@@ -1,0 +1,489 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// Exit statuses (SPEC.md, CLI contract).
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitDenied   = 3
+	exitNotFound = 4
+	exitChanged  = 5
+)
+
+// cli carries what every command needs.
+type cli struct {
+	home   string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	home, args, err := extractHome(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "peerdesk:", err)
+		return exitUsage
+	}
+	if home == "" {
+		home, err = defaultHome()
+		if err != nil {
+			fmt.Fprintln(stderr, "peerdesk:", err)
+			return exitError
+		}
+	}
+	c := &cli{home: home, stdout: stdout, stderr: stderr}
+	cmd := "gui"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	err = c.dispatch(cmd, args)
+	return c.report(err)
+}
+
+func (c *cli) dispatch(cmd string, args []string) error {
+	switch cmd {
+	case "gui":
+		return c.gui(args)
+	case "daemon":
+		return c.daemon(args)
+	case "id":
+		return c.id(args)
+	case "peers":
+		return c.peers(args)
+	case "peer":
+		if len(args) == 0 {
+			return usagef("peer: want `peer add HOST:PORT` or `peer rm PEER`")
+		}
+		switch args[0] {
+		case "add":
+			return c.peerAdd(args[1:])
+		case "rm", "remove":
+			return c.peerRm(args[1:])
+		}
+		return usagef("peer: unknown subcommand %q", args[0])
+	case "ping":
+		return c.ping(args)
+	case "trust":
+		return c.trust(args)
+	case "untrust":
+		return c.untrust(args)
+	case "version", "--version", "-version":
+		fmt.Fprintln(c.stdout, "peerdesk", version)
+		return nil
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(c.stdout, usageText())
+		return nil
+	}
+	return usagef("unknown command %q (see `peerdesk help`)", cmd)
+}
+
+// report prints err and maps it to the exit status.
+func (c *cli) report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintln(c.stderr, "peerdesk:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	var ce *control.Error
+	code := node.Code(err)
+	if errors.As(err, &ce) {
+		code = ce.Code
+	}
+	switch code {
+	case "usage":
+		return exitUsage
+	case "denied":
+		return exitDenied
+	case "not_found":
+		return exitNotFound
+	case "changed":
+		return exitChanged
+	}
+	return exitError
+}
+
+// extractHome takes --home DIR / --home=DIR from anywhere in args.
+func extractHome(args []string) (string, []string, error) {
+	var home string
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			rest = append(rest, args[i:]...)
+			i = len(args)
+		case a == "--home" || a == "-home":
+			if i+1 >= len(args) {
+				return "", nil, errors.New("--home needs a directory")
+			}
+			home = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--home=") || strings.HasPrefix(a, "-home="):
+			home = a[strings.Index(a, "=")+1:]
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if home != "" {
+		abs, err := filepath.Abs(home)
+		if err != nil {
+			return "", nil, err
+		}
+		home = abs
+	}
+	return home, rest, nil
+}
+
+func defaultHome() (string, error) {
+	if h := os.Getenv("PEERDESK_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no home: set --home or PEERDESK_HOME (%v)", err)
+	}
+	return filepath.Join(dir, "peerdesk"), nil
+}
+
+// parseFlags parses fs from args allowing flags after positional arguments,
+// and checks the number of positionals.
+func parseFlags(fs *flag.FlagSet, args []string, minPos, maxPos int, usage string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("usage: peerdesk %s", usage)
+			}
+			return nil, usagef("%s: %v (usage: peerdesk %s)", fs.Name(), err, usage)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
+		return nil, usagef("usage: peerdesk %s", usage)
+	}
+	return pos, nil
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(os.Getenv("PEERDESK_LOG")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func (c *cli) daemon(args []string) error {
+	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
+	name := fs.String("name", "", "display name of this peer")
+	port := fs.Int("port", 0, "UDP port to listen on")
+	listen := fs.String("listen", "", "listen on this address only")
+	noMDNS := fs.Bool("no-mdns", false, "do not use mDNS (peers must be added by address)")
+	if _, err := parseFlags(fs, args, 0, 0, "daemon [--name N] [--port P] [--listen HOST] [--no-mdns]"); err != nil {
+		return err
+	}
+	if *port < 0 || *port > 65535 {
+		return usagef("daemon: --port must be 1-65535")
+	}
+	log := newLogger(c.stderr)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.Start(ctx, node.Config{Home: c.home, Name: *name, Port: *port, ListenHost: *listen, NoMDNS: *noMDNS, Logger: log})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("stopping")
+	return n.Close()
+}
+
+// call sends op to the running peer. With no peer running it returns
+// control.ErrNotRunning.
+func (c *cli) call(op string, args, out any, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	return control.Call(ctx, c.home, op, args, out)
+}
+
+func notRunningHint() error {
+	return fmt.Errorf("%w: start one with `peerdesk daemon` (or the desktop app)", control.ErrNotRunning)
+}
+
+// withState runs fn on the home's state when no peer runs, holding the
+// instance lock so that a peer starting meanwhile waits its turn.
+func (c *cli) offlineState() (*node.State, func(), error) {
+	unlock, err := node.LockHome(c.home)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := node.OpenState(c.home, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return st, unlock, nil
+}
+
+func (c *cli) id(args []string) error {
+	fs := flag.NewFlagSet("id", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	if _, err := parseFlags(fs, args, 0, 0, "id [--json]"); err != nil {
+		return err
+	}
+	var info node.IDInfo
+	err := c.call("id", nil, &info, 5*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		st, unlock, serr := c.offlineState()
+		if serr != nil && !errors.Is(serr, node.ErrAlreadyRunning) {
+			return serr
+		}
+		if serr != nil {
+			return err
+		}
+		info = st.ID()
+		unlock()
+	} else if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, info)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "ID\t%s\nName\t%s\nFingerprint\t%s\nCode\t%s\nPort\t%d\n", info.ID, info.Name, info.Fingerprint, info.Code, info.Port)
+	return tw.Flush()
+}
+
+func (c *cli) peers(args []string) error {
+	fs := flag.NewFlagSet("peers", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	if _, err := parseFlags(fs, args, 0, 0, "peers [--json]"); err != nil {
+		return err
+	}
+	var list []discovery.Peer
+	err := c.call("peers", nil, &list, 5*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		st, unlock, serr := c.offlineState()
+		if serr != nil {
+			return serr
+		}
+		list = st.Peers.List()
+		unlock()
+		fmt.Fprintln(c.stderr, "peerdesk: no peer running for this home; showing remembered peers (all offline)")
+	} else if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []discovery.Peer{}
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(c.stdout, "No peers known yet.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tID\tSTATUS\tTRUST\tCODE\tADDRESS\tLAST SEEN")
+	for _, p := range list {
+		status := "offline"
+		if p.Online {
+			status = "online"
+		}
+		addr := "-"
+		if len(p.Addresses) > 0 {
+			addr = p.Addresses[0]
+		}
+		seen := "never"
+		if !p.LastSeen.IsZero() {
+			seen = p.LastSeen.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(p.Name), shortID(p.ID), status, p.Trust, orDash(transport.VerificationCode(p.Fingerprint)), addr, seen)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) peerAdd(args []string) error {
+	fs := flag.NewFlagSet("peer add", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	pos, err := parseFlags(fs, args, 1, 1, "peer add HOST:PORT")
+	if err != nil {
+		return err
+	}
+	var p discovery.Peer
+	err = c.call("peer.add", node.PeerRef{Addr: pos[0]}, &p, 10*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		return notRunningHint()
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, p)
+	}
+	fmt.Fprintf(c.stdout, "Added %s (%s), trust %s, code %s\n", orDash(p.Name), p.ID, p.Trust, transport.VerificationCode(p.Fingerprint))
+	return nil
+}
+
+func (c *cli) peerRm(args []string) error {
+	fs := flag.NewFlagSet("peer rm", flag.ContinueOnError)
+	pos, err := parseFlags(fs, args, 1, 1, "peer rm PEER")
+	if err != nil {
+		return err
+	}
+	err = c.call("peer.rm", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		st, unlock, serr := c.offlineState()
+		if serr != nil {
+			return serr
+		}
+		defer unlock()
+		if !st.Peers.Remove(pos[0]) {
+			p, rerr := st.ResolvePeer(pos[0])
+			if rerr != nil {
+				return rerr
+			}
+			st.Peers.Remove(p.ID)
+		}
+		return nil
+	}
+	return err
+}
+
+func (c *cli) ping(args []string) error {
+	fs := flag.NewFlagSet("ping", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	pos, err := parseFlags(fs, args, 1, 1, "ping PEER [--json]")
+	if err != nil {
+		return err
+	}
+	var res node.PingResult
+	err = c.call("ping", node.PeerRef{Peer: pos[0]}, &res, 10*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		return notRunningHint()
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, res)
+	}
+	fmt.Fprintf(c.stdout, "%s (%s): %.2f ms, trust %s, code %s\n", res.Name, res.ID, res.RTTMillis, res.Trust, transport.VerificationCode(res.Fingerprint))
+	return nil
+}
+
+func (c *cli) trust(args []string) error {
+	fs := flag.NewFlagSet("trust", flag.ContinueOnError)
+	fp := fs.String("fingerprint", "", "the peer's fingerprint or verification code, read off its screen")
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	pos, err := parseFlags(fs, args, 1, 1, "trust PEER [--fingerprint FP|CODE]")
+	if err != nil {
+		return err
+	}
+	var e transport.TrustEntry
+	err = c.call("trust", node.PeerRef{Peer: pos[0], Fingerprint: *fp}, &e, 5*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		st, unlock, serr := c.offlineState()
+		if serr != nil {
+			return serr
+		}
+		e, err = st.TrustPeer(pos[0], *fp)
+		unlock()
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, e)
+	}
+	fmt.Fprintf(c.stdout, "%s is now %s (code %s)\n", e.ID, e.State, transport.VerificationCode(e.Fingerprint))
+	return nil
+}
+
+func (c *cli) untrust(args []string) error {
+	fs := flag.NewFlagSet("untrust", flag.ContinueOnError)
+	pos, err := parseFlags(fs, args, 1, 1, "untrust PEER")
+	if err != nil {
+		return err
+	}
+	err = c.call("untrust", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		st, unlock, serr := c.offlineState()
+		if serr != nil {
+			return serr
+		}
+		defer unlock()
+		return st.UntrustPeer(pos[0])
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

@@ -1,0 +1,211 @@
+// Package control is the local control socket through which the CLI (and a
+// second GUI start) talks to the running peer of a home: one JSON request
+// line, one JSON response line per connection. The socket lives in the home
+// directory (0700) and is itself 0600, so only the owner reaches it.
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// SocketName is the socket's file name inside the home.
+const SocketName = "control.sock"
+
+// maxLine bounds a request or response line.
+const maxLine = 4 << 20
+
+// ErrNotRunning: no peer is running for this home.
+var ErrNotRunning = errors.New("no peerdesk peer is running for this home")
+
+// Request is one control request.
+type Request struct {
+	Op   string          `json:"op"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+// Response is one control response. Code classifies failures for exit
+// codes ("denied", "not_found", "changed", "usage", "error").
+type Response struct {
+	OK     bool            `json:"ok"`
+	Code   string          `json:"code,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// Error is a failure the running peer reported.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// HandlerFunc answers one control request.
+type HandlerFunc func(ctx context.Context, op string, args json.RawMessage) (any, error)
+
+// Server serves the control socket.
+type Server struct {
+	ln     net.Listener
+	path   string
+	handle HandlerFunc
+	code   func(error) string
+	log    *slog.Logger
+	wg     sync.WaitGroup
+}
+
+// Listen creates the socket in home. code maps handler errors to response
+// codes. The caller must hold the home's instance lock: a stale socket left
+// by a crash is removed here.
+func Listen(home string, handle HandlerFunc, code func(error) string, log *slog.Logger) (*Server, error) {
+	path := filepath.Join(home, SocketName)
+	_ = os.Remove(path)
+	ln, err := listenPrivate(path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return &Server{ln: ln, path: path, handle: handle, code: code, log: log}, nil
+}
+
+// Serve answers requests until ctx ends or Close.
+func (s *Server) Serve(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			break
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(ctx, c)
+		}()
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReaderSize(c, 64<<10)
+	line, err := readLine(r)
+	if err != nil {
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	var req Request
+	resp := Response{OK: true}
+	if err := json.Unmarshal(line, &req); err != nil || req.Op == "" {
+		resp = Response{Code: "usage", Error: "malformed control request"}
+	} else {
+		// The request ends when the client hangs up, e.g. on Ctrl-C.
+		rctx, cancel := context.WithCancel(ctx)
+		go func() {
+			_, _ = r.ReadByte()
+			cancel()
+		}()
+		result, herr := s.handle(rctx, req.Op, req.Args)
+		cancel()
+		if herr != nil {
+			resp = Response{Code: s.code(herr), Error: herr.Error()}
+		} else if result != nil {
+			b, merr := json.Marshal(result)
+			if merr != nil {
+				resp = Response{Code: "error", Error: merr.Error()}
+			} else {
+				resp.Result = b
+			}
+		}
+	}
+	b, _ := json.Marshal(resp)
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, _ = c.Write(append(b, '\n'))
+}
+
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, chunk...)
+		if len(line) > maxLine {
+			return nil, errors.New("control line too long")
+		}
+		if !isPrefix {
+			return line, nil
+		}
+	}
+}
+
+// Close stops the server and removes the socket.
+func (s *Server) Close() error {
+	err := s.ln.Close()
+	_ = os.Remove(s.path)
+	return err
+}
+
+// Call sends one request to the peer running for home and decodes its result
+// into out (if non-nil). ErrNotRunning when nothing listens.
+func Call(ctx context.Context, home, op string, args, out any) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", filepath.Join(home, SocketName))
+	if err != nil {
+		return ErrNotRunning
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
+	defer stop()
+	req := Request{Op: op}
+	if args != nil {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return err
+		}
+		req.Args = b
+	}
+	b, _ := json.Marshal(req)
+	if _, err := c.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	line, err := readLine(bufio.NewReaderSize(c, 64<<10))
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("control: no answer from the running peer: %w", err)
+	}
+	var resp Response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return fmt.Errorf("control: malformed answer: %w", err)
+	}
+	if !resp.OK {
+		return &Error{Code: resp.Code, Message: resp.Error}
+	}
+	if out != nil && len(resp.Result) > 0 {
+		if err := json.Unmarshal(resp.Result, out); err != nil {
+			return fmt.Errorf("control: malformed result: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grandcat/zeroconf"
+)
+
+// Service is the DNS-SD service type Peerdesk announces.
+const Service = "_peerdesk._udp"
+
+// Domain is the mDNS domain.
+const Domain = "local."
+
+// Announcement is what this peer says about itself over mDNS.
+type Announcement struct {
+	ID          string
+	Name        string
+	Fingerprint string
+	Port        int
+	Version     int
+}
+
+// TXT encodes the announcement's TXT record.
+func (a Announcement) TXT() []string {
+	return []string{
+		"id=" + a.ID,
+		"fp=" + a.Fingerprint,
+		"v=" + strconv.Itoa(a.Version),
+		"name=" + a.Name,
+	}
+}
+
+// ParseTXT decodes a peer's TXT record. Unknown keys are ignored; a record
+// without id or fingerprint is an error.
+func ParseTXT(txt []string) (Announcement, error) {
+	var a Announcement
+	for _, kv := range txt {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			a.ID = v
+		case "fp":
+			a.Fingerprint = v
+		case "name":
+			a.Name = v
+		case "v":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1<<16 {
+				return Announcement{}, fmt.Errorf("txt: bad version %q", v)
+			}
+			a.Version = n
+		}
+	}
+	if !validID(a.ID) {
+		return Announcement{}, fmt.Errorf("txt: bad or missing id %q", a.ID)
+	}
+	if len(a.Fingerprint) != 64 || strings.Trim(a.Fingerprint, "0123456789abcdef") != "" {
+		return Announcement{}, fmt.Errorf("txt: bad or missing fingerprint")
+	}
+	if len(a.Name) > 128 {
+		a.Name = a.Name[:128]
+	}
+	return a, nil
+}
+
+func validID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdef", c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Announcer keeps this peer announced over mDNS until Close, which sends the
+// goodbye (TTL 0) records.
+type Announcer struct {
+	server *zeroconf.Server
+}
+
+// Announce registers the peer on every multicast interface. The instance
+// name is the peer id, unique by construction; the display name travels in
+// the TXT record, where any character is allowed.
+func Announce(a Announcement) (*Announcer, error) {
+	srv, err := zeroconf.Register(a.ID, Service, Domain, a.Port, a.TXT(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("mdns announce: %w", err)
+	}
+	// A short TTL lets caches drop a crashed peer soon; liveness comes
+	// from the transport anyway.
+	srv.TTL(30)
+	return &Announcer{server: srv}, nil
+}
+
+// SetName re-announces a new display name.
+func (a *Announcer) SetName(an Announcement) { a.server.SetText(an.TXT()) }
+
+// Close says goodbye and stops answering.
+func (a *Announcer) Close() { a.server.Shutdown() }
+
+// Browser watches mDNS for peers and reports each one it sees.
+type Browser struct {
+	selfID string
+	log    *slog.Logger
+	found  func(Observation)
+
+	mu      sync.Mutex
+	restart chan struct{}
+}
+
+// NewBrowser makes a browser that reports peers other than selfID to found.
+func NewBrowser(selfID string, log *slog.Logger, found func(Observation)) *Browser {
+	return &Browser{selfID: selfID, log: log, found: found, restart: make(chan struct{}, 1)}
+}
+
+// Restart begins a fresh browse. zeroconf reports each instance once per
+// browse, so after a peer went away a new browse is what lets its return be
+// seen.
+func (b *Browser) Restart() {
+	select {
+	case b.restart <- struct{}{}:
+	default:
+	}
+}
+
+// Run browses until ctx ends.
+func (b *Browser) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		bctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b.browseOnce(bctx)
+		}()
+		select {
+		case <-ctx.Done():
+		case <-b.restart:
+		}
+		cancel()
+		<-done
+	}
+}
+
+func (b *Browser) browseOnce(ctx context.Context) {
+	res, err := zeroconf.NewResolver(nil)
+	if err != nil {
+		b.log.Warn("mdns browse unavailable", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		return
+	}
+	entries := make(chan *zeroconf.ServiceEntry, 32)
+	go func() {
+		for e := range entries {
+			b.handle(e)
+		}
+	}()
+	if err := res.Browse(ctx, Service, Domain, entries); err != nil {
+		b.log.Warn("mdns browse failed", "err", err)
+		close(entries)
+		return
+	}
+	<-ctx.Done()
+}
+
+func (b *Browser) handle(e *zeroconf.ServiceEntry) {
+	a, err := ParseTXT(e.Text)
+	if err != nil {
+		b.log.Debug("ignoring malformed announcement", "instance", e.Instance, "err", err)
+		return
+	}
+	if a.ID == b.selfID {
+		return
+	}
+	if e.Port <= 0 || e.Port > 65535 {
+		return
+	}
+	b.found(Observation{ID: a.ID, Name: a.Name, Fingerprint: a.Fingerprint, Addresses: EntryAddresses(e.AddrIPv4, e.AddrIPv6, e.Port)})
+}
+
+// EntryAddresses turns announced IPs into dialable host:port strings:
+// IPv4 first, then global IPv6. Link-local IPv6 is skipped because the
+// announcement does not say on which interface it lives.
+func EntryAddresses(v4, v6 []net.IP, port int) []string {
+	var out []string
+	p := strconv.Itoa(port)
+	for _, ip := range v4 {
+		if ip.To4() != nil && !ip.IsUnspecified() {
+			out = append(out, net.JoinHostPort(ip.String(), p))
+		}
+	}
+	for _, ip := range v6 {
+		if ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+			continue
+		}
+		out = append(out, net.JoinHostPort(ip.String(), p))
+	}
+	return out
+}

@@ -1,0 +1,374 @@
+// Package discovery finds other peers: it announces this peer over mDNS,
+// browses for the others, and keeps the live peer table (online, gone,
+// identity changed) including peers added by address, which it remembers
+// across restarts so that a network without multicast still works.
+package discovery
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/peerdesk/peerdesk/internal/atomicfile"
+)
+
+// Peer is one row of the peer table.
+type Peer struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	// Addresses are host:port pairs to reach the peer, best first.
+	Addresses []string  `json:"addresses"`
+	Online    bool      `json:"online"`
+	Trust     string    `json:"trust"`
+	LastSeen  time.Time `json:"last_seen"`
+	// Manual peers were added by address and are always retried.
+	Manual bool `json:"manual,omitempty"`
+}
+
+// EventKind says what happened to a peer.
+type EventKind string
+
+const (
+	// EventUp: the peer came online.
+	EventUp EventKind = "up"
+	// EventDown: the peer went offline (goodbye, crash, unplugged).
+	EventDown EventKind = "down"
+	// EventChanged: the peer's trust state changed (e.g. identity changed).
+	EventChanged EventKind = "changed"
+	// EventUpdated: name or addresses changed.
+	EventUpdated EventKind = "updated"
+	// EventRemoved: the peer was forgotten.
+	EventRemoved EventKind = "removed"
+)
+
+// Event is a change in the table.
+type Event struct {
+	Kind EventKind
+	Peer Peer
+	// Reason says why a peer went down ("goodbye", "no answer").
+	Reason string
+}
+
+// Observation is evidence that a peer exists at an address.
+type Observation struct {
+	ID          string
+	Name        string
+	Fingerprint string
+	Addresses   []string
+	// Alive means the peer itself answered (not just an mDNS record).
+	Alive bool
+}
+
+// Table is the live table of known peers. It is safe for concurrent use.
+type Table struct {
+	path   string
+	log    *slog.Logger
+	mu     sync.Mutex
+	peers  map[string]*Peer
+	manual []string // host:port added by hand whose peer id is not known yet
+	subs   map[chan Event]struct{}
+	dirty  bool
+	saved  time.Time
+}
+
+// OpenTable loads the remembered peers from path (missing: empty). Every
+// remembered peer starts offline.
+func OpenTable(path string, log *slog.Logger) (*Table, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	t := &Table{path: path, log: log, peers: map[string]*Peer{}, subs: map[chan Event]struct{}{}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return t, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read peers: %w", err)
+	}
+	var st tableState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("read peers %s: %w", path, err)
+	}
+	for _, p := range st.Peers {
+		p := p
+		p.Online = false
+		t.peers[p.ID] = &p
+	}
+	t.manual = st.Manual
+	return t, nil
+}
+
+type tableState struct {
+	Peers  []Peer   `json:"peers"`
+	Manual []string `json:"manual_addresses,omitempty"`
+}
+
+// Subscribe returns a channel of table events and a cancel func. Events are
+// dropped for a subscriber that does not keep up (buffer of 256), never
+// blocking the table.
+func (t *Table) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 256)
+	t.mu.Lock()
+	t.subs[ch] = struct{}{}
+	t.mu.Unlock()
+	return ch, func() {
+		t.mu.Lock()
+		if _, ok := t.subs[ch]; ok {
+			delete(t.subs, ch)
+			close(ch)
+		}
+		t.mu.Unlock()
+	}
+}
+
+func (t *Table) emitLocked(e Event) {
+	for ch := range t.subs {
+		select {
+		case ch <- e:
+		default:
+			t.log.Warn("peer event dropped for a slow subscriber", "peer", e.Peer.ID, "event", string(e.Kind))
+		}
+	}
+}
+
+// Observe records evidence of a peer. A peer becomes (or stays) online. It
+// returns the peer as now known and whether it was new to the table.
+func (t *Table) Observe(o Observation, now time.Time) (Peer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, known := t.peers[o.ID]
+	if !known {
+		p = &Peer{ID: o.ID, Trust: "new"}
+		t.peers[o.ID] = p
+		t.dirty = true
+	}
+	updated := false
+	if o.Name != "" && o.Name != p.Name {
+		p.Name = o.Name
+		updated = true
+	}
+	if o.Fingerprint != "" && o.Fingerprint != p.Fingerprint {
+		p.Fingerprint = o.Fingerprint
+		updated = true
+	}
+	if addrs := mergeAddresses(o.Addresses, p.Addresses); !slices.Equal(addrs, p.Addresses) {
+		p.Addresses = addrs
+		updated = true
+	}
+	// A manual address that turned out to be this peer now belongs to it.
+	for _, a := range o.Addresses {
+		if i := slices.Index(t.manual, a); i >= 0 {
+			t.manual = slices.Delete(t.manual, i, i+1)
+			p.Manual = true
+			t.dirty = true
+		}
+	}
+	p.LastSeen = now
+	if updated {
+		t.dirty = true
+	}
+	switch {
+	case !p.Online:
+		p.Online = true
+		t.emitLocked(Event{Kind: EventUp, Peer: *p})
+	case updated:
+		t.emitLocked(Event{Kind: EventUpdated, Peer: *p})
+	}
+	t.saveLocked(now, false)
+	return *p, !known
+}
+
+// mergeAddresses puts fresh addresses first and keeps a few older ones, so a
+// peer that moved is still tried where it was last seen.
+func mergeAddresses(fresh, old []string) []string {
+	out := make([]string, 0, len(fresh)+len(old))
+	for _, a := range fresh {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range old {
+		if len(out) >= 6 {
+			break
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Seen refreshes a peer's last-seen time (it answered a probe).
+func (t *Table) Seen(id string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[id]; ok {
+		p.LastSeen = now
+		if !p.Online {
+			p.Online = true
+			t.emitLocked(Event{Kind: EventUp, Peer: *p})
+		}
+		t.saveLocked(now, false)
+	}
+}
+
+// MarkOffline marks a peer offline with a reason. It reports whether the
+// peer was online.
+func (t *Table) MarkOffline(id, reason string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[id]
+	if !ok || !p.Online {
+		return false
+	}
+	p.Online = false
+	t.emitLocked(Event{Kind: EventDown, Peer: *p, Reason: reason})
+	t.dirty = true
+	t.saveLocked(time.Now(), true)
+	return true
+}
+
+// SetTrust records a peer's trust state, emitting EventChanged when it
+// differs. Unknown peers are added (offline) so that a refused peer shows.
+func (t *Table) SetTrust(id, trust string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[id]
+	if !ok {
+		p = &Peer{ID: id}
+		t.peers[id] = p
+	}
+	if p.Trust == trust {
+		return
+	}
+	p.Trust = trust
+	t.dirty = true
+	t.emitLocked(Event{Kind: EventChanged, Peer: *p})
+	t.saveLocked(time.Now(), true)
+}
+
+// Get returns the peer with id.
+func (t *Table) Get(id string) (Peer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[id]; ok {
+		return clonePeer(p), true
+	}
+	return Peer{}, false
+}
+
+// List returns all peers: online first, then by name and id.
+func (t *Table) List() []Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		out = append(out, clonePeer(p))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Online != out[j].Online {
+			return out[i].Online
+		}
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func clonePeer(p *Peer) Peer {
+	c := *p
+	c.Addresses = slices.Clone(p.Addresses)
+	return c
+}
+
+// AddManual remembers an address to retry; its peer id is learnt at first
+// contact.
+func (t *Table) AddManual(addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.peers {
+		if slices.Contains(p.Addresses, addr) {
+			p.Manual = true
+			t.dirty = true
+			t.saveLocked(time.Now(), true)
+			return
+		}
+	}
+	if !slices.Contains(t.manual, addr) {
+		t.manual = append(t.manual, addr)
+		t.dirty = true
+		t.saveLocked(time.Now(), true)
+	}
+}
+
+// ManualAddresses returns manual addresses whose peer is not known yet.
+func (t *Table) ManualAddresses() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.manual)
+}
+
+// Remove forgets a peer (by id) or a pending manual address. It reports
+// whether anything was removed.
+func (t *Table) Remove(idOrAddr string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[idOrAddr]; ok {
+		delete(t.peers, idOrAddr)
+		t.dirty = true
+		t.emitLocked(Event{Kind: EventRemoved, Peer: *p})
+		t.saveLocked(time.Now(), true)
+		return true
+	}
+	if i := slices.Index(t.manual, idOrAddr); i >= 0 {
+		t.manual = slices.Delete(t.manual, i, i+1)
+		t.dirty = true
+		t.saveLocked(time.Now(), true)
+		return true
+	}
+	return false
+}
+
+// Flush writes pending changes now.
+func (t *Table) Flush() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.dirty = true
+	return t.saveLocked(time.Now(), true)
+}
+
+// saveLocked persists the table when something structural changed, and
+// last-seen times at most every 30 s: liveness updates come every second
+// and need not hit the disk.
+func (t *Table) saveLocked(now time.Time, force bool) error {
+	if !force && !t.dirty && now.Sub(t.saved) < 30*time.Second {
+		return nil
+	}
+	st := tableState{Manual: t.manual}
+	for _, p := range t.peers {
+		c := clonePeer(p)
+		c.Online = false
+		st.Peers = append(st.Peers, c)
+	}
+	sort.Slice(st.Peers, func(i, j int) bool { return st.Peers[i].ID < st.Peers[j].ID })
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(t.path, data, 0o600); err != nil {
+		t.log.Error("saving peer table failed", "err", err)
+		return err
+	}
+	t.dirty = false
+	t.saved = now
+	return nil
+}

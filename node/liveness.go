@@ -1,0 +1,220 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// LivenessConfig tunes how peers are probed. mDNS records outlive a crashed
+// peer, so whether a peer is online is decided by whether it answers.
+type LivenessConfig struct {
+	// Interval between probes of an online peer (default 1 s).
+	Interval time.Duration
+	// Timeout of one probe (default 2 s).
+	Timeout time.Duration
+	// OfflineAfter: an online peer not heard from for this long after a
+	// failed probe is marked offline (default 5 s; with the defaults a
+	// crashed peer is offline within about 7 s).
+	OfflineAfter time.Duration
+	// RetryMax caps the back-off between attempts to reach an offline
+	// remembered peer (default 30 s).
+	RetryMax time.Duration
+}
+
+func (c *LivenessConfig) setDefaults() {
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Second
+	}
+	if c.OfflineAfter == 0 {
+		c.OfflineAfter = 5 * time.Second
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 30 * time.Second
+	}
+}
+
+type probeState struct {
+	inflight bool
+	next     time.Time
+	failures int
+}
+
+type liveness struct {
+	n    *Node
+	cfg  LivenessConfig
+	kick chan struct{}
+
+	mu    sync.Mutex
+	state map[string]*probeState // by peer id, or "addr:" + address for manual peers
+}
+
+func newLiveness(n *Node, cfg LivenessConfig) *liveness {
+	cfg.setDefaults()
+	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), state: map[string]*probeState{}}
+}
+
+func (l *liveness) run(ctx context.Context) {
+	tick := time.NewTicker(l.cfg.Interval / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-l.kick:
+		}
+		l.schedule(ctx, time.Now())
+	}
+}
+
+// probeSoon asks for a probe of id at the next opportunity.
+func (l *liveness) probeSoon(id string) {
+	l.mu.Lock()
+	if st := l.state[id]; st != nil {
+		st.next = time.Time{}
+	}
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// gone notes that id said goodbye: no need to probe it right away.
+func (l *liveness) gone(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.stateLocked(id)
+	st.failures = 1
+	st.next = time.Now().Add(2 * time.Second)
+}
+
+func (l *liveness) stateLocked(key string) *probeState {
+	st := l.state[key]
+	if st == nil {
+		st = &probeState{}
+		l.state[key] = st
+	}
+	return st
+}
+
+// claim marks key in flight if it is due; it reports whether to probe.
+func (l *liveness) claim(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.stateLocked(key)
+	if st.inflight || now.Before(st.next) {
+		return false
+	}
+	st.inflight = true
+	return true
+}
+
+func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.stateLocked(key)
+	st.inflight = false
+	if ok {
+		st.failures = 0
+		st.next = now.Add(l.cfg.Interval)
+		return
+	}
+	st.failures++
+	if online {
+		st.next = now.Add(l.cfg.Interval)
+		return
+	}
+	backoff := 2 * time.Second << min(st.failures, 5)
+	st.next = now.Add(min(backoff, l.cfg.RetryMax))
+}
+
+func (l *liveness) schedule(ctx context.Context, now time.Time) {
+	if ctx.Err() != nil {
+		return
+	}
+	for _, p := range l.n.Peers.List() {
+		if len(p.Addresses) == 0 {
+			continue
+		}
+		if !l.claim(p.ID, now) {
+			continue
+		}
+		l.n.wg.Add(1)
+		go func() {
+			defer l.n.wg.Done()
+			l.probe(ctx, p)
+		}()
+	}
+	for _, addr := range l.n.Peers.ManualAddresses() {
+		key := "addr:" + addr
+		if !l.claim(key, now) {
+			continue
+		}
+		l.n.wg.Add(1)
+		go func() {
+			defer l.n.wg.Done()
+			_, err := l.probeAddr(ctx, addr)
+			l.finish(key, err == nil, false, time.Now())
+		}()
+	}
+}
+
+func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
+	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	var h hello
+	info, err := l.n.endpoint.Call(pctx, p.ID, p.Addresses, opHello, l.n.hello(), &h)
+	now := time.Now()
+	if err == nil {
+		l.n.observeHello(info, h)
+		l.finish(p.ID, true, true, now)
+		return
+	}
+	if ctx.Err() != nil {
+		l.finish(p.ID, false, p.Online, now)
+		return
+	}
+	l.n.endpoint.Drop(p.ID)
+	if errors.Is(err, transport.ErrIdentityChanged) {
+		l.n.Peers.SetTrust(p.ID, string(transport.TrustChanged))
+		l.n.Peers.MarkOffline(p.ID, "identity changed")
+		l.finish(p.ID, false, false, now)
+		return
+	}
+	cur, _ := l.n.Peers.Get(p.ID)
+	online := cur.Online
+	if online && now.Sub(cur.LastSeen) >= l.cfg.OfflineAfter {
+		if l.n.Peers.MarkOffline(p.ID, "no answer") {
+			l.n.log.Info("peer offline", "peer", p.ID, "name", p.Name, "err", err)
+			if l.n.browser != nil {
+				l.n.browser.Restart()
+			}
+		}
+		online = false
+	}
+	l.finish(p.ID, false, online, now)
+}
+
+// probeAddr reaches whatever peer answers at addr and records it.
+func (l *liveness) probeAddr(ctx context.Context, addr string) (string, error) {
+	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	var h hello
+	info, err := l.n.endpoint.Call(pctx, "", []string{addr}, opHello, l.n.hello(), &h)
+	if err != nil {
+		return "", err
+	}
+	// The address answered: it belongs to this peer from now on.
+	l.n.Peers.Observe(discovery.Observation{ID: info.ID, Addresses: []string{addr}, Alive: true}, time.Now())
+	l.n.observeHello(info, h)
+	return info.ID, nil
+}

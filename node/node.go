@@ -1,0 +1,436 @@
+// Package node wires the core together for the daemon and the GUI: state in
+// the home, the transport endpoint, mDNS discovery, liveness probing, and
+// the control socket. It holds no service logic of its own.
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// Config configures a running peer. Zero values take the saved settings.
+type Config struct {
+	Home string
+	// Name and Port, if set, replace the saved settings (and are saved).
+	Name string
+	Port int
+	// ListenHost limits the UDP listener to one address (default: all).
+	ListenHost string
+	// NoMDNS turns mDNS off (tests of manual peers; networks that forbid it).
+	NoMDNS bool
+	Logger *slog.Logger
+	// Liveness tunes crash detection; zero values are the defaults.
+	Liveness LivenessConfig
+}
+
+// Node is a running peer.
+type Node struct {
+	*State
+	log      *slog.Logger
+	lock     *os.File
+	endpoint *transport.Endpoint
+	mux      *transport.Mux
+	announce *discovery.Announcer
+	browser  *discovery.Browser
+	control  *control.Server
+	live     *liveness
+	ctrlMux  map[string]control.HandlerFunc
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Ops of the peer protocol owned by the node.
+const (
+	opHello = "peer.hello"
+	opBye   = "peer.bye"
+)
+
+// Start starts the peer for cfg.Home. It fails with ErrAlreadyRunning when
+// another process runs a peer for the same home.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("create home: %w", err)
+	}
+	lock, err := lockFile(filepath.Join(cfg.Home, "peerdesk.lock"))
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{log: log, lock: lock, mux: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{}}
+	ok := false
+	defer func() {
+		if !ok {
+			n.Close()
+		}
+	}()
+	n.State, err = OpenState(cfg.Home, log)
+	if err != nil {
+		return nil, err
+	}
+	changed := false
+	if cfg.Name != "" && cfg.Name != n.Settings.Name {
+		n.Settings.Name, changed = cfg.Name, true
+	}
+	if cfg.Port != 0 && cfg.Port != n.Settings.Port {
+		n.Settings.Port, changed = cfg.Port, true
+	}
+	if changed {
+		if err := n.SaveSettings(); err != nil {
+			return nil, err
+		}
+	}
+	n.ctx, n.cancel = context.WithCancel(ctx)
+	n.live = newLiveness(n, cfg.Liveness)
+
+	n.mux.Handle(opHello, n.serveHello)
+	n.mux.Handle(opBye, n.serveBye)
+	n.endpoint, err = transport.Listen(n.ctx, net.JoinHostPort(cfg.ListenHost, strconv.Itoa(n.Settings.Port)), transport.Config{
+		Identity: n.Identity,
+		Trust:    n.Trust,
+		Handler:  n.mux,
+		Logger:   log,
+		QuietOps: []string{opHello},
+		OnRefused: func(id, fp string, _ net.Addr, err error) {
+			log.Warn("refused peer: identity changed", "peer", id, "fingerprint", fp)
+			n.Peers.SetTrust(id, string(transport.TrustChanged))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.Trust.OnChange(func(e transport.TrustEntry) { n.Peers.SetTrust(e.ID, string(e.State)) })
+
+	n.registerControl()
+	n.control, err = control.Listen(cfg.Home, n.serveControl, Code, log)
+	if err != nil {
+		return nil, err
+	}
+
+	if !cfg.NoMDNS {
+		n.announce, err = discovery.Announce(n.announcement())
+		if err != nil {
+			// A machine with no multicast interface still works by address.
+			log.Warn("mdns announce failed; peers must be added by address", "err", err)
+		}
+		n.browser = discovery.NewBrowser(n.Identity.ID.String(), log, n.onMDNS)
+		n.goRun(n.browser.Run)
+	}
+	n.goRun(n.control.Serve)
+	n.goRun(n.live.run)
+	ok = true
+	log.Info("peer started", "id", n.Identity.ID.String(), "name", n.Settings.Name, "port", n.Settings.Port, "fingerprint", n.Identity.Fingerprint())
+	return n, nil
+}
+
+func (n *Node) goRun(fn func(context.Context)) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn(n.ctx)
+	}()
+}
+
+func (n *Node) announcement() discovery.Announcement {
+	return discovery.Announcement{
+		ID:          n.Identity.ID.String(),
+		Name:        n.Settings.Name,
+		Fingerprint: n.Identity.Fingerprint(),
+		Port:        n.Settings.Port,
+		Version:     transport.ProtocolVersion,
+	}
+}
+
+// Endpoint is the transport endpoint, for services that register ops.
+func (n *Node) Endpoint() *transport.Endpoint { return n.endpoint }
+
+// Mux is where services register the ops they answer.
+func (n *Node) Mux() *transport.Mux { return n.mux }
+
+// Done is closed when the node stops.
+func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
+
+// Close stops the peer gracefully: goodbye to every connected peer over the
+// transport (immediate), goodbye over mDNS, then shutdown of the sessions.
+func (n *Node) Close() error {
+	n.once.Do(func() {
+		if n.endpoint != nil {
+			n.sayGoodbye()
+		}
+		if n.announce != nil {
+			n.announce.Close()
+		}
+		if n.cancel != nil {
+			n.cancel()
+		}
+		if n.control != nil {
+			n.control.Close()
+		}
+		if n.endpoint != nil {
+			n.endpoint.Close()
+		}
+		n.wg.Wait()
+		if n.State != nil {
+			_ = n.Peers.Flush()
+		}
+		if n.lock != nil {
+			n.lock.Close()
+		}
+		n.log.Info("peer stopped")
+	})
+	return nil
+}
+
+func (n *Node) sayGoodbye() {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, p := range n.endpoint.Sessions() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = n.endpoint.Call(ctx, p.ID, nil, opBye, nil, nil)
+		}()
+	}
+	wg.Wait()
+}
+
+// hello is the body of a peer.hello request and response.
+type hello struct {
+	Name    string `json:"name"`
+	Port    int    `json:"port"`
+	Version int    `json:"version"`
+}
+
+func (n *Node) hello() hello {
+	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion}
+}
+
+// serveHello answers a liveness probe. The prober is alive and reachable at
+// the address its packets come from, on the port it listens on.
+func (n *Node) serveHello(ctx context.Context, req transport.Request, s *transport.Stream) {
+	var h hello
+	if err := transport.DecodeBody(req, &h); err != nil {
+		_ = s.Fail(err)
+		return
+	}
+	n.observeHello(s.Peer(), h)
+	_ = s.Respond(n.hello())
+}
+
+func (n *Node) serveBye(ctx context.Context, req transport.Request, s *transport.Stream) {
+	peer := s.Peer()
+	_ = s.Respond(nil)
+	n.log.Info("peer said goodbye", "peer", peer.ID)
+	n.live.gone(peer.ID)
+	if n.Peers.MarkOffline(peer.ID, "goodbye") && n.browser != nil {
+		n.browser.Restart()
+	}
+}
+
+func (n *Node) observeHello(p transport.PeerInfo, h hello) {
+	var addrs []string
+	if p.Addr != nil && h.Port > 0 && h.Port < 65536 {
+		addrs = append(addrs, net.JoinHostPort(p.Addr.IP.String(), strconv.Itoa(h.Port)))
+	}
+	name := h.Name
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	_, isNew := n.Peers.Observe(discovery.Observation{ID: p.ID, Name: name, Fingerprint: p.Fingerprint, Addresses: addrs, Alive: true}, time.Now())
+	n.Peers.SetTrust(p.ID, string(n.Trust.Get(p.ID).State))
+	if isNew {
+		n.log.Info("new peer", "peer", p.ID, "name", name)
+	}
+}
+
+// onMDNS handles a peer seen on mDNS: it shows up at once and is probed to
+// confirm it (and to pin its key).
+func (n *Node) onMDNS(o discovery.Observation) {
+	p, isNew := n.Peers.Observe(o, time.Now())
+	n.Peers.SetTrust(p.ID, string(n.Trust.Get(p.ID).State))
+	if isNew {
+		n.log.Info("discovered peer", "peer", p.ID, "name", p.Name, "addrs", p.Addresses)
+	}
+	n.live.probeSoon(p.ID)
+}
+
+// PeerList returns the peer table.
+func (n *Node) PeerList() []discovery.Peer { return n.Peers.List() }
+
+// Subscribe returns peer table events.
+func (n *Node) Subscribe() (<-chan discovery.Event, func()) { return n.Peers.Subscribe() }
+
+// AddPeer remembers a peer by address and tries to reach it now (up to
+// ctx's deadline). It returns the peer if it answered.
+func (n *Node) AddPeer(ctx context.Context, addr string) (discovery.Peer, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return discovery.Peer{}, fmt.Errorf("%w: %q is not HOST:PORT", ErrUsage, addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return discovery.Peer{}, fmt.Errorf("%w: bad port in %q", ErrUsage, addr)
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(ips) == 0 {
+		return discovery.Peer{}, fmt.Errorf("%w: cannot resolve %q", ErrPeerNotFound, host)
+	}
+	addr = net.JoinHostPort(ips[0].IP.String(), port)
+	n.Peers.AddManual(addr)
+	id, err := n.live.probeAddr(ctx, addr)
+	if err != nil {
+		return discovery.Peer{}, fmt.Errorf("peer at %s remembered, but not reachable now (will retry): %w", addr, err)
+	}
+	p, _ := n.Peers.Get(id)
+	return p, nil
+}
+
+// RemovePeer forgets a peer (and its pin stays: untrust removes that).
+func (n *Node) RemovePeer(ref string) error {
+	if _, _, err := net.SplitHostPort(ref); err == nil {
+		if n.Peers.Remove(ref) {
+			return nil
+		}
+	}
+	p, err := n.ResolvePeer(ref)
+	if err != nil {
+		return err
+	}
+	n.endpoint.Drop(p.ID)
+	n.Peers.Remove(p.ID)
+	return nil
+}
+
+// PingResult is what `peerdesk ping` shows.
+type PingResult struct {
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Fingerprint string  `json:"fingerprint"`
+	Trust       string  `json:"trust"`
+	RTTMillis   float64 `json:"rtt_ms"`
+}
+
+// Ping reaches a peer over the transport.
+func (n *Node) Ping(ctx context.Context, ref string) (PingResult, error) {
+	p, err := n.ResolvePeer(ref)
+	if err != nil {
+		return PingResult{}, err
+	}
+	if st := n.Trust.Get(p.ID); st.State == transport.TrustChanged {
+		return PingResult{}, fmt.Errorf("%w: %s (%s) now presents another key (code %s); compare codes, then `peerdesk trust %s`", transport.ErrIdentityChanged, p.Name, p.ID, transport.VerificationCode(st.Offered), p.ID)
+	}
+	start := time.Now()
+	var h hello
+	info, err := n.endpoint.Call(ctx, p.ID, p.Addresses, opHello, n.hello(), &h)
+	if err != nil {
+		return PingResult{}, fmt.Errorf("ping %s: %w", p.Name, err)
+	}
+	rtt := time.Since(start)
+	n.observeHello(info, h)
+	return PingResult{ID: p.ID, Name: h.Name, Fingerprint: info.Fingerprint, Trust: string(n.Trust.Get(p.ID).State), RTTMillis: float64(rtt.Microseconds()) / 1000}, nil
+}
+
+// HandleControl registers an extra control op (used by the GUI and services).
+func (n *Node) HandleControl(op string, fn control.HandlerFunc) { n.ctrlMux[op] = fn }
+
+func (n *Node) serveControl(ctx context.Context, op string, args json.RawMessage) (any, error) {
+	fn := n.ctrlMux[op]
+	if fn == nil {
+		return nil, fmt.Errorf("%w: unknown command %q for the running peer (is it an older version?)", ErrUsage, op)
+	}
+	return fn(ctx, op, args)
+}
+
+// PeerRef is the argument of control ops that name a peer.
+type PeerRef struct {
+	Peer        string `json:"peer"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Addr        string `json:"addr,omitempty"`
+}
+
+func decodeArgs(args json.RawMessage, v any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(args, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	return nil
+}
+
+func (n *Node) registerControl() {
+	n.HandleControl("id", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.ID(), nil })
+	n.HandleControl("peers", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.PeerList(), nil })
+	n.HandleControl("peer.add", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+		var a PeerRef
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return n.AddPeer(ctx, a.Addr)
+	})
+	n.HandleControl("peer.rm", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+		var a PeerRef
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		return nil, n.RemovePeer(a.Peer)
+	})
+	n.HandleControl("trust", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+		var a PeerRef
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		e, err := n.TrustPeer(a.Peer, a.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		// Talk to it again now rather than at the next probe.
+		n.endpoint.Drop(e.ID)
+		n.live.probeSoon(e.ID)
+		return e, nil
+	})
+	n.HandleControl("untrust", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+		var a PeerRef
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		p, err := n.ResolvePeer(a.Peer)
+		if err != nil {
+			return nil, err
+		}
+		if err := n.Trust.Untrust(p.ID); err != nil && !errors.Is(err, transport.ErrNotFound) {
+			return nil, err
+		}
+		n.endpoint.Drop(p.ID)
+		return nil, nil
+	})
+	n.HandleControl("ping", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+		var a PeerRef
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return n.Ping(ctx, a.Peer)
+	})
+}

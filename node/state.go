@@ -1,0 +1,215 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/internal/atomicfile"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// DefaultPort is the UDP port a peer listens on unless told otherwise.
+const DefaultPort = 47220
+
+// Settings are the user's choices for this peer, kept in settings.json.
+type Settings struct {
+	Name string `json:"name"`
+	Port int    `json:"port"`
+}
+
+// State is everything a peer keeps in its home, opened without starting
+// the network: the CLI uses it directly when no peer is running.
+type State struct {
+	Home     string
+	Identity *transport.Identity
+	Trust    *transport.TrustStore
+	Peers    *discovery.Table
+	Settings Settings
+}
+
+// OpenState opens (creating on first use, 0700/0600) the home's state.
+func OpenState(home string, log *slog.Logger) (*State, error) {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("create home %s: %w", home, err)
+	}
+	id, err := transport.LoadOrCreateIdentity(home)
+	if err != nil {
+		return nil, err
+	}
+	trust, err := transport.OpenTrustStore(filepath.Join(home, "trust.json"))
+	if err != nil {
+		return nil, err
+	}
+	peers, err := discovery.OpenTable(filepath.Join(home, "peers.json"), log)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Home: home, Identity: id, Trust: trust, Peers: peers}
+	if err := st.loadSettings(); err != nil {
+		return nil, err
+	}
+	// The table's trust column mirrors the trust store.
+	for _, e := range trust.List() {
+		if _, ok := peers.Get(e.ID); ok {
+			peers.SetTrust(e.ID, string(e.State))
+		}
+	}
+	return st, nil
+}
+
+func (s *State) settingsPath() string { return filepath.Join(s.Home, "settings.json") }
+
+func (s *State) loadSettings() error {
+	data, err := os.ReadFile(s.settingsPath())
+	if errors.Is(err, os.ErrNotExist) {
+		s.Settings = Settings{Name: defaultName(), Port: DefaultPort}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read settings: %w", err)
+	}
+	if err := json.Unmarshal(data, &s.Settings); err != nil {
+		return fmt.Errorf("read settings %s: %w", s.settingsPath(), err)
+	}
+	if s.Settings.Name == "" {
+		s.Settings.Name = defaultName()
+	}
+	if s.Settings.Port == 0 {
+		s.Settings.Port = DefaultPort
+	}
+	return nil
+}
+
+// SaveSettings writes the settings crash-safely.
+func (s *State) SaveSettings() error {
+	data, err := json.MarshalIndent(s.Settings, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(s.settingsPath(), data, 0o600)
+}
+
+func defaultName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "peerdesk"
+	}
+	return h
+}
+
+// IDInfo is what `peerdesk id` shows.
+type IDInfo struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	Code        string `json:"code"`
+	Port        int    `json:"port"`
+}
+
+// ID describes this peer.
+func (s *State) ID() IDInfo {
+	return IDInfo{
+		ID:          s.Identity.ID.String(),
+		Name:        s.Settings.Name,
+		Fingerprint: s.Identity.Fingerprint(),
+		Code:        s.Identity.Code(),
+		Port:        s.Settings.Port,
+	}
+}
+
+// ResolvePeer finds a peer by id, unique id prefix (4+ characters), or
+// unique display name (case-insensitive).
+func (s *State) ResolvePeer(ref string) (discovery.Peer, error) {
+	if ref == "" {
+		return discovery.Peer{}, fmt.Errorf("%w: empty peer name", ErrUsage)
+	}
+	if p, ok := s.Peers.Get(ref); ok {
+		return p, nil
+	}
+	var byPrefix, byName []discovery.Peer
+	for _, p := range s.Peers.List() {
+		if len(ref) >= 4 && strings.HasPrefix(p.ID, strings.ToLower(ref)) {
+			byPrefix = append(byPrefix, p)
+		}
+		if strings.EqualFold(p.Name, ref) {
+			byName = append(byName, p)
+		}
+	}
+	switch {
+	case len(byPrefix) == 1:
+		return byPrefix[0], nil
+	case len(byPrefix) > 1:
+		return discovery.Peer{}, fmt.Errorf("%w: %q matches %d peers; give more of the id", ErrUsage, ref, len(byPrefix))
+	case len(byName) == 1:
+		return byName[0], nil
+	case len(byName) > 1:
+		return discovery.Peer{}, fmt.Errorf("%w: %d peers are named %q; use the id", ErrUsage, len(byName), ref)
+	}
+	return discovery.Peer{}, fmt.Errorf("%w: no peer %q (see `peerdesk peers`)", ErrPeerNotFound, ref)
+}
+
+// TrustPeer pins (or verifies, when fingerprint is given and matches) the
+// peer's key.
+func (s *State) TrustPeer(ref, fingerprint string) (transport.TrustEntry, error) {
+	p, err := s.ResolvePeer(ref)
+	if err != nil {
+		return transport.TrustEntry{}, err
+	}
+	cur := s.Trust.Get(p.ID)
+	if fingerprint == "" {
+		e, err := s.Trust.Trust(p.ID, "", false)
+		if errors.Is(err, transport.ErrNotFound) && p.Fingerprint != "" {
+			e, err = s.Trust.Trust(p.ID, p.Fingerprint, false)
+		}
+		return e, err
+	}
+	// The person read a fingerprint or code off the other screen: it must
+	// name the key this peer presents (offered after a change, else pinned,
+	// else announced).
+	for _, fp := range []string{cur.Offered, cur.Fingerprint, p.Fingerprint} {
+		if fp != "" && transport.MatchesFingerprint(fp, fingerprint) {
+			return s.Trust.Trust(p.ID, fp, true)
+		}
+	}
+	return transport.TrustEntry{}, fmt.Errorf("%w: %q does not match the key of %s (code %s)", ErrFingerprintMismatch, fingerprint, p.ID, transport.VerificationCode(firstNonEmpty(cur.Offered, cur.Fingerprint, p.Fingerprint)))
+}
+
+// UntrustPeer forgets the peer's pinned key.
+func (s *State) UntrustPeer(ref string) error {
+	p, err := s.ResolvePeer(ref)
+	if err != nil {
+		return err
+	}
+	if err := s.Trust.Untrust(p.ID); err != nil {
+		return err
+	}
+	return nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// LockHome takes the home's instance lock for a CLI command that edits the
+// state while no peer runs. It fails with ErrAlreadyRunning if one does.
+func LockHome(home string) (unlock func(), err error) {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("create home %s: %w", home, err)
+	}
+	f, err := lockFile(filepath.Join(home, "peerdesk.lock"))
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
