@@ -1,0 +1,140 @@
+package discovery
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func openTable(t *testing.T) (*Table, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "peers.json")
+	tb, err := OpenTable(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb, p
+}
+
+func nextEvent(t *testing.T, ch <-chan Event) Event {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e
+	case <-time.After(time.Second):
+		t.Fatal("no event")
+	}
+	return Event{}
+}
+
+func TestTableLifecycleEvents(t *testing.T) {
+	tb, path := openTable(t)
+	ch, cancel := tb.Subscribe()
+	defer cancel()
+	now := time.Now()
+	id := "0d7e5c1e-8b1a-4bb8-9d57-3a3f0f1a2b3c"
+
+	p, isNew := tb.Observe(Observation{ID: id, Name: "alice", Fingerprint: "aa", Addresses: []string{"10.0.0.1:1"}}, now)
+	if !isNew || !p.Online || p.Trust != "new" {
+		t.Fatalf("first observation: %+v new=%v", p, isNew)
+	}
+	if e := nextEvent(t, ch); e.Kind != EventUp || e.Peer.Name != "alice" {
+		t.Fatalf("event %+v", e)
+	}
+	// Same facts again: no event.
+	tb.Observe(Observation{ID: id, Name: "alice", Addresses: []string{"10.0.0.1:1"}}, now)
+	// New address: updated, fresh address first.
+	tb.Observe(Observation{ID: id, Addresses: []string{"10.0.0.2:1"}}, now)
+	e := nextEvent(t, ch)
+	if e.Kind != EventUpdated || e.Peer.Addresses[0] != "10.0.0.2:1" || len(e.Peer.Addresses) != 2 {
+		t.Fatalf("event %+v", e)
+	}
+	tb.SetTrust(id, "changed")
+	if e := nextEvent(t, ch); e.Kind != EventChanged || e.Peer.Trust != "changed" {
+		t.Fatalf("event %+v", e)
+	}
+	if !tb.MarkOffline(id, "goodbye") {
+		t.Fatal("MarkOffline of an online peer reported false")
+	}
+	if e := nextEvent(t, ch); e.Kind != EventDown || e.Reason != "goodbye" {
+		t.Fatalf("event %+v", e)
+	}
+	if tb.MarkOffline(id, "again") {
+		t.Fatal("MarkOffline twice reported true")
+	}
+
+	// Reopen: remembered, offline, same trust and addresses.
+	tb2, err := OpenTable(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := tb2.Get(id)
+	if !ok || got.Online || got.Trust != "changed" || got.Name != "alice" || len(got.Addresses) != 2 {
+		t.Fatalf("reopened: %+v", got)
+	}
+	if !tb2.Remove(id) {
+		t.Fatal("remove failed")
+	}
+	if _, ok := tb2.Get(id); ok {
+		t.Fatal("still there after remove")
+	}
+}
+
+func TestManualAddressBecomesPeer(t *testing.T) {
+	tb, path := openTable(t)
+	tb.AddManual("10.0.0.9:47220")
+	tb.AddManual("10.0.0.9:47220")
+	if got := tb.ManualAddresses(); len(got) != 1 {
+		t.Fatalf("manual = %v", got)
+	}
+	id := "0d7e5c1e-8b1a-4bb8-9d57-3a3f0f1a2b3d"
+	tb.Observe(Observation{ID: id, Addresses: []string{"10.0.0.9:47220"}, Alive: true}, time.Now())
+	if got := tb.ManualAddresses(); len(got) != 0 {
+		t.Fatalf("manual after contact = %v", got)
+	}
+	p, _ := tb.Get(id)
+	if !p.Manual {
+		t.Fatal("peer not marked manual")
+	}
+	tb2, err := OpenTable(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := tb2.Get(id); !p.Manual || p.Addresses[0] != "10.0.0.9:47220" {
+		t.Fatalf("reopened %+v", p)
+	}
+	// Removing a pending address works too.
+	tb2.AddManual("10.0.0.10:1")
+	if !tb2.Remove("10.0.0.10:1") || len(tb2.ManualAddresses()) != 0 {
+		t.Fatal("pending address not removed")
+	}
+}
+
+func TestListOrder(t *testing.T) {
+	tb, _ := openTable(t)
+	now := time.Now()
+	tb.Observe(Observation{ID: "b", Name: "zed"}, now)
+	tb.Observe(Observation{ID: "a", Name: "amy"}, now)
+	tb.Observe(Observation{ID: "c", Name: "bob"}, now)
+	tb.MarkOffline("a", "test")
+	var names []string
+	for _, p := range tb.List() {
+		names = append(names, p.Name)
+	}
+	want := []string{"bob", "zed", "amy"}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("order %v, want %v", names, want)
+		}
+	}
+}
+
+func TestCorruptTableIsAnError(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "peers.json")
+	if err := writeFile(p, "{not json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenTable(p, nil); err == nil {
+		t.Fatal("corrupt table opened without error")
+	}
+}

@@ -1,0 +1,238 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func startNode(t *testing.T, home, name string, port int) *Node {
+	t.Helper()
+	n, err := Start(context.Background(), Config{
+		Home: home, Name: name, Port: port, ListenHost: "127.0.0.1", NoMDNS: true,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Liveness: LivenessConfig{Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, OfflineAfter: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < timeout {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	return 0
+}
+
+func peerState(n *Node, id string) discovery.Peer {
+	p, _ := n.Peers.Get(id)
+	return p
+}
+
+func TestManualPeerGoodbyeAndReturn(t *testing.T) {
+	dir := t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startNode(t, filepath.Join(dir, "a"), "alice", pa)
+	b := startNode(t, filepath.Join(dir, "b"), "bob", pb)
+	bID := b.Identity.ID.String()
+	aID := a.Identity.ID.String()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(pb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != bID || p.Name != "bob" || p.Fingerprint != b.Identity.Fingerprint() || p.Trust != "pinned" {
+		t.Fatalf("added %+v", p)
+	}
+	// b learnt a from its hello, with a's listening port.
+	waitFor(t, 2*time.Second, "b to see a", func() bool {
+		q := peerState(b, aID)
+		return q.Online && len(q.Addresses) > 0 && q.Addresses[0] == "127.0.0.1:"+strconv.Itoa(pa)
+	})
+
+	// Graceful stop: a hears the goodbye at once.
+	events, unsub := a.Subscribe()
+	defer unsub()
+	b.Close()
+	d := waitFor(t, time.Second, "a to see b leave", func() bool { return !peerState(a, bID).Online })
+	t.Logf("goodbye seen after %v", d)
+	for e := range events {
+		if e.Kind == discovery.EventDown {
+			if e.Reason != "goodbye" {
+				t.Fatalf("down reason %q", e.Reason)
+			}
+			break
+		}
+	}
+
+	// b restarts from the same home: it remembers a and comes back.
+	b2 := startNode(t, filepath.Join(dir, "b"), "", pb)
+	if b2.Identity.ID.String() != bID {
+		t.Fatal("identity not kept across restart")
+	}
+	waitFor(t, 5*time.Second, "b back on a", func() bool { return peerState(a, bID).Online })
+}
+
+func TestSilentPeerGoesOffline(t *testing.T) {
+	dir := t.TempDir()
+	pb := freePort(t)
+	a := startNode(t, filepath.Join(dir, "a"), "alice", 0)
+	b := startNode(t, filepath.Join(dir, "b"), "bob", pb)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(pb)); err != nil {
+		t.Fatal(err)
+	}
+	bID := b.Identity.ID.String()
+	// Vanish without a goodbye, as a crash would.
+	b.endpoint.Close()
+	d := waitFor(t, 10*time.Second, "b offline", func() bool { return !peerState(a, bID).Online })
+	t.Logf("silent peer offline after %v", d)
+}
+
+func TestChangedIdentityIsRefusedUntilRetrusted(t *testing.T) {
+	dir := t.TempDir()
+	pb := freePort(t)
+	a := startNode(t, filepath.Join(dir, "a"), "alice", 0)
+	bHome := filepath.Join(dir, "b")
+	b := startNode(t, bHome, "bob", pb)
+	bID := b.Identity.ID.String()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(pb)); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	// Same uuid, new key.
+	_, certPEM, keyPEM, err := transport.NewIdentity(b.Identity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bHome, "identity.key"), keyPEM, 0o600)
+	os.WriteFile(filepath.Join(bHome, "identity.crt"), certPEM, 0o600)
+	b2 := startNode(t, bHome, "", pb)
+	waitFor(t, 10*time.Second, "a to mark b changed", func() bool { return peerState(a, bID).Trust == "changed" })
+	_, err = a.Ping(ctx, bID)
+	if !errors.Is(err, transport.ErrIdentityChanged) || Code(err) != "changed" {
+		t.Fatalf("ping changed peer: %v (code %s)", err, Code(err))
+	}
+	// A wrong code does not re-trust.
+	if _, err := a.TrustPeer(bID, "AAAA-AAAA-AAAA-AAAA"); !errors.Is(err, ErrFingerprintMismatch) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if _, err := a.TrustPeer(bID, b2.Identity.Code()); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Trust.Get(bID); got.State != transport.TrustVerified || got.Fingerprint != b2.Identity.Fingerprint() {
+		t.Fatalf("after re-trust %+v", got)
+	}
+	if _, err := a.Ping(ctx, bID); err != nil {
+		t.Fatalf("ping after re-trust: %v", err)
+	}
+}
+
+func TestSecondInstanceRefusedAndControlSocket(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "a")
+	a := startNode(t, home, "alice", 0)
+	_, err := Start(context.Background(), Config{Home: home, NoMDNS: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second start: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(home, control.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v", st.Mode().Perm())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var info IDInfo
+	if err := control.Call(ctx, home, "id", nil, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.ID != a.Identity.ID.String() || info.Name != "alice" || info.Code != a.Identity.Code() {
+		t.Fatalf("id over control: %+v", info)
+	}
+	err = control.Call(ctx, home, "ping", PeerRef{Peer: "nobody"}, nil)
+	var ce *control.Error
+	if !errors.As(err, &ce) || ce.Code != "not_found" {
+		t.Fatalf("ping unknown: %v", err)
+	}
+	err = control.Call(ctx, home, "no.such.op", nil, nil)
+	if !errors.As(err, &ce) || ce.Code != "usage" {
+		t.Fatalf("unknown op: %v", err)
+	}
+	a.Close()
+	if err := control.Call(ctx, home, "id", nil, nil); !errors.Is(err, control.ErrNotRunning) {
+		t.Fatalf("after close: %v", err)
+	}
+}
+
+func TestResolvePeer(t *testing.T) {
+	st, err := OpenState(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	st.Peers.Observe(discovery.Observation{ID: "11111111-0000-4000-8000-000000000001", Name: "Ana"}, now)
+	st.Peers.Observe(discovery.Observation{ID: "11111111-0000-4000-8000-000000000002", Name: "Bo"}, now)
+	st.Peers.Observe(discovery.Observation{ID: "22222222-0000-4000-8000-000000000003", Name: "bo"}, now)
+	cases := []struct {
+		ref  string
+		want string
+		err  error
+	}{
+		{"11111111-0000-4000-8000-000000000001", "Ana", nil},
+		{"ana", "Ana", nil},
+		{"2222", "bo", nil},
+		{"1111", "", ErrUsage},
+		{"bo", "", ErrUsage},
+		{"zed", "", ErrPeerNotFound},
+		{"", "", ErrUsage},
+	}
+	for _, c := range cases {
+		p, err := st.ResolvePeer(c.ref)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("%q: err %v, want %v", c.ref, err, c.err)
+			}
+			continue
+		}
+		if err != nil || p.Name != c.want {
+			t.Errorf("%q: got %q, %v", c.ref, p.Name, err)
+		}
+	}
+}
