@@ -260,8 +260,32 @@ func notRunningHint() error {
 	return fmt.Errorf("%w: start one with `peerdesk daemon` (or the desktop app)", control.ErrNotRunning)
 }
 
-// withState runs fn on the home's state when no peer runs, holding the
-// instance lock so that a peer starting meanwhile waits its turn.
+// callOrOffline sends op to the running peer, or, when none runs, calls
+// offline (nil: the command needs a running peer) with the home's state while holding the instance lock (so that a
+// peer starting meanwhile waits its turn). A peer that holds the lock but
+// has no socket yet is starting: the call is retried for a moment.
+func (c *cli) callOrOffline(op string, args, out any, timeout time.Duration, offline func(*node.State) error) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := c.call(op, args, out, timeout)
+		if !errors.Is(err, control.ErrNotRunning) {
+			return err
+		}
+		st, unlock, serr := c.offlineState()
+		if serr == nil {
+			defer unlock()
+			if offline == nil {
+				return notRunningHint()
+			}
+			return offline(st)
+		}
+		if !errors.Is(serr, node.ErrAlreadyRunning) || time.Now().After(deadline) {
+			return serr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (c *cli) offlineState() (*node.State, func(), error) {
 	unlock, err := node.LockHome(c.home)
 	if err != nil {
@@ -282,18 +306,11 @@ func (c *cli) id(args []string) error {
 		return err
 	}
 	var info node.IDInfo
-	err := c.call("id", nil, &info, 5*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		st, unlock, serr := c.offlineState()
-		if serr != nil && !errors.Is(serr, node.ErrAlreadyRunning) {
-			return serr
-		}
-		if serr != nil {
-			return err
-		}
+	err := c.callOrOffline("id", nil, &info, 5*time.Second, func(st *node.State) error {
 		info = st.ID()
-		unlock()
-	} else if err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if *asJSON {
@@ -311,16 +328,12 @@ func (c *cli) peers(args []string) error {
 		return err
 	}
 	var list []discovery.Peer
-	err := c.call("peers", nil, &list, 5*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		st, unlock, serr := c.offlineState()
-		if serr != nil {
-			return serr
-		}
+	err := c.callOrOffline("peers", nil, &list, 5*time.Second, func(st *node.State) error {
 		list = st.Peers.List()
-		unlock()
 		fmt.Fprintln(c.stderr, "peerdesk: no peer running for this home; showing remembered peers (all offline)")
-	} else if err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if list == nil {
@@ -361,11 +374,7 @@ func (c *cli) peerAdd(args []string) error {
 		return err
 	}
 	var p discovery.Peer
-	err = c.call("peer.add", node.PeerRef{Addr: pos[0]}, &p, 10*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		return notRunningHint()
-	}
-	if err != nil {
+	if err := c.callOrOffline("peer.add", node.PeerRef{Addr: pos[0]}, &p, 10*time.Second, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -381,23 +390,17 @@ func (c *cli) peerRm(args []string) error {
 	if err != nil {
 		return err
 	}
-	err = c.call("peer.rm", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		st, unlock, serr := c.offlineState()
-		if serr != nil {
-			return serr
+	return c.callOrOffline("peer.rm", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+		if st.Peers.Remove(pos[0]) {
+			return nil
 		}
-		defer unlock()
-		if !st.Peers.Remove(pos[0]) {
-			p, rerr := st.ResolvePeer(pos[0])
-			if rerr != nil {
-				return rerr
-			}
-			st.Peers.Remove(p.ID)
+		p, err := st.ResolvePeer(pos[0])
+		if err != nil {
+			return err
 		}
+		st.Peers.Remove(p.ID)
 		return nil
-	}
-	return err
+	})
 }
 
 func (c *cli) ping(args []string) error {
@@ -408,11 +411,7 @@ func (c *cli) ping(args []string) error {
 		return err
 	}
 	var res node.PingResult
-	err = c.call("ping", node.PeerRef{Peer: pos[0]}, &res, 10*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		return notRunningHint()
-	}
-	if err != nil {
+	if err := c.callOrOffline("ping", node.PeerRef{Peer: pos[0]}, &res, 10*time.Second, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -431,15 +430,11 @@ func (c *cli) trust(args []string) error {
 		return err
 	}
 	var e transport.TrustEntry
-	err = c.call("trust", node.PeerRef{Peer: pos[0], Fingerprint: *fp}, &e, 5*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		st, unlock, serr := c.offlineState()
-		if serr != nil {
-			return serr
-		}
+	err = c.callOrOffline("trust", node.PeerRef{Peer: pos[0], Fingerprint: *fp}, &e, 5*time.Second, func(st *node.State) error {
+		var err error
 		e, err = st.TrustPeer(pos[0], *fp)
-		unlock()
-	}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -456,16 +451,9 @@ func (c *cli) untrust(args []string) error {
 	if err != nil {
 		return err
 	}
-	err = c.call("untrust", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second)
-	if errors.Is(err, control.ErrNotRunning) {
-		st, unlock, serr := c.offlineState()
-		if serr != nil {
-			return serr
-		}
-		defer unlock()
+	return c.callOrOffline("untrust", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
 		return st.UntrustPeer(pos[0])
-	}
-	return err
+	})
 }
 
 func writeJSON(w io.Writer, v any) error {
