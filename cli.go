@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -60,12 +61,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	c := &cli{home: home, stdout: stdout, stderr: stderr}
+	// No command, or only the app's flags (`peerdesk --name desk`): the
+	// desktop app.
 	cmd := "gui"
-	if len(args) > 0 {
+	if len(args) > 0 && !isGUIFlag(args[0]) {
 		cmd, args = args[0], args[1:]
 	}
 	err = c.dispatch(cmd, args)
 	return c.report(err)
+}
+
+func isGUIFlag(arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return strings.HasPrefix(arg, "-") && slices.Contains([]string{"name", "port", "listen", "no-mdns"}, name)
 }
 
 func (c *cli) dispatch(cmd string, args []string) error {

@@ -213,6 +213,9 @@ func (l *liveness) probeAddr(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if l.n.stopping.Load() || l.n.hasDeparted(info.ID, h.Instance) {
+		return info.ID, nil
+	}
 	// The address answered: it belongs to this peer from now on.
 	l.n.Peers.Observe(discovery.Observation{ID: info.ID, Addresses: []string{addr}, Alive: true}, time.Now())
 	l.n.observeHello(info, h)

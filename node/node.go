@@ -5,6 +5,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerdesk/peerdesk/control"
@@ -49,6 +51,14 @@ type Node struct {
 	live     *liveness
 	ctrlMux  map[string]control.HandlerFunc
 
+	// instance is random per process: a goodbye names it, so a hello of
+	// the same process still in flight cannot bring the peer back, while a
+	// restarted peer (a new instance) comes back at once.
+	instance string
+	stopping atomic.Bool
+	departMu sync.Mutex
+	departed map[string]string // peer id → instance that said goodbye
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -71,11 +81,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("create home: %w", err)
 	}
-	lock, err := lockFile(filepath.Join(cfg.Home, "peerdesk.lock"))
+	lock, err := lockInstance(ctx, cfg.Home)
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{log: log, lock: lock, mux: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{}}
+	n := &Node{log: log, lock: lock, mux: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{},
+		instance: rand.Text(), departed: map[string]string{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -141,6 +152,32 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// lockInstance takes the home's instance lock. A CLI command reading the
+// home holds the same lock for a few milliseconds; a running peer holds it
+// for good and answers on the control socket. So a held lock fails at once
+// only when a peer answers, and is otherwise retried for a moment.
+func lockInstance(ctx context.Context, home string) (*os.File, error) {
+	path := filepath.Join(home, "peerdesk.lock")
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		lock, err := lockFile(path)
+		if !errors.Is(err, ErrAlreadyRunning) {
+			return lock, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		perr := control.Call(pctx, home, "id", nil, nil)
+		cancel()
+		if perr == nil || time.Now().After(deadline) {
+			return nil, ErrAlreadyRunning
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func (n *Node) goRun(fn func(context.Context)) {
 	n.wg.Add(1)
 	go func() {
@@ -172,11 +209,14 @@ func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 // transport (immediate), goodbye over mDNS, then shutdown of the sessions.
 func (n *Node) Close() error {
 	n.once.Do(func() {
-		if n.endpoint != nil {
-			n.sayGoodbye()
-		}
+		n.stopping.Store(true)
+		// mDNS goodbye first, so a browse restarted by the transport
+		// goodbye below no longer finds this peer's records.
 		if n.announce != nil {
 			n.announce.Close()
+		}
+		if n.endpoint != nil {
+			n.sayGoodbye()
 		}
 		if n.cancel != nil {
 			n.cancel()
@@ -207,7 +247,7 @@ func (n *Node) sayGoodbye() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = n.endpoint.Call(ctx, p.ID, nil, opBye, nil, nil)
+			_, _ = n.endpoint.Call(ctx, p.ID, nil, opBye, n.hello(), nil)
 		}()
 	}
 	wg.Wait()
@@ -215,13 +255,14 @@ func (n *Node) sayGoodbye() {
 
 // hello is the body of a peer.hello request and response.
 type hello struct {
-	Name    string `json:"name"`
-	Port    int    `json:"port"`
-	Version int    `json:"version"`
+	Name     string `json:"name"`
+	Port     int    `json:"port"`
+	Version  int    `json:"version"`
+	Instance string `json:"instance,omitempty"`
 }
 
 func (n *Node) hello() hello {
-	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion}
+	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion, Instance: n.instance}
 }
 
 // serveHello answers a liveness probe. The prober is alive and reachable at
@@ -238,6 +279,16 @@ func (n *Node) serveHello(ctx context.Context, req transport.Request, s *transpo
 
 func (n *Node) serveBye(ctx context.Context, req transport.Request, s *transport.Stream) {
 	peer := s.Peer()
+	var h hello
+	if err := transport.DecodeBody(req, &h); err != nil {
+		_ = s.Fail(err)
+		return
+	}
+	if h.Instance != "" {
+		n.departMu.Lock()
+		n.departed[peer.ID] = h.Instance
+		n.departMu.Unlock()
+	}
 	_ = s.Respond(nil)
 	n.log.Info("peer said goodbye", "peer", peer.ID)
 	n.live.gone(peer.ID)
@@ -247,6 +298,12 @@ func (n *Node) serveBye(ctx context.Context, req transport.Request, s *transport
 }
 
 func (n *Node) observeHello(p transport.PeerInfo, h hello) {
+	if n.stopping.Load() || n.hasDeparted(p.ID, h.Instance) {
+		return
+	}
+	n.departMu.Lock()
+	delete(n.departed, p.ID)
+	n.departMu.Unlock()
 	var addrs []string
 	if p.Addr != nil && h.Port > 0 && h.Port < 65536 {
 		addrs = append(addrs, net.JoinHostPort(p.Addr.IP.String(), strconv.Itoa(h.Port)))
@@ -262,9 +319,28 @@ func (n *Node) observeHello(p transport.PeerInfo, h hello) {
 	}
 }
 
+// hasDeparted reports whether this instance of peer id said goodbye.
+func (n *Node) hasDeparted(id, instance string) bool {
+	if instance == "" {
+		return false
+	}
+	n.departMu.Lock()
+	defer n.departMu.Unlock()
+	return n.departed[id] == instance
+}
+
 // onMDNS handles a peer seen on mDNS: it shows up at once and is probed to
 // confirm it (and to pin its key).
 func (n *Node) onMDNS(o discovery.Observation) {
+	n.departMu.Lock()
+	_, departed := n.departed[o.ID]
+	n.departMu.Unlock()
+	if departed {
+		// A record still cached or re-sent after the goodbye says nothing
+		// about the peer being alive; only its own hello can.
+		n.live.probeSoon(o.ID)
+		return
+	}
 	p, isNew := n.Peers.Observe(o, time.Now())
 	n.Peers.SetTrust(p.ID, string(n.Trust.Get(p.ID).State))
 	if isNew {

@@ -254,6 +254,10 @@ func (e *Endpoint) serveConn(c net.Conn) {
 	e.adopt(sess)
 }
 
+// retireLimit bounds how long a replaced session may go on carrying
+// streams.
+const retireLimit = time.Hour
+
 // adopt registers an established session, replacing (and closing) an older
 // one with the same peer, and serves the streams the peer opens on it.
 func (e *Endpoint) adopt(sess *Session) {
@@ -269,11 +273,10 @@ func (e *Endpoint) adopt(sess *Session) {
 	if old != nil && old != sess {
 		// Both sides dialled at once, or the peer restarted. Keep the new one
 		// but let the old one finish what it carries.
+		e.wg.Add(1)
 		go func() {
-			time.Sleep(e.cfg.HandshakeTimeout)
-			if old.streams.Load() == 0 {
-				old.Close()
-			}
+			defer e.wg.Done()
+			e.retire(old)
 		}()
 	}
 	e.cfg.Logger.Debug("session up", "peer", sess.peer.ID, "addr", sess.peer.Addr.String())
@@ -330,6 +333,37 @@ func (e *Endpoint) serveStream(sess *Session, st *Stream) {
 		return
 	}
 	e.cfg.Handler.ServeStream(e.ctx, req, st)
+}
+
+// retire closes a replaced session once it carries no stream (or after
+// retireLimit at the latest), and at once when the endpoint closes.
+func (e *Endpoint) retire(old *Session) {
+	grace := time.NewTimer(e.cfg.HandshakeTimeout)
+	defer grace.Stop()
+	limit := time.NewTimer(retireLimit)
+	defer limit.Stop()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	graceOver := false
+	for {
+		select {
+		case <-old.Done():
+			return
+		case <-e.ctx.Done():
+			old.Close()
+			return
+		case <-limit.C:
+			old.Close()
+			return
+		case <-grace.C:
+			graceOver = true
+		case <-tick.C:
+		}
+		if graceOver && old.streams.Load() == 0 {
+			old.Close()
+			return
+		}
+	}
 }
 
 func (e *Endpoint) forget(sess *Session) {

@@ -3,9 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -36,6 +34,9 @@ type Session struct {
 
 	mu     sync.Mutex
 	nextID uint16
+	// open holds the ids of this side's open streams: ids wrap after
+	// 32,768 streams and must not be reused while a stream is open.
+	open map[uint16]struct{}
 
 	streams    atomic.Int32
 	lastActive atomic.Int64 // unix nanos of the last non-quiet stream
@@ -87,6 +88,7 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust TrustS
 		data:   data,
 		client: client,
 		closed: make(chan struct{}),
+		open:   map[uint16]struct{}{},
 	}
 	// Client-opened streams are even, server-opened odd, so both sides can
 	// open streams without colliding.
@@ -155,17 +157,39 @@ func (s *Session) OpenStream(quiet bool) (*Stream, error) {
 		return nil, ErrClosed
 	default:
 	}
-	s.mu.Lock()
-	id := s.nextID
-	s.nextID += 2
-	s.mu.Unlock()
+	id, err := s.allocID()
+	if err != nil {
+		return nil, err
+	}
 	st, err := s.assoc.OpenStream(id, sctp.PayloadTypeWebRTCBinary)
 	if err != nil {
+		s.releaseID(id)
 		s.Close()
 		return nil, fmt.Errorf("open stream: %w", err)
 	}
 	s.streamStarted(quiet)
 	return newStream(st, s), nil
+}
+
+// allocID picks the next free stream id of this side's parity.
+func (s *Session) allocID() (uint16, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range 1 << 15 {
+		id := s.nextID
+		s.nextID += 2
+		if _, busy := s.open[id]; !busy {
+			s.open[id] = struct{}{}
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: every stream id is in use", ErrClosed)
+}
+
+func (s *Session) releaseID(id uint16) {
+	s.mu.Lock()
+	delete(s.open, id)
+	s.mu.Unlock()
 }
 
 func (s *Session) acceptStream() (*Stream, error) {
@@ -183,7 +207,8 @@ func (s *Session) streamStarted(quiet bool) {
 	}
 }
 
-func (s *Session) streamDone() {
+func (s *Session) streamDone(id uint16) {
+	s.releaseID(id)
 	if s.streams.Add(-1) < 0 {
 		s.streams.Store(0)
 	}
@@ -227,9 +252,3 @@ func (s *Session) abort() {
 		s.dconn.Close()
 	})
 }
-
-func isClosedErr(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, ErrClosed)
-}
-
-var _ = slog.Default

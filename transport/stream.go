@@ -25,8 +25,9 @@ type Stream struct {
 	rbuf    []byte
 	wbuf    []byte
 
-	lowOnce sync.Once
-	low     chan struct{}
+	lowOnce   sync.Once
+	low       chan struct{}
+	closeOnce sync.Once
 }
 
 func newStream(st *sctp.Stream, sess *Session) *Stream {
@@ -162,11 +163,11 @@ func (s *Stream) ReceiveBody(ctx context.Context, w io.Writer, limit int64) (int
 }
 
 // Watch makes ctx's end abort blocked reads and writes on the stream. Call
-// the returned stop when done with ctx.
+// the returned stop when done with ctx. The stream's deadline is set only
+// once ctx is done (not to ctx's deadline up front), so a failed read
+// always finds ctx.Err() set and reports context.DeadlineExceeded rather
+// than the stream's own i/o timeout.
 func (s *Stream) Watch(ctx context.Context) (stop func() bool) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.st.SetDeadline(dl)
-	}
 	return context.AfterFunc(ctx, func() { _ = s.st.SetDeadline(time.Now()) })
 }
 
@@ -175,8 +176,12 @@ func (s *Stream) Watch(ctx context.Context) (stop func() bool) {
 // other side acknowledges by closing), since pion can drop data still
 // queued when a stream is reset.
 func (s *Stream) Close() error {
-	s.session.streamDone()
-	return s.st.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		s.session.streamDone(s.st.StreamIdentifier())
+		err = s.st.Close()
+	})
+	return err
 }
 
 // DataPlane moves request bodies (file contents) between peers. The default

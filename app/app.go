@@ -1,0 +1,121 @@
+// Package app is the Peerdesk desktop app (Fyne): the main window with this
+// peer's header and the live peer table, the tray menu, and the control ops
+// through which a second start hands over to the running window. It holds
+// screens only: everything it shows comes from the node's API and events.
+// The core never imports it.
+package app
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/peerdesk/peerdesk/app/internal/localefix"
+	"github.com/peerdesk/peerdesk/node"
+)
+
+// Fyne's packages have run their init by now (this package imports them).
+func init() { localefix.Restore() }
+
+// ID is the app's unique id (FyneApp.toml, preferences, desktop files).
+const ID = "org.peerdesk.Peerdesk"
+
+// ErrNoDisplay: there is no graphical session to open the window in.
+var ErrNoDisplay = errors.New("no display to open the desktop app on (DISPLAY and WAYLAND_DISPLAY are unset); run `peerdesk daemon` for a headless peer")
+
+// Options configure Run. The zero value is valid.
+type Options struct {
+	// Logger receives the app's log; nil means slog.Default().
+	Logger *slog.Logger
+	// Done, when closed, quits the app as the tray's Quit does (the caller
+	// closes it on SIGTERM, say). Nil: only the user quits.
+	Done <-chan struct{}
+	// Version is shown to the user (about, notifications); "" for a
+	// development build.
+	Version string
+}
+
+// Run shows the desktop app for the running peer n and returns when the
+// user quits (tray Quit, or closing the window where there is no tray),
+// when opts.Done closes, or when n stops. It must be called on the main
+// goroutine. The caller still owns n and closes it after Run: that is the
+// graceful part of Quit (goodbye to the other peers).
+func Run(n *node.Node, opts Options) error {
+	if err := checkDisplay(); err != nil {
+		return err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+
+	// Control ops first: a second start may already be knocking.
+	bridge := &controlBridge{}
+	n.HandleControl(OpShow, bridge.serveShow)
+	n.HandleControl(OpState, bridge.serveState)
+
+	self := n.ID()
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: ID, Name: "Peerdesk", Version: opts.Version, Build: 1, Icon: Icon})
+	a := fyneapp.NewWithID(ID)
+	a.SetIcon(Icon)
+
+	peers := newPeersModel()
+	win := newMainWindow(a, self, peers, bridge.publish)
+	bridge.show = win.show
+	if installTray(a, win.show, a.Quit) {
+		win.win.SetCloseIntercept(win.hide)
+	} else {
+		win.win.SetMaster()
+	}
+	a.Lifecycle().SetOnStarted(func() { bridge.setPhase(running) })
+
+	stopPeers := followPeers(n, peers, fyne.Do)
+	stopWatch := quitWhen(a, opts.Done, n.Done())
+	win.show()
+	log.Info("desktop app started", "title", win.title)
+
+	a.Run()
+
+	bridge.setPhase(stopped)
+	stopWatch()
+	stopPeers()
+	log.Info("desktop app quit")
+	return nil
+}
+
+// quitWhen quits a when either channel closes (nil channels never do).
+// stop returns once its goroutine is gone.
+func quitWhen(a fyne.App, c1, c2 <-chan struct{}) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-c1:
+		case <-c2:
+		case <-quit:
+			return
+		}
+		fyne.Do(a.Quit)
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
+// checkDisplay fails early, with a hint, where the windowing library would
+// fail obscurely: on X11/Wayland systems with no session.
+func checkDisplay() error {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return ErrNoDisplay
+		}
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+package app
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// peerRow is one line of the peers screen, formatted for display.
+type peerRow struct {
+	ID      string
+	Name    string
+	Online  bool
+	Trust   string // discovery trust state: "new", "pinned", "verified", "changed"
+	Code    string // verification code of the key the peer announced
+	Address string // first known host:port, "" if none
+}
+
+func rowFor(p discovery.Peer) peerRow {
+	r := peerRow{ID: p.ID, Name: p.Name, Online: p.Online, Trust: p.Trust, Code: transport.VerificationCode(p.Fingerprint)}
+	if r.Name == "" {
+		r.Name = shortID(p.ID)
+	}
+	if len(p.Addresses) > 0 {
+		r.Address = p.Addresses[0]
+	}
+	return r
+}
+
+// lessRow orders the screen: online peers first, then by name, then id.
+func lessRow(a, b peerRow) int {
+	if a.Online != b.Online {
+		if a.Online {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// peersModel is the state of the peers screen: the peer table as last
+// reported by the core, and the sorted rows bound to the widget. Only the
+// UI goroutine touches it.
+type peersModel struct {
+	peers map[string]discovery.Peer
+	rows  binding.List[peerRow]
+}
+
+func newPeersModel() *peersModel {
+	return &peersModel{
+		peers: map[string]discovery.Peer{},
+		rows:  binding.NewList(func(a, b peerRow) bool { return a == b }),
+	}
+}
+
+// reset replaces the table, e.g. with node.PeerList() at start.
+func (m *peersModel) reset(list []discovery.Peer) {
+	clear(m.peers)
+	for _, p := range list {
+		m.peers[p.ID] = p
+	}
+	m.publish()
+}
+
+// apply folds table events in. Each event carries the peer as it is after
+// the change, so replaying events already reflected by reset is harmless.
+func (m *peersModel) apply(events ...discovery.Event) {
+	for _, e := range events {
+		if e.Kind == discovery.EventRemoved {
+			delete(m.peers, e.Peer.ID)
+			continue
+		}
+		m.peers[e.Peer.ID] = e.Peer
+	}
+	m.publish()
+}
+
+func (m *peersModel) publish() {
+	rows := make([]peerRow, 0, len(m.peers))
+	for _, p := range m.peers {
+		rows = append(rows, rowFor(p))
+	}
+	slices.SortFunc(rows, lessRow)
+	_ = m.rows.Set(rows) // Set fails only on a wrong type; rows has the bound one
+}
+
+// len is the number of rows on screen.
+func (m *peersModel) len() int { return m.rows.Length() }
+
+// row returns the i-th row on screen.
+func (m *peersModel) row(i int) (peerRow, bool) {
+	r, err := m.rows.GetValue(i)
+	return r, err == nil
+}
+
+// Columns of the peers table.
+const (
+	colName = iota
+	colStatus
+	colTrust
+	colCode
+	colAddress
+	numCols
+)
+
+var (
+	colTitles = [numCols]string{"Name", "Status", "Trust", "Verification code", "Address"}
+	colWidths = [numCols]float32{190, 100, 150, 200, 190}
+)
+
+// peersView is the peers screen: a table of the peers with a hint in
+// place of an empty table.
+func peersView(m *peersModel) fyne.CanvasObject {
+	table := widget.NewTable(
+		func() (int, int) { return m.len(), numCols },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			r, ok := m.row(id.Row)
+			if !ok {
+				return
+			}
+			setCell(o.(*widget.Label), id.Col, r)
+		},
+	)
+	table.ShowHeaderRow = true
+	table.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < numCols {
+			o.(*widget.Label).SetText(colTitles[id.Col])
+		}
+	}
+	for i, w := range colWidths {
+		table.SetColumnWidth(i, w)
+	}
+
+	empty := widget.NewLabel("No peers yet. Other PCs running Peerdesk on this network show up here.")
+	empty.Alignment = fyne.TextAlignCenter
+	sync := func() {
+		if m.len() == 0 {
+			empty.Show()
+		} else {
+			empty.Hide()
+		}
+		table.Refresh()
+	}
+	m.rows.AddListener(binding.NewDataListener(sync))
+	return container.NewStack(table, container.NewCenter(empty))
+}
+
+func setCell(l *widget.Label, col int, r peerRow) {
+	l.TextStyle = fyne.TextStyle{}
+	l.Importance = widget.MediumImportance
+	text := ""
+	switch col {
+	case colName:
+		text = r.Name
+		l.TextStyle.Bold = true
+	case colStatus:
+		text, l.Importance = statusLabel(r.Online)
+	case colTrust:
+		text, l.Importance = trustLabel(r.Trust)
+	case colCode:
+		text = orDash(r.Code)
+		l.TextStyle.Monospace = true
+	case colAddress:
+		text = orDash(r.Address)
+	}
+	l.Truncation = fyne.TextTruncateEllipsis
+	l.SetText(text) // refreshes style and importance too
+}
+
+func statusLabel(online bool) (string, widget.Importance) {
+	if online {
+		return "online", widget.SuccessImportance
+	}
+	return "offline", widget.LowImportance
+}
+
+// trustLabel says what a trust state means to a person.
+func trustLabel(state string) (string, widget.Importance) {
+	switch state {
+	case "verified":
+		return "verified", widget.SuccessImportance
+	case "pinned":
+		return "pinned", widget.MediumImportance
+	case "changed":
+		return "identity changed", widget.DangerImportance
+	case "new", "":
+		return "new", widget.WarningImportance
+	}
+	return state, widget.MediumImportance
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

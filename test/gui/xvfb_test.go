@@ -1,0 +1,212 @@
+//go:build !nogui
+
+// Package gui runs the real desktop app (the cgo, Fyne build) under Xvfb on
+// the namespace test bed: its window must come up titled after the peer,
+// list the live peers, draw something (a screenshot that is not blank), and
+// take a second start as a hand-off instead of a second instance.
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/peerdesk/peerdesk/app"
+	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/test/netns"
+)
+
+const port = 47220
+
+// requireTools skips (or, under CI, fails) when the X tools are missing.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is missing (CI=true requires it; run scripts/deps.sh)", tool)
+			}
+			t.Skipf("%s is missing; run scripts/deps.sh", tool)
+		}
+	}
+}
+
+// startXvfb starts a virtual X display and returns its name (":N").
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	for n := 90 + os.Getpid()%50; n < 200; n++ {
+		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		if _, err := os.Stat(sock); err == nil {
+			continue // taken
+		}
+		display := ":" + strconv.Itoa(n)
+		cmd := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		logPath := filepath.Join(t.TempDir(), "xvfb.log")
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start Xvfb: %v", err)
+		}
+		logFile.Close()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-exited
+			}
+		})
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(sock); err == nil {
+				return display
+			}
+			select {
+			case <-exited:
+				log, _ := os.ReadFile(logPath)
+				t.Fatalf("Xvfb %s exited: %s", display, log)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		t.Fatalf("Xvfb %s did not come up within 10s", display)
+	}
+	t.Fatal("no free X display number")
+	return ""
+}
+
+// windowState asks the running app for its window state over the control
+// socket of home.
+func windowState(home string) (app.WindowState, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var st app.WindowState
+	err := control.Call(ctx, home, app.OpState, nil, &st)
+	return st, err
+}
+
+// rssKiB reads a process's resident set size.
+func rssKiB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// distinctColours counts the colours of a screenshot, up to limit.
+func distinctColours(img image.Image, limit int) int {
+	seen := map[[3]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			seen[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+			if len(seen) >= limit {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
+
+func TestDesktopAppUnderXvfb(t *testing.T) {
+	requireTools(t, "Xvfb", "import")
+	bed := netns.New(t, 2)
+	gui := netns.GUIBinary(t)
+	daemon := netns.PeerdeskBinary(t)
+	display := startXvfb(t)
+
+	desk, other := bed.Host(0), bed.Host(1)
+	other.Start(t, daemon, "daemon", "--name", "colleague", "--port", strconv.Itoa(port))
+	desk.Env = append(desk.Env, "DISPLAY="+display)
+	start := time.Now()
+	proc := desk.Start(t, gui, "--name", "front-desk", "--port", strconv.Itoa(port))
+
+	// The window is up and lists the colleague, found over mDNS.
+	var st app.WindowState
+	netns.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() (bool, string) {
+		var err error
+		st, err = windowState(desk.Home)
+		if err != nil {
+			return false, fmt.Sprintf("window state: %v", err)
+		}
+		return st.Visible && st.Peers >= 1, fmt.Sprintf("window state %+v", st)
+	})
+	t.Logf("MEASURED window up with the live peer %v after start", time.Since(start).Round(time.Millisecond))
+	if want := "Peerdesk — front-desk"; st.Title != want {
+		t.Errorf("title = %q, want %q", st.Title, want)
+	}
+	// Give the renderer its first frames, then screenshot the whole screen.
+	shot := filepath.Join(t.TempDir(), "peerdesk-main-window.png")
+	var img image.Image
+	netns.WaitFor(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
+		cmd := exec.Command("import", "-display", display, "-window", "root", shot)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return false, fmt.Sprintf("import: %v: %s", err, out)
+		}
+		f, err := os.Open(shot)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer f.Close()
+		img, err = png.Decode(f)
+		if err != nil {
+			return false, fmt.Sprintf("decode screenshot: %v", err)
+		}
+		n := distinctColours(img, 64)
+		return n >= 8, fmt.Sprintf("screenshot has only %d colours (blank)", n)
+	})
+	t.Logf("screenshot kept at %s (%v)", shot, img.Bounds().Size())
+	if dir := os.Getenv("PEERDESK_SCREENSHOT_DIR"); dir != "" {
+		if b, err := os.ReadFile(shot); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, filepath.Base(shot)), b, 0o644)
+		}
+	}
+
+	if kib, err := rssKiB(proc.Pid()); err == nil {
+		t.Logf("MEASURED GUI RSS after start: %.1f MB (target ≤ 150 MB)", float64(kib)/1024)
+	}
+
+	// A second start for the same home hands over and exits at once.
+	second := desk.Start(t, gui)
+	code, err := second.Wait(15 * time.Second)
+	if err != nil || code != 0 {
+		t.Fatalf("second start: exit %d, %v; output:\n%s", code, err, second.Log())
+	}
+	if !proc.Running() {
+		t.Fatal("the first instance stopped after the hand-off")
+	}
+	if st, err := windowState(desk.Home); err != nil || !st.Visible {
+		t.Fatalf("after hand-off: state %+v, %v", st, err)
+	}
+
+	// SIGTERM quits gracefully: the colleague sees the peer leave.
+	if err := proc.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := proc.Wait(10 * time.Second); err != nil || code != 0 {
+		t.Fatalf("GUI after SIGTERM: exit %d, %v; output:\n%s", code, err, proc.Log())
+	}
+}

@@ -1,0 +1,68 @@
+package netns
+
+import (
+	"os/exec"
+	"testing"
+)
+
+// nftDropMulticast drops multicast in both directions. ICMPv6 is let
+// through so that IPv6 neighbour discovery (itself multicast) keeps
+// unicast IPv6 working: the bed models a network that filters multicast
+// traffic, not one that breaks IPv6.
+const nftDropMulticast = `
+table inet pdt_nomcast {
+	chain in {
+		type filter hook prerouting priority -300; policy accept;
+		ip daddr 224.0.0.0/4 drop
+		ip6 daddr ff00::/8 meta l4proto != ipv6-icmp drop
+	}
+	chain out {
+		type filter hook output priority -300; policy accept;
+		ip daddr 224.0.0.0/4 drop
+		ip6 daddr ff00::/8 meta l4proto != ipv6-icmp drop
+	}
+}
+`
+
+// DropMulticast makes host i deaf and mute to multicast: every IPv4
+// (224.0.0.0/4) and IPv6 (ff00::/8, ICMPv6 excepted) multicast packet is
+// dropped on the way in and out, so mDNS no longer works to or from it
+// while unicast does. It uses nftables when nft is installed, else
+// iptables/ip6tables. The rules go away with the namespace.
+func (b *Bed) DropMulticast(t testing.TB, i int) {
+	t.Helper()
+	tool := "nft"
+	if _, err := exec.LookPath("nft"); err != nil {
+		tool = "iptables"
+	}
+	b.dropMulticast(t, i, tool)
+}
+
+func (b *Bed) dropMulticast(t testing.TB, i int, tool string) {
+	t.Helper()
+	h := b.Host(i)
+	if tool == "nft" {
+		if _, err := run([]byte(nftDropMulticast), "ip", "netns", "exec", h.NS, "nft", "-f", "-"); err != nil {
+			t.Fatalf("netns: drop multicast on %s: %v", h.Name, err)
+		}
+		return
+	}
+	rules := [][]string{
+		{"iptables", "-I", "INPUT", "-d", "224.0.0.0/4", "-j", "DROP"},
+		{"iptables", "-I", "OUTPUT", "-d", "224.0.0.0/4", "-j", "DROP"},
+	}
+	if ipv6Enabled() {
+		rules = append(rules,
+			[]string{"ip6tables", "-I", "INPUT", "-d", "ff00::/8", "!", "-p", "ipv6-icmp", "-j", "DROP"},
+			[]string{"ip6tables", "-I", "OUTPUT", "-d", "ff00::/8", "!", "-p", "ipv6-icmp", "-j", "DROP"},
+		)
+	}
+	for _, r := range rules {
+		if _, err := exec.LookPath(r[0]); err != nil {
+			skipOrFatal(t, "DropMulticast needs nft or %s (scripts/deps.sh installs them): %v", r[0], err)
+		}
+		if _, err := run(nil, "ip", append([]string{"netns", "exec", h.NS}, r...)...); err != nil {
+			t.Fatalf("netns: drop multicast on %s: %v", h.Name, err)
+		}
+	}
+}
