@@ -109,10 +109,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	var req Request
 	resp := Response{OK: true}
-	if err := json.Unmarshal(line, &req); err != nil || req.Op == "" {
-		resp = Response{Code: "usage", Error: "malformed control request"}
+	req, err := decodeRequest(line)
+	if err != nil {
+		resp = Response{Code: "usage", Error: err.Error()}
 	} else {
 		// The request ends when the client hangs up, e.g. on Ctrl-C.
 		rctx, cancel := context.WithCancel(ctx)
@@ -136,6 +136,15 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	b, _ := json.Marshal(resp)
 	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, _ = c.Write(append(b, '\n'))
+}
+
+// decodeRequest parses one request line.
+func decodeRequest(line []byte) (Request, error) {
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil || req.Op == "" || len(req.Op) > 64 {
+		return Request{}, errors.New("malformed control request")
+	}
+	return req, nil
 }
 
 func readLine(r *bufio.Reader) ([]byte, error) {

@@ -1,0 +1,385 @@
+// Package transfer moves one file from one or more peers onto this disk so
+// that it arrives whole or not at all: the data goes to a hidden partial
+// file beside the target, which survives a broken connection, a crash or a
+// restart and is resumed from what it already holds; the result is verified
+// against the SHA-256 the owner announced, then renamed into place under a
+// name that never overwrites an existing file by accident. It also keeps
+// the list of running and past transfers with their progress.
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/peerdesk/peerdesk/internal/atomicfile"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrHashMismatch: the bytes received do not hash to what the owner
+	// announced. The partial data is discarded.
+	ErrHashMismatch = errors.New("the received file does not match its SHA-256")
+	// ErrDiskFull: the destination has no room left. The partial data is
+	// kept, so the transfer resumes once there is room.
+	ErrDiskFull = errors.New("no space left on the destination disk")
+	// ErrNoSource: every source failed.
+	ErrNoSource = errors.New("no peer could deliver the file")
+)
+
+// ChunkSize is the unit of resume and of sharing work between sources.
+const ChunkSize = 8 << 20
+
+// Remote describes the file a download fetches, as its owner reports it.
+type Remote struct {
+	Size   int64
+	MTime  time.Time
+	SHA256 string // hex
+}
+
+// Source is one peer that holds the file.
+type Source interface {
+	// Name says which peer this is, for progress and errors.
+	Name() string
+	// ReadRange writes length bytes of the file from offset into w.
+	ReadRange(ctx context.Context, offset, length int64, w io.Writer) (int64, error)
+}
+
+// Request is one file to download.
+type Request struct {
+	Remote  Remote
+	Sources []Source
+	// Dir is the destination folder and Name the file's name in it.
+	Dir, Name string
+	// Replace overwrites an existing file of that name instead of picking
+	// "name (1).ext".
+	Replace bool
+	// Progress, if set, is called as bytes land (from several goroutines
+	// for a multi-source download, never concurrently).
+	Progress func(done, total int64)
+}
+
+// Result is where the file landed.
+type Result struct {
+	Path string
+	// Resumed is how many bytes were already on disk from an earlier try.
+	Resumed int64
+	// Fetched is how many bytes came over the network in this run.
+	Fetched int64
+	// PerSource counts the bytes each source delivered.
+	PerSource map[string]int64
+}
+
+// partialPrefix marks the files a transfer keeps while it runs; file
+// services hide them.
+const partialPrefix = ".peerdesk-"
+
+// PartialName is the hidden name of the partial file for content hash sum.
+func PartialName(sum string) string {
+	if len(sum) > 16 {
+		sum = sum[:16]
+	}
+	return partialPrefix + sum + ".part"
+}
+
+// IsPartial reports whether name is a transfer's partial or state file.
+func IsPartial(name string) bool {
+	return strings.HasPrefix(name, partialPrefix) && (strings.HasSuffix(name, ".part") || strings.HasSuffix(name, ".part.state"))
+}
+
+// chunkState is the resume record beside a partial file: which chunks
+// are on disk (fsynced) already.
+type chunkState struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Done   []bool `json:"done"`
+}
+
+// Download fetches req's file. On failure the partial data stays for the
+// next try unless it is known bad.
+func Download(ctx context.Context, req Request) (Result, error) {
+	if len(req.Sources) == 0 {
+		return Result{}, ErrNoSource
+	}
+	if !validSum(req.Remote.SHA256) {
+		return Result{}, fmt.Errorf("download %s: owner gave no valid SHA-256", req.Name)
+	}
+	if err := os.MkdirAll(req.Dir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
+	}
+	part := filepath.Join(req.Dir, PartialName(req.Remote.SHA256))
+	statePath := part + ".state"
+	chunks := int((req.Remote.Size + ChunkSize - 1) / ChunkSize)
+
+	st := loadState(statePath, req.Remote, chunks)
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return Result{}, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Size() > req.Remote.Size {
+		st = chunkState{Size: req.Remote.Size, SHA256: req.Remote.SHA256, Done: make([]bool, chunks)}
+		_ = f.Truncate(0)
+	}
+
+	res := Result{PerSource: map[string]int64{}}
+	var todo []int
+	for i, done := range st.Done {
+		if done {
+			res.Resumed += chunkLen(req.Remote.Size, i)
+		} else {
+			todo = append(todo, i)
+		}
+	}
+
+	d := &downloader{req: req, f: f, st: st, statePath: statePath, done: res.Resumed, res: &res}
+	if err := d.run(ctx, todo); err != nil {
+		return res, fmt.Errorf("download %s: %w", req.Name, err)
+	}
+	if err := f.Sync(); err != nil {
+		return res, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
+	}
+
+	// End-to-end check over what is on disk, not what went by: that also
+	// covers the chunks an earlier run wrote.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return res, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return res, fmt.Errorf("download %s: verify: %w", req.Name, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != req.Remote.SHA256 {
+		f.Close()
+		os.Remove(part)
+		os.Remove(statePath)
+		return res, fmt.Errorf("download %s: %w (got %s…, want %s…)", req.Name, ErrHashMismatch, got[:12], req.Remote.SHA256[:12])
+	}
+	if err := f.Close(); err != nil {
+		return res, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
+	}
+	if !req.Remote.MTime.IsZero() {
+		_ = os.Chtimes(part, req.Remote.MTime, req.Remote.MTime)
+	}
+	final, err := Place(part, req.Dir, req.Name, req.Replace)
+	if err != nil {
+		return res, fmt.Errorf("download %s: %w", req.Name, err)
+	}
+	os.Remove(statePath)
+	res.Path = final
+	return res, nil
+}
+
+func validSum(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+func chunkLen(size int64, i int) int64 {
+	off := int64(i) * ChunkSize
+	return min(ChunkSize, size-off)
+}
+
+func loadState(path string, r Remote, chunks int) chunkState {
+	fresh := chunkState{Size: r.Size, SHA256: r.SHA256, Done: make([]bool, chunks)}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fresh
+	}
+	var st chunkState
+	if json.Unmarshal(b, &st) != nil || st.Size != r.Size || st.SHA256 != r.SHA256 || len(st.Done) != chunks {
+		return fresh
+	}
+	return st
+}
+
+// downloader shares the remaining chunks among the sources: each source
+// takes the next chunk when it finishes one, so a fast peer does more,
+// and a failed source's chunk goes back to the others.
+type downloader struct {
+	req       Request
+	f         *os.File
+	statePath string
+	res       *Result
+
+	mu   sync.Mutex
+	st   chunkState
+	done int64
+	// unsaved counts chunks written since the state file was last saved.
+	unsaved int
+}
+
+func (d *downloader) run(ctx context.Context, todo []int) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	queue := make(chan int, len(todo))
+	for _, i := range todo {
+		queue <- i
+	}
+	remaining := len(todo)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		errs     []error
+		alive    = len(d.req.Sources)
+		finished = make(chan struct{})
+	)
+	for _, src := range d.req.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var i int
+				select {
+				case i = <-queue:
+				case <-finished:
+					return
+				case <-ctx.Done():
+					return
+				}
+				err := d.fetch(ctx, src, i)
+				mu.Lock()
+				if err != nil {
+					queue <- i // another source may succeed
+					errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+					alive--
+					if alive == 0 || errors.Is(err, ErrDiskFull) {
+						cancel(errors.Join(errs...))
+					}
+					mu.Unlock()
+					return
+				}
+				remaining--
+				if remaining == 0 {
+					close(finished)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	saveErr := d.saveState(true)
+	if remaining > 0 {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			if errors.Is(cause, ErrDiskFull) {
+				return cause
+			}
+			if ctx.Err() != nil && len(errs) == len(d.req.Sources) {
+				return fmt.Errorf("%w: %w", ErrNoSource, cause)
+			}
+			return cause
+		}
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		return fmt.Errorf("%w: %w", ErrNoSource, errors.Join(errs...))
+	}
+	return saveErr
+}
+
+// fetch writes chunk i from src at its place in the partial file.
+func (d *downloader) fetch(ctx context.Context, src Source, i int) error {
+	off := int64(i) * ChunkSize
+	n := chunkLen(d.req.Remote.Size, i)
+	w := &offsetWriter{f: d.f, off: off, progress: d.progress}
+	got, err := src.ReadRange(ctx, off, n, w)
+	if err == nil && w.err != nil {
+		err = w.err
+	}
+	if err != nil {
+		d.progress(-w.written) // the chunk is fetched again in full
+		if w.err != nil {
+			return w.err
+		}
+		return err
+	}
+	if got != n || w.written != n {
+		return fmt.Errorf("chunk %d: got %d of %d bytes", i, w.written, n)
+	}
+	d.mu.Lock()
+	d.st.Done[i] = true
+	d.res.Fetched += n
+	d.res.PerSource[src.Name()] += n
+	d.unsaved++
+	d.mu.Unlock()
+	return d.saveState(false)
+}
+
+func (d *downloader) progress(n int64) {
+	d.mu.Lock()
+	d.done += n
+	done := d.done
+	if d.req.Progress != nil {
+		d.req.Progress(done, d.req.Remote.Size)
+	}
+	d.mu.Unlock()
+}
+
+// saveState records the finished chunks: data first (fsync), then the
+// record, so the record never claims a chunk the disk may not hold. It
+// runs every few chunks, and always at the end.
+func (d *downloader) saveState(force bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.unsaved == 0 || (!force && d.unsaved < 4) {
+		return nil
+	}
+	if err := d.f.Sync(); err != nil {
+		return diskErr(err)
+	}
+	b, err := json.Marshal(d.st)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(d.statePath, b, 0o600); err != nil {
+		return diskErr(err)
+	}
+	d.unsaved = 0
+	return nil
+}
+
+// offsetWriter writes a stream at consecutive offsets of a file.
+type offsetWriter struct {
+	f        *os.File
+	off      int64
+	written  int64
+	err      error
+	progress func(int64)
+}
+
+func (w *offsetWriter) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off+w.written)
+	w.written += int64(n)
+	if n > 0 {
+		w.progress(int64(n))
+	}
+	if err != nil {
+		w.err = diskErr(err)
+		return n, w.err
+	}
+	return n, nil
+}
+
+// diskErr marks "no space" errors with ErrDiskFull.
+func diskErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
+}

@@ -1,0 +1,271 @@
+package transfer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/peerdesk/peerdesk/internal/atomicfile"
+)
+
+// Kind says which way a transfer goes.
+type Kind string
+
+const (
+	KindDownload Kind = "get"     // from a peer's share
+	KindUpload   Kind = "put"     // into a peer's share
+	KindSend     Kind = "send"    // pushed to a peer
+	KindReceive  Kind = "receive" // pushed by a peer into the inbox
+)
+
+// State of a transfer.
+type State string
+
+const (
+	StateRunning  State = "running"
+	StateDone     State = "done"
+	StateFailed   State = "failed"
+	StateCanceled State = "canceled"
+)
+
+// Info is a transfer as listed by `transfers` and shown in the GUI.
+type Info struct {
+	ID    string `json:"id"`
+	Kind  Kind   `json:"kind"`
+	Peer  string `json:"peer"` // peer name (or names, for multi-source)
+	Path  string `json:"path"` // remote side: SHARE/PATH, or the file name
+	Local string `json:"local,omitempty"`
+	State State  `json:"state"`
+	Bytes int64  `json:"bytes"`
+	Total int64  `json:"total"`
+	// Rate is bytes per second, smoothed; ETA in seconds (0 if unknown).
+	Rate    float64   `json:"rate"`
+	ETA     float64   `json:"eta"`
+	Resumed int64     `json:"resumed,omitempty"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	Error   string    `json:"error,omitempty"`
+}
+
+// historyLimit bounds the finished transfers kept.
+const historyLimit = 200
+
+// Manager keeps the running and past transfers of one peer, persisted in
+// its home so the history outlives a restart.
+type Manager struct {
+	path string
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]*tracked
+	history []Info // oldest first
+	subs    map[chan Info]struct{}
+	dirty   bool
+}
+
+type tracked struct {
+	info   Info
+	cancel context.CancelFunc
+	// rate sampling
+	lastAt    time.Time
+	lastBytes int64
+}
+
+// NewManager loads the transfer history from home.
+func NewManager(home string, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Manager{path: filepath.Join(home, "transfers.json"), log: log, running: map[string]*tracked{}, subs: map[chan Info]struct{}{}}
+	if b, err := os.ReadFile(m.path); err == nil {
+		if err := json.Unmarshal(b, &m.history); err != nil {
+			log.Warn("transfer history unreadable; starting afresh", "err", err)
+			m.history = nil
+		}
+	}
+	// A transfer that was running when the peer stopped did not finish.
+	for i := range m.history {
+		if m.history[i].State == StateRunning {
+			m.history[i].State = StateFailed
+			m.history[i].Error = "interrupted (the peer stopped); run it again to resume"
+		}
+	}
+	return m
+}
+
+// Task is a running transfer's handle for the code that moves the bytes.
+type Task struct {
+	m   *Manager
+	id  string
+	Ctx context.Context
+}
+
+// Start registers a new transfer; the caller moves the bytes under
+// task.Ctx (canceled by Cancel) and ends with Finish.
+func (m *Manager) Start(ctx context.Context, kind Kind, peer, path, local string, total int64) *Task {
+	ctx, cancel := context.WithCancel(ctx)
+	now := time.Now()
+	t := &tracked{
+		info:   Info{ID: uuid.NewString()[:8], Kind: kind, Peer: peer, Path: path, Local: local, State: StateRunning, Total: total, Started: now},
+		cancel: cancel,
+		lastAt: now,
+	}
+	m.mu.Lock()
+	m.running[t.info.ID] = t
+	m.emitLocked(t.info)
+	m.mu.Unlock()
+	return &Task{m: m, id: t.info.ID, Ctx: ctx}
+}
+
+// ID is the transfer's id.
+func (t *Task) ID() string { return t.id }
+
+// Progress records that done of total bytes are in place.
+func (t *Task) Progress(done, total int64) {
+	m := t.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tr := m.running[t.id]
+	if tr == nil {
+		return
+	}
+	now := time.Now()
+	tr.info.Bytes, tr.info.Total = done, total
+	if dt := now.Sub(tr.lastAt).Seconds(); dt >= 0.25 {
+		inst := float64(done-tr.lastBytes) / dt
+		if tr.info.Rate == 0 {
+			tr.info.Rate = inst
+		} else {
+			tr.info.Rate = 0.7*tr.info.Rate + 0.3*inst
+		}
+		tr.lastAt, tr.lastBytes = now, done
+		if tr.info.Rate > 0 && total > done {
+			tr.info.ETA = float64(total-done) / tr.info.Rate
+		}
+		m.emitLocked(tr.info)
+	}
+}
+
+// Resumed records bytes that were already on disk from an earlier try.
+func (t *Task) Resumed(n int64) {
+	t.m.mu.Lock()
+	if tr := t.m.running[t.id]; tr != nil {
+		tr.info.Resumed = n
+		tr.lastBytes = max(tr.lastBytes, n)
+	}
+	t.m.mu.Unlock()
+}
+
+// Finish ends the transfer with err (nil: done) and files it in history.
+func (t *Task) Finish(local string, err error) Info {
+	m := t.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tr := m.running[t.id]
+	if tr == nil {
+		return Info{}
+	}
+	delete(m.running, t.id)
+	tr.cancel()
+	info := tr.info
+	info.Ended = time.Now()
+	info.ETA = 0
+	if local != "" {
+		info.Local = local
+	}
+	if secs := info.Ended.Sub(info.Started).Seconds(); secs > 0 {
+		info.Rate = float64(info.Bytes-info.Resumed) / secs
+	}
+	switch {
+	case err == nil:
+		info.State = StateDone
+		info.Bytes = info.Total
+	case errors.Is(err, context.Canceled) && t.Ctx.Err() != nil:
+		info.State = StateCanceled
+		info.Error = "canceled"
+	default:
+		info.State = StateFailed
+		info.Error = err.Error()
+	}
+	m.history = append(m.history, info)
+	if len(m.history) > historyLimit {
+		m.history = slices.Clone(m.history[len(m.history)-historyLimit:])
+	}
+	m.emitLocked(info)
+	if werr := m.saveLocked(); werr != nil {
+		m.log.Warn("save transfer history", "err", werr)
+	}
+	return info
+}
+
+// Cancel stops a running transfer; its partial data stays for a resume.
+func (m *Manager) Cancel(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tr := m.running[id]
+	if tr == nil {
+		return fmt.Errorf("no running transfer %q", id)
+	}
+	tr.cancel()
+	return nil
+}
+
+// List returns the running transfers, then the past ones, newest first.
+func (m *Manager) List() []Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Info, 0, len(m.running)+len(m.history))
+	for _, tr := range m.running {
+		out = append(out, tr.info)
+	}
+	slices.SortFunc(out, func(a, b Info) int { return b.Started.Compare(a.Started) })
+	for i := len(m.history) - 1; i >= 0; i-- {
+		out = append(out, m.history[i])
+	}
+	return out
+}
+
+// Subscribe returns a channel of transfer updates (start, progress about
+// four times a second, end). A reader that falls 64 updates behind misses
+// updates rather than holding up transfers; List has the truth. Call
+// cancel when done.
+func (m *Manager) Subscribe() (<-chan Info, func()) {
+	c := make(chan Info, 64)
+	m.mu.Lock()
+	m.subs[c] = struct{}{}
+	m.mu.Unlock()
+	return c, func() {
+		m.mu.Lock()
+		if _, ok := m.subs[c]; ok {
+			delete(m.subs, c)
+			close(c)
+		}
+		m.mu.Unlock()
+	}
+}
+
+func (m *Manager) emitLocked(info Info) {
+	for c := range m.subs {
+		select {
+		case c <- info:
+		default:
+		}
+	}
+}
+
+func (m *Manager) saveLocked() error {
+	b, err := json.Marshal(m.history)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(m.path, b, 0o600)
+}
