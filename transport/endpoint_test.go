@@ -23,6 +23,11 @@ type testPeer struct {
 
 func newTestPeer(t *testing.T, id *Identity) *testPeer {
 	t.Helper()
+	return newTestPeerWith(t, id, nil)
+}
+
+func newTestPeerWith(t *testing.T, id *Identity, tune func(*Config)) *testPeer {
+	t.Helper()
 	if id == nil {
 		var err error
 		id, _, _, err = NewIdentity(uuid.New())
@@ -62,7 +67,11 @@ func newTestPeer(t *testing.T, id *Identity) *testPeer {
 		// Wait for the client to close its side before closing ours.
 		_, _ = s.ReadFrame()
 	})
-	ep, err := Listen(context.Background(), "127.0.0.1:0", Config{Identity: id, Trust: trust, Handler: mux, HandshakeTimeout: 2 * time.Second})
+	cfg := Config{Identity: id, Trust: trust, Handler: mux, HandshakeTimeout: 2 * time.Second}
+	if tune != nil {
+		tune(&cfg)
+	}
+	ep, err := Listen(context.Background(), "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +232,62 @@ func TestUnreachable(t *testing.T) {
 	_, err := a.ep.Call(ctx, uuid.NewString(), []string{"127.0.0.1:9"}, "echo", nil, nil)
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+}
+
+func TestIdleSessionClosesAndRedials(t *testing.T) {
+	a := newTestPeerWith(t, nil, func(c *Config) { c.IdleTimeout = 400 * time.Millisecond })
+	b := newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bid := b.id.ID.String()
+	var out struct{ Text, From string }
+	if _, err := a.ep.Call(ctx, bid, []string{b.ep.Addr().String()}, "echo", map[string]string{"text": "1"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.ep.Session(ctx, bid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Idle past the timeout: the session ends by itself.
+	select {
+	case <-first.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("idle session still open after 5s")
+	}
+	// The next call dials a new one at the address it knew.
+	if _, err := a.ep.Call(ctx, bid, []string{b.ep.Addr().String()}, "echo", map[string]string{"text": "2"}, &out); err != nil || out.Text != "2" {
+		t.Fatalf("call after idle close: %v %+v", err, out)
+	}
+	second, err := a.ep.Session(ctx, bid, nil)
+	if err != nil || second == first {
+		t.Fatalf("no new session: %v", err)
+	}
+}
+
+func TestStreamIDsAreNotReusedWhileOpen(t *testing.T) {
+	s := &Session{open: map[uint16]struct{}{}, nextID: 65534}
+	first, err := s.allocID()
+	if err != nil || first != 65534 {
+		t.Fatalf("first id %d, %v", first, err)
+	}
+	// Wrap around to 0, then come back round to 65534 while it is open.
+	seen := map[uint16]bool{first: true}
+	for range 1<<15 - 1 {
+		id, err := s.allocID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[id] {
+			t.Fatalf("id %d handed out twice", id)
+		}
+		seen[id] = true
+	}
+	if _, err := s.allocID(); err == nil {
+		t.Fatal("allocated with every id in use")
+	}
+	s.releaseID(first)
+	if id, err := s.allocID(); err != nil || id != first {
+		t.Fatalf("after release: %d, %v", id, err)
 	}
 }
