@@ -36,6 +36,7 @@ const (
 // cli carries what every command needs.
 type cli struct {
 	home   string
+	stdin  io.Reader // nil: os.Stdin
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -99,6 +100,26 @@ func (c *cli) dispatch(cmd string, args []string) error {
 		return usagef("peer: unknown subcommand %q", args[0])
 	case "ping":
 		return c.ping(args)
+	case "user":
+		return c.user(args)
+	case "share":
+		return c.share(args)
+	case "settings":
+		return c.settings(args)
+	case "ls":
+		return c.ls(args)
+	case "get":
+		return c.get(args)
+	case "put":
+		return c.put(args)
+	case "send":
+		return c.send(args)
+	case "search":
+		return c.search(args)
+	case "transfers":
+		return c.transfers(args)
+	case "log":
+		return c.auditLog(args)
 	case "trust":
 		return c.trust(args)
 	case "untrust":

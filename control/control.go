@@ -27,6 +27,10 @@ const maxLine = 4 << 20
 // ErrNotRunning: no peer is running for this home.
 var ErrNotRunning = errors.New("no peerdesk peer is running for this home")
 
+// ErrLost: the running peer hung up before answering (it stopped or
+// crashed mid-request).
+var ErrLost = errors.New("the running peer stopped before it answered")
+
 // Request is one control request.
 type Request struct {
 	Op   string          `json:"op"`
@@ -36,6 +40,9 @@ type Request struct {
 // Response is one control response. Code classifies failures for exit
 // codes ("denied", "not_found", "changed", "usage", "error").
 type Response struct {
+	// Event, when set, is a progress event that precedes the final
+	// response line (see Emit); the other fields are then unset.
+	Event  json.RawMessage `json:"event,omitempty"`
 	OK     bool            `json:"ok"`
 	Code   string          `json:"code,omitempty"`
 	Error  string          `json:"error,omitempty"`
@@ -100,6 +107,49 @@ func (s *Server) Serve(ctx context.Context) {
 	s.wg.Wait()
 }
 
+type emitterKey struct{}
+
+// emitter writes a request's progress events ahead of its response.
+type emitter struct {
+	mu     sync.Mutex
+	c      net.Conn
+	closed bool
+}
+
+func (e *emitter) emit(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	line, _ := json.Marshal(Response{Event: b})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return net.ErrClosed
+	}
+	_ = e.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err = e.c.Write(append(line, '\n'))
+	return err
+}
+
+func (e *emitter) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+}
+
+// Emit sends a progress event (any JSON value) to the client of the
+// control request ctx belongs to, ahead of the final answer. Outside a
+// control request it does nothing. Clients that use Call skip events;
+// CallEvents hands them over.
+func Emit(ctx context.Context, v any) error {
+	e, _ := ctx.Value(emitterKey{}).(*emitter)
+	if e == nil {
+		return nil
+	}
+	return e.emit(v)
+}
+
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -116,12 +166,15 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	} else {
 		// The request ends when the client hangs up, e.g. on Ctrl-C.
 		rctx, cancel := context.WithCancel(ctx)
+		em := &emitter{c: c}
+		rctx = context.WithValue(rctx, emitterKey{}, em)
 		go func() {
 			_, _ = r.ReadByte()
 			cancel()
 		}()
 		result, herr := s.handle(rctx, req.Op, req.Args)
 		cancel()
+		em.close()
 		if herr != nil {
 			resp = Response{Code: s.code(herr), Error: herr.Error()}
 		} else if result != nil {
@@ -174,6 +227,12 @@ func (s *Server) Close() error {
 // Call sends one request to the peer running for home and decodes its result
 // into out (if non-nil). ErrNotRunning when nothing listens.
 func Call(ctx context.Context, home, op string, args, out any) error {
+	return CallEvents(ctx, home, op, args, out, nil)
+}
+
+// CallEvents is Call for long requests: onEvent receives each progress
+// event the peer emits before its answer.
+func CallEvents(ctx context.Context, home, op string, args, out any, onEvent func(json.RawMessage)) error {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", filepath.Join(home, SocketName))
 	if err != nil {
@@ -197,16 +256,26 @@ func Call(ctx context.Context, home, op string, args, out any) error {
 	if _, err := c.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
-	line, err := readLine(bufio.NewReaderSize(c, 64<<10))
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("control: no answer from the running peer: %w", err)
-	}
+	r := bufio.NewReaderSize(c, 64<<10)
 	var resp Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return fmt.Errorf("control: malformed answer: %w", err)
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: %w", ErrLost, err)
+		}
+		resp = Response{}
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return fmt.Errorf("control: malformed answer: %w", err)
+		}
+		if len(resp.Event) == 0 {
+			break
+		}
+		if onEvent != nil {
+			onEvent(resp.Event)
+		}
 	}
 	if !resp.OK {
 		return &Error{Code: resp.Code, Message: resp.Error}

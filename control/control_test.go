@@ -112,3 +112,37 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestCallEventsDeliversProgressBeforeAnswer(t *testing.T) {
+	home := t.TempDir()
+	handle := func(ctx context.Context, op string, args json.RawMessage) (any, error) {
+		for i := range 3 {
+			if err := Emit(ctx, map[string]int{"n": i}); err != nil {
+				return nil, err
+			}
+		}
+		return "done", nil
+	}
+	s, err := Listen(home, handle, func(error) string { return "error" }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Serve(ctx); close(done) }()
+	defer func() { cancel(); s.Close(); <-done }()
+
+	var events []string
+	var out string
+	err = CallEvents(context.Background(), home, "long", nil, &out, func(e json.RawMessage) { events = append(events, string(e)) })
+	if err != nil || out != "done" {
+		t.Fatalf("%q %v", out, err)
+	}
+	if strings.Join(events, " ") != `{"n":0} {"n":1} {"n":2}` {
+		t.Fatalf("events %v", events)
+	}
+	// Plain Call skips them.
+	if err := Call(context.Background(), home, "long", nil, &out); err != nil || out != "done" {
+		t.Fatalf("%q %v", out, err)
+	}
+}

@@ -2,7 +2,9 @@ package node
 
 import (
 	"errors"
+	"io/fs"
 
+	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -18,11 +20,11 @@ var (
 // "usage", "denied", "not_found", "changed" or "error".
 func Code(err error) string {
 	switch {
-	case errors.Is(err, ErrUsage):
+	case errors.Is(err, ErrUsage), errors.Is(err, shares.ErrInvalid):
 		return "usage"
 	case errors.Is(err, transport.ErrAccessDenied):
 		return "denied"
-	case errors.Is(err, ErrPeerNotFound), errors.Is(err, transport.ErrNotFound):
+	case errors.Is(err, ErrPeerNotFound), errors.Is(err, transport.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return "not_found"
 	case errors.Is(err, transport.ErrIdentityChanged), errors.Is(err, ErrFingerprintMismatch), errors.Is(err, transport.ErrWrongPeer):
 		return "changed"

@@ -183,6 +183,12 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		l.finish(p.ID, false, p.Online, now)
 		return
 	}
+	if l.n.endpoint.Busy(p.ID) && !errors.Is(err, transport.ErrIdentityChanged) {
+		// The probe waited behind a transfer on the same session; the
+		// transfer itself fails if the peer is really gone.
+		l.finish(p.ID, false, p.Online, now)
+		return
+	}
 	l.n.endpoint.Drop(p.ID)
 	if errors.Is(err, transport.ErrIdentityChanged) {
 		l.n.Peers.SetTrust(p.ID, string(transport.TrustChanged))

@@ -20,6 +20,8 @@ import (
 
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -51,13 +53,21 @@ type Node struct {
 	live     *liveness
 	ctrlMux  map[string]control.HandlerFunc
 
+	files     *shares.Service
+	transfers *transfer.Manager
+	client    shares.Client
+	askMu     sync.Mutex
+	asker     AcceptAsker
+
 	// instance is random per process: a goodbye names it, so a hello of
 	// the same process still in flight cannot bring the peer back, while a
 	// restarted peer (a new instance) comes back at once.
 	instance string
 	stopping atomic.Bool
-	departMu sync.Mutex
-	departed map[string]string // peer id → instance that said goodbye
+	// settingsMu guards Settings against control ops changing them.
+	settingsMu sync.Mutex
+	departMu   sync.Mutex
+	departed   map[string]string // peer id → instance that said goodbye
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -129,8 +139,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.Trust.OnChange(func(e transport.TrustEntry) { n.Peers.SetTrust(e.ID, string(e.State)) })
+	if err := n.startFiles(); err != nil {
+		return nil, err
+	}
 
 	n.registerControl()
+	n.registerLocalControl()
+	n.registerFilesControl()
 	n.control, err = control.Listen(cfg.Home, n.serveControl, Code, log)
 	if err != nil {
 		return nil, err
@@ -228,6 +243,9 @@ func (n *Node) Close() error {
 			n.endpoint.Close()
 		}
 		n.wg.Wait()
+		if n.files != nil {
+			n.files.Close()
+		}
 		if n.State != nil {
 			_ = n.Peers.Flush()
 		}

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/internal/atomicfile"
+	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -21,6 +23,58 @@ const DefaultPort = 47220
 type Settings struct {
 	Name string `json:"name"`
 	Port int    `json:"port"`
+	// Inbox is where files pushed by other peers land (default
+	// ~/Downloads/Peerdesk).
+	Inbox string `json:"inbox,omitempty"`
+	// AutoAccept lets a headless peer take pushed files from pinned or
+	// verified peers without asking; otherwise it refuses them (the
+	// desktop app asks the user instead).
+	AutoAccept bool `json:"auto_accept"`
+}
+
+// InboxDir is the folder pushed files land in.
+func (s *State) InboxDir() string {
+	if s.Settings.Inbox != "" {
+		return s.Settings.Inbox
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(s.Home, "inbox")
+	}
+	return filepath.Join(home, "Downloads", "Peerdesk")
+}
+
+// SetSetting changes one setting by its name as `peerdesk settings set`
+// spells it, and saves.
+func (s *State) SetSetting(key, value string) error {
+	switch strings.ReplaceAll(key, "-", "_") {
+	case "name":
+		if value == "" || len(value) > 64 {
+			return fmt.Errorf("%w: a name has 1 to 64 characters", ErrUsage)
+		}
+		s.Settings.Name = value
+	case "port":
+		p, err := strconv.Atoi(value)
+		if err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("%w: port must be 1-65535", ErrUsage)
+		}
+		s.Settings.Port = p
+	case "inbox":
+		abs, err := filepath.Abs(value)
+		if err != nil {
+			return fmt.Errorf("%w: inbox: %v", ErrUsage, err)
+		}
+		s.Settings.Inbox = abs
+	case "auto_accept":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("%w: auto-accept is true or false", ErrUsage)
+		}
+		s.Settings.AutoAccept = b
+	default:
+		return fmt.Errorf("%w: unknown setting %q (name, port, inbox, auto-accept)", ErrUsage, key)
+	}
+	return s.SaveSettings()
 }
 
 // State is everything a peer keeps in its home, opened without starting
@@ -30,6 +84,8 @@ type State struct {
 	Identity *transport.Identity
 	Trust    *transport.TrustStore
 	Peers    *discovery.Table
+	Accounts *shares.Accounts
+	Shares   *shares.Store
 	Settings Settings
 }
 
@@ -50,7 +106,15 @@ func OpenState(home string, log *slog.Logger) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Home: home, Identity: id, Trust: trust, Peers: peers}
+	accounts, err := shares.OpenAccounts(home)
+	if err != nil {
+		return nil, err
+	}
+	store, err := shares.OpenStore(home)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Home: home, Identity: id, Trust: trust, Peers: peers, Accounts: accounts, Shares: store}
 	if err := st.loadSettings(); err != nil {
 		return nil, err
 	}

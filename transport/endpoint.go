@@ -528,6 +528,16 @@ func (e *Endpoint) Drop(id string) {
 	}
 }
 
+// Busy reports whether the session with peer id carries requests right
+// now (a transfer, say). A liveness probe that times out behind a busy
+// session says little about the peer being gone.
+func (e *Endpoint) Busy(id string) bool {
+	e.mu.Lock()
+	s := e.sessions[id]
+	e.mu.Unlock()
+	return s != nil && s.streams.Load() > 0
+}
+
 // Sessions returns the peers with a live session.
 func (e *Endpoint) Sessions() []PeerInfo {
 	e.mu.Lock()

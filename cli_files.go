@@ -1,0 +1,423 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/transfer"
+)
+
+// remoteFlags are the credential flags of every command that reaches into
+// another peer's shares.
+type remoteFlags struct {
+	user         *string
+	passwordFile *string
+	sharePWFile  *string
+}
+
+func addRemoteFlags(fs *flag.FlagSet) remoteFlags {
+	return remoteFlags{
+		user:         fs.String("user", "", "account on the other peer (default $PEERDESK_USER; none: guest)"),
+		passwordFile: fs.String("password-file", "", "read the account password from this file"),
+		sharePWFile:  fs.String("share-password-file", "", "read the share password from this file"),
+	}
+}
+
+// creds gathers the credentials: the account's password from the
+// environment, a file or a prompt; the share password only if given.
+func (c *cli) creds(f remoteFlags) (node.Creds, error) {
+	user := *f.user
+	if user == "" {
+		user = os.Getenv("PEERDESK_USER")
+	}
+	var cr node.Creds
+	if user != "" && user != shares.GuestUser {
+		pw, err := c.passwords(*f.passwordFile, envPassword, "Password of "+user, false).read()
+		if err != nil {
+			return cr, err
+		}
+		cr.User, cr.Password = user, pw
+	}
+	if *f.sharePWFile != "" {
+		pw, err := c.passwords(*f.sharePWFile, envSharePassword, "", false).read()
+		if err != nil {
+			return cr, err
+		}
+		cr.SharePassword = pw
+	} else if v, ok := os.LookupEnv(envSharePassword); ok {
+		cr.SharePassword = v
+	}
+	return cr, nil
+}
+
+// callLong runs a long control op (a transfer): Ctrl-C cancels it, and
+// progress events drive a bar on a terminal.
+func (c *cli) callLong(op string, args, out any, onEvent func(json.RawMessage)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := control.CallEvents(ctx, c.home, op, args, out, onEvent)
+	if errors.Is(err, control.ErrNotRunning) {
+		return notRunningHint()
+	}
+	if errors.Is(err, control.ErrLost) {
+		return fmt.Errorf("%w; run the command again to resume", err)
+	}
+	return err
+}
+
+// progressBars draws one bar per transfer on a terminal's stderr and
+// nothing elsewhere.
+type progressBars struct {
+	enabled bool
+	w       *os.File
+	bars    map[string]*progressbar.ProgressBar
+}
+
+func (c *cli) newProgress() *progressBars {
+	f, ok := c.stderr.(*os.File)
+	return &progressBars{enabled: ok && term.IsTerminal(int(f.Fd())), w: f, bars: map[string]*progressbar.ProgressBar{}}
+}
+
+func (p *progressBars) event(raw json.RawMessage) {
+	if !p.enabled {
+		return
+	}
+	var info node.Progress
+	if json.Unmarshal(raw, &info) != nil || info.ID == "" {
+		return
+	}
+	bar := p.bars[info.ID]
+	if bar == nil {
+		bar = progressbar.NewOptions64(info.Total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(filepath.Base(info.Path)),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		p.bars[info.ID] = bar
+	}
+	_ = bar.Set64(info.Bytes)
+	if info.State != "running" {
+		_ = bar.Finish()
+		delete(p.bars, info.ID)
+	}
+}
+
+func (c *cli) ls(args []string) error {
+	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	all := fs.Bool("a", false, "show hidden files")
+	pos, err := parseFlags(fs, args, 1, 1, "ls PEER[:SHARE[/PATH]] [--json] [--user U]")
+	if err != nil {
+		return err
+	}
+	rp, err := node.ParseRemotePath(pos[0])
+	if err != nil {
+		return err
+	}
+	cr, err := c.creds(rf)
+	if err != nil {
+		return err
+	}
+	var l node.Listing
+	if err := c.callLong("ls", node.LsArgs{Target: rp, Creds: cr, Hidden: *all}, &l, nil); err != nil {
+		return err
+	}
+	if rp.Share == "" {
+		if l.Shares == nil {
+			l.Shares = []shares.VisibleShare{}
+		}
+		if *asJSON {
+			return writeJSON(c.stdout, l.Shares)
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SHARE\tKIND\tRIGHT\tPASSWORD")
+		for _, s := range l.Shares {
+			pw := ""
+			if s.Password {
+				pw = "needs share password"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Kind, s.Right, pw)
+		}
+		return tw.Flush()
+	}
+	if l.Entries == nil {
+		l.Entries = []shares.Entry{}
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, l.Entries)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	for _, e := range l.Entries {
+		name, size := e.Name, humanBytes(e.Size)
+		if e.Dir {
+			name, size = e.Name+"/", "-"
+		}
+		fmt.Fprintf(tw, "%s\t  %s\t  %s\n", size, e.Mtime.Local().Format("2006-01-02 15:04"), name)
+	}
+	return tw.Flush()
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func (c *cli) get(args []string) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	replace := fs.Bool("replace", false, "overwrite a local file of the same name (default: keep it, save as \"name (1).ext\")")
+	single := fs.Bool("single-source", false, "fetch only from the named peer, not from others holding the same file")
+	pos, err := parseFlags(fs, args, 1, 2, "get PEER:SHARE/PATH [DEST] [--user U] [--replace] [--json]")
+	if err != nil {
+		return err
+	}
+	rp, err := node.ParseRemotePath(pos[0])
+	if err != nil {
+		return err
+	}
+	dest := "."
+	if len(pos) == 2 {
+		dest = pos[1]
+	}
+	abs, err := filepath.Abs(dest)
+	if err != nil {
+		return err
+	}
+	if strings.HasSuffix(dest, "/") || strings.HasSuffix(dest, string(filepath.Separator)) {
+		abs += string(filepath.Separator)
+	}
+	cr, err := c.creds(rf)
+	if err != nil {
+		return err
+	}
+	var res node.GetResult
+	bars := c.newProgress()
+	err = c.callLong("get", node.GetArgs{Source: rp, Creds: cr, GetOptions: node.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, &res, bars.event)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, res)
+	}
+	for _, f := range res.Files {
+		extra := ""
+		if f.Resumed > 0 {
+			extra = fmt.Sprintf(", resumed from %s", humanBytes(f.Resumed))
+		}
+		if len(f.PerSource) > 1 {
+			extra += fmt.Sprintf(", from %d peers", len(f.PerSource))
+		}
+		fmt.Fprintf(c.stdout, "%s (%s, SHA-256 verified%s)\n", f.Path, humanBytes(f.Size), extra)
+	}
+	if res.Seconds > 0 && res.Fetched > 0 {
+		fmt.Fprintf(c.stdout, "%d file(s), %s in %.1fs (%.1f MB/s)\n", len(res.Files), humanBytes(res.Bytes), res.Seconds, float64(res.Fetched)/res.Seconds/1e6)
+	}
+	return nil
+}
+
+func (c *cli) put(args []string) error {
+	fs := flag.NewFlagSet("put", flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	replace := fs.Bool("replace", false, "overwrite a file of the same name on the peer")
+	pos, err := parseFlags(fs, args, 2, -1, "put LOCAL... PEER:SHARE/DIR [--user U] [--replace]")
+	if err != nil {
+		return err
+	}
+	rp, err := node.ParseRemotePath(pos[len(pos)-1])
+	if err != nil {
+		return err
+	}
+	locals, err := absAll(pos[:len(pos)-1])
+	if err != nil {
+		return err
+	}
+	cr, err := c.creds(rf)
+	if err != nil {
+		return err
+	}
+	var res []node.PutResult
+	bars := c.newProgress()
+	if err := c.callLong("put", node.PutArgs{Locals: locals, Target: rp, Creds: cr, Replace: *replace}, &res, bars.event); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, res)
+	}
+	for _, r := range res {
+		fmt.Fprintf(c.stdout, "%s → %s:%s/%s (%s)\n", r.Local, rp.Peer, rp.Share, r.Remote, humanBytes(r.Size))
+	}
+	return nil
+}
+
+func absAll(paths []string) ([]string, error) {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Lstat(abs); err != nil {
+			return nil, err
+		}
+		out[i] = abs
+	}
+	return out, nil
+}
+
+func (c *cli) send(args []string) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	pos, err := parseFlags(fs, args, 2, -1, "send PEER FILE...")
+	if err != nil {
+		return err
+	}
+	files, err := absAll(pos[1:])
+	if err != nil {
+		return err
+	}
+	var res node.SendResult
+	bars := c.newProgress()
+	if err := c.callLong("send", node.SendArgs{Peer: pos[0], Files: files}, &res, bars.event); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, res)
+	}
+	fmt.Fprintf(c.stdout, "%s accepted %d file(s), %s\n", res.Receiver, len(res.Files), humanBytes(res.Bytes))
+	return nil
+}
+
+func (c *cli) search(args []string) error {
+	fs := flag.NewFlagSet("search", flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	pos, err := parseFlags(fs, args, 1, 1, "search PATTERN [--user U] [--json]")
+	if err != nil {
+		return err
+	}
+	cr, err := c.creds(rf)
+	if err != nil {
+		return err
+	}
+	var hits []node.SearchHit
+	if err := c.callLong("search", node.SearchArgs{Pattern: pos[0], Creds: cr}, &hits, nil); err != nil {
+		return err
+	}
+	if hits == nil {
+		hits = []node.SearchHit{}
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, hits)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tSHARE\tPATH\tSIZE")
+	for _, h := range hits {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Peer, h.Share, h.Path, humanBytes(h.Size))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) transfers(args []string) error {
+	fs := flag.NewFlagSet("transfers", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	if _, err := parseFlags(fs, args, 0, 0, "transfers [--json]"); err != nil {
+		return err
+	}
+	var list []node.Progress
+	if err := c.callOrOffline("transfers", nil, &list, 5*time.Second, func(st *node.State) error {
+		list = transfer.NewManager(st.Home, nil).List()
+		return nil
+	}); err != nil {
+		return err
+	}
+	if list == nil {
+		list = []node.Progress{}
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, list)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tPEER\tFILE\tSTATE\tBYTES\tRATE\tSTARTED")
+	for _, t := range list {
+		state := string(t.State)
+		if t.Error != "" {
+			state += ": " + t.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/s\t%s\n", t.ID, t.Kind, t.Peer, t.Path, state,
+			humanBytes(t.Bytes), humanBytes(t.Total), humanBytes(int64(t.Rate)), t.Started.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) auditLog(args []string) error {
+	fs := flag.NewFlagSet("log", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	limit := fs.Int("n", 1000, "show the newest N records")
+	if _, err := parseFlags(fs, args, 0, 0, "log [--json] [-n N]"); err != nil {
+		return err
+	}
+	var recs []shares.AuditRecord
+	if err := c.callOrOffline("log", node.LogArgs{Limit: *limit}, &recs, 10*time.Second, func(st *node.State) error {
+		var err error
+		recs, err = st.ReadAuditLog(*limit)
+		return err
+	}); err != nil {
+		return err
+	}
+	if recs == nil {
+		recs = []shares.AuditRecord{}
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, recs)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tPEER\tACCOUNT\tACTION\tRESOURCE\tRESULT")
+	for _, r := range recs {
+		result := "allowed"
+		if !r.Allowed {
+			result = "REFUSED"
+		}
+		if r.Detail != "" {
+			result += " (" + r.Detail + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.DateTime), firstNonEmptyStr(r.PeerName, r.PeerID), r.Account, r.Action, r.Resource, result)
+	}
+	return tw.Flush()
+}
+
+func firstNonEmptyStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,192 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// The local administration of a peer: its accounts and its shares. Each
+// operation is a State method, so the CLI runs the same code whether it
+// goes through the running peer (control op) or, with none running, edits
+// the home itself under the instance lock.
+
+// UserArgs is the argument of the user.* control ops.
+type UserArgs struct {
+	Name     string `json:"name"`
+	Password string `json:"password,omitempty"`
+}
+
+// FolderShareArgs is the argument of share.folder: `share folder`.
+type FolderShareArgs struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// Allow maps accounts to rights; Guest is the guests' right.
+	Allow    map[string]string `json:"allow,omitempty"`
+	Guest    string            `json:"guest,omitempty"`
+	Password string            `json:"password,omitempty"`
+}
+
+// PrinterShareArgs is the argument of share.printer: `share printer`.
+type PrinterShareArgs struct {
+	Name     string   `json:"name"`
+	Queue    string   `json:"queue"`
+	Allow    []string `json:"allow,omitempty"`
+	Guest    bool     `json:"guest,omitempty"`
+	Password string   `json:"password,omitempty"`
+}
+
+// AddUser creates a local account.
+func (s *State) AddUser(a UserArgs) error {
+	if a.Password == "" {
+		return fmt.Errorf("%w: an account needs a password", ErrUsage)
+	}
+	return s.Accounts.Add(a.Name, a.Password)
+}
+
+// SetUserPassword changes an account's password.
+func (s *State) SetUserPassword(a UserArgs) error {
+	if a.Password == "" {
+		return fmt.Errorf("%w: empty password", ErrUsage)
+	}
+	return s.Accounts.SetPassword(a.Name, a.Password)
+}
+
+// RemoveUser deletes an account and its rights on every share.
+func (s *State) RemoveUser(a UserArgs) error {
+	if err := s.Accounts.Remove(a.Name); err != nil {
+		return err
+	}
+	return s.Shares.ForgetAccount(a.Name)
+}
+
+// AddFolderShare shares a folder.
+func (s *State) AddFolderShare(a FolderShareArgs) (shares.ShareInfo, error) {
+	sh := shares.Share{Name: a.Name, Kind: shares.KindFolder, Path: a.Path, Access: map[string]shares.Right{}}
+	for user, r := range a.Allow {
+		right, err := shares.ParseRight(r)
+		if err != nil {
+			return shares.ShareInfo{}, err
+		}
+		if err := s.checkAccount(user); err != nil {
+			return shares.ShareInfo{}, err
+		}
+		sh.Access[user] = right
+	}
+	guest, err := shares.ParseRight(a.Guest)
+	if err != nil {
+		return shares.ShareInfo{}, err
+	}
+	sh.Guest = guest
+	return s.Shares.Add(sh, a.Password)
+}
+
+// AddPrinterShare shares a local print queue.
+func (s *State) AddPrinterShare(a PrinterShareArgs) (shares.ShareInfo, error) {
+	sh := shares.Share{Name: a.Name, Kind: shares.KindPrinter, Queue: a.Queue, Access: map[string]shares.Right{}}
+	for _, user := range a.Allow {
+		if err := s.checkAccount(user); err != nil {
+			return shares.ShareInfo{}, err
+		}
+		sh.Access[user] = shares.RightPrint
+	}
+	if a.Guest {
+		sh.Guest = shares.RightPrint
+	}
+	return s.Shares.Add(sh, a.Password)
+}
+
+func (s *State) checkAccount(user string) error {
+	if !s.Accounts.Exists(user) {
+		return fmt.Errorf("%w: no account %q here (create it with `peerdesk user add %s`)", transport.ErrNotFound, user, user)
+	}
+	return nil
+}
+
+// RemoveShare stops sharing name.
+func (s *State) RemoveShare(name string) error { return s.Shares.Remove(name) }
+
+// ParseAllow parses `--allow USER[:ro|rw|wo]` values; a bare USER gets
+// def.
+func ParseAllow(values []string, def string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		user, right, ok := strings.Cut(v, ":")
+		if !ok {
+			right = def
+		}
+		if _, err := shares.ParseRight(right); err != nil {
+			return nil, fmt.Errorf("%w: --allow %s: %v", ErrUsage, v, err)
+		}
+		if err := shares.ValidUsername(user); err != nil {
+			return nil, fmt.Errorf("%w: --allow %s: %v", ErrUsage, v, err)
+		}
+		out[user] = right
+	}
+	return out, nil
+}
+
+func (n *Node) registerLocalControl() {
+	userOp := func(fn func(UserArgs) error) func(context.Context, string, json.RawMessage) (any, error) {
+		return func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+			var a UserArgs
+			if err := decodeArgs(args, &a); err != nil {
+				return nil, err
+			}
+			return nil, fn(a)
+		}
+	}
+	n.HandleControl("user.add", userOp(n.AddUser))
+	n.HandleControl("user.passwd", userOp(n.SetUserPassword))
+	n.HandleControl("user.rm", userOp(n.RemoveUser))
+	n.HandleControl("user.list", func(context.Context, string, json.RawMessage) (any, error) {
+		return n.Accounts.List(), nil
+	})
+	n.HandleControl("share.folder", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+		var a FolderShareArgs
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		return n.AddFolderShare(a)
+	})
+	n.HandleControl("share.printer", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+		var a PrinterShareArgs
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		return n.AddPrinterShare(a)
+	})
+	n.HandleControl("settings", func(context.Context, string, json.RawMessage) (any, error) {
+		n.settingsMu.Lock()
+		defer n.settingsMu.Unlock()
+		return struct {
+			Settings
+			InboxDir string `json:"inbox_dir"`
+		}{n.Settings, n.InboxDir()}, nil
+	})
+	n.HandleControl("settings.set", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+		var a struct{ Key, Value string }
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		n.settingsMu.Lock()
+		defer n.settingsMu.Unlock()
+		return nil, n.SetSetting(a.Key, a.Value)
+	})
+	n.HandleControl("share.list", func(context.Context, string, json.RawMessage) (any, error) {
+		return n.Shares.Infos(), nil
+	})
+	n.HandleControl("share.rm", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+		var a struct {
+			Name string `json:"name"`
+		}
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		return nil, n.RemoveShare(a.Name)
+	})
+}

@@ -1,0 +1,167 @@
+package shares
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// Limits of push-send.
+const (
+	// maxOfferBytes bounds the JSON file list of one offer.
+	maxOfferBytes = 8 << 20
+	// offerLifetime is how long an accepted offer stays open for its data.
+	offerLifetime = 24 * time.Hour
+)
+
+// offer is an accepted push-send offer waiting for its files.
+type offer struct {
+	Offer
+	expires   time.Time
+	done      []bool
+	remaining int
+}
+
+func (svc *Service) serveSendOffer(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	in, err := decode[offerRequest](req)
+	if err != nil {
+		return err
+	}
+	peer := s.Peer()
+	if in.FilesBytes != 0 {
+		files, err := receiveOfferFiles(ctx, s, in)
+		if err != nil {
+			return err
+		}
+		in.Files = files
+	}
+	if err := validateOffer(&in); err != nil {
+		svc.access.Audit(peer, "", ActionSend, "inbox", false, err.Error())
+		return err
+	}
+	release, ok := svc.offerGate.Enter(peer.ID)
+	if !ok {
+		svc.access.Audit(peer, "", ActionSend, "inbox", false, "too many offers waiting")
+		return fmt.Errorf("%w: %s: this peer already has offers waiting for an answer", ErrBusy, OpSendOffer)
+	}
+	defer release()
+	o := Offer{ID: uuid.NewString(), Peer: peer, PeerName: svc.cfg.PeerName(peer.ID), Files: in.Files, Total: in.Total}
+	accepted := false
+	if svc.cfg.Accept != nil {
+		actx, cancel := context.WithTimeout(ctx, svc.cfg.OfferTimeout)
+		accepted = svc.cfg.Accept(actx, o) && actx.Err() == nil
+		cancel()
+	}
+	detail := fmt.Sprintf("offer of %d files, %d bytes", len(in.Files), in.Total)
+	if !accepted {
+		detail += ": declined"
+	}
+	svc.access.Audit(peer, "", ActionSend, "inbox", accepted, detail)
+	svc.log.Info("push-send offer", "peer", peer.ID, "files", len(in.Files), "bytes", in.Total, "accepted", accepted)
+	res := OfferResult{Accepted: accepted, Receiver: svc.cfg.Name}
+	if accepted {
+		res.OfferID = o.ID
+		svc.mu.Lock()
+		svc.purgeOffersLocked()
+		svc.offers[o.ID] = &offer{Offer: o, expires: svc.cfg.Now().Add(offerLifetime), done: make([]bool, len(o.Files)), remaining: len(o.Files)}
+		svc.mu.Unlock()
+	}
+	return s.Respond(res)
+}
+
+// receiveOfferFiles reads a file list sent as a body.
+func receiveOfferFiles(ctx context.Context, s *transport.Stream, in offerRequest) ([]OfferFile, error) {
+	if in.FilesBytes < 0 || in.FilesBytes > maxOfferBytes || len(in.Files) > 0 {
+		return nil, protocolErr(OpSendOffer, "file list of %d bytes", in.FilesBytes)
+	}
+	var buf bytes.Buffer
+	n, err := s.ReceiveBody(ctx, &buf, in.FilesBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: file list: %w", OpSendOffer, err)
+	}
+	if n != in.FilesBytes {
+		return nil, protocolErr(OpSendOffer, "file list of %d bytes, announced %d", n, in.FilesBytes)
+	}
+	var files []OfferFile
+	if err := json.Unmarshal(buf.Bytes(), &files); err != nil {
+		return nil, protocolErr(OpSendOffer, "file list: %v", err)
+	}
+	return files, nil
+}
+
+func (svc *Service) purgeOffersLocked() {
+	now := svc.cfg.Now()
+	for id, o := range svc.offers {
+		if now.After(o.expires) {
+			delete(svc.offers, id)
+		}
+	}
+}
+
+// acceptedOffer returns the accepted offer id of peer, if still open.
+func (svc *Service) acceptedOffer(id, peer string) (Offer, bool) {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	svc.purgeOffersLocked()
+	o, ok := svc.offers[id]
+	if !ok || o.Peer.ID != peer {
+		return Offer{}, false
+	}
+	return o.Offer, true
+}
+
+// fileDone marks one file of an offer received, closing the offer after
+// its last file.
+func (svc *Service) fileDone(id string, index int) {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	o, ok := svc.offers[id]
+	if !ok || o.done[index] {
+		return
+	}
+	o.done[index] = true
+	if o.remaining--; o.remaining == 0 {
+		delete(svc.offers, id)
+	}
+}
+
+func (svc *Service) serveSendData(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	in, err := decode[sendDataRequest](req)
+	if err != nil {
+		return err
+	}
+	peer := s.Peer()
+	o, ok := svc.acceptedOffer(in.OfferID, peer.ID)
+	if !ok {
+		return fmt.Errorf("%w: %s: no open offer %q from this peer (declined, finished or expired)", transport.ErrNotFound, OpSendData, truncateForMessage(in.OfferID))
+	}
+	if err := in.validate(len(o.Files)); err != nil {
+		return err
+	}
+	f := o.Files[in.Index]
+	root, err := svc.openInbox()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	res, err := svc.receive(ctx, s, incoming{
+		root: root, where: "inbox", target: f.Name, size: f.Size, sha256: lowerASCII(f.SHA256),
+		mtime: f.Mtime, makeParents: true,
+	})
+	if err != nil {
+		svc.log.Info("push-send stopped", "peer", peer.ID, "bytes", res.Offset, "err", err)
+		return err
+	}
+	if res.Complete {
+		svc.fileDone(o.ID, in.Index)
+		svc.access.Audit(peer, "", ActionSend, "inbox/"+res.Name, true, fmt.Sprintf("%d bytes received", f.Size))
+		svc.log.Info("push-send file received", "peer", peer.ID, "bytes", f.Size)
+	}
+	return s.Respond(res)
+}
