@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -187,14 +188,40 @@ func (c Client) ReadRange(ctx context.Context, t Target, share, p string, offset
 	if meta.Length < 0 || meta.Length > meta.Size || (length > 0 && meta.Length > length) {
 		return meta, 0, fmt.Errorf("%s: %w: length %d of %d", OpRead, transport.ErrProtocol, meta.Length, meta.Size)
 	}
-	n, err := st.ReceiveBody(ctx, w, meta.Length)
+	ew := &errWriter{w: w}
+	n, err := st.ReceiveBody(ctx, ew, meta.Length)
 	if err != nil {
+		if ew.err != nil || ctx.Err() != nil {
+			// We stopped reading (disk full, cancel) while the owner
+			// still sends: take the rest of the range off the session,
+			// or its unread data would stall every other stream on it.
+			dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+			_, _ = st.ReceiveBody(dctx, io.Discard, meta.Length-n)
+			cancel()
+		}
 		return meta, n, clientErr(ctx, OpRead, err)
 	}
 	if n != meta.Length {
 		return meta, n, fmt.Errorf("%s: %w: %d of %d bytes", OpRead, transport.ErrTruncated, n, meta.Length)
 	}
 	return meta, n, nil
+}
+
+// drainTimeout bounds how long an abandoned read is drained.
+const drainTimeout = 30 * time.Second
+
+// errWriter remembers the error of the writer it wraps.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // Mkdir creates a folder (and its parents) in a share.

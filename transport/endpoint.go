@@ -528,15 +528,20 @@ func (e *Endpoint) Drop(id string) {
 	}
 }
 
-// Busy reports whether the session with peer id carries requests right
-// now (a transfer, say). A liveness probe that times out behind a busy
-// session says little about the peer being gone.
+// Busy reports whether the session with peer id carries requests that
+// move data right now (a transfer, say). A liveness probe that times out
+// behind a busy session says little about the peer being gone; one behind
+// a session whose streams stopped moving does.
 func (e *Endpoint) Busy(id string) bool {
 	e.mu.Lock()
 	s := e.sessions[id]
 	e.mu.Unlock()
-	return s != nil && s.streams.Load() > 0
+	return s != nil && s.streams.Load() > 0 && time.Since(time.Unix(0, s.moved.Load())) < busyStall
 }
+
+// busyStall is how long a session with open streams may move nothing
+// before it counts as stuck rather than busy.
+const busyStall = 5 * time.Second
 
 // Sessions returns the peers with a live session.
 func (e *Endpoint) Sessions() []PeerInfo {

@@ -39,6 +39,9 @@ type Session struct {
 	open map[uint16]struct{}
 
 	streams    atomic.Int32
+	// moved is when a frame last went in or out on any stream (unix
+	// nanos): a session with open streams and no movement is stuck.
+	moved      atomic.Int64
 	lastActive atomic.Int64 // unix nanos of the last non-quiet stream
 
 	closeOnce sync.Once

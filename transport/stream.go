@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -28,10 +29,14 @@ type Stream struct {
 	lowOnce   sync.Once
 	low       chan struct{}
 	closeOnce sync.Once
+	// aborted closes when a watched context ends: a write waiting for the
+	// peer to drain its buffer must give up then too.
+	abortOnce sync.Once
+	aborted   chan struct{}
 }
 
 func newStream(st *sctp.Stream, sess *Session) *Stream {
-	return &Stream{st: st, session: sess}
+	return &Stream{st: st, session: sess, aborted: make(chan struct{})}
 }
 
 // Peer is the authenticated peer at the other end.
@@ -45,6 +50,9 @@ func (s *Stream) ReadFrame() (Frame, error) {
 		s.rbuf = make([]byte, MaxFrameSize)
 	}
 	n, err := s.st.Read(s.rbuf)
+	if err == nil {
+		s.session.moved.Store(time.Now().UnixNano())
+	}
 	if err != nil {
 		if errors.Is(err, io.ErrShortBuffer) {
 			return Frame{}, fmt.Errorf("%w: message over %d bytes", ErrFrameTooLarge, MaxFrameSize)
@@ -69,6 +77,9 @@ func (s *Stream) WriteFrame(t FrameType, payload []byte) error {
 		return err
 	}
 	_, err = s.st.Write(s.wbuf)
+	if err == nil {
+		s.session.moved.Store(time.Now().UnixNano())
+	}
 	return err
 }
 
@@ -94,6 +105,8 @@ func (s *Stream) waitBuffered() error {
 			// short poll keeps that race from stalling the stream.
 		case <-s.session.closed:
 			return ErrClosed
+		case <-s.aborted:
+			return os.ErrDeadlineExceeded
 		}
 	}
 	return nil
@@ -168,7 +181,10 @@ func (s *Stream) ReceiveBody(ctx context.Context, w io.Writer, limit int64) (int
 // always finds ctx.Err() set and reports context.DeadlineExceeded rather
 // than the stream's own i/o timeout.
 func (s *Stream) Watch(ctx context.Context) (stop func() bool) {
-	return context.AfterFunc(ctx, func() { _ = s.st.SetDeadline(time.Now()) })
+	return context.AfterFunc(ctx, func() {
+		_ = s.st.SetDeadline(time.Now())
+		s.abortOnce.Do(func() { close(s.aborted) })
+	})
 }
 
 // Close ends the stream. Callers close only after the other side has
