@@ -38,7 +38,7 @@ type Session struct {
 	// 32,768 streams and must not be reused while a stream is open.
 	open map[uint16]struct{}
 
-	streams    atomic.Int32
+	streams atomic.Int32
 	// moved is when a frame last went in or out on any stream (unix
 	// nanos): a session with open streams and no movement is stuck.
 	moved      atomic.Int64
