@@ -15,7 +15,6 @@ import (
 	"github.com/pion/dtls/v2"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
-	"github.com/pion/transport/v2/udp"
 )
 
 // Config configures an Endpoint. Zero values are safe defaults.
@@ -37,7 +36,10 @@ type Config struct {
 	MaxHandshakes int
 	// SocketBuffer sets SO_RCVBUF/SO_SNDBUF (default 4 MiB).
 	SocketBuffer int
-	// DataPlane moves bodies (default StreamDataPlane).
+	// DataPlane moves bodies. The default, BulkDataPlane, uses the bulk
+	// channel with peers that offer it and data frames with the others;
+	// StreamDataPlane turns the bulk channel off (data frames only, and the
+	// session is set up as by peers without it).
 	DataPlane DataPlane
 	// QuietOps are ops that do not keep a session from idling (liveness).
 	QuietOps []string
@@ -64,7 +66,7 @@ func (c *Config) setDefaults() {
 		c.SocketBuffer = 4 << 20
 	}
 	if c.DataPlane == nil {
-		c.DataPlane = StreamDataPlane{}
+		c.DataPlane = BulkDataPlane{}
 	}
 }
 
@@ -101,14 +103,9 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	lc := udp.ListenConfig{
-		ReadBufferSize:  cfg.SocketBuffer,
-		WriteBufferSize: cfg.SocketBuffer,
-		// Only a DTLS handshake record may create a connection: stray or
-		// forged datagrams cost nothing.
-		AcceptFilter: isHandshakeDatagram,
-	}
-	ln, err := lc.Listen("udp", uaddr)
+	// Only a DTLS handshake record may create a connection: stray or
+	// forged datagrams cost nothing.
+	ln, err := listenUDP(uaddr, cfg.SocketBuffer, isHandshakeDatagram)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
@@ -167,10 +164,20 @@ func (e *Endpoint) dtlsConfig(ctx context.Context, wantID string, verdict *error
 		ConnectContextMaker: func() (context.Context, func()) {
 			return context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 		},
-		MTU:            1400,
-		FlightInterval: 250 * time.Millisecond,
-		LoggerFactory:  quietLoggerFactory(),
+		MTU:                1400,
+		FlightInterval:     250 * time.Millisecond,
+		LoggerFactory:      quietLoggerFactory(),
+		SupportedProtocols: e.alpn(),
 	}
+}
+
+// alpn is the application protocols this endpoint offers: the bulk
+// channel unless the data plane cannot use it.
+func (e *Endpoint) alpn() []string {
+	if _, ok := e.cfg.DataPlane.(BulkDataPlane); ok {
+		return []string{alpnBulk, alpnBase}
+	}
+	return nil
 }
 
 func (e *Endpoint) verifyPeer(raw [][]byte, wantID string) (TrustState, error) {
@@ -237,7 +244,8 @@ func (e *Endpoint) serveConn(c net.Conn) {
 	defer cancel()
 	var verdict error
 	var trust TrustState
-	dconn, err := dtls.ServerWithContext(ctx, c, e.dtlsConfig(e.ctx, "", &verdict, &trust))
+	sniff := newALPNSniffer(c, false)
+	dconn, err := dtls.ServerWithContext(ctx, sniff, e.dtlsConfig(e.ctx, "", &verdict, &trust))
 	if err != nil {
 		c.Close()
 		if verdict != nil {
@@ -246,7 +254,7 @@ func (e *Endpoint) serveConn(c net.Conn) {
 		e.cfg.Logger.Info("refused incoming connection", "addr", c.RemoteAddr().String(), "err", err)
 		return
 	}
-	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane)
+	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn)
 	if err != nil {
 		e.cfg.Logger.Info("incoming session failed", "addr", c.RemoteAddr().String(), "err", err)
 		return
@@ -270,6 +278,9 @@ func (e *Endpoint) adopt(sess *Session) {
 	old := e.sessions[sess.peer.ID]
 	e.sessions[sess.peer.ID] = sess
 	e.mu.Unlock()
+	if sess.bulk != nil {
+		sess.bulk.log = e.cfg.Logger.With("peer", sess.peer.ID)
+	}
 	if old != nil && old != sess {
 		// Both sides dialled at once, or the peer restarted. Keep the new one
 		// but let the old one finish what it carries.
@@ -447,19 +458,21 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	}
 	_ = uc.SetReadBuffer(e.cfg.SocketBuffer)
 	_ = uc.SetWriteBuffer(e.cfg.SocketBuffer)
+	dc := newDgramConn(uc)
 	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 	defer cancel()
 	var verdict error
 	var trust TrustState
-	dconn, err := dtls.ClientWithContext(hctx, uc, e.dtlsConfig(hctx, id, &verdict, &trust))
+	sniff := newALPNSniffer(dc, true)
+	dconn, err := dtls.ClientWithContext(hctx, sniff, e.dtlsConfig(hctx, id, &verdict, &trust))
 	if err != nil {
-		uc.Close()
+		dc.Close()
 		if verdict != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, verdict)
 		}
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	sess, err := newSession(hctx, dconn, true, trust, e.cfg.DataPlane)
+	sess, err := newSession(hctx, dconn, true, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

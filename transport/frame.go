@@ -42,6 +42,9 @@ const (
 	FrameData FrameType = 3
 	// FrameEnd closes a body: an 8-byte total length, so truncation shows.
 	FrameEnd FrameType = 4
+	// FrameBulk starts a body that travels over the session's bulk channel
+	// (docs/transport.md): version, transfer id, largest chunk size.
+	FrameBulk FrameType = 5
 )
 
 func (t FrameType) String() string {
@@ -54,6 +57,8 @@ func (t FrameType) String() string {
 		return "data"
 	case FrameEnd:
 		return "end"
+	case FrameBulk:
+		return "bulk"
 	}
 	return fmt.Sprintf("frame(%d)", uint8(t))
 }
@@ -66,6 +71,8 @@ func (t FrameType) maxPayload() int {
 		return MaxPayloadSize
 	case FrameEnd:
 		return 8
+	case FrameBulk:
+		return bulkStartSize
 	}
 	return -1
 }

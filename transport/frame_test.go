@@ -77,7 +77,7 @@ func TestAppendFrameRefuses(t *testing.T) {
 		want    error
 	}{
 		{"unknown type 0", 0, nil, ErrProtocol},
-		{"unknown type 5", 5, nil, ErrProtocol},
+		{"unknown type 6", 6, nil, ErrProtocol},
 		{"unknown type 255", 255, nil, ErrProtocol},
 		{"request over limit", FrameRequest, make([]byte, MaxRequestSize+1), ErrFrameTooLarge},
 		{"response over limit", FrameResponse, make([]byte, MaxRequestSize+1), ErrFrameTooLarge},
@@ -116,7 +116,7 @@ func TestDecodeFrameRejects(t *testing.T) {
 		{"version 0", rawFrame("PD", 0, byte(FrameData), 0, 0, 0, nil), ErrProtocol},
 		{"version 2", rawFrame("PD", ProtocolVersion+1, byte(FrameData), 0, 0, 0, nil), ErrProtocol},
 		{"type 0", rawFrame("PD", ProtocolVersion, 0, 0, 0, 0, nil), ErrProtocol},
-		{"type 5", rawFrame("PD", ProtocolVersion, 5, 0, 0, 0, nil), ErrProtocol},
+		{"type 6", rawFrame("PD", ProtocolVersion, 6, 0, 0, 0, nil), ErrProtocol},
 		{"type 255", rawFrame("PD", ProtocolVersion, 255, 0, 0, 0, nil), ErrProtocol},
 		{"flags set", rawFrame("PD", ProtocolVersion, byte(FrameData), 1, 0, 0, nil), ErrProtocol},
 		{"high flag set", rawFrame("PD", ProtocolVersion, byte(FrameData), 0x80, 0, 0, nil), ErrProtocol},

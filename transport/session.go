@@ -30,6 +30,7 @@ type Session struct {
 	dconn  *dtls.Conn
 	assoc  *sctp.Association
 	data   DataPlane
+	bulk   *bulkMux // nil unless the peer speaks the bulk channel
 	client bool
 
 	mu     sync.Mutex
@@ -71,7 +72,10 @@ func quietLoggerFactory() logging.LoggerFactory {
 	return f
 }
 
-func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust TrustState, data DataPlane) (*Session, error) {
+// newSession sets up SCTP over an established DTLS conn. alpn is the
+// application protocol the handshake negotiated ("" for none); under is
+// the datagram conn below DTLS (the bulk sender batches its writes).
+func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust TrustState, data DataPlane, alpn string, under net.Conn) (*Session, error) {
 	state := dconn.ConnectionState()
 	if len(state.PeerCertificates) == 0 {
 		return nil, fmt.Errorf("%w: no peer certificate", ErrBadCertificate)
@@ -97,6 +101,17 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust TrustS
 	// open streams without colliding.
 	if !client {
 		s.nextID = 1
+	}
+	if alpn == alpnBulk {
+		// The bulk channel needs keys from the handshake and the datagram
+		// layer to send and take its records; without either, bodies go
+		// as data frames.
+		dc, ok := under.(datagramConn)
+		keys, err := newBulkKeys(state, client)
+		if ok && err == nil {
+			s.bulk = newBulkMux(dc, keys, datagramLimit(addr)-bulkRecordOverhead-bulkDataHeader, s.closed)
+			dc.setBulkHandler(s.bulk.takeRecord)
+		}
 	}
 	opts := sctpOptions(dconn, id.String())
 	type result struct {
@@ -231,6 +246,7 @@ func (s *Session) idleSince(now time.Time) time.Duration {
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.closeBulk()
 		if s.assoc != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			if err := s.assoc.Shutdown(ctx); err != nil {
@@ -248,10 +264,17 @@ func (s *Session) Close() error {
 func (s *Session) abort() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.closeBulk()
 		if s.assoc != nil {
 			s.assoc.Abort("peer gone")
 			s.assoc.Close()
 		}
 		s.dconn.Close()
 	})
+}
+
+func (s *Session) closeBulk() {
+	if s.bulk != nil {
+		s.bulk.close(fmt.Errorf("session with %s: %w", s.peer.ID, ErrClosed))
+	}
 }

@@ -244,11 +244,23 @@ func (StreamDataPlane) SendBody(ctx context.Context, s *Stream, r io.Reader) (in
 
 // ReceiveBody implements DataPlane.
 func (StreamDataPlane) ReceiveBody(ctx context.Context, s *Stream, w io.Writer, limit int64) (int64, error) {
+	return receiveFrames(ctx, s, w, limit, nil)
+}
+
+// receiveFrames reads a body of data frames and its end frame, starting
+// with first if the caller already read it.
+func receiveFrames(ctx context.Context, s *Stream, w io.Writer, limit int64, first *Frame) (int64, error) {
 	stop := s.Watch(ctx)
 	defer stop()
 	var total int64
 	for {
-		f, err := s.ReadFrame()
+		var f Frame
+		var err error
+		if first != nil {
+			f, first = *first, nil
+		} else {
+			f, err = s.ReadFrame()
+		}
 		if errors.Is(err, io.EOF) {
 			return total, fmt.Errorf("%w after %d bytes", ErrTruncated, total)
 		}

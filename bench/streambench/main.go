@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per path; figures are medians")
 	asJSON := flag.Bool("json", false, "print the figures as JSON instead of a table")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs (both ends) to this file")
 	flag.Parse()
 	if *mib <= 0 || *runs <= 0 {
 		fmt.Fprintln(os.Stderr, "streambench: -mib and -runs must be positive")
@@ -59,7 +61,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	rep, err := run(ctx, int64(*mib)<<20, *runs)
+	rep, err := run(ctx, int64(*mib)<<20, *runs, *cpuProfile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "streambench:", err)
 		os.Exit(1)
@@ -107,7 +109,7 @@ type runResult struct {
 // receiver has all of them.
 type transfer func(ctx context.Context, n int64) error
 
-func run(ctx context.Context, n int64, runs int) (*report, error) {
+func run(ctx context.Context, n int64, runs int, cpuProfile string) (*report, error) {
 	dir, err := os.MkdirTemp("", "streambench-")
 	if err != nil {
 		return nil, err
@@ -150,6 +152,17 @@ func run(ctx context.Context, n int64, runs int) (*report, error) {
 		if err := p.fn(ctx, min(n, warmupBytes)); err != nil {
 			return nil, fmt.Errorf("%s: warm-up: %w", p.res.Name, err)
 		}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	// Runs alternate between the paths so drift in the machine's load
 	// affects both alike.

@@ -1,0 +1,438 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+const (
+	downloadOp = "bench.download"
+	cpuOp      = "bench.cpu"
+	pingOp     = "bench.ping"
+	copyBuffer = 64 << 10
+)
+
+// ready is what the server role prints once it listens.
+type ready struct {
+	UDP   string `json:"udp"`
+	TCP   string `json:"tcp"`
+	ID    string `json:"id"`
+	TLSFP string `json:"tls_fp"`
+}
+
+// processCPU is the user+system CPU this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// patternReader repeats a fixed random megabyte: not compressible, cheap.
+type patternReader struct {
+	pattern []byte
+	off     int
+}
+
+func newPattern() []byte {
+	p := make([]byte, 1<<20)
+	_, _ = rand.NewChaCha8([32]byte{}).Read(p)
+	return p
+}
+
+func (p *patternReader) Read(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		c := copy(b[n:], p.pattern[p.off:])
+		n += c
+		p.off = (p.off + c) % len(p.pattern)
+	}
+	return n, nil
+}
+
+func logger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("LINKBENCH_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func newEndpoint(ctx context.Context, dir, name, listen string, plane transport.DataPlane, h transport.Handler) (*transport.Endpoint, *transport.Identity, error) {
+	id, _, _, err := transport.NewIdentity(uuid.New())
+	if err != nil {
+		return nil, nil, err
+	}
+	trust, err := transport.OpenTrustStore(filepath.Join(dir, name+"-trust.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	ep, err := transport.Listen(ctx, net.JoinHostPort(listen, "0"), transport.Config{
+		Identity: id, Trust: trust, Handler: h, Logger: logger(), DataPlane: plane,
+	})
+	return ep, id, err
+}
+
+func dataPlane(name string) (transport.DataPlane, error) {
+	switch name {
+	case "bulk":
+		return transport.BulkDataPlane{}, nil
+	case "stream":
+		return transport.StreamDataPlane{}, nil
+	}
+	return nil, fmt.Errorf("unknown -plane %q (bulk or stream)", name)
+}
+
+// serveRole answers downloads over the transport and over TLS until its
+// stdin closes.
+func serveRole(o options) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	plane, err := dataPlane(o.plane)
+	if err != nil {
+		return err
+	}
+	pattern := newPattern()
+	mux := transport.NewMux()
+	mux.Handle(downloadOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
+		var in struct{ N int64 }
+		if err := transport.DecodeBody(req, &in); err != nil {
+			_ = s.Fail(err)
+			return
+		}
+		if err := s.Respond(nil); err != nil {
+			return
+		}
+		if _, err := s.SendBody(ctx, io.LimitReader(&patternReader{pattern: pattern}, in.N)); err != nil {
+			slog.Warn("send body", "err", err)
+			return
+		}
+		_, _ = s.ReadFrame() // the client closes first
+	})
+	mux.Handle(cpuOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
+		_ = s.Respond(map[string]int64{"cpu_ns": int64(processCPU())})
+	})
+	mux.Handle(pingOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
+		_ = s.Respond(nil)
+	})
+	dir, err := os.MkdirTemp("", "linkbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ep, id, err := newEndpoint(ctx, dir, "server", o.listen, plane, mux)
+	if err != nil {
+		return err
+	}
+	defer ep.Close()
+	tlsID, _, _, err := transport.NewIdentity(uuid.New())
+	if err != nil {
+		return err
+	}
+	ln, err := tls.Listen("tcp", net.JoinHostPort(o.listen, "0"), &tls.Config{
+		Certificates: []tls.Certificate{tlsID.Certificate},
+		MinVersion:   tls.VersionTLS13,
+		ClientAuth:   tls.RequireAnyClientCert,
+	})
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serveTLS(c, pattern)
+			}()
+		}
+	}()
+	b, _ := json.Marshal(ready{UDP: ep.Addr().String(), TCP: ln.Addr().String(), ID: id.ID.String(), TLSFP: tlsID.Fingerprint()})
+	fmt.Println(string(b))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ln.Close()
+	return nil
+}
+
+// serveTLS answers one connection: an 8-byte length, then that many bytes.
+func serveTLS(c net.Conn, pattern []byte) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return
+	}
+	src := io.LimitReader(&patternReader{pattern: pattern}, int64(binary.BigEndian.Uint64(hdr[:])))
+	buf := make([]byte, copyBuffer)
+	if _, err := io.CopyBuffer(c, src, buf); err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, c)
+}
+
+// sample is one measured run.
+type sample struct {
+	Seconds   float64 `json:"seconds"`
+	CPU       float64 `json:"cpu_seconds"`
+	MBps      float64 `json:"mb_per_s"`
+	CPUPerGiB float64 `json:"cpu_s_per_gib"`
+}
+
+// clientResult is what the client role reports.
+type clientResult struct {
+	Ours     []sample  `json:"ours"`
+	TLS      []sample  `json:"tls"`
+	PingIdle []float64 `json:"ping_idle_ms,omitempty"`
+	PingBusy []float64 `json:"ping_busy_ms,omitempty"`
+	Suite    string    `json:"tls_suite"`
+}
+
+func clientRole(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	var srv ready
+	if err := json.Unmarshal([]byte(o.server), &srv); err != nil {
+		return fmt.Errorf("-server: %w", err)
+	}
+	plane, err := dataPlane(o.plane)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "linkbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ep, _, err := newEndpoint(ctx, dir, "client", o.listen, plane, nil)
+	if err != nil {
+		return err
+	}
+	defer ep.Close()
+	addrs := []string{srv.UDP}
+	if _, err := ep.Session(ctx, srv.ID, addrs); err != nil {
+		return err
+	}
+	remoteCPU := func() (time.Duration, error) {
+		var out struct {
+			CPU int64 `json:"cpu_ns"`
+		}
+		_, err := ep.Call(ctx, srv.ID, addrs, cpuOp, nil, &out)
+		return time.Duration(out.CPU), err
+	}
+	ours := func(n int64) error {
+		st, err := ep.Open(ctx, srv.ID, addrs, downloadOp, map[string]int64{"n": n})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.ReadResponse(downloadOp, nil); err != nil {
+			return err
+		}
+		got, err := st.ReceiveBody(ctx, io.Discard, -1)
+		if err == nil && got != n {
+			err = fmt.Errorf("received %d of %d bytes", got, n)
+		}
+		return err
+	}
+	clientTLS, _, _, err := transport.NewIdentity(uuid.New())
+	if err != nil {
+		return err
+	}
+	dialer := tls.Dialer{Config: &tls.Config{
+		Certificates:       []tls.Certificate{clientTLS.Certificate},
+		MinVersion:         tls.VersionTLS13,
+		InsecureSkipVerify: true, // self-signed; pinned below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || transport.Fingerprint(cs.PeerCertificates[0]) != srv.TLSFP {
+				return errors.New("TLS server does not match its pinned fingerprint")
+			}
+			return nil
+		},
+	}}
+	var suite uint16
+	viaTLS := func(n int64) error {
+		c, err := dialer.DialContext(ctx, "tcp", srv.TCP)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		suite = c.(*tls.Conn).ConnectionState().CipherSuite
+		if dl, ok := ctx.Deadline(); ok {
+			_ = c.SetDeadline(dl)
+		}
+		if _, err := c.Write(binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+			return err
+		}
+		got, err := io.CopyBuffer(io.Discard, io.LimitReader(c, n), make([]byte, copyBuffer))
+		if err == nil && got != n {
+			err = fmt.Errorf("received %d of %d bytes", got, n)
+		}
+		return err
+	}
+	measure := func(fn func(int64) error, n int64) (sample, error) {
+		runtime.GC()
+		r0, err := remoteCPU()
+		if err != nil {
+			return sample{}, err
+		}
+		l0 := processCPU()
+		start := time.Now()
+		if err := fn(n); err != nil {
+			return sample{}, err
+		}
+		el := time.Since(start)
+		l1 := processCPU()
+		r1, err := remoteCPU()
+		if err != nil {
+			return sample{}, err
+		}
+		cpu := (l1 - l0 + r1 - r0).Seconds()
+		gib := float64(n) / (1 << 30)
+		return sample{Seconds: el.Seconds(), CPU: cpu, MBps: float64(n) / 1e6 / el.Seconds(), CPUPerGiB: cpu / gib}, nil
+	}
+
+	n := int64(o.mib) << 20
+	warm := min(n, 16<<20)
+	if err := ours(warm); err != nil {
+		return fmt.Errorf("ours: warm-up: %w", err)
+	}
+	if err := viaTLS(warm); err != nil {
+		return fmt.Errorf("tls: warm-up: %w", err)
+	}
+	var res clientResult
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_ = pprof.StartCPUProfile(f)
+	}
+	for range o.runs {
+		s, err := measure(ours, n)
+		if err != nil {
+			return fmt.Errorf("ours: %w", err)
+		}
+		res.Ours = append(res.Ours, s)
+		s, err = measure(viaTLS, n)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		res.TLS = append(res.TLS, s)
+	}
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	res.Suite = tls.CipherSuiteName(suite)
+	if o.pings {
+		ping := func() (float64, error) {
+			start := time.Now()
+			_, err := ep.Call(ctx, srv.ID, addrs, pingOp, nil, nil)
+			return float64(time.Since(start).Microseconds()) / 1000, err
+		}
+		for range 50 {
+			ms, err := ping()
+			if err != nil {
+				return fmt.Errorf("ping: %w", err)
+			}
+			res.PingIdle = append(res.PingIdle, ms)
+		}
+		// Requests while a transfer runs: one every 10 ms.
+		done := make(chan error, 1)
+		go func() { done <- ours(n) }()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+	loop:
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					return fmt.Errorf("ours during pings: %w", err)
+				}
+				break loop
+			case <-tick.C:
+				ms, err := ping()
+				if err != nil {
+					return fmt.Errorf("ping during transfer: %w", err)
+				}
+				res.PingBusy = append(res.PingBusy, ms)
+			}
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// startRole starts this program in role inside namespace ns (or here if
+// ns is empty) and returns it with its stdout.
+func startRole(ns string, args ...string) (*roleProc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	argv := append([]string{self}, args...)
+	if ns != "" {
+		argv = append([]string{"ip", "netns", "exec", ns}, argv...)
+	}
+	cmd := execCommand(argv)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &roleProc{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}, nil
+}
+
+// percentile of sorted-in-place values.
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	i := int(p * float64(len(v)-1))
+	return v[i]
+}

@@ -1,0 +1,301 @@
+package transport
+
+import (
+	"math"
+	"time"
+)
+
+// bulkCC is the bulk sender's rate control, modelled on BBR (RFC draft
+// draft-cardwell-iccrg-bbr-congestion-control): it paces at the measured
+// bottleneck bandwidth and caps the bytes in flight at a few round trips'
+// worth, so it fills a link without filling its queue. Unlike loss-based
+// control, random loss alone does not make it slow down; it backs off
+// when the loss rate over a long enough window exceeds bbrLossThresh (a
+// real overload, not noise), and when the queueing delay it measures
+// exceeds ccDelayTarget.
+type bulkCC struct {
+	chunk int
+
+	state      ccState
+	pacingGain float64
+	cwndGain   float64
+
+	bw       bwFilter // bytes/s, max over the last ccBwRounds rounds
+	bwCap    float64  // set by the loss response; +Inf when none
+	minRTT   time.Duration
+	minRTTAt time.Time
+
+	// Rounds: a round ends when a packet sent after it began is acked.
+	round          int64
+	roundDelivered int64 // delivered count that ends the current round
+	roundMinRTT    time.Duration
+
+	// Startup's exit: the bandwidth stopped growing.
+	fullBw      float64
+	fullBwCount int
+
+	// ProbeBW's gain cycle.
+	cycle      int
+	cycleStart time.Time
+	drainNext  bool
+
+	// Loss accounting over windows of at least ccLossWindow packets.
+	winSent, winLost int64
+
+	roundSamples int
+}
+
+type ccState uint8
+
+const (
+	ccStartup ccState = iota
+	ccDrain
+	ccProbeBW
+)
+
+const (
+	ccStartupGain = 2.885 // 2/ln 2: doubles the rate each round
+	ccBwRounds    = 10
+	// ccLossThresh is the loss rate that means overload. Random loss on
+	// a lossy but idle link (0.5% in SPEC.md's test) stays well below it.
+	ccLossThresh = 0.02
+	// ccLossWindow is the packets a loss rate is measured over: enough
+	// that 0.5% random loss practically never looks like 2%.
+	ccLossWindow = 600
+	// ccDelayTarget is the queueing delay (RTT above the minimum) the
+	// sender tolerates before it drains: small requests share the path.
+	ccDelayTarget = 2 * time.Millisecond
+	// ccAckSlack is what a round trip takes on top of the path's RTT:
+	// the receiver's delayed acks and both ends' scheduling.
+	ccAckSlack = 2 * time.Millisecond
+	// ccMinRTTWindow is how long a minimum RTT sample stays valid.
+	ccMinRTTWindow = 10 * time.Second
+	// ccInitialWindow is the packets sent before the first measurement.
+	ccInitialWindow = 32
+	// ccBackOff is the rate cut on overload or a standing queue, and
+	// ccRaise the cap's growth per clean round.
+	ccBackOff = 0.85
+	ccRaise   = 1.02
+	// ccMinSamples is the RTT samples a round needs before its minimum
+	// counts as queueing delay (a single late ack may be scheduling).
+	ccMinSamples = 4
+)
+
+var probeGains = [...]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
+
+func newBulkCC(chunk int, rtt time.Duration, now time.Time) *bulkCC {
+	c := &bulkCC{
+		chunk:      chunk,
+		state:      ccStartup,
+		pacingGain: ccStartupGain,
+		cwndGain:   ccStartupGain,
+		bwCap:      math.Inf(1),
+		minRTT:     max(rtt, 50*time.Microsecond),
+		minRTTAt:   now,
+	}
+	c.roundMinRTT = time.Duration(math.MaxInt64)
+	return c
+}
+
+// bandwidth is the current bottleneck estimate in bytes per second.
+func (c *bulkCC) bandwidth() float64 {
+	bw := c.bw.get()
+	if bw == 0 {
+		// Before any sample: the initial window per RTT.
+		bw = float64(ccInitialWindow*c.chunk) / (c.minRTT + ccAckSlack).Seconds()
+	}
+	return min(bw, c.bwCap)
+}
+
+// pacingRate is the rate to send at, in bytes per second: never above
+// a cap, whatever the gain.
+func (c *bulkCC) pacingRate() float64 {
+	bw := c.bw.get()
+	if bw == 0 {
+		bw = c.bandwidth()
+	}
+	return min(c.pacingGain*bw, c.bwCap)
+}
+
+// cwnd is the most bytes the sender may have in flight.
+func (c *bulkCC) cwnd() int {
+	bdp := c.bandwidth() * (c.minRTT + ccAckSlack).Seconds()
+	w := int(c.cwndGain * bdp)
+	return max(w, ccInitialWindow*c.chunk/2)
+}
+
+// rateSample is what one ack tells about the delivery rate (BBR's
+// rate sample): delivered bytes over the interval they took.
+type rateSample struct {
+	delivered  int64
+	interval   time.Duration
+	appLimited bool
+	// priorDelivered is the delivered count when the newest acked
+	// packet was sent: the round logic compares it with round ends.
+	priorDelivered int64
+}
+
+// onAck updates the model with an ack's measurements: a rate sample (if
+// any packet was newly acked), an RTT sample (0 if none), and the bytes
+// newly acked and newly found lost.
+func (c *bulkCC) onAck(now time.Time, rs rateSample, rtt time.Duration, delivered, acked, lost int64, inflight int) {
+	if rtt > 0 {
+		if rtt < c.minRTT || now.Sub(c.minRTTAt) > ccMinRTTWindow {
+			c.minRTT, c.minRTTAt = rtt, now
+		}
+		c.roundMinRTT = min(c.roundMinRTT, rtt)
+	}
+	roundStart := false
+	if acked > 0 && rs.priorDelivered >= c.roundDelivered {
+		c.round++
+		c.roundDelivered = delivered
+		roundStart = true
+	}
+	// A sample over less than a round trip measures a burst (segmentation
+	// offload sends, coalesced receives and batched acks all make them),
+	// not the path: BBR discards those too.
+	if rs.interval >= c.minRTT && rs.delivered > 0 {
+		rate := float64(rs.delivered) / rs.interval.Seconds()
+		if !rs.appLimited || rate > c.bw.get() {
+			c.bw.update(rate, c.round)
+		}
+	}
+	if rtt > 0 {
+		c.roundSamples++
+	}
+	c.lossAccounting(now, delivered, acked, lost)
+	if roundStart {
+		c.onRoundStart(now, inflight)
+	}
+	c.advance(now, inflight)
+}
+
+func (c *bulkCC) lossAccounting(now time.Time, delivered, acked, lost int64) {
+	c.winSent += acked + lost
+	c.winLost += lost
+	if c.winSent < int64(ccLossWindow*c.chunk) {
+		return
+	}
+	if float64(c.winLost)/float64(c.winSent) > ccLossThresh {
+		// Overload (a policer, or a full queue).
+		c.backOff()
+		if c.state == ccStartup {
+			c.enterDrain()
+		}
+	}
+	c.winSent, c.winLost = 0, 0
+}
+
+// backOff caps the rate below what the sender sends now; rounds without
+// loss or queueing raise the cap again until it no longer binds
+// (multiplicative decrease, gradual increase, as LEDBAT does on delay).
+func (c *bulkCC) backOff() {
+	c.bwCap = ccBackOff * min(c.bwCap, c.pacingRate())
+}
+
+func (c *bulkCC) onRoundStart(now time.Time, inflight int) {
+	queued := c.roundSamples >= ccMinSamples && c.roundMinRTT > c.minRTT+max(ccDelayTarget, c.minRTT)
+	c.roundMinRTT = time.Duration(math.MaxInt64)
+	c.roundSamples = 0
+	if queued {
+		c.backOff()
+	} else if !math.IsInf(c.bwCap, 1) {
+		c.bwCap *= ccRaise
+		if c.bwCap > 2*c.bw.get() {
+			c.bwCap = math.Inf(1)
+		}
+	}
+	switch c.state {
+	case ccStartup:
+		bw := c.bw.get()
+		if bw >= c.fullBw*1.25 {
+			c.fullBw, c.fullBwCount = bw, 0
+		} else {
+			c.fullBwCount++
+		}
+		if c.fullBwCount >= 3 || queued {
+			c.enterDrain()
+		}
+	case ccDrain:
+		c.enterProbeBW()
+	case ccProbeBW:
+		if queued {
+			// A standing queue: drain it in the next phase.
+			c.drainNext = true
+		}
+	}
+}
+
+func (c *bulkCC) enterDrain() {
+	c.state = ccDrain
+	c.pacingGain = 1 / ccStartupGain
+	c.cwndGain = 2
+}
+
+func (c *bulkCC) enterProbeBW() {
+	c.state = ccProbeBW
+	c.cwndGain = 2
+	c.cycle = 2 // start in a cruising phase
+	c.pacingGain = probeGains[c.cycle]
+}
+
+func (c *bulkCC) advance(now time.Time, inflight int) {
+	switch c.state {
+	case ccDrain:
+		if float64(inflight) <= c.bandwidth()*(c.minRTT+ccAckSlack).Seconds() {
+			c.enterProbeBW()
+			c.cycleStart = now
+		}
+	case ccProbeBW:
+		phase := max(c.minRTT, ccAckSlack)
+		if now.Sub(c.cycleStart) < phase {
+			return
+		}
+		c.cycleStart = now
+		c.cycle = (c.cycle + 1) % len(probeGains)
+		c.pacingGain = probeGains[c.cycle]
+		if c.drainNext {
+			c.drainNext = false
+			c.pacingGain = 0.75
+		}
+	}
+}
+
+// bwFilter keeps the maximum bandwidth sample of the last ccBwRounds
+// rounds (a windowed max over three samples, as BBR's minmax).
+type bwFilter struct {
+	s [3]struct {
+		v     float64
+		round int64
+	}
+}
+
+func (f *bwFilter) get() float64 { return f.s[0].v }
+
+func (f *bwFilter) update(v float64, round int64) {
+	if v >= f.s[0].v || round-f.s[2].round > ccBwRounds {
+		for i := range f.s {
+			f.s[i].v, f.s[i].round = v, round
+		}
+		return
+	}
+	if v >= f.s[1].v {
+		f.s[1].v, f.s[1].round = v, round
+		f.s[2] = f.s[1]
+	} else if v >= f.s[2].v {
+		f.s[2].v, f.s[2].round = v, round
+	}
+	// Age out: the best sample is too old, promote the others.
+	if round-f.s[0].round > ccBwRounds {
+		f.s[0], f.s[1] = f.s[1], f.s[2]
+		f.s[2].v, f.s[2].round = v, round
+		if round-f.s[0].round > ccBwRounds {
+			f.s[0], f.s[1] = f.s[1], f.s[2]
+		}
+	} else if f.s[1].round == f.s[0].round && round-f.s[1].round > ccBwRounds/4 {
+		f.s[1].v, f.s[1].round = v, round
+		f.s[2] = f.s[1]
+	} else if f.s[2].round == f.s[1].round && round-f.s[2].round > ccBwRounds/2 {
+		f.s[2].v, f.s[2].round = v, round
+	}
+}

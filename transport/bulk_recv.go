@@ -1,0 +1,417 @@
+package transport
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+)
+
+const (
+	// ackEvery is how many data packets the receiver takes before it
+	// acknowledges; out-of-order arrivals are acknowledged at once.
+	ackEvery = 8
+	// ackDelay bounds how long a received packet waits for its ack.
+	ackDelay = time.Millisecond
+	// windowProbe is how often a receiver that gets no data repeats its
+	// ack, so a lost ack or window update cannot stall a transfer.
+	windowProbe = 50 * time.Millisecond
+	// maxRecvRanges bounds the packet-number ranges a receiver keeps.
+	maxRecvRanges = 2 * bulkMaxRanges
+)
+
+// bulkRecv is the receiving end of one bulk transfer. Data packets land in
+// a ring (the window) at their offset; the application's writer drains it
+// in order.
+type bulkRecv struct {
+	mux   *bulkMux
+	id    uint32
+	chunk int
+	limit int64 // < 0: none
+
+	mu      sync.Mutex
+	buf     []byte
+	lens    []int32 // per ring slot: bytes held, 0 if none
+	base    int64   // bytes handed to the writer; the ring starts here
+	cum     int64   // bytes received without a gap
+	final   int64   // body size once a short (last) chunk came, else -1
+	highest int64   // end of the highest chunk received
+	ranges  []pnRange
+	largeAt time.Time // when the largest packet number arrived
+	pending int       // packets not yet acknowledged
+	sentLim int64     // limit of the last ack sent
+	lastAck time.Time
+	lastRx  time.Time
+	err     error
+	ack     bulkAck
+	ackBuf  []byte
+
+	wake chan struct{}
+}
+
+func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.Writer, limit int64) (int64, error) {
+	r := &bulkRecv{
+		mux:     m,
+		id:      start.id,
+		chunk:   min(start.maxChunk, m.maxChunk),
+		limit:   limit,
+		final:   -1,
+		wake:    make(chan struct{}, 1),
+		lastRx:  time.Now(),
+		buf:     getRing(),
+		ranges:  make([]pnRange, 0, maxRecvRanges+1),
+		ackBuf:  newMessage(bulkAckFixed + 8*bulkMaxRanges),
+		sentLim: -1,
+	}
+	defer putRing(r.buf)
+	// Whole chunks only, so that a chunk never wraps around the ring.
+	slots := len(r.buf) / r.chunk
+	r.buf = r.buf[:slots*r.chunk]
+	r.lens = make([]int32, slots)
+	if err := m.addIn(r); err != nil {
+		return 0, err
+	}
+	defer m.removeIn(r)
+
+	// The stream carries the end: read it alongside the data.
+	stop := s.Watch(ctx)
+	defer stop()
+	type endResult struct {
+		total int64
+		err   error
+	}
+	ends := make(chan endResult, 1)
+	go func() {
+		f, err := s.ReadFrame()
+		switch {
+		case errors.Is(err, io.EOF):
+			err = ErrTruncated
+		case err != nil:
+		case f.Type == FrameEnd:
+			ends <- endResult{total: int64(binary.BigEndian.Uint64(f.Payload))}
+			return
+		case f.Type == FrameResponse:
+			resp, derr := DecodeResponse(f.Payload)
+			switch {
+			case derr != nil:
+				err = derr
+			case !resp.OK:
+				err = &RemoteError{Op: "body", Code: resp.Code, Message: resp.Message}
+			default:
+				err = fmt.Errorf("%w: response inside a body", ErrProtocol)
+			}
+		default:
+			err = fmt.Errorf("%w: %s frame inside a bulk body", ErrProtocol, f.Type)
+		}
+		ends <- endResult{err: err}
+	}()
+	readerDone := false
+	defer func() {
+		if !readerDone {
+			// Unblock the frame reader and wait for it: it must not
+			// outlive the call (the caller owns the stream again).
+			_ = s.st.SetReadDeadline(time.Now())
+			<-ends
+			_ = s.st.SetReadDeadline(time.Time{})
+		}
+	}()
+
+	r.sendAck(time.Now()) // the window: the sender starts on it
+	total := int64(-1)
+	timer := time.NewTimer(windowProbe)
+	defer timer.Stop()
+	for {
+		// Hand what arrived in order to the writer.
+		r.mu.Lock()
+		from, to, err := r.base, r.cum, r.err
+		r.mu.Unlock()
+		if err != nil {
+			return from, err
+		}
+		if total >= 0 && to > total {
+			r.abort(abortProtocol)
+			return from, fmt.Errorf("%w: %d bytes arrived for a body of %d", ErrProtocol, to, total)
+		}
+		if to > from {
+			if err := r.deliver(w, from, to); err != nil {
+				r.abort(abortCanceled)
+				return from, err
+			}
+			continue
+		}
+		if total >= 0 && from == total {
+			return total, nil
+		}
+		select {
+		case <-r.wake:
+		case e := <-ends:
+			readerDone = true
+			if e.err != nil {
+				r.abort(abortCanceled)
+				return from, ctxErr(ctx, e.err)
+			}
+			total = e.total
+			r.mu.Lock()
+			bad := r.final >= 0 && r.final != total || r.highest > total
+			cum := r.cum
+			r.mu.Unlock()
+			if bad || total < from {
+				r.abort(abortProtocol)
+				return from, fmt.Errorf("%w: body end says %d bytes, data says otherwise", ErrTruncated, total)
+			}
+			if cum < total {
+				// The sender ends only once everything is acknowledged.
+				return from, fmt.Errorf("%w: got %d of %d bytes", ErrTruncated, cum, total)
+			}
+		case <-ctx.Done():
+			r.abort(abortCanceled)
+			return from, ctx.Err()
+		case <-m.closed:
+			return from, fmt.Errorf("receive body: %w", ErrClosed)
+		case <-timer.C:
+		}
+		now := time.Now()
+		r.mu.Lock()
+		idle := now.Sub(r.lastRx)
+		due := r.pending > 0 && now.Sub(r.largeAt) >= ackDelay
+		probe := now.Sub(r.lastAck) >= windowProbe && r.final < 0
+		r.mu.Unlock()
+		if idle > bulkIdleTimeout {
+			r.abort(abortCanceled)
+			return from, fmt.Errorf("receive body after %d bytes: %w (%v)", from, ErrStalled, idle.Round(time.Millisecond))
+		}
+		if due || probe {
+			r.sendAck(now)
+		}
+		next := windowProbe
+		r.mu.Lock()
+		if r.pending > 0 {
+			next = ackDelay
+		}
+		r.mu.Unlock()
+		timer.Reset(next)
+	}
+}
+
+// deliver writes ring bytes [from, to) to w and frees their slots.
+func (r *bulkRecv) deliver(w io.Writer, from, to int64) error {
+	size := int64(len(r.buf))
+	for from < to {
+		start := from % size
+		end := min(size, start+(to-from))
+		if _, err := w.Write(r.buf[start:end]); err != nil {
+			return err
+		}
+		n := end - start
+		r.mu.Lock()
+		for off := from; off < from+n; off += int64(r.chunk) {
+			r.lens[(off/int64(r.chunk))%int64(len(r.lens))] = 0
+		}
+		r.base += n
+		// Tell a sender that may be waiting for room; acks carry the
+		// window anyway while data flows.
+		update := r.base+size-r.sentLim >= size/4
+		r.mu.Unlock()
+		from += n
+		if update {
+			r.sendAck(time.Now())
+		}
+	}
+	return nil
+}
+
+// onData takes one data packet; it runs on the session's datagram reader.
+func (r *bulkRecv) onData(d bulkData) {
+	now := time.Now()
+	r.mu.Lock()
+	if r.err != nil {
+		r.mu.Unlock()
+		return
+	}
+	n := int64(len(d.payload))
+	chunk := int64(r.chunk)
+	switch {
+	case d.off%chunk != 0 || n > chunk:
+		r.failLocked(fmt.Errorf("%w: bulk chunk of %d bytes at %d (chunk size %d)", ErrProtocol, n, d.off, chunk))
+		r.mu.Unlock()
+		r.abort(abortProtocol)
+		return
+	case r.limit >= 0 && d.off+n > r.limit:
+		r.failLocked(fmt.Errorf("%w: body exceeds %d bytes", ErrFrameTooLarge, r.limit))
+		r.mu.Unlock()
+		r.abort(abortTooLarge)
+		return
+	case r.final >= 0 && d.off+n > r.final,
+		n < chunk && (r.highest > d.off+n || r.final >= 0 && r.final != d.off+n):
+		r.failLocked(fmt.Errorf("%w: bulk data past the body's end", ErrProtocol))
+		r.mu.Unlock()
+		r.abort(abortProtocol)
+		return
+	case d.off+n > r.base+int64(len(r.buf)):
+		// Beyond the window (the sender overran it): dropped and not
+		// acknowledged, so it is sent again.
+		r.mu.Unlock()
+		return
+	}
+	r.lastRx = now
+	gap := r.notePN(d.pn, now)
+	if d.off >= r.cum {
+		slot := (d.off / chunk) % int64(len(r.lens))
+		if r.lens[slot] == 0 {
+			copy(r.buf[slot*chunk:], d.payload)
+			r.lens[slot] = int32(n)
+			r.highest = max(r.highest, d.off+n)
+			if n < chunk {
+				r.final = d.off + n
+			}
+			advanced := false
+			for r.cum < r.base+int64(len(r.buf)) {
+				l := r.lens[(r.cum/chunk)%int64(len(r.lens))]
+				if l == 0 {
+					break
+				}
+				r.cum += int64(l)
+				advanced = true
+				if int64(l) < chunk {
+					break
+				}
+			}
+			if advanced {
+				select {
+				case r.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	r.pending++
+	now2 := r.pending >= ackEvery || gap || r.cum == r.final
+	r.mu.Unlock()
+	if now2 {
+		r.sendAck(now)
+	}
+}
+
+// notePN records a received packet number and reports whether it arrived
+// out of order (which is acknowledged at once, to speed up recovery).
+func (r *bulkRecv) notePN(pn uint64, now time.Time) bool {
+	if len(r.ranges) == 0 {
+		r.ranges = append(r.ranges, pnRange{pn, pn})
+		r.largeAt = now
+		return pn != 0
+	}
+	top := &r.ranges[0]
+	switch {
+	case pn == top.hi+1:
+		top.hi = pn
+		r.largeAt = now
+		return false
+	case pn > top.hi+1:
+		r.ranges = append(r.ranges, pnRange{})
+		copy(r.ranges[1:], r.ranges)
+		r.ranges[0] = pnRange{pn, pn}
+		r.largeAt = now
+		if len(r.ranges) > maxRecvRanges {
+			r.ranges = r.ranges[:maxRecvRanges]
+		}
+		return true
+	}
+	// Below the largest: fill in.
+	for i := range r.ranges {
+		rg := &r.ranges[i]
+		if pn >= rg.lo && pn <= rg.hi {
+			return false // duplicate
+		}
+		if pn == rg.lo-1 {
+			rg.lo = pn
+			if i+1 < len(r.ranges) && r.ranges[i+1].hi+1 == pn {
+				rg.lo = r.ranges[i+1].lo
+				r.ranges = append(r.ranges[:i+1], r.ranges[i+2:]...)
+			}
+			return true
+		}
+		if pn > rg.hi {
+			if pn == rg.hi+1 { // cannot happen for i == 0 (handled above)
+				rg.hi = pn
+				return true
+			}
+			r.ranges = append(r.ranges, pnRange{})
+			copy(r.ranges[i+1:], r.ranges[i:])
+			r.ranges[i] = pnRange{pn, pn}
+			if len(r.ranges) > maxRecvRanges {
+				r.ranges = r.ranges[:maxRecvRanges]
+			}
+			return true
+		}
+	}
+	if len(r.ranges) < maxRecvRanges {
+		r.ranges = append(r.ranges, pnRange{pn, pn})
+	}
+	return true
+}
+
+// sendAck acknowledges what arrived and advertises the window.
+func (r *bulkRecv) sendAck(now time.Time) {
+	r.mu.Lock()
+	if r.err != nil {
+		r.mu.Unlock()
+		return
+	}
+	a := &r.ack
+	a.id = r.id
+	a.cum = r.cum
+	a.limit = r.base + int64(len(r.buf))
+	a.chunk = r.chunk
+	a.delay = 0
+	a.ranges = a.ranges[:0]
+	for _, rg := range r.ranges {
+		if len(a.ranges) == bulkMaxRanges {
+			break
+		}
+		if len(a.ranges) > 0 && a.ranges[len(a.ranges)-1].lo-rg.hi > math.MaxUint32 {
+			break
+		}
+		if rg.hi-rg.lo > math.MaxUint32 {
+			rg.lo = rg.hi - math.MaxUint32
+			a.ranges = append(a.ranges, rg)
+			break
+		}
+		a.ranges = append(a.ranges, rg)
+	}
+	if len(a.ranges) > 0 {
+		a.delay = uint32(min(now.Sub(r.largeAt).Microseconds(), math.MaxUint32))
+	}
+	r.ackBuf = a.append(r.ackBuf[:bulkPrefix])
+	r.pending = 0
+	r.sentLim = a.limit
+	r.lastAck = now
+	// Written under the lock so acks leave in order and ackBuf is free
+	// again after.
+	_ = r.mux.write(r.ackBuf)
+	r.mu.Unlock()
+}
+
+// abort tells the sender to stop.
+func (r *bulkRecv) abort(code byte) {
+	_ = r.mux.write(bulkAbort{tag: recBulkStop, id: r.id, code: code}.append(newMessage(bulkAbortSize)))
+}
+
+func (r *bulkRecv) fail(err error) {
+	r.mu.Lock()
+	r.failLocked(err)
+	r.mu.Unlock()
+}
+
+func (r *bulkRecv) failLocked(err error) {
+	if r.err == nil {
+		r.err = err
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}

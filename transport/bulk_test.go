@@ -1,0 +1,55 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+)
+
+// bulkPair returns a client endpoint with a live session to a server
+// endpoint that answers bench.download (benchEndpoint).
+func bulkPair(t testing.TB) (*Endpoint, string, []string) {
+	t.Helper()
+	server, serverID := benchEndpoint(t)
+	client, _ := benchEndpoint(t)
+	peer := serverID.ID.String()
+	addrs := []string{server.Addr().String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := client.Session(ctx, peer, addrs); err != nil {
+		t.Fatal(err)
+	}
+	return client, peer, addrs
+}
+
+func download(t testing.TB, client *Endpoint, peer string, addrs []string, n int64, w io.Writer) (int64, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := client.Open(ctx, peer, addrs, "bench.download", map[string]int64{"n": n})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if err := st.ReadResponse("bench.download", nil); err != nil {
+		return 0, err
+	}
+	return st.ReceiveBody(ctx, w, -1)
+}
+
+func TestBulkDownload(t *testing.T) {
+	client, peer, addrs := bulkPair(t)
+	sess, _ := client.Session(context.Background(), peer, addrs)
+	if sess.bulk == nil {
+		t.Fatal("no bulk channel negotiated")
+	}
+	for _, n := range []int64{0, 1, 100 << 10, 128 << 10, 1 << 20, 32 << 20, 256 << 20} {
+		start := time.Now()
+		got, err := download(t, client, peer, addrs, n, io.Discard)
+		if err != nil || got != n {
+			t.Fatalf("download %d: got %d, %v", n, got, err)
+		}
+		t.Logf("%d bytes in %v", n, time.Since(start))
+	}
+}

@@ -1,0 +1,157 @@
+package transport
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/pion/dtls/v2/pkg/protocol"
+	"github.com/pion/dtls/v2/pkg/protocol/extension"
+	"github.com/pion/dtls/v2/pkg/protocol/handshake"
+	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
+)
+
+// alpnBulk is the application protocol (DTLS ALPN) a peer offers when it
+// speaks the bulk channel; alpnBase is offered too, so that two peers
+// offering ALPN always agree on something. With a peer that offers no ALPN
+// (version 1 without bulk), or with StreamDataPlane, bodies go as data
+// frames.
+const (
+	alpnBulk = "peerdesk-bulk/1"
+	alpnBase = "peerdesk/1"
+)
+
+// datagramLimit is the largest datagram that reaches remote without IP
+// fragmentation: the MTU of the local interface that routes to remote,
+// less IP and UDP headers, and never more than bulkMaxDatagram. Both sides
+// measure it; the receiver's value wins (bulkAck.chunk). When the
+// interface cannot be found it assumes the smallest IPv6 MTU.
+func datagramLimit(remote *net.UDPAddr) int {
+	const minMTU = 1280
+	mtu := minMTU
+	if remote != nil {
+		if m, err := interfaceMTU(remote); err == nil && m > 0 {
+			mtu = m
+		}
+	}
+	overhead := 20 + 8 // IPv4 + UDP
+	if remote != nil && remote.IP.To4() == nil {
+		overhead = 40 + 8
+	}
+	return min(mtu-overhead, bulkMaxDatagram)
+}
+
+// interfaceMTU finds the MTU of the interface the system would send to
+// remote from: a connected UDP socket picks the source address (no packet
+// is sent), and the interface holding that address has the MTU.
+func interfaceMTU(remote *net.UDPAddr) (int, error) {
+	c, err := net.DialUDP("udp", nil, remote)
+	if err != nil {
+		return 0, err
+	}
+	local := c.LocalAddr().(*net.UDPAddr).IP
+	c.Close()
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return 0, err
+	}
+	for _, ifc := range ifaces {
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.Equal(local) {
+				return ifc.MTU, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no interface holds %s", local)
+}
+
+// alpnSniffer is the datagram conn under a DTLS handshake: it reads the
+// ALPN extension of the peer's hello as it passes. pion/dtls v2.2.12
+// negotiates ALPN but loses the result when it copies its state
+// (ConnectionState's NegotiatedProtocol is always empty), so the endpoint
+// learns it here. The hellos are covered by the handshake's Finished
+// messages: a tampered one fails the handshake before the result is used.
+type alpnSniffer struct {
+	net.Conn
+	client bool
+
+	mu      sync.Mutex
+	stopped bool
+	offered []string // the protocols in the peer's hello
+}
+
+func newALPNSniffer(c net.Conn, client bool) *alpnSniffer {
+	return &alpnSniffer{Conn: c, client: client}
+}
+
+func (s *alpnSniffer) Read(p []byte) (int, error) {
+	n, err := s.Conn.Read(p)
+	if err == nil {
+		s.mu.Lock()
+		if !s.stopped {
+			s.inspect(p[:n])
+		}
+		s.mu.Unlock()
+	}
+	return n, err
+}
+
+func (s *alpnSniffer) inspect(datagram []byte) {
+	recs, err := recordlayer.UnpackDatagram(datagram)
+	if err != nil {
+		return
+	}
+	for _, rec := range recs {
+		var h recordlayer.Header
+		if h.Unmarshal(rec) != nil || h.ContentType != protocol.ContentTypeHandshake || h.Epoch != 0 {
+			continue
+		}
+		var hs handshake.Handshake
+		if hs.Unmarshal(rec[recordlayer.HeaderSize:]) != nil {
+			continue // a fragment, or not a hello
+		}
+		var exts []extension.Extension
+		switch m := hs.Message.(type) {
+		case *handshake.MessageClientHello:
+			if !s.client {
+				exts = m.Extensions
+			}
+		case *handshake.MessageServerHello:
+			if s.client {
+				exts = m.Extensions
+			}
+		}
+		for _, e := range exts {
+			if a, ok := e.(*extension.ALPN); ok {
+				s.offered = a.ProtocolNameList
+			}
+		}
+	}
+}
+
+// negotiated stops sniffing and returns the protocol the handshake chose,
+// given the protocols this side offered (in its order of preference, which
+// a pion server follows).
+func (s *alpnSniffer) negotiated(ours []string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if s.client {
+		// The server's hello names its choice.
+		if len(s.offered) == 1 && slices.Contains(ours, s.offered[0]) {
+			return s.offered[0]
+		}
+		return ""
+	}
+	for _, p := range ours {
+		if slices.Contains(s.offered, p) {
+			return p
+		}
+	}
+	return ""
+}

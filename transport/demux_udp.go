@@ -1,0 +1,391 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/transport/v2/deadline"
+)
+
+// The UDP layer under DTLS. It batches datagrams where the system can:
+// the bulk sender corks a socket, pion writes a burst of records into it,
+// and uncorking sends them with one system call (UDP segmentation offload
+// on Linux; docs/transport.md has the numbers). Reads take coalesced
+// datagrams (UDP GRO) apart. Elsewhere it falls back to one datagram per
+// call.
+
+const (
+	// maxGSOSegments and maxGSOBytes bound one segmented send (the
+	// kernel's UDP_MAX_SEGMENTS is 64 on older kernels; a UDP length
+	// field holds 65,535).
+	maxGSOSegments = 64
+	maxGSOBytes    = 65000
+	// rxBufferSize holds one coalesced read.
+	rxBufferSize = 65535
+	// peerQueue bounds the read batches waiting for one peer's conn;
+	// more are dropped, as a full socket buffer would drop them.
+	peerQueue = 256
+	// acceptBacklog bounds conns waiting for Accept.
+	acceptBacklog = 128
+)
+
+// datagramConn is the conn under DTLS as the bulk channel uses it: it
+// sends bulk records next to pion's, batching them while corked, and hands
+// the bulk records it reads to the handler instead of to pion.
+type datagramConn interface {
+	cork()
+	uncork() error
+	writeDatagram(b []byte) error
+	setBulkHandler(h func(rec []byte))
+}
+
+// bulkHook holds a conn's bulk handler.
+type bulkHook struct{ h atomic.Pointer[func([]byte)] }
+
+func (k *bulkHook) setBulkHandler(h func([]byte)) { k.h.Store(&h) }
+
+// take hands d to the bulk handler if it is a bulk record.
+func (k *bulkHook) take(d []byte) bool {
+	h := k.h.Load()
+	if h == nil || !isBulkRecord(d) {
+		return false
+	}
+	(*h)(d)
+	return true
+}
+
+// rxBatch is one read: a buffer and the datagrams in it.
+type rxBatch struct {
+	buf  []byte
+	segs [][]byte
+	from netip.AddrPort
+}
+
+var rxPool = sync.Pool{New: func() any {
+	return &rxBatch{buf: make([]byte, rxBufferSize), segs: make([][]byte, 0, maxGSOSegments)}
+}}
+
+func getRx() *rxBatch { return rxPool.Get().(*rxBatch) }
+
+func putRx(b *rxBatch) {
+	b.segs = b.segs[:0]
+	rxPool.Put(b)
+}
+
+// sendQueue batches one destination's datagrams while corked.
+type sendQueue struct {
+	sock *udpSock
+	to   netip.AddrPort // zero on a connected socket
+
+	mu     sync.Mutex
+	corked int
+	buf    []byte
+	seg    int  // segment size of the pending group
+	nseg   int  // segments pending
+	short  bool // the last segment is shorter: the group is closed
+	err    error
+}
+
+func (q *sendQueue) write(p []byte) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.corked == 0 {
+		if err := q.sock.send(p, 0, q.to); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	if q.nseg > 0 && (len(p) > q.seg || q.short || q.nseg == maxGSOSegments || len(q.buf)+len(p) > maxGSOBytes) {
+		if err := q.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	if q.nseg == 0 {
+		q.seg = len(p)
+	}
+	q.buf = append(q.buf, p...)
+	q.nseg++
+	q.short = len(p) < q.seg
+	return len(p), nil
+}
+
+func (q *sendQueue) cork() {
+	q.mu.Lock()
+	q.corked++
+	q.mu.Unlock()
+}
+
+func (q *sendQueue) uncork() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.corked--
+	if q.corked > 0 {
+		return nil
+	}
+	return q.flushLocked()
+}
+
+func (q *sendQueue) flushLocked() error {
+	if q.nseg == 0 {
+		return nil
+	}
+	seg := q.seg
+	if q.nseg == 1 {
+		seg = 0
+	}
+	err := q.sock.send(q.buf, seg, q.to)
+	q.buf, q.nseg, q.seg, q.short = q.buf[:0], 0, 0, false
+	return err
+}
+
+// dgramConn is a dialled (connected) UDP socket as the net.Conn DTLS runs
+// over: reads hand out coalesced datagrams one by one, writes batch while
+// corked.
+type dgramConn struct {
+	*net.UDPConn
+	bulkHook
+	sock *udpSock
+	q    sendQueue
+	rx   *rxBatch
+	next int
+}
+
+func newDgramConn(c *net.UDPConn) *dgramConn {
+	s := newUDPSock(c, true)
+	return &dgramConn{UDPConn: c, sock: s, q: sendQueue{sock: s}, rx: getRx()}
+}
+
+func (d *dgramConn) Read(p []byte) (int, error) {
+	for {
+		if d.next >= len(d.rx.segs) {
+			segs, _, err := d.sock.read(d.rx.buf, d.rx.segs[:0])
+			if err != nil {
+				return 0, err
+			}
+			d.rx.segs, d.next = segs, 0
+		}
+		seg := d.rx.segs[d.next]
+		d.next++
+		if d.take(seg) {
+			continue
+		}
+		if len(seg) > len(p) {
+			return 0, io.ErrShortBuffer
+		}
+		return copy(p, seg), nil
+	}
+}
+
+func (d *dgramConn) Write(p []byte) (int, error)  { return d.q.write(p) }
+func (d *dgramConn) writeDatagram(b []byte) error { _, err := d.q.write(b); return err }
+func (d *dgramConn) cork()                        { d.q.cork() }
+func (d *dgramConn) uncork() error                { return d.q.uncork() }
+
+// udpListener is the endpoint's UDP socket: it hands each remote address
+// its own conn (only a datagram that passes filter may create one) and
+// reads in batches.
+type udpListener struct {
+	sock   *udpSock
+	filter func([]byte) bool
+	accept chan *udpPeerConn
+
+	mu     sync.Mutex
+	conns  map[netip.AddrPort]*udpPeerConn
+	closed bool
+	done   chan struct{}
+}
+
+func listenUDP(addr *net.UDPAddr, buffer int, filter func([]byte) bool) (*udpListener, error) {
+	c, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetReadBuffer(buffer)
+	_ = c.SetWriteBuffer(buffer)
+	l := &udpListener{
+		sock:   newUDPSock(c, false),
+		filter: filter,
+		accept: make(chan *udpPeerConn, acceptBacklog),
+		conns:  map[netip.AddrPort]*udpPeerConn{},
+		done:   make(chan struct{}),
+	}
+	go l.readLoop()
+	return l, nil
+}
+
+func (l *udpListener) readLoop() {
+	defer close(l.done)
+	for {
+		b := getRx()
+		segs, from, err := l.sock.read(b.buf, b.segs[:0])
+		if err != nil {
+			putRx(b)
+			l.mu.Lock()
+			closed := l.closed
+			l.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// An ICMP error or the like: keep serving the others.
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		b.segs, b.from = segs, canonical(from)
+		c := l.conn(b)
+		if c == nil {
+			putRx(b)
+			continue
+		}
+		select {
+		case c.rx <- b:
+		default:
+			putRx(b) // the peer's queue is full: dropped
+		}
+	}
+}
+
+// canonical maps IPv4-mapped IPv6 addresses to IPv4, so one peer has one
+// key whichever form the socket reports.
+func canonical(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// conn finds the conn of b's sender, making one if b may open it.
+func (l *udpListener) conn(b *rxBatch) *udpPeerConn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.conns[b.from]; c != nil {
+		return c
+	}
+	if l.closed || len(b.segs) == 0 || (l.filter != nil && !l.filter(b.segs[0])) {
+		return nil
+	}
+	c := &udpPeerConn{
+		l:      l,
+		addr:   b.from,
+		uaddr:  net.UDPAddrFromAddrPort(b.from),
+		rx:     make(chan *rxBatch, peerQueue),
+		rdl:    deadline.New(),
+		closed: make(chan struct{}),
+	}
+	c.q = sendQueue{sock: l.sock, to: b.from}
+	select {
+	case l.accept <- c:
+		l.conns[b.from] = c
+		return c
+	default:
+		return nil // backlog full: a real peer retries its handshake
+	}
+}
+
+func (l *udpListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.accept:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting and closes the socket; conns still open fail.
+func (l *udpListener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	err := l.sock.c.Close()
+	<-l.done
+	return err
+}
+
+func (l *udpListener) Addr() net.Addr { return l.sock.c.LocalAddr() }
+
+// udpPeerConn is one remote address's share of the listener's socket.
+type udpPeerConn struct {
+	bulkHook
+	l     *udpListener
+	addr  netip.AddrPort
+	uaddr *net.UDPAddr
+	q     sendQueue
+
+	rx   chan *rxBatch
+	cur  *rxBatch
+	next int
+	rdl  *deadline.Deadline
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (c *udpPeerConn) Read(p []byte) (int, error) {
+	for {
+		if c.cur != nil {
+			if c.next < len(c.cur.segs) {
+				seg := c.cur.segs[c.next]
+				c.next++
+				if c.take(seg) {
+					continue
+				}
+				if len(seg) > len(p) {
+					return 0, io.ErrShortBuffer
+				}
+				return copy(p, seg), nil
+			}
+			putRx(c.cur)
+			c.cur = nil
+		}
+		select {
+		case b := <-c.rx:
+			c.cur, c.next = b, 0
+		case <-c.rdl.Done():
+			return 0, os.ErrDeadlineExceeded
+		case <-c.closed:
+			return 0, net.ErrClosed
+		case <-c.l.done:
+			return 0, net.ErrClosed
+		}
+	}
+}
+
+func (c *udpPeerConn) Write(p []byte) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	return c.q.write(p)
+}
+
+func (c *udpPeerConn) writeDatagram(b []byte) error { _, err := c.Write(b); return err }
+func (c *udpPeerConn) cork()                        { c.q.cork() }
+func (c *udpPeerConn) uncork() error                { return c.q.uncork() }
+
+func (c *udpPeerConn) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.l.mu.Lock()
+		if c.l.conns[c.addr] == c {
+			delete(c.l.conns, c.addr)
+		}
+		c.l.mu.Unlock()
+	})
+	return nil
+}
+
+func (c *udpPeerConn) LocalAddr() net.Addr                { return c.l.Addr() }
+func (c *udpPeerConn) RemoteAddr() net.Addr               { return c.uaddr }
+func (c *udpPeerConn) SetDeadline(t time.Time) error      { c.rdl.Set(t); return nil }
+func (c *udpPeerConn) SetReadDeadline(t time.Time) error  { c.rdl.Set(t); return nil }
+func (c *udpPeerConn) SetWriteDeadline(t time.Time) error { return nil }
+
+func (c *udpPeerConn) String() string { return fmt.Sprintf("udp %s", c.addr) }

@@ -1,0 +1,163 @@
+//go:build linux
+
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"syscall"
+
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// udpSock on Linux: UDP GRO for reads (the kernel hands over up to 64 KiB
+// of same-sized datagrams at once) and UDP segmentation offload for writes
+// (one sendmsg for a burst of records); each turns itself off on a kernel
+// that refuses it.
+type udpSock struct {
+	c         *net.UDPConn
+	rc        syscall.RawConn
+	connected bool
+	gso       atomic.Bool
+	gro       bool
+	oob       []byte
+}
+
+func newUDPSock(c *net.UDPConn, connected bool) *udpSock {
+	s := &udpSock{c: c, connected: connected, oob: make([]byte, unix.CmsgSpace(4))}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return s
+	}
+	s.rc = rc
+	s.gso.Store(true)
+	_ = rc.Control(func(fd uintptr) {
+		s.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
+	})
+	return s
+}
+
+func (s *udpSock) read(buf []byte, segs [][]byte) ([][]byte, netip.AddrPort, error) {
+	if s.rc == nil || !s.gro {
+		n, from, err := s.c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return segs, from, err
+		}
+		return append(segs, buf[:n]), from, nil
+	}
+	var n, oobn int
+	var sa unix.Sockaddr
+	var rerr error
+	err := s.rc.Read(func(fd uintptr) bool {
+		n, oobn, _, sa, rerr = unix.Recvmsg(int(fd), buf, s.oob, 0)
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return segs, netip.AddrPort{}, err
+	}
+	from := sockaddrToAddrPort(sa)
+	seg := n
+	if oobn > 0 {
+		if msgs, perr := unix.ParseSocketControlMessage(s.oob[:oobn]); perr == nil {
+			for _, m := range msgs {
+				if m.Header.Level == unix.SOL_UDP && m.Header.Type == unix.UDP_GRO && len(m.Data) >= 4 {
+					if g := int(binary.NativeEndian.Uint32(m.Data)); g > 0 {
+						seg = g
+					}
+				}
+			}
+		}
+	}
+	for b := buf[:n]; len(b) > 0; {
+		k := min(seg, len(b))
+		segs = append(segs, b[:k])
+		b = b[k:]
+	}
+	return segs, from, nil
+}
+
+func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// send sends b, which holds datagrams of seg bytes each (the last may be
+// shorter), or one datagram if seg is 0.
+func (s *udpSock) send(b []byte, seg int, to netip.AddrPort) error {
+	if seg > 0 && seg < len(b) && s.rc != nil && s.gso.Load() {
+		err := s.sendGSO(b, seg, to)
+		if err == nil {
+			return nil
+		}
+		var errno syscall.Errno
+		if !errors.As(err, &errno) || (errno != unix.EIO && errno != unix.EINVAL && errno != unix.EOPNOTSUPP) {
+			return err
+		}
+		// No segmentation offload here (a device without checksum
+		// offload answers EIO): one datagram at a time from now on.
+		s.gso.Store(false)
+	}
+	if seg == 0 {
+		seg = len(b)
+	}
+	for len(b) > 0 {
+		n := min(seg, len(b))
+		var err error
+		if s.connected {
+			_, err = s.c.Write(b[:n])
+		} else {
+			_, err = s.c.WriteToUDPAddrPort(b[:n], to)
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (s *udpSock) sendGSO(b []byte, seg int, to netip.AddrPort) error {
+	var oob [unix.SizeofCmsghdr + 8]byte
+	h := (*unix.Cmsghdr)(unsafePointer(&oob[0]))
+	h.Level = unix.SOL_UDP
+	h.Type = unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	binary.NativeEndian.PutUint16(oob[unix.CmsgLen(0):], uint16(seg))
+	var sa unix.Sockaddr
+	if !s.connected {
+		sa = addrPortToSockaddr(to, s.c.LocalAddr().(*net.UDPAddr).IP.To4() == nil)
+	}
+	var serr error
+	err := s.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), b, oob[:unix.CmsgSpace(2)], sa, 0)
+		return serr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// addrPortToSockaddr makes the address for a socket of the listener's
+// family: an IPv6 socket (bound to [::]) takes IPv4 peers mapped.
+func addrPortToSockaddr(a netip.AddrPort, inet6 bool) unix.Sockaddr {
+	if a.Addr().Is4() && !inet6 {
+		return &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+}
+
+func unsafePointer(b *byte) unsafe.Pointer { return unsafe.Pointer(b) }
