@@ -20,6 +20,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
@@ -58,6 +59,9 @@ type Node struct {
 	client    shares.Client
 	askMu     sync.Mutex
 	asker     AcceptAsker
+
+	// printClient reaches other peers' shared printers (print.go).
+	printClient printing.Client
 
 	// instance is random per process: a goodbye names it, so a hello of
 	// the same process still in flight cannot bring the peer back, while a
@@ -142,10 +146,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startFiles(); err != nil {
 		return nil, err
 	}
+	if err := n.startPrinting(); err != nil {
+		return nil, err
+	}
 
 	n.registerControl()
 	n.registerLocalControl()
 	n.registerFilesControl()
+	n.registerPrintControl()
 	n.control, err = control.Listen(cfg.Home, n.serveControl, Code, log)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,50 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/peerdesk/peerdesk/control"
+)
+
+// PrintersArgs and PrintArgs are the arguments of the printers and print
+// control ops: the CLI's view of remote printing.
+type (
+	PrintersArgs struct {
+		Peer  string `json:"peer"`
+		Creds Creds  `json:"creds"`
+	}
+	PrintArgs struct {
+		Target RemotePath `json:"target"`
+		File   string     `json:"file"`
+		Creds  Creds      `json:"creds"`
+		PrintOptions
+	}
+)
+
+func (n *Node) registerPrintControl() {
+	n.HandleControl("printers", func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+		var a PrintersArgs
+		if err := decodeArgs(raw, &a); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return n.Printers(ctx, a.Peer, a.Creds)
+	})
+	n.HandleControl("printers.local", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return LocalPrinters(ctx)
+	})
+	// print runs as long as the job is followed; the client's going away
+	// (Ctrl-C) ends ctx and the follow, not the job.
+	n.HandleControl("print", func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+		var a PrintArgs
+		if err := decodeArgs(raw, &a); err != nil {
+			return nil, err
+		}
+		return n.Print(ctx, a.Target, a.File, a.Creds, a.PrintOptions, func(j PrintJob) { _ = control.Emit(ctx, j) })
+	})
+}

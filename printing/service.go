@@ -1,0 +1,504 @@
+package printing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// ServiceConfig configures a Service. Access and Shares are required; the
+// zero value of every other field is a safe default.
+type ServiceConfig struct {
+	// Backend is the local spooler. Nil: every printer is reported
+	// unavailable and every job refused (a machine without a spooler still
+	// answers with a clear error).
+	Backend Backend
+	// Access checks credentials and rights and writes the audit log; it is
+	// the folder shares' own checker, so printers are guarded exactly like
+	// folders (rate-limited logins, resource passwords, guests).
+	Access *shares.Access
+	// Shares holds the printer shares.
+	Shares *shares.Store
+	// TempDir holds documents while they arrive (default os.TempDir()).
+	TempDir string
+	// PollInterval is how often a job is asked about while a follower waits
+	// (default 50 ms: cups-pdf prints a page in well under a second, and
+	// a coarse poll would show as latency).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Service answers the printer-sharing ops on the owning peer: it lists the
+// printer shares a caller may use, takes documents over the transport and
+// submits them to the local spooler as account@peer-name, and reports the
+// jobs' states back. Register it on the transport's Mux.
+type Service struct {
+	cfg  ServiceConfig
+	log  *slog.Logger
+	gate *shares.PeerGate
+
+	mu   sync.Mutex
+	jobs map[jobKey]jobOwner
+}
+
+type jobKey struct {
+	queue string
+	id    int
+}
+
+// jobOwner is who submitted a job: only they may follow it.
+type jobOwner struct {
+	peer, account string
+	at            time.Time
+}
+
+// maxTrackedJobs bounds the job owners remembered; the oldest go first.
+const maxTrackedJobs = 10_000
+
+// NewService returns a Service.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.Access == nil || cfg.Shares == nil {
+		return nil, errors.New("printing: ServiceConfig needs Access and Shares")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 50 * time.Millisecond
+	}
+	return &Service{cfg: cfg, log: cfg.Logger, gate: shares.NewPeerGate(2), jobs: map[jobKey]jobOwner{}}, nil
+}
+
+// Register registers the service's ops on m.
+func (svc *Service) Register(m *transport.Mux) {
+	m.Handle(OpPrintersList, svc.handler(OpPrintersList, svc.servePrinters))
+	m.Handle(OpPrintSubmit, svc.handler(OpPrintSubmit, svc.serveSubmit))
+	m.Handle(OpPrintJob, svc.handler(OpPrintJob, svc.serveJob))
+}
+
+// handler adapts fn: an error it returns is the failure response. Only
+// errors of a known class travel with their message; the rest are logged
+// and reported as an internal error, so nothing of this machine leaks.
+func (svc *Service) handler(op string, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
+	return func(ctx context.Context, req transport.Request, s *transport.Stream) {
+		err := fn(ctx, req, s)
+		if err == nil {
+			return
+		}
+		switch {
+		case ctx.Err() != nil || isDisconnect(err):
+			svc.log.Info("print request interrupted", "op", op, "peer", s.Peer().ID, "err", err)
+			err = fmt.Errorf("%w: %s interrupted", transport.ErrTruncated, op)
+		case !isPublic(err):
+			svc.log.Error("print request failed", "op", op, "peer", s.Peer().ID, "err", err)
+			err = fmt.Errorf("%s: internal error on the printer's peer (see its log)", op)
+		default:
+			svc.log.Debug("print request refused", "op", op, "peer", s.Peer().ID, "err", err)
+		}
+		_ = s.Fail(err)
+	}
+}
+
+// publicClasses are the errors whose messages may go to the remote peer.
+var publicClasses = []error{
+	transport.ErrAccessDenied, transport.ErrNotFound, transport.ErrProtocol, transport.ErrTruncated,
+	shares.ErrBusy, ErrQueueRejecting, ErrUnsupportedFormat, ErrUnavailable, ErrQueueNotFound,
+	ErrJobFailed, ErrJobCanceled, ErrNotAuthorized,
+}
+
+func isPublic(err error) bool {
+	for _, class := range publicClasses {
+		if errors.Is(err, class) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDisconnect(err error) bool {
+	var re *transport.RemoteError
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, transport.ErrClosed) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.As(err, &re)
+}
+
+// servePrinters answers printers.list: the printer shares the caller holds
+// the print right on, each with its queue's state. Share passwords are not
+// needed to see a printer, as with folders.
+func (svc *Service) servePrinters(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	var in authRequest
+	if err := transport.DecodeBody(req, &in); err != nil {
+		return err
+	}
+	visible, account, err := svc.cfg.Access.Visible(ctx, s.Peer(), in.Auth)
+	if err != nil {
+		return err
+	}
+	out := []RemotePrinter{}
+	var queues map[string]Queue
+	var qerr error
+	for _, v := range visible {
+		if v.Kind != shares.KindPrinter || !v.Right.Covers(shares.RightPrint) {
+			continue
+		}
+		sh, err := svc.cfg.Shares.Get(v.Name)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if queues == nil && qerr == nil {
+			queues, qerr = svc.queues(ctx)
+		}
+		p := RemotePrinter{Name: sh.Name, Password: sh.HasPassword(), Formats: []string{}}
+		q, ok := queues[sh.Queue]
+		switch {
+		case qerr != nil:
+			p.State, p.Message = PrinterUnavailable, "the print spooler of this peer does not answer"
+		case !ok:
+			p.State, p.Message = PrinterUnavailable, "the printer's queue no longer exists on this peer"
+		default:
+			p.State, p.Message, p.Formats = printerState(q), q.Message, sendableFormats(q.Formats)
+		}
+		out = append(out, p)
+	}
+	svc.cfg.Access.Audit(s.Peer(), account, shares.ActionList, "printers", true, fmt.Sprintf("%d printers", len(out)))
+	return s.Respond(out)
+}
+
+// queues lists the spooler's queues by name.
+func (svc *Service) queues(ctx context.Context) (map[string]Queue, error) {
+	if svc.cfg.Backend == nil {
+		return nil, ErrUnavailable
+	}
+	list, err := svc.cfg.Backend.Queues(ctx)
+	if err != nil {
+		svc.log.Warn("cannot list print queues", "err", err)
+		return nil, err
+	}
+	m := make(map[string]Queue, len(list))
+	for _, q := range list {
+		m[q.Name] = q
+	}
+	return m, nil
+}
+
+// printerState is a queue's state for the sender.
+func printerState(q Queue) string {
+	switch {
+	case !q.Accepting:
+		return PrinterRejecting
+	case q.State == QueueStopped:
+		return PrinterPaused
+	case q.State == QueueProcessing:
+		return PrinterProcessing
+	}
+	return PrinterIdle
+}
+
+// sendableFormats are the formats a sender may send: those a queue lists
+// by name, and, when it auto-types (application/octet-stream), every
+// format peerdesk recognises. The rest of a CUPS queue's thirty-odd types
+// (its filters' inputs) are left out, since peerdesk would refuse them.
+func sendableFormats(supported []string) []string {
+	out := []string{}
+	for _, f := range []string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG, FormatXPS, FormatOXPS} {
+		if _, err := chooseFormat("", f, supported); err == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// printerShare authorizes creds to print on the named printer share.
+// Refusals are audited (by Access, or here for a folder named as printer).
+func (svc *Service) printerShare(ctx context.Context, peer transport.PeerInfo, creds shares.Credentials, name string) (shares.Grant, error) {
+	g, err := svc.cfg.Access.Authorize(ctx, peer, creds, name, shares.RightPrint)
+	if err != nil {
+		return g, err
+	}
+	if g.Share.Kind != shares.KindPrinter {
+		svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, false, "not a printer")
+		return g, fmt.Errorf("%w: %s is not a printer", transport.ErrNotFound, g.Share.Name)
+	}
+	return g, nil
+}
+
+// serveSubmit answers print.submit: authorize, check the queue (present,
+// accepting, taking the format) before a byte of the document travels, take
+// the document into a temp file, submit it as account@peer-name, answer
+// with the job's first state.
+func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	var in submitRequest
+	if err := transport.DecodeBody(req, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	peer := s.Peer()
+	g, err := svc.printerShare(ctx, peer, in.Auth, in.Printer)
+	if err != nil {
+		return err
+	}
+	refuse := func(err error) error {
+		svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, false, err.Error())
+		return err
+	}
+	release, ok := svc.gate.Enter(peer.ID)
+	if !ok {
+		return refuse(fmt.Errorf("%w: too many print jobs arriving from this peer; retry shortly", shares.ErrBusy))
+	}
+	defer release()
+
+	q, err := svc.queue(ctx, g.Share)
+	if err != nil {
+		return refuse(err)
+	}
+	if !q.Accepting {
+		return refuse(fmt.Errorf("%w: printer %s%s", ErrQueueRejecting, g.Share.Name, parenthesized(q.Message)))
+	}
+	if _, err := chooseFormat(g.Share.Name, in.Format, q.Formats); err != nil {
+		return refuse(publicFormatErr(g.Share.Name, err))
+	}
+
+	f, err := os.CreateTemp(svc.cfg.TempDir, "peerdesk-print-*")
+	if err != nil {
+		return fmt.Errorf("spool document: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	if err := s.Respond(struct{}{}); err != nil {
+		return err
+	}
+	got, err := s.ReceiveBody(ctx, f, in.Size)
+	if err != nil {
+		return fmt.Errorf("receive document for %s at %d of %d bytes: %w", g.Share.Name, got, in.Size, err)
+	}
+	if got != in.Size {
+		return fmt.Errorf("%w: document for %s: %d of %d bytes", transport.ErrTruncated, g.Share.Name, got, in.Size)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+
+	user := RequestingUser(g.Account, g.PeerName, peer.ID)
+	id, err := svc.cfg.Backend.Submit(ctx, SubmitRequest{
+		Queue:    g.Share.Queue,
+		JobName:  fmt.Sprintf("%s from %s", in.Name, peerLabel(g.PeerName, peer.ID)),
+		User:     user,
+		Copies:   in.Copies,
+		FileName: in.Name,
+		Document: f,
+		Size:     in.Size,
+	})
+	if err != nil {
+		return refuse(svc.publicSubmitErr(g.Share.Name, err))
+	}
+	svc.track(jobKey{g.Share.Queue, id}, jobOwner{peer: peer.ID, account: g.Account, at: time.Now()})
+	svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, true,
+		fmt.Sprintf("job %d: %s, %d bytes, %d copies, as %s", id, in.Name, in.Size, max(in.Copies, 1), user))
+	svc.log.Info("remote print job submitted", "peer", peer.ID, "share", g.Share.Name, "queue", g.Share.Queue, "job", id, "bytes", in.Size)
+	return s.Respond(svc.status(ctx, g.Share.Queue, id))
+}
+
+// queue looks up a printer share's queue.
+func (svc *Service) queue(ctx context.Context, sh shares.Share) (Queue, error) {
+	queues, err := svc.queues(ctx)
+	if err != nil {
+		return Queue{}, fmt.Errorf("%w: printer %s: the print spooler of the printer's peer does not answer", ErrUnavailable, sh.Name)
+	}
+	q, ok := queues[sh.Queue]
+	if !ok {
+		return Queue{}, fmt.Errorf("%w: printer %s: its queue no longer exists on the printer's peer: %w", transport.ErrNotFound, sh.Name, ErrQueueNotFound)
+	}
+	return q, nil
+}
+
+// publicFormatErr rewords a format refusal for the remote peer: the share
+// name stands where the local queue name was.
+func publicFormatErr(printer string, err error) error {
+	msg := strings.TrimSuffix(err.Error(), ": "+ErrUnsupportedFormat.Error())
+	if i := strings.Index(msg, "the printer takes"); i >= 0 {
+		msg = "the document's format is not one the printer takes; " + msg[i+len("the "):]
+	} else if i := strings.Index(msg, "; it takes"); i >= 0 {
+		msg = "the printer does not take this document's format" + msg[i:]
+	}
+	return fmt.Errorf("%w: printer %s: %s", ErrUnsupportedFormat, printer, msg)
+}
+
+// publicSubmitErr turns a backend refusal into a message fit for the
+// sender (no local queue names or server addresses).
+func (svc *Service) publicSubmitErr(printer string, err error) error {
+	switch {
+	case errors.Is(err, ErrUnsupportedFormat):
+		return publicFormatErr(printer, err)
+	case errors.Is(err, ErrQueueRejecting):
+		return fmt.Errorf("%w: printer %s", ErrQueueRejecting, printer)
+	case errors.Is(err, ErrQueueNotFound):
+		return fmt.Errorf("%w: printer %s: its queue no longer exists on the printer's peer: %w", transport.ErrNotFound, printer, ErrQueueNotFound)
+	case errors.Is(err, ErrUnavailable):
+		return fmt.Errorf("%w: printer %s: the print spooler of the printer's peer does not answer", ErrUnavailable, printer)
+	case errors.Is(err, ErrNotAuthorized):
+		return fmt.Errorf("%w: printer %s: the print spooler refused the job", ErrNotAuthorized, printer)
+	}
+	svc.log.Error("print submit failed", "share", printer, "err", err)
+	return fmt.Errorf("submit to printer %s failed on the printer's peer (see its log)", printer)
+}
+
+func (svc *Service) track(k jobKey, o jobOwner) {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if len(svc.jobs) >= maxTrackedJobs {
+		var oldest jobKey
+		var at time.Time
+		for k, o := range svc.jobs {
+			if at.IsZero() || o.at.Before(at) {
+				oldest, at = k, o.at
+			}
+		}
+		delete(svc.jobs, oldest)
+	}
+	svc.jobs[k] = o
+}
+
+func (svc *Service) owner(k jobKey) (jobOwner, bool) {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	o, ok := svc.jobs[k]
+	return o, ok
+}
+
+// serveJob answers print.job: once the job's state differs from what the
+// follower knows, or when its wait is up.
+func (svc *Service) serveJob(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	var in jobRequest
+	if err := transport.DecodeBody(req, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	peer := s.Peer()
+	g, err := svc.printerShare(ctx, peer, in.Auth, in.Printer)
+	if err != nil {
+		return err
+	}
+	k := jobKey{g.Share.Queue, in.JobID}
+	if o, ok := svc.owner(k); !ok || o.peer != peer.ID || o.account != g.Account {
+		// Someone else's job, or one this peer never submitted: the same
+		// answer, so job ids of others cannot be probed.
+		return fmt.Errorf("%w: no job %d of yours on printer %s", transport.ErrNotFound, in.JobID, g.Share.Name)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(in.WaitMS)*time.Millisecond)
+	defer cancel()
+	delay := svc.cfg.PollInterval
+	for {
+		st := svc.status(ctx, k.queue, k.id)
+		if !st.sameAs(in.Known) || st.Done {
+			return s.Respond(st)
+		}
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return s.Respond(st)
+		case <-time.After(delay):
+		}
+		delay = min(delay*5/4, 500*time.Millisecond)
+	}
+}
+
+// status asks the spooler about a job and says it as the sender sees it.
+// A job the spooler forgot is failed (its queue was deleted), never a
+// success; a spooler that does not answer leaves the job where it was
+// ("processing" with a message) for the follower to ask again.
+func (svc *Service) status(ctx context.Context, queue string, id int) RemoteJob {
+	st, err := svc.cfg.Backend.Job(ctx, queue, id)
+	switch {
+	case errors.Is(err, ErrJobVanished):
+		return RemoteJob{JobID: id, State: StateFailed, Done: true,
+			Message: "the job vanished from the printer's queue (was the printer removed?)"}
+	case err != nil:
+		svc.log.Warn("cannot get print job state", "queue", queue, "job", id, "err", err)
+		return RemoteJob{JobID: id, State: StateProcessing, Message: "the print spooler of the printer's peer does not answer"}
+	}
+	return remoteJob(st)
+}
+
+// remoteJob maps a spooler job state to the sender's view.
+func remoteJob(st JobStatus) RemoteJob {
+	j := RemoteJob{JobID: st.ID, Message: st.Message}
+	switch st.State {
+	case JobCompleted:
+		j.State, j.Done = StateCompleted, true
+	case JobCanceled:
+		j.State, j.Done = StateCanceled, true
+	case JobAborted:
+		j.State, j.Done = StateFailed, true
+	case JobHeld:
+		j.State = StateHeld
+	case JobStopped:
+		j.State = StatePaused
+	case JobPending:
+		j.State = StatePending
+		if st.Paused {
+			j.State = StatePaused
+		}
+	default:
+		j.State = StateProcessing
+		if st.Paused {
+			j.State = StatePaused
+		}
+	}
+	return j
+}
+
+// RequestingUser is the requesting-user-name of a remote job:
+// account@peer-name ("alice@desk-2", "guest@desk-2"). Without a display
+// name the peer id's first 8 characters stand in. Characters a spooler
+// would refuse (controls, '@' in the peer name, spaces) become '-'.
+func RequestingUser(account, peerName, peerID string) string {
+	clean := func(s string, max int) string {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) || unicode.IsSpace(r) || r == '@' {
+				return '-'
+			}
+			return r
+		}, strings.ToValidUTF8(strings.TrimSpace(s), "-"))
+		if len(s) > max {
+			s = s[:max]
+			s = strings.ToValidUTF8(s, "")
+		}
+		return s
+	}
+	if account == "" {
+		account = shares.GuestUser
+	}
+	return clean(account, 64) + "@" + clean(peerLabel(peerName, peerID), 120)
+}
+
+func peerLabel(name, id string) string {
+	if strings.TrimSpace(name) != "" {
+		return name
+	}
+	if len(id) > 8 {
+		return id[:8]
+	}
+	if id == "" {
+		return "unknown-peer"
+	}
+	return id
+}

@@ -1,0 +1,177 @@
+package printing
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// Ops of printer sharing (JSON bodies; "auth" is shares.Credentials):
+//
+//	printers.list {auth}                                    → [{"name","state","message","formats"}]
+//	print.submit  {auth,printer,name,size,format,copies}    → {} (ready), then the document as a body of size bytes, → {job}
+//	print.job     {auth,printer,job_id,known,wait_ms}       → {job}
+//
+// {job} is {"job_id","state","message","done"}. print.submit refuses (before
+// a byte of the document travels) a printer the credentials may not print
+// on, a queue that rejects jobs and a format the queue does not take.
+// print.job answers once the job's state differs from known, or after
+// wait_ms (at most MaxJobWait), whichever comes first: a long poll, so a
+// follower hears of a change at once without holding a stream open for a
+// job that may wait on a paused queue for hours.
+const (
+	OpPrintersList = "printers.list"
+	OpPrintSubmit  = "print.submit"
+	OpPrintJob     = "print.job"
+)
+
+// Limits of printer sharing.
+const (
+	// MaxDocumentBytes caps one remote print document (512 MiB).
+	MaxDocumentBytes = 512 << 20
+	// MaxJobWait caps how long print.job holds its answer.
+	MaxJobWait = 20_000 // milliseconds
+	// maxDocName caps the document name that goes into the job name.
+	maxDocName = 200
+)
+
+// Remote job states, as the sending peer sees them.
+const (
+	StatePending    = "pending"
+	StateHeld       = "held"
+	StatePaused     = "paused"
+	StateProcessing = "processing"
+	StateCompleted  = "completed"
+	StateFailed     = "failed"
+	StateCanceled   = "canceled"
+)
+
+// Remote printer states, as printers.list tells them: the queue's own state
+// (idle, processing), "paused" for a stopped queue (it keeps jobs),
+// "rejecting" for one that refuses new jobs, "unavailable" when the owning
+// peer's spooler or the queue itself is missing.
+const (
+	PrinterIdle        = "idle"
+	PrinterProcessing  = "processing"
+	PrinterPaused      = "paused"
+	PrinterRejecting   = "rejecting"
+	PrinterUnavailable = "unavailable"
+)
+
+// RemotePrinter is one printer share as printers.list tells it.
+type RemotePrinter struct {
+	Name    string   `json:"name"`
+	State   string   `json:"state"`
+	Message string   `json:"message"`
+	Formats []string `json:"formats"`
+	// Password is true when the printer needs its resource password.
+	Password bool `json:"password,omitempty"`
+}
+
+// RemoteJob is a remote print job's state.
+type RemoteJob struct {
+	JobID   int    `json:"job_id"`
+	State   string `json:"state"`
+	Message string `json:"message,omitempty"`
+	// Done is true once the job is over (completed, failed, canceled).
+	Done bool `json:"done"`
+}
+
+func (j RemoteJob) sameAs(o RemoteJob) bool {
+	return j.State == o.State && j.Message == o.Message && j.Done == o.Done
+}
+
+// authRequest is the body of printers.list.
+type authRequest struct {
+	Auth shares.Credentials `json:"auth"`
+}
+
+// submitRequest is the body of print.submit.
+type submitRequest struct {
+	Auth    shares.Credentials `json:"auth"`
+	Printer string             `json:"printer"`
+	// Name is the document's file name (base name), for the job name.
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	// Format is the MIME type the sender detected; the owner checks it
+	// against the queue before the body travels, and detects the format
+	// of what arrives again before it reaches the spooler.
+	Format string `json:"format"`
+	Copies int    `json:"copies,omitempty"`
+}
+
+// jobRequest is the body of print.job.
+type jobRequest struct {
+	Auth    shares.Credentials `json:"auth"`
+	Printer string             `json:"printer"`
+	JobID   int                `json:"job_id"`
+	// Known is the state the follower has; the answer waits for another.
+	Known  RemoteJob `json:"known"`
+	WaitMS int       `json:"wait_ms,omitempty"`
+}
+
+func protocolErr(op, format string, a ...any) error {
+	return fmt.Errorf("%w: %s: %s", transport.ErrProtocol, op, fmt.Sprintf(format, a...))
+}
+
+func (r *submitRequest) validate() error {
+	if r.Printer == "" || len(r.Printer) > 64 {
+		return protocolErr(OpPrintSubmit, "printer name must have 1 to 64 bytes")
+	}
+	if r.Size <= 0 || r.Size > MaxDocumentBytes {
+		return protocolErr(OpPrintSubmit, "document size %d (1 to %d bytes)", r.Size, MaxDocumentBytes)
+	}
+	if r.Copies < 0 || r.Copies > MaxCopies {
+		return protocolErr(OpPrintSubmit, "copies %d (1 to %d)", r.Copies, MaxCopies)
+	}
+	if len(r.Format) > 128 {
+		return protocolErr(OpPrintSubmit, "format too long")
+	}
+	r.Name = DocumentName(r.Name)
+	return nil
+}
+
+func (r *jobRequest) validate() error {
+	if r.Printer == "" || len(r.Printer) > 64 {
+		return protocolErr(OpPrintJob, "printer name must have 1 to 64 bytes")
+	}
+	if r.JobID <= 0 {
+		return protocolErr(OpPrintJob, "job id %d", r.JobID)
+	}
+	if r.WaitMS < 0 || r.WaitMS > MaxJobWait {
+		return protocolErr(OpPrintJob, "wait_ms %d (0 to %d)", r.WaitMS, MaxJobWait)
+	}
+	return nil
+}
+
+// DocumentName reduces a file name sent by a peer to something fit for a
+// job name: its base name, control characters replaced, at most 200 bytes
+// of valid UTF-8. Empty: "document".
+func DocumentName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.ToValidUTF8(name, "?")
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if len(name) > maxDocName {
+		cut := maxDocName
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut]
+	}
+	if name == "" || name == "." || name == ".." {
+		return "document"
+	}
+	return name
+}
