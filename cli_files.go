@@ -297,9 +297,21 @@ func absAll(paths []string) ([]string, error) {
 func (c *cli) send(args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "machine-readable output")
-	pos, err := parseFlags(fs, args, 2, -1, "send PEER FILE...")
+	pos, err := parseFlags(fs, args, 1, -1, "send [PEER] FILE...")
 	if err != nil {
 		return err
+	}
+	// No peer named (every argument is a local file or folder, as the file
+	// manager's "Send to" passes them): the desktop app asks which peer.
+	if allLocal(pos) {
+		files, err := absAll(pos)
+		if err != nil {
+			return err
+		}
+		return c.sendToGUI(files)
+	}
+	if len(pos) < 2 {
+		return usagef("send: %s is not a file or folder; usage: send [PEER] FILE...", pos[0])
 	}
 	files, err := absAll(pos[1:])
 	if err != nil {
@@ -315,6 +327,16 @@ func (c *cli) send(args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "%s accepted %d file(s), %s\n", res.Receiver, len(res.Files), humanBytes(res.Bytes))
 	return nil
+}
+
+// allLocal reports whether every path names an existing file or folder.
+func allLocal(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *cli) search(args []string) error {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,4 +65,61 @@ func (c *cli) handOff() error {
 		return fmt.Errorf("hand over to the running desktop app: %w", err)
 	}
 	return nil
+}
+
+// sendToGUI hands files to the desktop app of this home, which asks which
+// peer to send them to (`peerdesk send FILE...` with no peer named). With
+// no peer running it starts the desktop app, detached, and hands off once
+// its control socket answers. A headless daemon cannot ask anyone: that is
+// an error naming the command that can.
+func (c *cli) sendToGUI(files []string) error {
+	args := app.SendArgs{Files: files}
+	err := c.call(app.OpSend, args, nil, 5*time.Second)
+	if errors.Is(err, control.ErrNotRunning) {
+		if err := c.startDetachedGUI(); err != nil {
+			return err
+		}
+		err = c.retrySend(args, 30*time.Second)
+	}
+	var ce *control.Error
+	if errors.As(err, &ce) && ce.Code == "usage" && strings.Contains(ce.Message, "unknown command") {
+		return fmt.Errorf("%w, headless (`peerdesk daemon`): name the peer, `peerdesk send PEER FILE...`", node.ErrAlreadyRunning)
+	}
+	if err != nil {
+		return fmt.Errorf("hand the files to the desktop app: %w", err)
+	}
+	return nil
+}
+
+// retrySend repeats the hand-off while the app it started is coming up
+// (no socket yet, or the window not yet showing).
+func (c *cli) retrySend(args app.SendArgs, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := c.call(app.OpSend, args, nil, 5*time.Second)
+		if err == nil || time.Now().After(deadline) || !(errors.Is(err, control.ErrNotRunning) || isNotShowing(err)) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func isNotShowing(err error) bool {
+	var ce *control.Error
+	return errors.As(err, &ce) && strings.Contains(ce.Message, app.ErrNotShowing.Error())
+}
+
+// startDetachedGUI starts `peerdesk gui` for this home in the background;
+// it outlives this command.
+func (c *cli) startDetachedGUI() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("start the desktop app: %w", err)
+	}
+	cmd := exec.Command(exe, "--home", c.home, "gui")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the desktop app: %w", err)
+	}
+	return cmd.Process.Release()
 }

@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/data/binding"
 
 	"github.com/peerdesk/peerdesk/app/internal/localefix"
 	"github.com/peerdesk/peerdesk/node"
@@ -57,20 +58,36 @@ func Run(n *node.Node, opts Options) error {
 	bridge := &controlBridge{}
 	n.HandleControl(OpShow, bridge.serveShow)
 	n.HandleControl(OpState, bridge.serveState)
+	n.HandleControl(OpSend, bridge.serveSend)
 
 	self := n.ID()
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: ID, Name: "Peerdesk", Version: opts.Version, Build: 1, Icon: Icon})
 	a := fyneapp.NewWithID(ID)
 	a.SetIcon(Icon)
+	a.Settings().SetTheme(newAppTheme(a.Preferences().StringWithFallback(prefTheme, themeSystem)))
 
+	core := nodeCore{Node: n, home: n.Home}
+	svc := services{
+		trust: core, files: core, shares: core, accounts: core, transfers: core,
+		audit: core, settings: core, send: core, print: core, sharing: core,
+	}
+	if keyringAvailable() {
+		svc.creds = osKeyring{home: n.Home}
+	}
 	peers := newPeersModel()
-	win := newMainWindow(a, self, peers, bridge.publish)
+	win := newMainWindow(a, self, peers, svc, bridge.publish)
 	bridge.show = win.show
-	if installTray(a, win.show, a.Quit) {
+	bridge.pick = win.pickPeer
+	t := installTray(a, peers, trayActions{open: win.show, quickShare: win.chooseFilesFor, sharing: core, quit: a.Quit})
+	if t != nil {
 		win.win.SetCloseIntercept(win.hide)
+		peers.rows.AddListener(binding.NewDataListener(t.rebuild))
 	} else {
 		win.win.SetMaster()
 	}
+	prompt := &acceptPrompt{win: win.win, onUI: fyne.Do, notify: win.notify, show: win.show, inbox: n.Files().Inbox}
+	n.SetAcceptAsker(prompt.ask)
+	defer n.SetAcceptAsker(nil)
 	a.Lifecycle().SetOnStarted(func() { bridge.setPhase(running) })
 
 	stopPeers := followPeers(n, peers, fyne.Do)
@@ -81,6 +98,7 @@ func Run(n *node.Node, opts Options) error {
 	a.Run()
 
 	bridge.setPhase(stopped)
+	win.close()
 	stopWatch()
 	stopPeers()
 	log.Info("desktop app quit")
@@ -118,4 +136,15 @@ func checkDisplay() error {
 		}
 	}
 	return nil
+}
+
+// keyringAvailable reports whether the OS keyring can be asked without
+// side effects: on Linux and the BSDs it is a D-Bus service, and asking
+// with no session bus would make the D-Bus library launch one.
+func keyringAvailable() bool {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
+		return sessionBusAvailable()
+	}
+	return true
 }

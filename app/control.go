@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"sync"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/peerdesk/peerdesk/node"
 )
 
 // Control ops the desktop app adds to its node's control socket.
@@ -17,7 +21,15 @@ const (
 	// OpState answers a WindowState, so tests and scripts can wait for the
 	// window instead of sleeping.
 	OpState = "gui.state"
+	// OpSend raises the peer picker for files (SendArgs): `peerdesk send
+	// FILE...` with no peer named, e.g. from the file manager's "Send to".
+	OpSend = "gui.send"
 )
+
+// SendArgs is the argument of OpSend: absolute paths of files and folders.
+type SendArgs struct {
+	Files []string `json:"files"`
+}
 
 // ErrNotShowing is the answer to OpState before the app has started and
 // after it has quit.
@@ -28,6 +40,15 @@ type WindowState struct {
 	Title   string `json:"title"`
 	Peers   int    `json:"peers"` // rows in the peers table
 	Visible bool   `json:"visible"`
+	// Tab is the screen on show ("Peers", "Files", ...).
+	Tab string `json:"tab,omitempty"`
+	// Picker is true while the "send to which peer?" picker is open, for
+	// PickerFiles.
+	Picker      bool     `json:"picker"`
+	PickerFiles []string `json:"picker_files,omitempty"`
+	// PID is the app's process id (tests stop an instance they started
+	// through a hand-off).
+	PID int `json:"pid"`
 }
 
 type phase int
@@ -46,6 +67,10 @@ type controlBridge struct {
 	phase phase
 	state WindowState
 	show  func() // UI goroutine only
+	// pick raises the peer picker for files (UI goroutine only); files
+	// handed over while the app starts wait in pending.
+	pick    func(files []string)
+	pending [][]string
 }
 
 // publish records the window state; the UI goroutine calls it.
@@ -55,11 +80,20 @@ func (b *controlBridge) publish(s WindowState) {
 	b.mu.Unlock()
 }
 
-// setPhase moves the app through starting → running → stopped.
+// setPhase moves the app through starting → running → stopped. Entering
+// running raises the pickers asked for meanwhile.
 func (b *controlBridge) setPhase(p phase) {
 	b.mu.Lock()
 	b.phase = p
+	var pending [][]string
+	if p == running {
+		pending, b.pending = b.pending, nil
+	}
+	pick := b.pick
 	b.mu.Unlock()
+	for _, files := range pending {
+		fyne.Do(func() { pick(files) })
+	}
 }
 
 func (b *controlBridge) serveShow(context.Context, string, json.RawMessage) (any, error) {
@@ -72,6 +106,29 @@ func (b *controlBridge) serveShow(context.Context, string, json.RawMessage) (any
 		return nil, ErrNotShowing
 	}
 	fyne.Do(b.show)
+	return nil, nil
+}
+
+func (b *controlBridge) serveSend(_ context.Context, _ string, args json.RawMessage) (any, error) {
+	files, err := decodeFiles(args)
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("%w: gui.send wants {\"files\": [PATH...]}", node.ErrUsage)
+	}
+	for _, f := range files {
+		if !filepath.IsAbs(f) {
+			return nil, fmt.Errorf("%w: %q is not an absolute path", node.ErrUsage, f)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.phase {
+	case starting:
+		b.pending = append(b.pending, files)
+		return nil, nil
+	case stopped:
+		return nil, ErrNotShowing
+	}
+	fyne.Do(func() { b.pick(files) })
 	return nil, nil
 }
 

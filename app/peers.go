@@ -119,9 +119,9 @@ var (
 	colWidths = [numCols]float32{190, 100, 150, 200, 190}
 )
 
-// peersView is the peers screen: a table of the peers with a hint in
-// place of an empty table.
-func peersView(m *peersModel) fyne.CanvasObject {
+// peersView is the peers table with a hint in place of an empty table.
+// onSelect, if set, hears which peer the person picked.
+func peersView(m *peersModel, onSelect func(peerRow)) fyne.CanvasObject {
 	table := widget.NewTable(
 		func() (int, int) { return m.len(), numCols },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -144,6 +144,12 @@ func peersView(m *peersModel) fyne.CanvasObject {
 	}
 	for i, w := range colWidths {
 		table.SetColumnWidth(i, w)
+	}
+	table.OnSelected = func(id widget.TableCellID) {
+		if r, ok := m.row(id.Row); ok && onSelect != nil {
+			onSelect(r)
+		}
+		table.UnselectAll()
 	}
 
 	empty := widget.NewLabel("No peers yet. Other PCs running Peerdesk on this network show up here.")

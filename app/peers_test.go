@@ -144,7 +144,7 @@ func boolString(b bool) string {
 func TestPeersViewShowsRows(t *testing.T) {
 	test.NewTempApp(t)
 	m := newPeersModel()
-	w := test.NewTempWindow(t, peersView(m))
+	w := test.NewTempWindow(t, peersView(m, nil))
 	w.Resize(fyne.NewSize(900, 400))
 
 	markup := test.RenderToMarkup(w.Canvas())

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"os"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/peerdesk/peerdesk/node"
 )
@@ -11,31 +14,160 @@ import (
 // windowTitle is the main window's title for a peer named name.
 func windowTitle(name string) string { return "Peerdesk — " + name }
 
-// mainWindow is the app's window: this peer's header over the peers
+// services are the parts of the core the screens call. A nil field leaves
+// its screen out (tests build the window with only what they exercise).
+type services struct {
+	trust     peerTrust
+	files     remoteFiles
+	shares    shareAdmin
+	accounts  accountAdmin
+	transfers transferList
+	audit     auditSource
+	settings  settingsStore
+	send      sender
+	print     printService
+	// creds remembers credentials in the OS keyring (nil: nowhere).
+	creds credStore
+	// sharing pauses and resumes sharing (the tray's Pause sharing).
+	sharing sharingSwitch
+	// onUI runs a function on the UI goroutine (fyne.Do); bg starts one
+	// in the background (go). Tests make both synchronous.
+	onUI func(func())
+	bg   func(func())
+}
+
+func (s *services) defaults() {
+	if s.onUI == nil {
+		s.onUI = fyne.Do
+	}
+	if s.bg == nil {
+		s.bg = func(fn func()) { go fn() }
+	}
+}
+
+// Tab names, as WindowState.Tab reports them.
+const (
+	tabPeers     = "Peers"
+	tabFiles     = "Files"
+	tabShares    = "My shares"
+	tabTransfers = "Transfers"
+	tabPrint     = "Print"
+	tabAccounts  = "Accounts"
+	tabAudit     = "Audit log"
+	tabSettings  = "Settings"
+)
+
+// mainWindow is the app's window: this peer's header over a tab per
 // screen. Only the UI goroutine calls its methods.
 type mainWindow struct {
+	app     fyne.App
 	win     fyne.Window
+	self    node.IDInfo
 	title   string
 	peers   *peersModel
+	svc     services
 	visible bool
+	tabs    *container.AppTabs
+	browser *browserScreen
+	// closers stop what screens follow in the background.
+	closers []func()
+	// picker is the open "send to which peer?" picker, nil when none.
+	picker *peerPicker
 	// changed receives the window's state after every change, for readers
 	// on other goroutines (control ops).
 	changed func(WindowState)
 }
 
-func newMainWindow(a fyne.App, self node.IDInfo, peers *peersModel, changed func(WindowState)) *mainWindow {
-	w := &mainWindow{title: windowTitle(self.Name), peers: peers, changed: changed}
+func newMainWindow(a fyne.App, self node.IDInfo, peers *peersModel, svc services, changed func(WindowState)) *mainWindow {
+	svc.defaults()
+	w := &mainWindow{app: a, self: self, title: windowTitle(self.Name), peers: peers, svc: svc, changed: changed}
 	w.win = a.NewWindow(w.title)
 	w.win.SetIcon(Icon)
-	w.win.SetContent(mainScreen(self, peers))
-	w.win.Resize(fyne.NewSize(880, 480))
+	w.win.SetContent(w.layout())
+	w.win.Resize(fyne.NewSize(960, 560))
+	w.win.SetOnDropped(w.dropped)
 	peers.rows.AddListener(binding.NewDataListener(w.publish))
 	return w
 }
 
-// mainScreen lays the screens out: header on top, peers below.
-func mainScreen(self node.IDInfo, peers *peersModel) fyne.CanvasObject {
-	return container.NewBorder(headerView(self), nil, nil, nil, peersView(peers))
+// layout puts the header on top of one tab per screen.
+func (w *mainWindow) layout() fyne.CanvasObject {
+	items := []*container.TabItem{
+		container.NewTabItemWithIcon(tabPeers, theme.ComputerIcon(), peersScreen(w)),
+	}
+	add := func(name string, icon fyne.Resource, ok bool, build func() fyne.CanvasObject) {
+		if ok {
+			items = append(items, container.NewTabItemWithIcon(name, icon, build()))
+		}
+	}
+	add(tabFiles, theme.FolderOpenIcon(), w.svc.files != nil, func() fyne.CanvasObject {
+		w.browser = newBrowserScreen(w.svc, w.peers, w.win)
+		return w.browser.view()
+	})
+	add(tabShares, theme.FolderNewIcon(), w.svc.shares != nil, func() fyne.CanvasObject {
+		return newSharesScreen(w.svc, w.win).view()
+	})
+	add(tabTransfers, theme.DownloadIcon(), w.svc.transfers != nil, func() fyne.CanvasObject {
+		ts := newTransfersScreen(w.svc, w.app, w.win)
+		v := ts.view()
+		w.closers = append(w.closers, ts.close)
+		return v
+	})
+	add(tabPrint, theme.DocumentPrintIcon(), w.svc.print != nil, func() fyne.CanvasObject {
+		return newPrintScreen(w.svc, w.peers, w.win).view()
+	})
+	add(tabAccounts, theme.AccountIcon(), w.svc.accounts != nil, func() fyne.CanvasObject {
+		return newAccountsScreen(w.svc, w.win).view()
+	})
+	add(tabAudit, theme.ListIcon(), w.svc.audit != nil, func() fyne.CanvasObject {
+		return newAuditScreen(w.svc, w.win).view()
+	})
+	add(tabSettings, theme.SettingsIcon(), w.svc.settings != nil, func() fyne.CanvasObject {
+		return newSettingsScreen(w.svc, w.app, w.win).view()
+	})
+	w.tabs = container.NewAppTabs(items...)
+	w.tabs.SetTabLocation(container.TabLocationLeading)
+	w.tabs.OnSelected = func(*container.TabItem) { w.publish() }
+	return container.NewBorder(headerView(w.self), nil, nil, nil, w.tabs)
+}
+
+// selectTab shows the screen named name.
+func (w *mainWindow) selectTab(name string) {
+	for _, it := range w.tabs.Items {
+		if it.Text == name {
+			w.tabs.Select(it)
+			return
+		}
+	}
+}
+
+// browsePeer opens the Files screen on a peer's shares.
+func (w *mainWindow) browsePeer(id string) {
+	if w.browser == nil {
+		return
+	}
+	w.selectTab(tabFiles)
+	w.browser.openPeer(id)
+}
+
+// dropped uploads files dropped on the window into the folder the Files
+// screen shows.
+func (w *mainWindow) dropped(_ fyne.Position, uris []fyne.URI) {
+	var paths []string
+	for _, u := range uris {
+		if u.Scheme() == "file" {
+			paths = append(paths, u.Path())
+		}
+	}
+	if len(paths) == 0 {
+		return
+	}
+	if w.browser != nil && w.tabs.Selected() != nil && w.tabs.Selected().Text == tabFiles && w.browser.canUpload() {
+		w.browser.upload(paths)
+		return
+	}
+	// Anywhere else a drop means "send these to someone".
+	w.pickPeer(paths)
 }
 
 // show brings the window up and to the front.
@@ -54,11 +186,26 @@ func (w *mainWindow) hide() {
 }
 
 func (w *mainWindow) state() WindowState {
-	return WindowState{Title: w.title, Peers: w.peers.len(), Visible: w.visible}
+	s := WindowState{Title: w.title, Peers: w.peers.len(), Visible: w.visible, PID: os.Getpid()}
+	if w.tabs != nil && w.tabs.Selected() != nil {
+		s.Tab = w.tabs.Selected().Text
+	}
+	if w.picker != nil {
+		s.Picker = true
+		s.PickerFiles = append([]string(nil), w.picker.files...)
+	}
+	return s
 }
 
 func (w *mainWindow) publish() {
 	if w.changed != nil {
 		w.changed(w.state())
+	}
+}
+
+// close stops the screens' background work (the app is quitting).
+func (w *mainWindow) close() {
+	for _, c := range w.closers {
+		c()
 	}
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -18,14 +20,14 @@ func TestMainWindow(t *testing.T) {
 	a := test.NewTempApp(t)
 	var last WindowState
 	peers := newPeersModel()
-	w := newMainWindow(a, self, peers, func(s WindowState) { last = s })
+	w := newMainWindow(a, self, peers, services{}, func(s WindowState) { last = s })
 	t.Cleanup(w.win.Close)
 
 	if got, want := w.win.Title(), "Peerdesk — front-desk"; got != want {
 		t.Errorf("title %q, want %q", got, want)
 	}
 	w.show()
-	if want := (WindowState{Title: "Peerdesk — front-desk", Peers: 0, Visible: true}); last != want {
+	if want := (WindowState{Title: "Peerdesk — front-desk", Peers: 0, Visible: true, Tab: tabPeers, PID: os.Getpid()}); !reflect.DeepEqual(last, want) {
 		t.Errorf("after show: state %+v, want %+v", last, want)
 	}
 	peers.apply(discovery.Event{Kind: discovery.EventUp, Peer: peer("a", "alpha", true, "new", fpA)})
@@ -65,7 +67,7 @@ func TestControlBridge(t *testing.T) {
 		t.Errorf("show while running: err %v, shown %d times, want once", err, shown)
 	}
 	got, err := b.serveState(ctx, OpState, nil)
-	if want := (WindowState{Title: "Peerdesk — x", Peers: 3}); err != nil || got != want {
+	if want := (WindowState{Title: "Peerdesk — x", Peers: 3}); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("state: %+v, %v; want %+v", got, err, want)
 	}
 
@@ -80,13 +82,47 @@ func TestControlBridge(t *testing.T) {
 
 func TestTrayMenu(t *testing.T) {
 	var opened, quit bool
-	m := trayMenu(func() { opened = true }, func() { quit = true })
-	if len(m.Items) != 2 || m.Items[0].Label != "Open" || m.Items[1].Label != "Quit" {
-		t.Fatalf("tray menu %v, want Open, Quit", m.Items)
+	var shared string
+	sw := &fakeSharing{}
+	changed := 0
+	act := trayActions{
+		open: func() { opened = true }, quit: func() { quit = true },
+		quickShare: func(id, name string) { shared = id + "/" + name },
+		sharing:    sw, changed: func() { changed++ },
+	}
+	m := trayMenu([]peerRow{{ID: "a", Name: "alpha", Online: true}, {ID: "b", Name: "beta", Online: true}}, act)
+	var labels []string
+	for _, it := range m.Items {
+		labels = append(labels, it.Label)
+	}
+	if got := strings.Join(labels, ","); got != "Open,Quick share,Pause sharing,,Quit" {
+		t.Fatalf("tray menu %s, want Open, Quick share, Pause sharing, separator, Quit", got)
+	}
+	quick := m.Items[1].ChildMenu
+	if len(quick.Items) != 2 || quick.Items[1].Label != "beta" {
+		t.Fatalf("quick share lists %v, want alpha, beta", quick.Items)
+	}
+	quick.Items[1].Action()
+	if shared != "b/beta" {
+		t.Errorf("quick share to beta asked for %q", shared)
+	}
+	m.Items[2].Action()
+	if !sw.paused || changed != 1 {
+		t.Errorf("pause: paused %v, menu redrawn %d times", sw.paused, changed)
+	}
+	if m2 := trayMenu(nil, act); !m2.Items[2].Checked {
+		t.Error("Pause sharing is not ticked while paused")
+	} else if it := m2.Items[1].ChildMenu.Items; len(it) != 1 || !it[0].Disabled {
+		t.Errorf("quick share with nobody online: %v", it)
 	}
 	m.Items[0].Action()
-	m.Items[1].Action()
+	m.Items[len(m.Items)-1].Action()
 	if !opened || !quit {
 		t.Errorf("actions ran: open %v, quit %v", opened, quit)
 	}
 }
+
+type fakeSharing struct{ paused bool }
+
+func (f *fakeSharing) SetSharingPaused(p bool) { f.paused = p }
+func (f *fakeSharing) SharingPaused() bool      { return f.paused }

@@ -70,6 +70,7 @@ type Node struct {
 	stopping atomic.Bool
 	// settingsMu guards Settings against control ops changing them.
 	settingsMu sync.Mutex
+	paused     bool // sharing paused (SetSharingPaused), under settingsMu
 	departMu   sync.Mutex
 	departed   map[string]string // peer id → instance that said goodbye
 
@@ -154,6 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.registerLocalControl()
 	n.registerFilesControl()
 	n.registerPrintControl()
+	n.registerSharingControl()
 	n.control, err = control.Listen(cfg.Home, n.serveControl, Code, log)
 	if err != nil {
 		return nil, err

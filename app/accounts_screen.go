@@ -1,0 +1,141 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares"
+)
+
+// accountAdmin is what the Accounts screen needs: `peerdesk user ...`.
+type accountAdmin interface {
+	AccountList() []shares.AccountInfo
+	AddUser(a node.UserArgs) error
+	SetUserPassword(a node.UserArgs) error
+	RemoveUser(a node.UserArgs) error
+}
+
+// accountsScreen is the Accounts tab: this peer's local accounts, which
+// people on other PCs log in with.
+type accountsScreen struct {
+	svc    services
+	win    fyne.Window
+	list   *widget.List
+	rows   []shares.AccountInfo
+	chosen int
+	passwd *widget.Button
+	remove *widget.Button
+}
+
+func newAccountsScreen(svc services, win fyne.Window) *accountsScreen {
+	return &accountsScreen{svc: svc, win: win, chosen: -1}
+}
+
+func (s *accountsScreen) view() fyne.CanvasObject {
+	s.list = widget.NewList(
+		func() int { return len(s.rows) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), nil, widget.NewLabel(""))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= len(s.rows) {
+				return
+			}
+			a := s.rows[i]
+			o.(*fyne.Container).Objects[0].(*widget.Label).SetText(a.Name + "    created " + humanTime(a.Created) + ", password changed " + humanTime(a.PasswordChanged))
+		},
+	)
+	s.list.OnSelected = func(i widget.ListItemID) { s.chosen = i; s.sync() }
+	s.list.OnUnselected = func(widget.ListItemID) { s.chosen = -1; s.sync() }
+	add := widget.NewButtonWithIcon("Add account…", theme.ContentAddIcon(), s.add)
+	s.passwd = widget.NewButtonWithIcon("Change password…", theme.SettingsIcon(), s.changePassword)
+	s.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.confirmRemove)
+	hint := widget.NewLabel("People on other PCs log in with these accounts to use the shares you allow them (My shares → Access).")
+	hint.Wrapping = fyne.TextWrapWord
+	s.reload()
+	return container.NewBorder(container.NewVBox(container.NewHBox(add, s.passwd, s.remove), hint), nil, nil, nil, s.list)
+}
+
+func (s *accountsScreen) reload() {
+	s.rows = s.svc.accounts.AccountList()
+	if s.chosen >= len(s.rows) {
+		s.chosen = -1
+		s.list.UnselectAll()
+	}
+	s.list.Refresh()
+	s.sync()
+}
+
+func (s *accountsScreen) sync() {
+	if s.chosen >= 0 {
+		s.passwd.Enable()
+		s.remove.Enable()
+	} else {
+		s.passwd.Disable()
+		s.remove.Disable()
+	}
+}
+
+// passwordItems are a password and its confirmation, checked to match.
+func passwordItems() (*widget.Entry, []*widget.FormItem) {
+	pw := widget.NewPasswordEntry()
+	again := widget.NewPasswordEntry()
+	again.Validator = func(s string) error {
+		if s != pw.Text {
+			return errMismatch
+		}
+		return nil
+	}
+	return pw, []*widget.FormItem{widget.NewFormItem("Password", pw), widget.NewFormItem("Again", again)}
+}
+
+func (s *accountsScreen) add() {
+	name := widget.NewEntry()
+	pw, items := passwordItems()
+	dialog.ShowForm("Add an account", "Add", "Cancel", append([]*widget.FormItem{widget.NewFormItem("Name", name)}, items...), func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := s.svc.accounts.AddUser(node.UserArgs{Name: name.Text, Password: pw.Text}); err != nil {
+			showError(s.win, "add account "+name.Text, err)
+		}
+		s.reload()
+	}, s.win)
+}
+
+func (s *accountsScreen) changePassword() {
+	if s.chosen < 0 {
+		return
+	}
+	name := s.rows[s.chosen].Name
+	pw, items := passwordItems()
+	dialog.ShowForm("New password for "+name, "Change", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := s.svc.accounts.SetUserPassword(node.UserArgs{Name: name, Password: pw.Text}); err != nil {
+			showError(s.win, "change the password of "+name, err)
+		}
+		s.reload()
+	}, s.win)
+}
+
+func (s *accountsScreen) confirmRemove() {
+	if s.chosen < 0 {
+		return
+	}
+	name := s.rows[s.chosen].Name
+	dialog.ShowConfirm("Remove "+name+"?", "Whoever uses this account can no longer reach your shares with it.", func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := s.svc.accounts.RemoveUser(node.UserArgs{Name: name}); err != nil {
+			showError(s.win, "remove account "+name, err)
+		}
+		s.reload()
+	}, s.win)
+}

@@ -1,0 +1,419 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares"
+)
+
+// browserScreen is the Files tab: a peer's shares and folders, with
+// breadcrumbs, sortable columns, download, upload (button or drop) and new
+// folder.
+type browserScreen struct {
+	svc   services
+	win   fyne.Window
+	peers *peersModel
+	m     *browserModel
+
+	peerSel  *widget.Select
+	peerIDs  map[string]string // option label → peer id
+	crumbs   *fyne.Container
+	table    *widget.Table
+	status   *widget.Label
+	selected int // row index, -1 for none
+	download *widget.Button
+	uploadF  *widget.Button
+	uploadD  *widget.Button
+	mkdir    *widget.Button
+}
+
+func newBrowserScreen(svc services, peers *peersModel, win fyne.Window) *browserScreen {
+	s := &browserScreen{svc: svc, win: win, peers: peers, selected: -1, peerIDs: map[string]string{}}
+	s.m = newBrowserModel(svc.files, svc.onUI, svc.bg)
+	s.m.store = svc.creds
+	s.m.changed = s.refresh
+	s.m.askCreds = s.askCreds
+	return s
+}
+
+var browseCols = [...]struct {
+	title string
+	width float32
+	sort  int
+}{{"Name", 380, sortName}, {"Size", 110, sortSize}, {"Modified", 170, sortDate}}
+
+func (s *browserScreen) view() fyne.CanvasObject {
+	s.peerSel = widget.NewSelect(nil, func(label string) {
+		if id, ok := s.peerIDs[label]; ok && id != s.m.Peer {
+			s.selected = -1
+			s.m.OpenPeer(id, strings.SplitN(label, " (", 2)[0])
+		}
+	})
+	s.peerSel.PlaceHolder = "Choose a PC…"
+	s.peers.rows.AddListener(binding.NewDataListener(s.syncPeers))
+
+	s.crumbs = container.NewHBox()
+	s.table = widget.NewTable(
+		func() (int, int) { return len(s.m.Rows), len(browseCols) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, widget.NewIcon(nil), nil, l)
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Row >= len(s.m.Rows) {
+				return
+			}
+			s.setCell(o.(*fyne.Container), id.Col, s.m.Rows[id.Row])
+		},
+	)
+	s.table.ShowHeaderRow = true
+	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewButton("", nil) }
+	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col < 0 || id.Col >= len(browseCols) {
+			return
+		}
+		b := o.(*widget.Button)
+		c := browseCols[id.Col]
+		b.SetText(c.title)
+		b.SetIcon(nil)
+		if s.m.SortBy == c.sort {
+			if s.m.Desc {
+				b.SetIcon(theme.MenuDropUpIcon())
+			} else {
+				b.SetIcon(theme.MenuDropDownIcon())
+			}
+		}
+		b.OnTapped = func() { s.m.SortOn(c.sort) }
+	}
+	for i, c := range browseCols {
+		s.table.SetColumnWidth(i, c.width)
+	}
+	s.table.OnSelected = func(id widget.TableCellID) {
+		if id.Row < 0 || id.Row >= len(s.m.Rows) {
+			return
+		}
+		r := s.m.Rows[id.Row]
+		if r.Dir {
+			s.selected = -1
+			s.table.UnselectAll()
+			s.m.Open(r)
+			return
+		}
+		s.selected = id.Row
+		s.syncButtons()
+	}
+
+	up := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { s.selected = -1; s.m.Up() })
+	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), s.m.Load)
+	login := widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), func() { s.askCreds(s.m.PeerName, s.m.Load) })
+	s.download = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), s.chooseDownload)
+	s.uploadF = widget.NewButtonWithIcon("Upload file", theme.UploadIcon(), s.chooseUploadFile)
+	s.uploadD = widget.NewButtonWithIcon("Upload folder", theme.FolderIcon(), s.chooseUploadFolder)
+	s.mkdir = widget.NewButtonWithIcon("New folder", theme.FolderNewIcon(), s.newFolder)
+	top := container.NewBorder(nil, nil, container.NewHBox(s.peerSel, up, reload), login, s.crumbs)
+	tools := container.NewHBox(s.download, s.uploadF, s.uploadD, s.mkdir)
+	s.status = widget.NewLabel("")
+	s.status.Wrapping = fyne.TextWrapWord
+	s.syncPeers()
+	s.refresh()
+	return container.NewBorder(container.NewVBox(top, tools), s.status, nil, nil, s.table)
+}
+
+func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
+	l := c.Objects[0].(*widget.Label)
+	icon := c.Objects[1].(*widget.Icon)
+	icon.Hide()
+	switch col {
+	case 0:
+		icon.Show()
+		switch {
+		case r.Share && r.Kind == shares.KindPrinter:
+			icon.SetResource(theme.DocumentPrintIcon())
+		case r.Dir:
+			icon.SetResource(theme.FolderIcon())
+		default:
+			icon.SetResource(theme.FileIcon())
+		}
+		name := r.Name
+		if r.Password {
+			name += "  (needs share password)"
+		}
+		l.SetText(name)
+	case 1:
+		switch {
+		case r.Share:
+			l.SetText(rightLabel(r.Right))
+		case r.Dir:
+			l.SetText("—")
+		default:
+			l.SetText(humanBytes(r.Size))
+		}
+	case 2:
+		if r.Share {
+			l.SetText(string(r.Kind))
+		} else {
+			l.SetText(humanTime(r.Mtime))
+		}
+	}
+}
+
+// rightLabel says what a right allows.
+func rightLabel(r shares.Right) string {
+	switch r {
+	case shares.RightRO:
+		return "read only"
+	case shares.RightRW:
+		return "read & write"
+	case shares.RightWO:
+		return "drop box"
+	case shares.RightPrint:
+		return "print"
+	}
+	return "no access"
+}
+
+// syncPeers keeps the PC chooser in step with the online peers.
+func (s *browserScreen) syncPeers() {
+	if s.peerSel == nil {
+		return
+	}
+	clear(s.peerIDs)
+	var opts []string
+	names := map[string]int{}
+	rows := onlineRows(s.peers)
+	for _, r := range rows {
+		names[r.Name]++
+	}
+	for _, r := range rows {
+		label := r.Name
+		if names[r.Name] > 1 {
+			label += " (" + shortID(r.ID) + ")"
+		}
+		s.peerIDs[label] = r.ID
+		opts = append(opts, label)
+	}
+	s.peerSel.SetOptions(opts)
+}
+
+// openPeer shows a peer's shares (from the Peers tab).
+func (s *browserScreen) openPeer(id string) {
+	for label, pid := range s.peerIDs {
+		if pid == id {
+			s.peerSel.SetSelected(label) // opens it through the callback
+			return
+		}
+	}
+	if p, ok := s.peers.peers[id]; ok {
+		s.m.OpenPeer(id, p.Name)
+	}
+}
+
+func (s *browserScreen) refresh() {
+	if s.table == nil {
+		return
+	}
+	s.crumbs.RemoveAll()
+	for i, c := range s.m.Crumbs() {
+		if i > 0 {
+			s.crumbs.Add(widget.NewLabel("›"))
+		}
+		b := widget.NewButton(c.Label, func() { s.selected = -1; s.m.Go(c) })
+		b.Importance = widget.LowImportance
+		s.crumbs.Add(b)
+	}
+	switch {
+	case s.m.Peer == "":
+		s.status.SetText("Choose a PC to see what it shares.")
+	case s.m.Loading:
+		s.status.SetText("Loading…")
+	case s.m.Err != nil:
+		s.status.SetText(humanError(s.m.Err))
+	case s.m.Share == "" && len(s.m.Rows) == 0:
+		s.status.SetText(s.m.PeerName + " shares nothing you may see. Log in with an account of that PC to see more.")
+	case s.m.Share == "":
+		s.status.SetText("Click a share to open it.")
+	case len(s.m.Rows) == 0:
+		s.status.SetText("This folder is empty. Drop files on the window to upload them.")
+	default:
+		s.status.SetText(fmt.Sprintf("%d items. Drop files on the window to upload them here.", len(s.m.Rows)))
+	}
+	if s.selected >= len(s.m.Rows) {
+		s.selected = -1
+	}
+	s.table.Refresh()
+	s.syncButtons()
+}
+
+func (s *browserScreen) syncButtons() {
+	set := func(b *widget.Button, on bool) {
+		if on {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	inShare := s.m.Share != ""
+	set(s.download, inShare)
+	set(s.uploadF, s.m.CanWrite())
+	set(s.uploadD, s.m.CanWrite())
+	set(s.mkdir, s.m.CanWrite())
+	if s.selected >= 0 {
+		s.download.SetText("Download " + s.m.Rows[s.selected].Name)
+	} else if inShare {
+		s.download.SetText("Download this folder")
+	} else {
+		s.download.SetText("Download")
+	}
+}
+
+// canUpload reports whether a drop can go into the current folder.
+func (s *browserScreen) canUpload() bool { return s.m.CanWrite() }
+
+// askCreds asks for an account of the peer (and a share password).
+func (s *browserScreen) askCreds(peerName string, retry func()) {
+	cur := s.m.Creds()
+	peer := s.m.Peer
+	user := widget.NewEntry()
+	user.SetText(cur.User)
+	user.SetPlaceHolder("guest")
+	pw := widget.NewPasswordEntry()
+	sharePW := widget.NewPasswordEntry()
+	sharePW.SetPlaceHolder("only if the share has one")
+	remember := widget.NewCheck("Remember in the system keyring", nil)
+	if s.svc.creds == nil {
+		remember.Disable()
+	}
+	items := []*widget.FormItem{
+		widget.NewFormItem("Account", user),
+		widget.NewFormItem("Password", pw),
+		widget.NewFormItem("Share password", sharePW),
+		widget.NewFormItem("", remember),
+	}
+	dialog.ShowForm("Log in to "+peerName, "Log in", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		c := node.Creds{User: strings.TrimSpace(user.Text), Password: pw.Text, SharePassword: sharePW.Text}
+		// Kept for this session in any case; across sessions only in the
+		// OS keyring, never in a file of ours.
+		s.m.SetCreds(peer, c)
+		retry()
+		if remember.Checked && s.svc.creds != nil {
+			if err := s.svc.creds.Save(peer, c); err != nil {
+				dialog.ShowInformation("Not remembered", "This system has no keyring to keep the password in; Peerdesk remembers it until it quits.", s.win)
+			}
+		}
+	}, s.win)
+}
+
+func (s *browserScreen) chooseDownload() {
+	rp := s.m.Target()
+	name := s.m.Share
+	if s.m.Dir != "" {
+		name = path.Base(s.m.Dir)
+	}
+	if s.selected >= 0 && s.selected < len(s.m.Rows) {
+		r := s.m.Rows[s.selected]
+		rp, name = s.m.PathOf(r), r.Name
+	}
+	creds := s.m.Creds()
+	d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+		if err != nil || dir == nil {
+			return
+		}
+		dest := dir.Path()
+		s.svc.bg(func() {
+			res, err := s.svc.files.Get(context.Background(), rp, creds, node.GetOptions{Dest: dest}, nil)
+			s.svc.onUI(func() {
+				if err != nil {
+					showError(s.win, "download "+name, err)
+					return
+				}
+				fyne.CurrentApp().SendNotification(fyne.NewNotification("Download finished",
+					fmt.Sprintf("%s: %d file(s), %s in %s", name, len(res.Files), humanBytes(res.Bytes), dest)))
+			})
+		})
+	}, s.win)
+	d.SetTitleText("Download " + name + " into…")
+	d.Show()
+}
+
+func (s *browserScreen) chooseUploadFile() {
+	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		p := r.URI().Path()
+		r.Close()
+		s.upload([]string{p})
+	}, s.win)
+}
+
+func (s *browserScreen) chooseUploadFolder() {
+	dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
+		if err != nil || dir == nil {
+			return
+		}
+		s.upload([]string{dir.Path()})
+	}, s.win)
+}
+
+// upload puts local files and folders into the current folder.
+func (s *browserScreen) upload(paths []string) {
+	if !s.m.CanWrite() {
+		return
+	}
+	rp, creds := s.m.Target(), s.m.Creds()
+	what := filesSummary(paths)
+	s.svc.bg(func() {
+		res, err := s.svc.files.Put(context.Background(), paths, rp, creds, false, nil)
+		s.svc.onUI(func() {
+			if rp == s.m.Target() {
+				s.m.Load()
+			}
+			if err != nil {
+				showError(s.win, "upload "+what, err)
+				return
+			}
+			fyne.CurrentApp().SendNotification(fyne.NewNotification("Upload finished", fmt.Sprintf("%d file(s) to %s", len(res), s.m.PeerName)))
+		})
+	})
+}
+
+func (s *browserScreen) newFolder() {
+	if !s.m.CanWrite() {
+		return
+	}
+	name := widget.NewEntry()
+	dialog.ShowForm("New folder", "Create", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", name)}, func(ok bool) {
+		n := strings.TrimSpace(name.Text)
+		if !ok || n == "" {
+			return
+		}
+		rp := s.m.Target()
+		rp.Path = path.Join(rp.Path, n)
+		creds := s.m.Creds()
+		s.svc.bg(func() {
+			err := s.svc.files.Mkdir(context.Background(), rp, creds)
+			s.svc.onUI(func() {
+				if err != nil {
+					showError(s.win, "create folder "+n, err)
+					return
+				}
+				s.m.Load()
+			})
+		})
+	}, s.win)
+}

@@ -1,0 +1,261 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// remoteFiles is what the Files screen needs from the core.
+type remoteFiles interface {
+	Browse(ctx context.Context, rp node.RemotePath, creds node.Creds, hidden bool) (node.Listing, error)
+	Get(ctx context.Context, rp node.RemotePath, creds node.Creds, opt node.GetOptions, progress func(node.Progress)) (node.GetResult, error)
+	Put(ctx context.Context, locals []string, rp node.RemotePath, creds node.Creds, replace bool, progress func(node.Progress)) ([]node.PutResult, error)
+	Mkdir(ctx context.Context, rp node.RemotePath, creds node.Creds) error
+}
+
+// browseRow is one line of the Files screen: a share (at a peer's top
+// level) or a folder entry.
+type browseRow struct {
+	Name     string
+	Dir      bool // a folder, or a folder share
+	Size     int64
+	Mtime    time.Time
+	Share    bool
+	Kind     shares.Kind
+	Right    shares.Right
+	Password bool // the share needs its resource password
+}
+
+// Sort columns of the Files screen.
+const (
+	sortName = iota
+	sortSize
+	sortDate
+)
+
+// crumb is one step of the breadcrumbs: where clicking it goes.
+type crumb struct {
+	Label string
+	Share string
+	Dir   string
+}
+
+// browseTimeout bounds one listing.
+const browseTimeout = 30 * time.Second
+
+// browserModel is the state of the Files screen: which peer, share and
+// folder it shows, what is in it, and the credentials given per peer this
+// session. Only the UI goroutine touches it; listings run through bg and
+// come back through onUI.
+type browserModel struct {
+	files    remoteFiles
+	onUI, bg func(func())
+
+	Peer, PeerName string
+	Share, Dir     string
+	Rows           []browseRow
+	Loading        bool
+	Err            error
+	SortBy         int
+	Desc           bool
+
+	creds map[string]node.Creds
+	// store, if set, holds credentials remembered across sessions.
+	store credStore
+	gen   int
+	// changed redraws the screen; askCreds asks for credentials after a
+	// refusal and calls retry once they are given.
+	changed  func()
+	askCreds func(peerName string, retry func())
+}
+
+func newBrowserModel(files remoteFiles, onUI, bg func(func())) *browserModel {
+	return &browserModel{files: files, onUI: onUI, bg: bg, creds: map[string]node.Creds{}, changed: func() {}}
+}
+
+// Target is where the screen is: PEER:SHARE/DIR.
+func (m *browserModel) Target() node.RemotePath {
+	return node.RemotePath{Peer: m.Peer, Share: m.Share, Path: m.Dir}
+}
+
+// Creds are the credentials given for the current peer (guest if none).
+func (m *browserModel) Creds() node.Creds { return m.creds[m.Peer] }
+
+// SetCreds remembers credentials for a peer for this session.
+func (m *browserModel) SetCreds(peer string, c node.Creds) { m.creds[peer] = c }
+
+// OpenPeer shows a peer's shares, with the credentials remembered for it
+// if there are any.
+func (m *browserModel) OpenPeer(id, name string) {
+	m.Peer, m.PeerName, m.Share, m.Dir = id, name, "", ""
+	if _, ok := m.creds[id]; !ok && m.store != nil {
+		if c, ok := m.store.Load(id); ok {
+			m.creds[id] = c
+		}
+	}
+	m.Load()
+}
+
+// Open goes into the row: a share, or a folder of the current one.
+func (m *browserModel) Open(r browseRow) {
+	switch {
+	case r.Share && r.Kind == shares.KindFolder:
+		m.Share, m.Dir = r.Name, ""
+	case !r.Share && r.Dir:
+		m.Dir = path.Join(m.Dir, r.Name)
+	default:
+		return
+	}
+	m.Load()
+}
+
+// Up goes to the parent folder, or from a share's top to the share list.
+func (m *browserModel) Up() {
+	switch {
+	case m.Dir != "":
+		m.Dir = strings.TrimPrefix(path.Dir("/"+m.Dir), "/")
+	case m.Share != "":
+		m.Share = ""
+	default:
+		return
+	}
+	m.Load()
+}
+
+// Crumbs are the breadcrumbs: peer › share › folder › folder.
+func (m *browserModel) Crumbs() []crumb {
+	if m.Peer == "" {
+		return nil
+	}
+	out := []crumb{{Label: m.PeerName}}
+	if m.Share == "" {
+		return out
+	}
+	out = append(out, crumb{Label: m.Share, Share: m.Share})
+	if m.Dir == "" {
+		return out
+	}
+	var walked string
+	for _, part := range strings.Split(m.Dir, "/") {
+		walked = path.Join(walked, part)
+		out = append(out, crumb{Label: part, Share: m.Share, Dir: walked})
+	}
+	return out
+}
+
+// Go jumps to a crumb.
+func (m *browserModel) Go(c crumb) {
+	m.Share, m.Dir = c.Share, c.Dir
+	m.Load()
+}
+
+// Load lists the current place in the background. An answer to an older
+// request (the person clicked on meanwhile) is dropped.
+func (m *browserModel) Load() {
+	if m.Peer == "" {
+		return
+	}
+	m.gen++
+	gen, rp, creds := m.gen, m.Target(), m.Creds()
+	m.Loading, m.Err = true, nil
+	m.changed()
+	m.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), browseTimeout)
+		l, err := m.files.Browse(ctx, rp, creds, false)
+		cancel()
+		m.onUI(func() {
+			if gen != m.gen {
+				return
+			}
+			m.Loading = false
+			if err != nil {
+				m.Rows, m.Err = nil, err
+				m.changed()
+				if errors.Is(err, transport.ErrAccessDenied) && m.askCreds != nil {
+					m.askCreds(m.PeerName, m.Load)
+				}
+				return
+			}
+			m.Rows = rowsOf(rp, l)
+			m.sortRows()
+			m.changed()
+		})
+	})
+}
+
+func rowsOf(rp node.RemotePath, l node.Listing) []browseRow {
+	var out []browseRow
+	if rp.Share == "" {
+		for _, s := range l.Shares {
+			out = append(out, browseRow{Name: s.Name, Share: true, Dir: s.Kind == shares.KindFolder, Kind: s.Kind, Right: s.Right, Password: s.Password})
+		}
+		return out
+	}
+	for _, e := range l.Entries {
+		out = append(out, browseRow{Name: e.Name, Dir: e.Dir, Size: e.Size, Mtime: e.Mtime})
+	}
+	return out
+}
+
+// SortOn sorts by a column; the same column again reverses the order.
+func (m *browserModel) SortOn(col int) {
+	if m.SortBy == col {
+		m.Desc = !m.Desc
+	} else {
+		m.SortBy, m.Desc = col, false
+	}
+	m.sortRows()
+	m.changed()
+}
+
+// sortRows keeps folders above files, then orders by the sort column.
+func (m *browserModel) sortRows() {
+	slices.SortStableFunc(m.Rows, func(a, b browseRow) int {
+		if a.Dir != b.Dir {
+			if a.Dir {
+				return -1
+			}
+			return 1
+		}
+		var c int
+		switch m.SortBy {
+		case sortSize:
+			c = cmp.Compare(a.Size, b.Size)
+		case sortDate:
+			c = a.Mtime.Compare(b.Mtime)
+		}
+		if c == 0 {
+			c = cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		}
+		if m.Desc {
+			c = -c
+		}
+		return c
+	})
+}
+
+// CanWrite reports whether uploads into the current folder may succeed
+// (the owner checks again).
+func (m *browserModel) CanWrite() bool {
+	if m.Peer == "" || m.Share == "" {
+		return false
+	}
+	return true
+}
+
+// PathOf is the remote path of a row of the current folder.
+func (m *browserModel) PathOf(r browseRow) node.RemotePath {
+	if r.Share {
+		return node.RemotePath{Peer: m.Peer, Share: r.Name}
+	}
+	return node.RemotePath{Peer: m.Peer, Share: m.Share, Path: path.Join(m.Dir, r.Name)}
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// errorMessages say what each failure the core reports means to a person,
+// first match wins: the more specific sentinels come first.
+var errorMessages = []struct {
+	err error
+	msg string
+}{
+	{transport.ErrIdentityChanged, "This PC now presents a different identity than the one you trusted. Nothing is exchanged with it until you compare verification codes with its owner and trust it again (Peers tab)."},
+	{node.ErrFingerprintMismatch, "The code you typed does not match the code of this PC. Read it again with the PC's owner; if it still differs, do not trust it."},
+	{transport.ErrWrongPeer, "The PC at that address is not the one you asked for (another PC took its address)."},
+	{transport.ErrBadCertificate, "The other PC presented an invalid certificate; the connection was refused."},
+	{printing.ErrQueueRejecting, "The printer is paused or not accepting jobs. Ask its owner to resume it."},
+	{printing.ErrQueueNotFound, "That printer no longer exists on its PC."},
+	{printing.ErrUnsupportedFormat, "The printer cannot print this kind of file. Save it as PDF and try again."},
+	{printing.ErrJobCanceled, "The print job was canceled."},
+	{printing.ErrJobFailed, "The printer could not print the job."},
+	{printing.ErrUnavailable, "The print service on that PC is not running."},
+	{printing.ErrNotAuthorized, "The print service refused the job for this user."},
+	{transport.ErrAccessDenied, "Access denied: wrong account name or password, or this account may not do that. Check them, or ask the PC's owner for access."},
+	{shares.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
+	{shares.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},
+	{shares.ErrBusy, "The other PC is busy. Try again in a moment."},
+	{shares.ErrExists, "Something with that name already exists."},
+	{node.ErrPeerNotFound, "That PC is not known here. Wait until it shows up on the Peers tab, or add it by address."},
+	{transport.ErrUnreachable, "The other PC does not answer: it may be switched off, asleep or off the network."},
+	{transport.ErrNotFound, "Not found: the file, folder, share, account or printer does not exist (any more)."},
+	{fs.ErrNotExist, "The file or folder does not exist."},
+	{fs.ErrPermission, "This PC does not let Peerdesk use that file or folder (permission denied)."},
+	{control.ErrNotRunning, "Peerdesk is not running for this profile."},
+	{control.ErrLost, "Peerdesk stopped before it answered."},
+	{transport.ErrProtocol, "The other PC sent something unexpected. Is it running the same version of Peerdesk?"},
+	{transport.ErrTruncated, "The connection broke off in the middle. Try again; transfers resume."},
+	{transport.ErrFrameTooLarge, "The other PC sent something unexpected. Is it running the same version of Peerdesk?"},
+	{transport.ErrClosed, "The connection closed. Try again."},
+	{context.DeadlineExceeded, "The other PC took too long to answer. Try again."},
+	{context.Canceled, "Canceled."},
+}
+
+// genericMessage stands in for an error the table does not know; the
+// details go to the log, not to the dialog.
+const genericMessage = "Something went wrong. The details are in Peerdesk's log."
+
+// humanError says what err means to a person, never with a raw Go error
+// string. Input errors (usage, invalid) carry a sentence the core wrote
+// for people; that sentence is kept.
+func humanError(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, m := range errorMessages {
+		if errors.Is(err, m.err) {
+			return m.msg
+		}
+	}
+	for _, sentinel := range []error{node.ErrUsage, shares.ErrInvalid} {
+		if errors.Is(err, sentinel) {
+			if s := afterSentinel(err.Error(), sentinel.Error()+": "); s != "" {
+				return s
+			}
+			return "That is not a valid value."
+		}
+	}
+	return genericMessage
+}
+
+// afterSentinel keeps the human part of "context: usage: what is wrong".
+func afterSentinel(msg, prefix string) string {
+	i := strings.LastIndex(msg, prefix)
+	if i < 0 {
+		return ""
+	}
+	s := strings.TrimSpace(msg[i+len(prefix):])
+	if s == "" {
+		return ""
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, ")") {
+		s += "."
+	}
+	return s
+}
+
+// showError tells the person that action failed and why, in words.
+func showError(win fyne.Window, action string, err error) {
+	if err == nil {
+		return
+	}
+	msg := humanError(err)
+	slog.Warn("gui: "+action, "err", err)
+	text := widget.NewLabel(msg)
+	text.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("Could not "+action, "OK", text, win)
+	d.Resize(fyne.NewSize(420, 0))
+	d.Show()
+}
+
+// errMismatch: the two password entries differ (shown by the form).
+var errMismatch = errors.New("the passwords differ")

@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/node"
+)
+
+// sender pushes files to a peer, which accepts or declines.
+type sender interface {
+	Send(ctx context.Context, ref string, files []string, progress func(node.Progress)) (node.SendResult, error)
+}
+
+// peerPicker is the open "send to which peer?" dialog.
+type peerPicker struct {
+	files  []string
+	rows   []peerRow
+	list   *widget.List
+	send   *widget.Button
+	chosen int
+	d      dialog.Dialog
+}
+
+// onlineRows are the peers files can be sent to now.
+func onlineRows(m *peersModel) []peerRow {
+	var out []peerRow
+	for i := 0; i < m.len(); i++ {
+		if r, ok := m.row(i); ok && r.Online && r.Trust != "changed" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// filesSummary names the files in a sentence: "report.pdf", "3 items".
+func filesSummary(files []string) string {
+	if len(files) == 1 {
+		return filepath.Base(files[0])
+	}
+	names := make([]string, 0, 3)
+	for i, f := range files {
+		if i == 3 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, filepath.Base(f))
+	}
+	return fmt.Sprintf("%d items (%s)", len(files), strings.Join(names, ", "))
+}
+
+// pickPeer raises the peer picker for files (from the file manager's
+// "Send to", a drop on the window, or the tray).
+func (w *mainWindow) pickPeer(files []string) {
+	if w.picker != nil {
+		w.picker.d.Hide() // the newest hand-off wins
+	}
+	p := &peerPicker{files: files, rows: onlineRows(w.peers), chosen: -1}
+	p.list = widget.NewList(
+		func() int { return len(p.rows) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			r := p.rows[i]
+			text, _ := trustLabel(r.Trust)
+			o.(*widget.Label).SetText(r.Name + "  (" + text + ")")
+		},
+	)
+	p.list.OnSelected = func(i widget.ListItemID) { p.chosen = i; p.send.Enable() }
+	p.send = widget.NewButton("Send", func() {
+		if p.chosen >= 0 && p.chosen < len(p.rows) {
+			r := p.rows[p.chosen]
+			p.d.Hide()
+			w.sendTo(r.ID, r.Name, p.files)
+		}
+	})
+	p.send.Importance = widget.HighImportance
+	p.send.Disable()
+	cancel := widget.NewButton("Cancel", func() { p.d.Hide() })
+
+	head := widget.NewLabel("Send " + filesSummary(files) + " to:")
+	head.Wrapping = fyne.TextWrapWord
+	var body fyne.CanvasObject = p.list
+	if len(p.rows) == 0 {
+		body = widget.NewLabel("No other PC is online right now.")
+	}
+	content := container.NewBorder(head, container.NewHBox(cancel, p.send), nil, nil, body)
+	p.d = dialog.NewCustomWithoutButtons("Send to peer", content, w.win)
+	p.d.SetOnClosed(func() {
+		if w.picker == p {
+			w.picker = nil
+			w.publish()
+		}
+	})
+	p.d.Resize(fyne.NewSize(420, 360))
+	w.show()
+	w.picker = p
+	p.d.Show()
+	w.publish()
+}
+
+// chooseFilesFor asks for a file, then sends it to the peer.
+func (w *mainWindow) chooseFilesFor(id, name string) {
+	w.show()
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		w.sendTo(id, name, []string{path})
+	}, w.win)
+	d.SetTitleText("Send a file to " + name)
+	d.Show()
+}
+
+// sendTo sends files in the background; progress shows on Transfers.
+func (w *mainWindow) sendTo(id, name string, files []string) {
+	if w.svc.send == nil {
+		return
+	}
+	w.notify("Sending to "+name, filesSummary(files)+": waiting for "+name+" to accept.")
+	w.svc.bg(func() {
+		res, err := w.svc.send.Send(context.Background(), id, files, nil)
+		w.svc.onUI(func() {
+			if err != nil {
+				showError(w.win, "send to "+name, err)
+				return
+			}
+			w.notify("Sent to "+res.Receiver, fmt.Sprintf("%d file(s), %s", len(res.Files), humanBytes(res.Bytes)))
+		})
+	})
+}
+
+// notify shows a desktop notification.
+func (w *mainWindow) notify(title, text string) {
+	w.app.SendNotification(fyne.NewNotification(title, text))
+}

@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/node"
+)
+
+// printService is what the Print screen needs: `peerdesk printers PEER`
+// and `peerdesk print PEER:PRINTER FILE --copies N --wait`.
+type printService interface {
+	Printers(ctx context.Context, ref string, creds node.Creds) ([]node.PrinterInfo, error)
+	Print(ctx context.Context, rp node.RemotePath, file string, creds node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error)
+}
+
+// printJobTimeout bounds how long the screen follows a job.
+const printJobTimeout = 10 * time.Minute
+
+// printScreen is the Print tab: choose a PC's shared printer, a file and
+// the copies, then follow the job's state.
+type printScreen struct {
+	svc      services
+	peers    *peersModel
+	win      fyne.Window
+	peerSel  *widget.Select
+	peerIDs  map[string]string
+	printers []node.PrinterInfo
+	prSel    *widget.Select
+	file     *widget.Entry
+	copies   *widget.Entry
+	state    *widget.Label
+	print    *widget.Button
+}
+
+func newPrintScreen(svc services, peers *peersModel, win fyne.Window) *printScreen {
+	return &printScreen{svc: svc, peers: peers, win: win, peerIDs: map[string]string{}}
+}
+
+func (s *printScreen) view() fyne.CanvasObject {
+	s.peerSel = widget.NewSelect(nil, func(label string) { s.loadPrinters(s.peerIDs[label]) })
+	s.peerSel.PlaceHolder = "Choose a PC…"
+	s.peers.rows.AddListener(binding.NewDataListener(s.syncPeers))
+	s.prSel = widget.NewSelect(nil, func(string) { s.sync() })
+	s.prSel.PlaceHolder = "Choose a printer…"
+	s.file = widget.NewEntry()
+	s.file.SetPlaceHolder("a PDF, text or image file")
+	s.file.OnChanged = func(string) { s.sync() }
+	pick := widget.NewButtonWithIcon("", theme.FileIcon(), func() {
+		dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err == nil && r != nil {
+				s.file.SetText(r.URI().Path())
+				r.Close()
+			}
+		}, s.win)
+	})
+	s.copies = widget.NewEntry()
+	s.copies.SetText("1")
+	s.copies.Validator = func(v string) error {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 || n > 99 {
+			return fmt.Errorf("1 to 99 copies")
+		}
+		return nil
+	}
+	s.state = widget.NewLabel("")
+	s.state.Wrapping = fyne.TextWrapWord
+	s.print = widget.NewButtonWithIcon("Print", theme.DocumentPrintIcon(), s.submit)
+	s.print.Importance = widget.HighImportance
+	form := widget.NewForm(
+		widget.NewFormItem("PC", s.peerSel),
+		widget.NewFormItem("Printer", s.prSel),
+		widget.NewFormItem("File", container.NewBorder(nil, nil, nil, pick, s.file)),
+		widget.NewFormItem("Copies", s.copies),
+	)
+	s.syncPeers()
+	s.sync()
+	return container.NewVBox(form, container.NewHBox(s.print), s.state)
+}
+
+func (s *printScreen) syncPeers() {
+	clear(s.peerIDs)
+	var opts []string
+	for _, r := range onlineRows(s.peers) {
+		label := r.Name + " (" + shortID(r.ID) + ")"
+		s.peerIDs[label] = r.ID
+		opts = append(opts, label)
+	}
+	s.peerSel.SetOptions(opts)
+}
+
+func (s *printScreen) sync() {
+	if s.prSel.Selected != "" && strings.TrimSpace(s.file.Text) != "" {
+		s.print.Enable()
+	} else {
+		s.print.Disable()
+	}
+}
+
+// printerLabel names a printer with its state: "Office (paused)".
+func printerLabel(p node.PrinterInfo) string {
+	if p.State == "" || p.State == "idle" {
+		return p.Name
+	}
+	return p.Name + " (" + p.State + ")"
+}
+
+func (s *printScreen) creds(peer string) node.Creds {
+	if s.svc.creds != nil {
+		if c, ok := s.svc.creds.Load(peer); ok {
+			return c
+		}
+	}
+	return node.Creds{}
+}
+
+func (s *printScreen) loadPrinters(peer string) {
+	if peer == "" {
+		return
+	}
+	s.state.SetText("Asking for its printers…")
+	creds := s.creds(peer)
+	s.svc.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), browseTimeout)
+		list, err := s.svc.print.Printers(ctx, peer, creds)
+		cancel()
+		s.svc.onUI(func() {
+			s.printers = list
+			var opts []string
+			for _, p := range list {
+				opts = append(opts, printerLabel(p))
+			}
+			s.prSel.ClearSelected()
+			s.prSel.SetOptions(opts)
+			switch {
+			case err != nil:
+				s.state.SetText(humanError(err))
+			case len(list) == 0:
+				s.state.SetText("This PC shares no printer you may use.")
+			default:
+				s.state.SetText("")
+				s.prSel.SetSelectedIndex(0)
+			}
+			s.sync()
+		})
+	})
+}
+
+// submit sends the file to the printer and follows the job to its end.
+func (s *printScreen) submit() {
+	peer := s.peerIDs[s.peerSel.Selected]
+	i := s.prSel.SelectedIndex()
+	if peer == "" || i < 0 || i >= len(s.printers) {
+		return
+	}
+	if err := s.copies.Validate(); err != nil {
+		s.state.SetText("Copies: 1 to 99.")
+		return
+	}
+	copies, _ := strconv.Atoi(strings.TrimSpace(s.copies.Text))
+	file := strings.TrimSpace(s.file.Text)
+	printer := s.printers[i].Name
+	rp := node.RemotePath{Peer: peer, Share: printer}
+	creds := s.creds(peer)
+	s.print.Disable()
+	s.state.SetText("Sending " + filepath.Base(file) + " to " + printer + "…")
+	s.svc.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), printJobTimeout)
+		defer cancel()
+		job, err := s.svc.print.Print(ctx, rp, file, creds, node.PrintOptions{Copies: copies, Wait: true}, func(j node.PrintJob) {
+			s.svc.onUI(func() { s.state.SetText(jobLine(j)) })
+		})
+		s.svc.onUI(func() {
+			s.sync()
+			if err != nil {
+				s.state.SetText(humanError(err))
+				showError(s.win, "print "+filepath.Base(file), err)
+				return
+			}
+			s.state.SetText(jobLine(job))
+			fyne.CurrentApp().SendNotification(fyne.NewNotification("Printed", filepath.Base(file)+" on "+printer))
+		})
+	})
+}
+
+// jobLine says where a print job is.
+func jobLine(j node.PrintJob) string {
+	out := fmt.Sprintf("Job %d on %s: %s", j.JobID, j.Printer, j.State)
+	if j.Message != "" {
+		out += " — " + j.Message
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// settingsStore reads and changes the peer's settings, as `peerdesk
+// settings` does (under the node's settings lock).
+type settingsStore interface {
+	LoadSettings(ctx context.Context) (settingsView, error)
+	ChangeSetting(ctx context.Context, key, value string) error
+}
+
+// settingsScreen is the Settings tab.
+type settingsScreen struct {
+	svc       services
+	app       fyne.App
+	win       fyne.Window
+	loaded    settingsView
+	name      *widget.Entry
+	port      *widget.Entry
+	inbox     *widget.Entry
+	auto      *widget.Check
+	login     *widget.Check
+	look      *widget.RadioGroup
+	status    *widget.Label
+	autostart autostart
+}
+
+func newSettingsScreen(svc services, a fyne.App, win fyne.Window) *settingsScreen {
+	return &settingsScreen{svc: svc, app: a, win: win, autostart: defaultAutostart()}
+}
+
+func (s *settingsScreen) view() fyne.CanvasObject {
+	s.name = widget.NewEntry()
+	s.port = widget.NewEntry()
+	s.inbox = widget.NewEntry()
+	browse := widget.NewButtonWithIcon("", theme.FolderOpenIcon(), func() {
+		dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
+			if err == nil && dir != nil {
+				s.inbox.SetText(dir.Path())
+			}
+		}, s.win)
+	})
+	s.auto = widget.NewCheck("Accept files from trusted PCs without asking", nil)
+	s.login = widget.NewCheck("Start Peerdesk when I log in", func(on bool) { s.setLogin(on) })
+	if !autostartSupported() {
+		s.login.Disable()
+	}
+	s.look = widget.NewRadioGroup([]string{themeSystem, themeLight, themeDark}, func(choice string) {
+		if choice != "" {
+			applyTheme(s.app, choice)
+		}
+	})
+	s.look.Horizontal = true
+	s.status = widget.NewLabel("")
+	s.status.Wrapping = fyne.TextWrapWord
+	form := widget.NewForm(
+		widget.NewFormItem("Name of this PC", s.name),
+		widget.NewFormItem("UDP port", s.port),
+		widget.NewFormItem("Received files go to", container.NewBorder(nil, nil, nil, browse, s.inbox)),
+		widget.NewFormItem("", s.auto),
+		widget.NewFormItem("", s.login),
+		widget.NewFormItem("Look", s.look),
+	)
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.save)
+	save.Importance = widget.HighImportance
+	s.reload()
+	return container.NewVBox(form, container.NewHBox(save), s.status)
+}
+
+func (s *settingsScreen) reload() {
+	s.look.SetSelected(s.app.Preferences().StringWithFallback(prefTheme, themeSystem))
+	s.login.SetChecked(autostartSupported() && s.autostart.Enabled())
+	s.svc.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
+		v, err := s.svc.settings.LoadSettings(ctx)
+		cancel()
+		s.svc.onUI(func() {
+			if err != nil {
+				s.status.SetText(humanError(err))
+				return
+			}
+			s.loaded = v
+			s.name.SetText(v.Name)
+			s.port.SetText(strconv.Itoa(v.Port))
+			s.inbox.SetText(v.InboxDir)
+			s.auto.SetChecked(v.AutoAccept)
+		})
+	})
+}
+
+// save changes what differs from the loaded settings, one setting at a
+// time, as `peerdesk settings set` does.
+func (s *settingsScreen) save() {
+	var changes [][2]string
+	if n := strings.TrimSpace(s.name.Text); n != s.loaded.Name {
+		changes = append(changes, [2]string{"name", n})
+	}
+	if p := strings.TrimSpace(s.port.Text); p != strconv.Itoa(s.loaded.Port) {
+		changes = append(changes, [2]string{"port", p})
+	}
+	if in := strings.TrimSpace(s.inbox.Text); in != s.loaded.InboxDir {
+		changes = append(changes, [2]string{"inbox", in})
+	}
+	if s.auto.Checked != s.loaded.AutoAccept {
+		changes = append(changes, [2]string{"auto_accept", strconv.FormatBool(s.auto.Checked)})
+	}
+	s.svc.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
+		defer cancel()
+		for _, c := range changes {
+			if err := s.svc.settings.ChangeSetting(ctx, c[0], c[1]); err != nil {
+				s.svc.onUI(func() { showError(s.win, "change "+strings.ReplaceAll(c[0], "_", "-"), err) })
+				break
+			}
+		}
+		s.svc.onUI(func() {
+			s.status.SetText("Saved. A new name or port takes effect when Peerdesk next starts.")
+			s.reload()
+		})
+	})
+}
+
+func (s *settingsScreen) setLogin(on bool) {
+	if !autostartSupported() || on == s.autostart.Enabled() {
+		return
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		err = s.autostart.Set(on, exe)
+	}
+	if err != nil {
+		showError(s.win, "change start at login", err)
+	}
+}
