@@ -116,6 +116,10 @@ func (c *cli) dispatch(cmd string, args []string) error {
 		return c.send(args)
 	case "search":
 		return c.search(args)
+	case "printers":
+		return c.printers(args)
+	case "print":
+		return c.print(args)
 	case "transfers":
 		return c.transfers(args)
 	case "log":

@@ -29,6 +29,9 @@ Commands:
                               pin the peer's current key; with the fingerprint or the
                               code read off the other screen, mark it verified
   untrust PEER                forget the peer's pinned key
+  printers [PEER] [--json]    local print queues, or a peer's shared printers with state
+  print PEER:PRINTER FILE [--copies N] [--wait]
+                              print on a peer's shared printer; --wait follows the job
   version                     print the version
 
 PEER is a peer id, a unique id prefix (4+ characters) or a unique name.

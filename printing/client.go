@@ -53,12 +53,19 @@ func clientErr(ctx context.Context, op string, err error) error {
 	if errors.As(err, &re) {
 		for _, class := range remoteClasses {
 			if strings.HasPrefix(re.Message, class.Error()+":") || strings.Contains(re.Message, ": "+class.Error()) {
-				return fmt.Errorf("%w: %w", class, err)
+				return classified{class: class, err: err}
 			}
 		}
 	}
 	return err
 }
+
+// classified is a remote error that also matches the class its message
+// names, without repeating that name in the text.
+type classified struct{ class, err error }
+
+func (c classified) Error() string   { return c.err.Error() }
+func (c classified) Unwrap() []error { return []error{c.class, c.err} }
 
 // Printers lists the printers of t its credentials may print on.
 func (c Client) Printers(ctx context.Context, t shares.Target) ([]RemotePrinter, error) {

@@ -267,8 +267,10 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 	if !q.Accepting {
 		return refuse(fmt.Errorf("%w: printer %s%s", ErrQueueRejecting, g.Share.Name, parenthesized(q.Message)))
 	}
+	// The share's name stands for the queue's in the message: the sender
+	// knows only the share.
 	if _, err := chooseFormat(g.Share.Name, in.Format, q.Formats); err != nil {
-		return refuse(publicFormatErr(g.Share.Name, err))
+		return refuse(err)
 	}
 
 	f, err := os.CreateTemp(svc.cfg.TempDir, "peerdesk-print-*")
@@ -326,24 +328,13 @@ func (svc *Service) queue(ctx context.Context, sh shares.Share) (Queue, error) {
 	return q, nil
 }
 
-// publicFormatErr rewords a format refusal for the remote peer: the share
-// name stands where the local queue name was.
-func publicFormatErr(printer string, err error) error {
-	msg := strings.TrimSuffix(err.Error(), ": "+ErrUnsupportedFormat.Error())
-	if i := strings.Index(msg, "the printer takes"); i >= 0 {
-		msg = "the document's format is not one the printer takes; " + msg[i+len("the "):]
-	} else if i := strings.Index(msg, "; it takes"); i >= 0 {
-		msg = "the printer does not take this document's format" + msg[i:]
-	}
-	return fmt.Errorf("%w: printer %s: %s", ErrUnsupportedFormat, printer, msg)
-}
-
 // publicSubmitErr turns a backend refusal into a message fit for the
 // sender (no local queue names or server addresses).
 func (svc *Service) publicSubmitErr(printer string, err error) error {
 	switch {
 	case errors.Is(err, ErrUnsupportedFormat):
-		return publicFormatErr(printer, err)
+		// The content is not what the sender said it was.
+		return fmt.Errorf("printer %s: the document's content is not in a format the printer takes: %w", printer, ErrUnsupportedFormat)
 	case errors.Is(err, ErrQueueRejecting):
 		return fmt.Errorf("%w: printer %s", ErrQueueRejecting, printer)
 	case errors.Is(err, ErrQueueNotFound):

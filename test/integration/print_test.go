@@ -1,0 +1,357 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerdesk/peerdesk/test/netns"
+)
+
+// Printing on the namespace bed: a real cupsd with cups-pdf queues runs
+// inside the owner's namespace (scripts/cups.sh start NETNS), so the
+// owner's daemon reaches it at localhost:631 as it would on a desk; the
+// other peer prints through the real binary over mDNS + DTLS.
+
+const printerPW = "printer-secret"
+
+// cupsAnonDir is where cups-pdf writes jobs of users without a local
+// account, which every account@peer is.
+const cupsAnonDir = "/var/spool/cups-pdf/ANONYMOUS"
+
+// nsCUPS is the cupsd of one namespace.
+type nsCUPS struct {
+	t  *testing.T
+	ns string
+}
+
+// startCUPS starts cupsd and its PDF queue in h's namespace, and stops it
+// (and removes its private state) when the test ends. Under CI=true a
+// missing cupsd fails the test; elsewhere it skips.
+func startCUPS(t *testing.T, h *netns.Host) *nsCUPS {
+	t.Helper()
+	for _, tool := range []string{"cupsd", "lpadmin", "lpstat", "cupsdisable", "cupsreject"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			msg := fmt.Sprintf("%s not installed (scripts/deps.sh installs cups, cups-client, printer-driver-cups-pdf)", tool)
+			if os.Getenv("CI") == "true" {
+				t.Fatal("CI needs a real cupsd: " + msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "cups.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, script, "start", h.NS).CombinedOutput(); err != nil {
+		t.Fatalf("scripts/cups.sh start %s: %v\n%s", h.NS, err, out)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, script, "stop", h.NS).CombinedOutput(); err != nil {
+			t.Logf("scripts/cups.sh stop %s: %v\n%s", h.NS, err, out)
+		}
+		os.RemoveAll(filepath.Join("/run/peerdesk-cups", h.NS))
+	})
+	return &nsCUPS{t: t, ns: h.NS}
+}
+
+// tool runs a CUPS client tool against the namespace's cupsd; the private
+// state dir holds the certificate root's tools authenticate with.
+func (c *nsCUPS) tool(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	argv := append([]string{"netns", "exec", c.ns, "env", "LANG=C", "CUPS_SERVER=localhost:631",
+		"CUPS_STATEDIR=" + filepath.Join("/run/peerdesk-cups", c.ns, "state"), name}, args...)
+	out, err := exec.CommandContext(ctx, "ip", argv...).CombinedOutput()
+	return string(out), err
+}
+
+func (c *nsCUPS) must(name string, args ...string) string {
+	c.t.Helper()
+	out, err := c.tool(name, args...)
+	if err != nil {
+		c.t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), c.ns, err, out)
+	}
+	return out
+}
+
+// queue adds a cups-pdf queue with the PDF queue's driver.
+func (c *nsCUPS) queue(name string) {
+	c.t.Helper()
+	c.must("lpadmin", "-p", name, "-E", "-v", "cups-pdf:/", "-P", filepath.Join("/run/peerdesk-cups", c.ns, "ppd", "PDF.ppd"))
+}
+
+// jobs lists every job cupsd knows (completed ones too) as "QUEUE-ID USER".
+func (c *nsCUPS) jobs() []string {
+	c.t.Helper()
+	var out []string
+	for _, line := range strings.Split(c.must("lpstat", "-W", "all", "-o"), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 {
+			out = append(out, f[0]+" "+f[1])
+		}
+	}
+	return out
+}
+
+// printJob is `print --json`.
+type printJob struct {
+	Peer    string `json:"peer"`
+	Printer string `json:"printer"`
+	JobID   int    `json:"job_id"`
+	State   string `json:"state"`
+	Message string `json:"message"`
+}
+
+type remotePrinter struct {
+	Name    string   `json:"name"`
+	State   string   `json:"state"`
+	Message string   `json:"message"`
+	Formats []string `json:"formats"`
+}
+
+func TestPrintOnSharedPrinter(t *testing.T) {
+	var cups *nsCUPS
+	ps, _ := officeBedWith(t, 2, func(ps []*peer) {
+		owner := ps[0]
+		cups = startCUPS(t, owner.host)
+		for _, q := range []string{"QPAUSED", "QREJECT", "QGONE"} {
+			cups.queue(q)
+		}
+		cups.must("cupsdisable", "-r", "out of paper", "QPAUSED")
+		cups.must("cupsreject", "-r", "printer being serviced", "QREJECT")
+		cups.must("cupsdisable", "QGONE")
+		owner.must([]string{"PEERDESK_SHARE_PASSWORD=" + printerPW}, "share", "printer", "pdf", "PDF", "--allow", "alice", "--password")
+		for share, q := range map[string]string{"paused": "QPAUSED", "reject": "QREJECT", "gone": "QGONE"} {
+			owner.must(nil, "share", "printer", share, q, "--allow", "alice")
+		}
+	})
+	owner, client := ps[0], ps[1]
+	target := owner.host.Name
+	alice := creds("alice", alicePW, printerPW)
+	pdf, err := os.ReadFile(filepath.Join("..", "..", "printing", "testdata", "onepage.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A name no other test or run uses, to find this job's PDF.
+	token := "pd" + strings.ToLower(rand.Text()[:10])
+	doc := client.data(token + ".pdf")
+	if err := os.MkdirAll(filepath.Dir(doc), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(doc, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("list", func(t *testing.T) {
+		var list []remotePrinter
+		if err := json.Unmarshal([]byte(client.must(alice, "printers", target, "--json")), &list); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]remotePrinter{}
+		for _, p := range list {
+			got[p.Name] = p
+		}
+		if p := got["pdf"]; p.State != "idle" || !contains(p.Formats, "application/pdf") || !contains(p.Formats, "text/plain") {
+			t.Errorf("pdf: %+v", p)
+		}
+		if p := got["paused"]; p.State != "paused" || !strings.Contains(p.Message, "out of paper") {
+			t.Errorf("paused: %+v", p)
+		}
+		if p := got["reject"]; p.State != "rejecting" {
+			t.Errorf("reject: %+v", p)
+		}
+		// bob holds no right on any printer: he sees none.
+		out := client.must(creds("bob", "bob-pass", ""), "printers", target, "--json")
+		if strings.TrimSpace(out) != "[]" {
+			t.Errorf("bob sees printers: %s", out)
+		}
+	})
+
+	t.Run("print and wait", func(t *testing.T) {
+		start := time.Now()
+		out := client.must(alice, "print", target+":pdf", doc, "--wait", "--json")
+		took := time.Since(start)
+		var job printJob
+		if err := json.Unmarshal([]byte(out), &job); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if job.State != "completed" || job.JobID <= 0 || job.Printer != "pdf" {
+			t.Fatalf("job %+v", job)
+		}
+		t.Logf("MEASURED print --wait of a one-page PDF, %s → %s (CLI start, DTLS, upload, CUPS submit → completed): %v", client.host.Name, owner.host.Name, took.Round(time.Millisecond))
+		// The CUPS job carries account@peer-name.
+		want := fmt.Sprintf("PDF-%d alice@%s", job.JobID, client.host.Name)
+		if jobs := cups.jobs(); !contains(jobs, want) {
+			t.Errorf("cupsd jobs %q lack %q", jobs, want)
+		}
+		// cups-pdf wrote the PDF, named after the job title (the file name
+		// and the sending peer) and the job id.
+		suffix := fmt.Sprintf("job_%d.pdf", job.JobID)
+		netns.WaitFor(t, 5*time.Second, 25*time.Millisecond, func() (bool, string) {
+			entries, _ := os.ReadDir(cupsAnonDir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+				if strings.Contains(e.Name(), token) && strings.HasSuffix(e.Name(), suffix) {
+					b, err := os.ReadFile(filepath.Join(cupsAnonDir, e.Name()))
+					return err == nil && bytes.HasPrefix(b, []byte("%PDF-")), fmt.Sprintf("%s: %v", e.Name(), err)
+				}
+			}
+			return false, fmt.Sprintf("no *%s*%s in %s: %v", token, suffix, cupsAnonDir, names)
+		})
+		if !hasAudit(owner, func(r auditRecord) bool {
+			return r.Action == "print" && r.Allowed && r.Account == "alice" && r.Resource == "pdf" &&
+				strings.Contains(r.Detail, fmt.Sprintf("job %d", job.JobID))
+		}) {
+			t.Errorf("no allowed print in the owner's audit log: %+v", owner.audit())
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		before := len(cups.jobs())
+		cases := []struct {
+			name     string
+			env      []string
+			printer  string
+			file     string
+			code     int
+			stderr   string
+			audit    func(auditRecord) bool
+			auditMsg string
+		}{
+			{name: "wrong printer password", env: creds("alice", alicePW, "wrong"), printer: "pdf", file: doc, code: 3,
+				stderr: "wrong password for share pdf",
+				audit: func(r auditRecord) bool {
+					return !r.Allowed && r.Account == "alice" && r.Action == "login" && r.Resource == "pdf"
+				}},
+			{name: "account not allowed", env: creds("bob", "bob-pass", printerPW), printer: "pdf", file: doc, code: 3,
+				stderr: "bob may not print on share pdf",
+				audit: func(r auditRecord) bool {
+					return !r.Allowed && r.Account == "bob" && r.Action == "print" && r.Resource == "pdf"
+				}},
+			{name: "wrong account password", env: creds("alice", "nope", printerPW), printer: "pdf", file: doc, code: 3,
+				stderr: "wrong account name or password",
+				audit: func(r auditRecord) bool {
+					return !r.Allowed && r.Account == "alice" && r.Action == "login" && r.Resource == ""
+				}},
+			{name: "unsupported format", env: alice, printer: "pdf", file: writeBinary(t, client.data("blob.bin")), code: 1,
+				stderr: "printer pdf: the document is not PDF, PostScript, PNG, JPEG or UTF-8 text; the printer takes JPEG, PDF, PNG, PostScript, plain text",
+				audit: func(r auditRecord) bool {
+					return !r.Allowed && r.Account == "alice" && r.Action == "print" && r.Resource == "pdf" && strings.Contains(r.Detail, "format")
+				}},
+			{name: "rejecting queue", env: alice, printer: "reject", file: doc, code: 1,
+				stderr: "not accepting jobs: printer reject (printer being serviced)",
+				audit: func(r auditRecord) bool {
+					return !r.Allowed && r.Action == "print" && r.Resource == "reject"
+				}},
+			{name: "no such printer", env: alice, printer: "nosuch", file: doc, code: 4, stderr: "no such share: nosuch"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				out, errOut, code := client.cli(tc.env, "print", target+":"+tc.printer, tc.file)
+				if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+					t.Errorf("exit %d (want %d), stderr %q (want %q), stdout %q", code, tc.code, errOut, tc.stderr, out)
+				}
+				if tc.audit != nil && !hasAudit(owner, tc.audit) {
+					t.Errorf("no such refusal in the owner's audit log: %+v", owner.audit())
+				}
+			})
+		}
+		// No refused request created a CUPS job.
+		if after := cups.jobs(); len(after) != before {
+			t.Errorf("cupsd has %d jobs after the refusals, %d before: %q", len(after), before, after)
+		}
+	})
+
+	t.Run("paused queue", func(t *testing.T) {
+		out := client.must(alice, "print", target+":paused", doc, "--json")
+		var job printJob
+		if err := json.Unmarshal([]byte(out), &job); err != nil {
+			t.Fatal(err)
+		}
+		if job.State != "paused" && job.State != "held" {
+			t.Fatalf("job on a disabled queue: %+v", job)
+		}
+		if !strings.Contains(job.Message, "out of paper") {
+			t.Errorf("message %q does not say why", job.Message)
+		}
+	})
+
+	t.Run("queue deleted during held job", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := client.host.Command(ctx, client.bin, "print", target+":gone", doc, "--wait", "--json")
+		cmd.Env = append(cmd.Env, alice...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		netns.WaitFor(t, 10*time.Second, 25*time.Millisecond, func() (bool, string) {
+			out, _ := cups.tool("lpstat", "-o", "QGONE")
+			return strings.Contains(out, "QGONE-"), "no job on QGONE yet: " + out + stderr.String()
+		})
+		// The sender follows a paused job until the queue goes away.
+		netns.WaitFor(t, 5*time.Second, 25*time.Millisecond, func() (bool, string) {
+			return strings.Contains(stderr.String(), "paused"), "sender has not reported paused: " + stderr.String()
+		})
+		cups.must("lpadmin", "-x", "QGONE")
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("print --wait still running after the queue was deleted; stderr %s", stderr.String())
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Fatalf("print --wait on a deleted queue: %v; stdout %s stderr %s", err, stdout.String(), stderr.String())
+		}
+		if !regexp.MustCompile(`failed.*vanished`).MatchString(stderr.String()) {
+			t.Errorf("stderr does not report the job failed: %s", stderr.String())
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAudit(p *peer, match func(auditRecord) bool) bool {
+	for _, r := range p.audit() {
+		if match(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeBinary writes bytes no printer format starts with.
+func writeBinary(t *testing.T, path string) string {
+	t.Helper()
+	b := append([]byte{0x00, 0x01, 0x02, 0x03, 0xfe}, []byte(strings.Repeat("x", 2000))...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
