@@ -398,22 +398,29 @@ func (s *browserScreen) newFolder() {
 	}
 	name := widget.NewEntry()
 	dialog.ShowForm("New folder", "Create", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", name)}, func(ok bool) {
-		n := strings.TrimSpace(name.Text)
-		if !ok || n == "" {
-			return
+		if ok {
+			s.makeFolder(name.Text)
 		}
-		rp := s.m.Target()
-		rp.Path = path.Join(rp.Path, n)
-		creds := s.m.Creds()
-		s.svc.bg(func() {
-			err := s.svc.files.Mkdir(context.Background(), rp, creds)
-			s.svc.onUI(func() {
-				if err != nil {
-					showError(s.win, "create folder "+n, err)
-					return
-				}
-				s.m.Load()
-			})
-		})
 	}, s.win)
+}
+
+// makeFolder creates a folder named name in the folder on show.
+func (s *browserScreen) makeFolder(name string) {
+	n := strings.TrimSpace(name)
+	if n == "" || !s.m.CanWrite() {
+		return
+	}
+	rp := s.m.Target()
+	rp.Path = path.Join(rp.Path, n)
+	creds := s.m.Creds()
+	s.svc.bg(func() {
+		err := s.svc.files.Mkdir(context.Background(), rp, creds)
+		s.svc.onUI(func() {
+			if err != nil {
+				showError(s.win, "create folder "+n, err)
+				return
+			}
+			s.m.Load()
+		})
+	})
 }

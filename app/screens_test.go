@@ -1,0 +1,530 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/transfer"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// syncSvc runs background work and UI updates at once, on the test's
+// goroutine, so a screen's state can be read right after an action.
+func syncSvc(s services) services {
+	s.onUI = func(f func()) { f() }
+	s.bg = func(f func()) { f() }
+	return s
+}
+
+// fakeFiles is a peer "pc1" sharing "docs" (a tree in memory) to account
+// bob only, and "public" to guests.
+type fakeFiles struct {
+	tree  map[string][]shares.Entry // "share/dir" → entries
+	calls []string
+	made  []node.RemotePath
+}
+
+func newFakeFiles() *fakeFiles {
+	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	return &fakeFiles{tree: map[string][]shares.Entry{
+		"docs/": {
+			{Name: "b.txt", Size: 300, Mtime: t0},
+			{Name: "Reports", Dir: true, Mtime: t0},
+			{Name: "a.pdf", Size: 2000, Mtime: t0.Add(time.Hour)},
+		},
+		"docs/Reports": {{Name: "q1.xlsx", Size: 10, Mtime: t0}},
+		"public/":      {},
+	}}
+}
+
+func (f *fakeFiles) Browse(_ context.Context, rp node.RemotePath, c node.Creds, _ bool) (node.Listing, error) {
+	f.calls = append(f.calls, rp.Share+"/"+rp.Path+" as "+c.User)
+	if rp.Peer != "pc1" {
+		return node.Listing{}, fmt.Errorf("browse %s: %w", rp.Peer, node.ErrPeerNotFound)
+	}
+	if rp.Share == "" {
+		l := node.Listing{Shares: []shares.VisibleShare{{Name: "public", Kind: shares.KindFolder, Right: shares.RightRO}}}
+		if c.User == "bob" && c.Password == "pw" {
+			l.Shares = append(l.Shares, shares.VisibleShare{Name: "docs", Kind: shares.KindFolder, Right: shares.RightRW})
+		}
+		return l, nil
+	}
+	if rp.Share == "docs" && (c.User != "bob" || c.Password != "pw") {
+		return node.Listing{}, fmt.Errorf("list pc1:docs: %w: wrong account or password", transport.ErrAccessDenied)
+	}
+	e, ok := f.tree[rp.Share+"/"+rp.Path]
+	if !ok {
+		return node.Listing{}, fmt.Errorf("list: %w", transport.ErrNotFound)
+	}
+	return node.Listing{Entries: slices.Clone(e)}, nil
+}
+
+func (f *fakeFiles) Get(context.Context, node.RemotePath, node.Creds, node.GetOptions, func(node.Progress)) (node.GetResult, error) {
+	return node.GetResult{}, nil
+}
+
+func (f *fakeFiles) Put(context.Context, []string, node.RemotePath, node.Creds, bool, func(node.Progress)) ([]node.PutResult, error) {
+	return nil, nil
+}
+
+func (f *fakeFiles) Mkdir(_ context.Context, rp node.RemotePath, _ node.Creds) error {
+	f.made = append(f.made, rp)
+	return nil
+}
+
+func names(rows []browseRow) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func TestBrowseNavigation(t *testing.T) {
+	files := newFakeFiles()
+	m := newBrowserModel(files, func(f func()) { f() }, func(f func()) { f() })
+	var asked []string
+	m.askCreds = func(peer string, retry func()) {
+		asked = append(asked, peer)
+		m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+		retry()
+	}
+
+	m.OpenPeer("pc1", "Front desk")
+	if got := names(m.Rows); !reflect.DeepEqual(got, []string{"public"}) {
+		t.Fatalf("as guest, shares %v, want [public]", got)
+	}
+	// Log in (as the Log in… button does), then open docs.
+	m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+	m.Load()
+	if got := names(m.Rows); !reflect.DeepEqual(got, []string{"docs", "public"}) {
+		t.Fatalf("as bob, shares %v, want [docs public]", got)
+	}
+	m.Open(m.Rows[0])
+	if got := names(m.Rows); !reflect.DeepEqual(got, []string{"Reports", "a.pdf", "b.txt"}) {
+		t.Fatalf("docs sorted by name: %v, want folders first, then a.pdf, b.txt", got)
+	}
+	m.SortOn(sortSize)
+	if got := names(m.Rows); !reflect.DeepEqual(got, []string{"Reports", "b.txt", "a.pdf"}) {
+		t.Errorf("by size: %v", got)
+	}
+	m.SortOn(sortSize) // again: descending, folders still first
+	if got := names(m.Rows); !reflect.DeepEqual(got, []string{"Reports", "a.pdf", "b.txt"}) {
+		t.Errorf("by size, descending: %v", got)
+	}
+	m.SortOn(sortDate)
+	if got := names(m.Rows); got[2] != "a.pdf" {
+		t.Errorf("by date: %v, want the newest (a.pdf) last", got)
+	}
+
+	m.Open(m.Rows[0]) // Reports
+	if m.Target() != (node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports"}) {
+		t.Fatalf("target %+v", m.Target())
+	}
+	crumbs := m.Crumbs()
+	var labels []string
+	for _, c := range crumbs {
+		labels = append(labels, c.Label)
+	}
+	if !reflect.DeepEqual(labels, []string{"Front desk", "docs", "Reports"}) {
+		t.Errorf("breadcrumbs %v", labels)
+	}
+	if got := m.PathOf(m.Rows[0]); got.Path != "Reports/q1.xlsx" {
+		t.Errorf("path of q1.xlsx: %+v", got)
+	}
+	m.Go(crumbs[1])
+	if m.Dir != "" || m.Share != "docs" || len(m.Rows) != 3 {
+		t.Errorf("crumb docs: share %q dir %q rows %v", m.Share, m.Dir, names(m.Rows))
+	}
+	m.Up()
+	if m.Share != "" || len(m.Rows) != 2 {
+		t.Errorf("up from a share's top: share %q rows %v, want the share list", m.Share, names(m.Rows))
+	}
+
+	// A refusal asks for credentials and retries with them.
+	m.SetCreds("pc1", node.Creds{})
+	m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: shares.KindFolder})
+	if len(asked) != 1 || asked[0] != "Front desk" {
+		t.Fatalf("refusal asked for credentials %v times (%v), want once for Front desk", len(asked), asked)
+	}
+	if m.Err != nil || len(m.Rows) != 3 {
+		t.Errorf("after logging in: err %v, rows %v", m.Err, names(m.Rows))
+	}
+	if last := files.calls[len(files.calls)-1]; last != "docs/ as bob" {
+		t.Errorf("retry listed %q, want docs as bob", last)
+	}
+}
+
+// TestBrowserScreenShowsFolder renders the Files screen: breadcrumbs,
+// names, sizes and the status line a person reads.
+func TestBrowserScreenShowsFolder(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	files := newFakeFiles()
+	s := newBrowserScreen(syncSvc(services{files: files}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 500))
+	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+	s.m.OpenPeer("pc1", "Front desk")
+	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: shares.KindFolder})
+	markup := test.RenderToMarkup(w.Canvas())
+	for _, want := range []string{">Front desk<", ">docs<", ">Reports<", ">a.pdf<", ">2.0 KiB<", ">300 B<", "3 items"} {
+		if !strings.Contains(markup, want) {
+			t.Errorf("Files screen lacks %s", want)
+		}
+	}
+	// New folder goes into the folder on show.
+	s.m.Open(s.m.Rows[0])
+	if s.mkdir.Disabled() {
+		t.Error("New folder disabled inside a share")
+	}
+	s.makeFolder(" New ")
+	if len(files.made) != 1 || files.made[0] != (node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports/New"}) {
+		t.Errorf("mkdir %+v", files.made)
+	}
+}
+
+// fakeShares records what the My shares screen changes.
+type fakeShares struct {
+	infos    []shares.ShareInfo
+	updated  []string
+	access   map[string]shares.Right
+	guest    shares.Right
+	password map[string]string
+}
+
+func (f *fakeShares) ShareInfos() []shares.ShareInfo { return slices.Clone(f.infos) }
+func (f *fakeShares) AccountNames() []string         { return []string{"alice", "bob"} }
+func (f *fakeShares) AddFolderShare(a node.FolderShareArgs) (shares.ShareInfo, error) {
+	sh := shares.ShareInfo{Name: a.Name, Kind: shares.KindFolder, Path: a.Path, Access: map[string]shares.Right{}}
+	f.infos = append(f.infos, sh)
+	return sh, nil
+}
+func (f *fakeShares) AddPrinterShare(a node.PrinterShareArgs) (shares.ShareInfo, error) {
+	return shares.ShareInfo{}, errors.New("not in this test")
+}
+func (f *fakeShares) RemoveShare(string) error { return nil }
+func (f *fakeShares) UpdateShareAccess(name string, access map[string]shares.Right, guest shares.Right) error {
+	f.updated = append(f.updated, name)
+	f.access, f.guest = access, guest
+	return nil
+}
+func (f *fakeShares) SetSharePassword(name, pw string) error {
+	f.password[name] = pw
+	return nil
+}
+func (f *fakeShares) LocalQueues(context.Context) ([]printing.Queue, error) { return nil, nil }
+
+func TestAccessEditorSavesTheRightShare(t *testing.T) {
+	test.NewTempApp(t)
+	f := &fakeShares{password: map[string]string{}, infos: []shares.ShareInfo{
+		{Name: "accounts", Kind: shares.KindFolder, Path: "/srv/accounts", Access: map[string]shares.Right{"alice": shares.RightRW}},
+		{Name: "office-printer", Kind: shares.KindPrinter, Queue: "PDF", Access: map[string]shares.Right{}},
+		{Name: "photos", Kind: shares.KindFolder, Path: "/srv/photos", Access: map[string]shares.Right{"alice": shares.RightRO}, Guest: shares.RightRO, Password: true},
+	}}
+	s := newSharesScreen(syncSvc(services{shares: f}), nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 500))
+	if markup := test.RenderToMarkup(w.Canvas()); !strings.Contains(markup, "/srv/photos — alice (read only), guests (read only) — password") {
+		t.Errorf("share summary missing:\n%s", markup)
+	}
+
+	s.editAccess(2) // photos
+	e := s.editor
+	if e == nil || e.share.Name != "photos" {
+		t.Fatalf("editor for %+v, want photos", e)
+	}
+	if e.rights["alice"].Selected != "read only" || e.rights["bob"].Selected != "no access" || e.guest.Selected != "read only" {
+		t.Fatalf("editor starts from alice=%q bob=%q guest=%q", e.rights["alice"].Selected, e.rights["bob"].Selected, e.guest.Selected)
+	}
+	e.rights["alice"].SetSelected("no access")
+	e.rights["bob"].SetSelected("read & write")
+	e.guest.SetSelected("no access")
+	test.Type(e.password, "s3cret")
+	s.saveAccess(e)
+
+	if !reflect.DeepEqual(f.updated, []string{"photos"}) {
+		t.Fatalf("updated %v, want only photos", f.updated)
+	}
+	if want := map[string]shares.Right{"bob": shares.RightRW}; !reflect.DeepEqual(f.access, want) || f.guest != shares.RightNone {
+		t.Errorf("saved access %v guest %q, want %v and none", f.access, f.guest, want)
+	}
+	if f.password["photos"] != "s3cret" || len(f.password) != 1 {
+		t.Errorf("passwords set %v", f.password)
+	}
+
+	// A printer offers only print; removing a password sends "".
+	s.editAccess(1)
+	if opts := s.editor.guest.Options; !reflect.DeepEqual(opts, []string{"no access", "print"}) {
+		t.Errorf("printer rights %v", opts)
+	}
+	s.editAccess(2)
+	s.editor.clearPW.SetChecked(true)
+	s.saveAccess(s.editor)
+	if pw, ok := f.password["photos"]; !ok || pw != "" {
+		t.Errorf("removing the password set %q", pw)
+	}
+}
+
+// findButton finds a visible button by its text in a tree of objects.
+func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
+	if b, ok := o.(*widget.Button); ok && b.Text == text && b.Visible() {
+		return b
+	}
+	var kids []fyne.CanvasObject
+	switch c := o.(type) {
+	case *fyne.Container:
+		kids = c.Objects
+	case fyne.Widget:
+		kids = test.TempWidgetRenderer(t, c).Objects()
+	}
+	for _, k := range kids {
+		if b := findButton(t, k, text); b != nil {
+			return b
+		}
+	}
+	return nil
+}
+
+func TestAcceptPrompt(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel("main"))
+	w.Resize(fyne.NewSize(800, 600))
+	offer := shares.Offer{ID: "o1", PeerName: "Reception", Peer: transport.PeerInfo{ID: "pc2", Trust: transport.TrustVerified},
+		Files: []shares.OfferFile{{Name: "invoice.pdf", Size: 2048}, {Name: "photo.jpg", Size: 1 << 20}}, Total: 2048 + 1<<20}
+
+	for _, tc := range []struct {
+		button string
+		want   bool
+	}{{"Accept", true}, {"Decline", false}} {
+		t.Run(tc.button, func(t *testing.T) {
+			ui := make(uiQueue, 4)
+			var notes []string
+			p := &acceptPrompt{win: w, onUI: ui.do, notify: func(title, text string) { notes = append(notes, text) }}
+			answer := make(chan bool, 1)
+			go func() { answer <- p.ask(context.Background(), offer) }()
+			ui.runNext(t)
+			top := w.Canvas().Overlays().Top()
+			if top == nil {
+				t.Fatal("no dialog shown")
+			}
+			markup := test.RenderObjectToMarkup(top)
+			for _, want := range []string{"Reception (verified) wants to send you 2 files", "invoice.pdf  (2.0 KiB)", "photo.jpg  (1.0 MiB)", "Total: 1.0 MiB"} {
+				if !strings.Contains(markup, want) {
+					t.Errorf("dialog lacks %q:\n%s", want, markup)
+				}
+			}
+			if len(notes) != 1 || !strings.Contains(notes[0], "Reception") {
+				t.Errorf("notifications %v, want one naming the peer", notes)
+			}
+			b := findButton(t, top, tc.button)
+			if b == nil {
+				t.Fatalf("no %s button", tc.button)
+			}
+			test.Tap(b)
+			select {
+			case got := <-answer:
+				if got != tc.want {
+					t.Errorf("%s answered %v", tc.button, got)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no answer")
+			}
+		})
+	}
+
+	t.Run("sender gives up", func(t *testing.T) {
+		ui := make(uiQueue, 4)
+		p := &acceptPrompt{win: w, onUI: ui.do, notify: func(string, string) {}}
+		ctx, cancel := context.WithCancel(context.Background())
+		answer := make(chan bool, 1)
+		go func() { answer <- p.ask(ctx, offer) }()
+		ui.runNext(t)
+		cancel()
+		ui.runNext(t) // hides the dialog
+		if got := <-answer; got {
+			t.Error("an offer nobody answered was accepted")
+		}
+	})
+}
+
+func TestHumanErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("list pc1:docs: %w", transport.ErrAccessDenied), "Access denied"},
+		{fmt.Errorf("get: %w", transport.ErrUnreachable), "does not answer"},
+		{fmt.Errorf("send: %w: pc2 now presents another key", transport.ErrIdentityChanged), "different identity"},
+		{fmt.Errorf("write: %w", shares.ErrDiskFull), "disk is full"},
+		{fmt.Errorf("print: %w", printing.ErrQueueRejecting), "paused or not accepting"},
+		{fmt.Errorf("peer x: %w", node.ErrPeerNotFound), "not known here"},
+		{fmt.Errorf("open: %w", fs.ErrNotExist), "does not exist"},
+		{context.DeadlineExceeded, "took too long"},
+		{fmt.Errorf("settings: %w: port must be 1-65535", node.ErrUsage), "Port must be 1-65535."},
+		{errors.New("dial udp 10.0.0.9:47220: sendto: no route to host"), genericMessage},
+	} {
+		got := humanError(tc.err)
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("humanError(%v) = %q, want it to say %q", tc.err, got, tc.want)
+		}
+		if strings.Contains(got, "%!") || (tc.want != "Port must be 1-65535." && strings.Contains(got, tc.err.Error())) {
+			t.Errorf("humanError(%v) leaks the raw error: %q", tc.err, got)
+		}
+	}
+	if humanError(nil) != "" {
+		t.Error("nil error has a message")
+	}
+	// The transfer history keeps only the text: it is matched too.
+	if got := transferFailure("get docs/a: " + shares.ErrDiskFull.Error()); !strings.Contains(got, "disk is full") {
+		t.Errorf("history failure %q", got)
+	}
+}
+
+// fakeSender records sends.
+type fakeSender struct{ to, files []string }
+
+func (f *fakeSender) Send(_ context.Context, ref string, files []string, _ func(node.Progress)) (node.SendResult, error) {
+	f.to = append(f.to, ref)
+	f.files = append(f.files, files...)
+	return node.SendResult{Receiver: ref}, nil
+}
+
+func TestPeerPickerFromHandOff(t *testing.T) {
+	a := test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	snd := &fakeSender{}
+	var last WindowState
+	w := newMainWindow(a, self, peers, syncSvc(services{send: snd}), func(s WindowState) { last = s })
+	t.Cleanup(w.win.Close)
+	peers.reset([]discovery.Peer{
+		peer("a", "alpha", true, "pinned", fpA),
+		peer("b", "bravo", false, "pinned", fpB),
+		peer("c", "charlie", true, "changed", fpB),
+	})
+	b := &controlBridge{pick: w.pickPeer}
+	files := []string{"/home/x/report.pdf", "/home/x/photos"}
+	if _, err := b.serveSend(context.Background(), OpSend, []byte(`{"files":["/home/x/report.pdf","/home/x/photos"]}`)); err != nil {
+		t.Fatalf("send while starting: %v", err)
+	}
+	if last.Picker {
+		t.Fatal("picker raised before the app runs")
+	}
+	b.setPhase(running) // raises what waited
+	if !last.Picker || !reflect.DeepEqual(last.PickerFiles, files) || !last.Visible {
+		t.Fatalf("state after hand-off %+v, want the picker for %v on a visible window", last, files)
+	}
+	p := w.picker
+	if len(p.rows) != 1 || p.rows[0].Name != "alpha" {
+		t.Fatalf("picker offers %v, want only alpha (online, not changed)", p.rows)
+	}
+	p.list.Select(0)
+	test.Tap(p.send)
+	if !reflect.DeepEqual(snd.to, []string{"a"}) || !reflect.DeepEqual(snd.files, files) {
+		t.Errorf("sent %v to %v", snd.files, snd.to)
+	}
+	if last.Picker {
+		t.Error("picker still reported open after sending")
+	}
+
+	for _, bad := range []string{`{"files":[]}`, `{"files":["relative.txt"]}`, `nope`} {
+		if _, err := b.serveSend(context.Background(), OpSend, []byte(bad)); !errors.Is(err, node.ErrUsage) {
+			t.Errorf("gui.send %s: %v, want a usage error", bad, err)
+		}
+	}
+}
+
+// fakeTransfers is a transfer list with an update channel.
+type fakeTransfers struct {
+	list     []transfer.Info
+	updates  chan transfer.Info
+	canceled []string
+}
+
+func (f *fakeTransfers) TransferList() []transfer.Info { return f.list }
+func (f *fakeTransfers) SubscribeTransfers() (<-chan transfer.Info, func()) {
+	return f.updates, func() { close(f.updates) }
+}
+func (f *fakeTransfers) CancelTransfer(id string) error { f.canceled = append(f.canceled, id); return nil }
+
+func TestTransfersScreen(t *testing.T) {
+	a := test.NewTempApp(t)
+	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.Local)
+	f := &fakeTransfers{updates: make(chan transfer.Info, 4), list: []transfer.Info{
+		{ID: "1", Kind: transfer.KindDownload, Peer: "pc1", Path: "docs/old.pdf", Local: "/tmp/old.pdf", State: transfer.StateFailed, Bytes: 10, Total: 100, Started: t0, Error: "get: " + transport.ErrUnreachable.Error()},
+		{ID: "2", Kind: transfer.KindUpload, Peer: "pc2", Path: "docs/new.iso", Local: "/tmp/new.iso", State: transfer.StateRunning, Bytes: 50 << 20, Total: 100 << 20, Rate: 10 << 20, ETA: 5, Started: t0.Add(time.Minute)},
+	}}
+	ui := make(uiQueue, 16)
+	s := newTransfersScreen(services{transfers: f, onUI: ui.do, bg: func(fn func()) { fn() }}, a, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(800, 400))
+	markup := test.RenderToMarkup(w.Canvas())
+	for _, want := range []string{"new.iso   ↑ to pc2", "50.0 MiB of 100.0 MiB · 10.0 MiB/s · 5 s left", "old.pdf   ↓ from pc1", "Failed · The other PC does not answer"} {
+		if !strings.Contains(markup, want) {
+			t.Errorf("Transfers lacks %q", want)
+		}
+	}
+	if strings.Index(markup, "new.iso") > strings.Index(markup, "old.pdf") {
+		t.Error("the running transfer is not on top")
+	}
+	f.updates <- transfer.Info{ID: "2", Kind: transfer.KindUpload, Peer: "pc2", Path: "docs/new.iso", State: transfer.StateDone, Bytes: 100 << 20, Total: 100 << 20, Started: t0.Add(time.Minute), Ended: t0.Add(2 * time.Minute)}
+	ui.runNext(t) // the update
+	ui.runNext(t) // the one redraw it scheduled
+	if markup := test.RenderToMarkup(w.Canvas()); !strings.Contains(markup, "Done · 100.0 MiB of 100.0 MiB") {
+		t.Error("update not shown")
+	}
+	s.close()
+}
+
+func TestAutostart(t *testing.T) {
+	if !autostartSupported() {
+		t.Skip("XDG autostart is Linux/BSD")
+	}
+	dir := t.TempDir()
+	a := autostart{userDir: filepath.Join(dir, "user"), systemDir: filepath.Join(dir, "system")}
+	if a.Enabled() {
+		t.Fatal("enabled with no entries")
+	}
+	// The package's system entry turns it on; the user's Hidden entry off.
+	if err := os.MkdirAll(a.systemDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a.file(a.systemDir), []byte("[Desktop Entry]\nType=Application\nExec=peerdesk gui\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Enabled() {
+		t.Error("system entry not seen")
+	}
+	if err := a.Set(false, "/opt/Peer Desk/peerdesk"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(a.file(a.userDir))
+	if a.Enabled() || !strings.Contains(string(b), "Hidden=true") || !strings.Contains(string(b), `Exec="/opt/Peer Desk/peerdesk" gui`) {
+		t.Errorf("after off: enabled %v, entry:\n%s", a.Enabled(), b)
+	}
+	if err := a.Set(true, "/usr/bin/peerdesk"); err != nil || !a.Enabled() {
+		t.Errorf("after on: enabled %v, %v", a.Enabled(), err)
+	}
+}
