@@ -116,6 +116,49 @@ type bulkMux struct {
 	in       map[uint32]*bulkRecv // by the peer's id
 	lastStop uint32
 	dead     error
+
+	// ackDue is the transfers with data not yet acknowledged, acked when
+	// the datagram layer has no more datagrams in hand (flushAcks).
+	ackMu    sync.Mutex
+	ackDue   []*bulkRecv
+	ackSpare []*bulkRecv
+}
+
+// ackLater queues r's acknowledgement until the datagrams in hand are
+// handled.
+func (m *bulkMux) ackLater(r *bulkRecv) {
+	m.ackMu.Lock()
+	m.ackDue = append(m.ackDue, r)
+	m.ackMu.Unlock()
+}
+
+// flushAcks acknowledges what arrived in the datagrams just handled.
+func (m *bulkMux) flushAcks() {
+	m.ackMu.Lock()
+	due := m.ackDue
+	m.ackDue = m.ackSpare[:0]
+	m.ackMu.Unlock()
+	if len(due) == 0 {
+		m.ackMu.Lock()
+		m.ackSpare = due
+		m.ackMu.Unlock()
+		return
+	}
+	defer func() {
+		clear(due)
+		m.ackMu.Lock()
+		m.ackSpare = due[:0]
+		m.ackMu.Unlock()
+	}()
+	now := time.Now()
+	for _, r := range due {
+		r.mu.Lock()
+		pending := r.pending > 0
+		r.mu.Unlock()
+		if pending {
+			r.sendAck(now)
+		}
+	}
 }
 
 func newBulkMux(conn datagramConn, keys *bulkKeys, maxChunk int, closed <-chan struct{}) *bulkMux {

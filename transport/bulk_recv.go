@@ -12,9 +12,11 @@ import (
 )
 
 const (
-	// ackEvery is how many data packets the receiver takes before it
-	// acknowledges; out-of-order arrivals are acknowledged at once.
-	ackEvery = 8
+	// ackEvery is the most data packets the receiver takes before it
+	// acknowledges. Usually it acknowledges sooner: when it has handled
+	// every datagram one read brought (bulkMux.flushAcks), and at once on
+	// out-of-order arrivals.
+	ackEvery = 64
 	// ackDelay bounds how long a received packet waits for its ack.
 	ackDelay = time.Millisecond
 	// windowProbe is how often a receiver that gets no data repeats its
@@ -290,9 +292,12 @@ func (r *bulkRecv) onData(d bulkData) {
 	}
 	r.pending++
 	now2 := r.pending >= ackEvery || gap || r.cum == r.final
+	first := r.pending == 1
 	r.mu.Unlock()
 	if now2 {
 		r.sendAck(now)
+	} else if first {
+		r.mux.ackLater(r)
 	}
 }
 

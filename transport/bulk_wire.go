@@ -179,6 +179,8 @@ func decodeBulkAck(rec []byte, a *bulkAck) error {
 		length := uint64(binary.BigEndian.Uint32(p[4:]))
 		if i > 0 {
 			gap++ // ranges after the first are separated by at least one missing packet
+		} else if gap != 0 {
+			return fmt.Errorf("%w: bulk ack's first range does not end at its largest packet", ErrProtocol)
 		}
 		if gap > next {
 			return fmt.Errorf("%w: bulk ack range below packet 0", ErrProtocol)

@@ -43,13 +43,28 @@ type datagramConn interface {
 	cork()
 	uncork() error
 	writeDatagram(b []byte) error
-	setBulkHandler(h func(rec []byte))
+	setBulkHandler(h func(rec []byte), drained func())
 }
 
-// bulkHook holds a conn's bulk handler.
-type bulkHook struct{ h atomic.Pointer[func([]byte)] }
+// bulkHook holds a conn's bulk handlers: h takes each bulk record, drained
+// runs when the records read so far are all handled and the next read may
+// block (the receiver acknowledges then: one ack per batch of datagrams,
+// not per datagram).
+type bulkHook struct {
+	h       atomic.Pointer[func([]byte)]
+	drained atomic.Pointer[func()]
+}
 
-func (k *bulkHook) setBulkHandler(h func([]byte)) { k.h.Store(&h) }
+func (k *bulkHook) setBulkHandler(h func([]byte), drained func()) {
+	k.drained.Store(&drained)
+	k.h.Store(&h)
+}
+
+func (k *bulkHook) drain() {
+	if d := k.drained.Load(); d != nil && *d != nil {
+		(*d)()
+	}
+}
 
 // take hands d to the bulk handler if it is a bulk record.
 func (k *bulkHook) take(d []byte) bool {
@@ -165,6 +180,7 @@ func newDgramConn(c *net.UDPConn) *dgramConn {
 func (d *dgramConn) Read(p []byte) (int, error) {
 	for {
 		if d.next >= len(d.rx.segs) {
+			d.drain()
 			segs, _, err := d.sock.read(d.rx.buf, d.rx.segs[:0])
 			if err != nil {
 				return 0, err
@@ -344,6 +360,13 @@ func (c *udpPeerConn) Read(p []byte) (int, error) {
 			putRx(c.cur)
 			c.cur = nil
 		}
+		select {
+		case b := <-c.rx:
+			c.cur, c.next = b, 0
+			continue
+		default:
+		}
+		c.drain()
 		select {
 		case b := <-c.rx:
 			c.cur, c.next = b, 0

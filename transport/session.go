@@ -110,7 +110,7 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust TrustS
 		keys, err := newBulkKeys(state, client)
 		if ok && err == nil {
 			s.bulk = newBulkMux(dc, keys, datagramLimit(addr)-bulkRecordOverhead-bulkDataHeader, s.closed)
-			dc.setBulkHandler(s.bulk.takeRecord)
+			dc.setBulkHandler(s.bulk.takeRecord, s.bulk.flushAcks)
 		}
 	}
 	opts := sctpOptions(dconn, id.String())

@@ -110,6 +110,8 @@ type caseResult struct {
 	CPU        float64      `json:"ratio_cpu"`
 	PingIdleP  [2]float64   `json:"ping_idle_ms_p50_p99"`
 	PingBusyP  [2]float64   `json:"ping_busy_ms_p50_p99"`
+	ListIdleP  [2]float64   `json:"list_idle_ms_p50_max"`
+	ListBusyP  [2]float64   `json:"list_busy_ms_p50_max"`
 	Target     string       `json:"target"`
 	Met        bool         `json:"met"`
 }
@@ -216,6 +218,8 @@ func runCase(o options, name, serverNS, serverAddr, clientNS, clientAddr string,
 	r.CPU = r.OursCPU / r.TLSCPU
 	r.PingIdleP = [2]float64{percentile(res.PingIdle, 0.5), percentile(res.PingIdle, 0.99)}
 	r.PingBusyP = [2]float64{percentile(res.PingBusy, 0.5), percentile(res.PingBusy, 0.99)}
+	r.ListIdleP = [2]float64{percentile(res.ListIdle, 0.5), percentile(res.ListIdle, 1)}
+	r.ListBusyP = [2]float64{percentile(res.ListBusy, 0.5), percentile(res.ListBusy, 1)}
 	return r, nil
 }
 
@@ -237,14 +241,15 @@ func median(s []sample, f func(sample) float64) float64 {
 func printTable(w io.Writer, o options, rs []caseResult) {
 	fmt.Fprintf(w, "linkbench: %d MiB per run, %d runs per path (median), plane %s; CPU = sender + receiver processes (getrusage)\n\n", o.mib, o.runs, o.plane)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "case\tours MB/s\tTLS MB/s\tratio\tours CPU-s/GiB\tTLS CPU-s/GiB\tratio\trequest ms p50/p99 idle\tduring transfer\ttarget")
+	fmt.Fprintln(tw, "case\tours MB/s\tTLS MB/s\tratio\tours CPU-s/GiB\tTLS CPU-s/GiB\tratio\tping ms p50/p99 idle\tbusy\t10k listing ms p50/max idle\tbusy\ttarget")
 	for _, r := range rs {
 		met := "MET"
 		if !r.Met {
 			met = "NOT MET"
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.2f\t%.2f/%.2f\t%.2f/%.2f\t%s: %s\n", r.Name, r.OursMBps, r.TLSMBps, r.Throughput,
-			r.OursCPU, r.TLSCPU, r.CPU, r.PingIdleP[0], r.PingIdleP[1], r.PingBusyP[0], r.PingBusyP[1], r.Target, met)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.3f\t%.2f\t%.2f\t%.2f\t%.2f/%.2f\t%.2f/%.2f\t%.0f/%.0f\t%.0f/%.0f\t%s: %s\n", r.Name, r.OursMBps, r.TLSMBps, r.Throughput,
+			r.OursCPU, r.TLSCPU, r.CPU, r.PingIdleP[0], r.PingIdleP[1], r.PingBusyP[0], r.PingBusyP[1],
+			r.ListIdleP[0], r.ListIdleP[1], r.ListBusyP[0], r.ListBusyP[1], r.Target, met)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -32,8 +33,30 @@ const (
 	downloadOp = "bench.download"
 	cpuOp      = "bench.cpu"
 	pingOp     = "bench.ping"
+	listOp     = "bench.list"
 	copyBuffer = 64 << 10
+	// listEntries is the size of the listing timed during a transfer
+	// (SPEC.md: a 10,000-entry listing within 300 ms).
+	listEntries = 10000
 )
+
+// listEntry has the fields of a shares listing entry (shares.Entry), so
+// the listing has a real one's size and encoding cost.
+type listEntry struct {
+	Name  string    `json:"name"`
+	Size  int64     `json:"size"`
+	Mtime time.Time `json:"mtime"`
+	Dir   bool      `json:"dir"`
+}
+
+func makeListing() []listEntry {
+	es := make([]listEntry, listEntries)
+	t := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	for i := range es {
+		es[i] = listEntry{Name: fmt.Sprintf("Quarterly report %05d (final, reviewed).pdf", i), Size: int64(i) * 7919, Mtime: t.Add(time.Duration(i) * time.Minute), Dir: i%50 == 0}
+	}
+	return es
+}
 
 // ready is what the server role prints once it listens.
 type ready struct {
@@ -146,6 +169,23 @@ func serveRole(o options) error {
 	mux.Handle(pingOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
 		_ = s.Respond(nil)
 	})
+	listing := makeListing()
+	mux.Handle(listOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
+		// As shares' fs.list answers a large folder: the size in the
+		// response, the JSON as a body (encoded per request).
+		b, err := json.Marshal(listing)
+		if err != nil {
+			_ = s.Fail(err)
+			return
+		}
+		if err := s.Respond(map[string]int64{"size": int64(len(b))}); err != nil {
+			return
+		}
+		if _, err := s.SendBody(ctx, bytes.NewReader(b)); err != nil {
+			return
+		}
+		_, _ = s.ReadFrame()
+	})
 	dir, err := os.MkdirTemp("", "linkbench-")
 	if err != nil {
 		return err
@@ -222,6 +262,8 @@ type clientResult struct {
 	TLS      []sample  `json:"tls"`
 	PingIdle []float64 `json:"ping_idle_ms,omitempty"`
 	PingBusy []float64 `json:"ping_busy_ms,omitempty"`
+	ListIdle []float64 `json:"list_idle_ms,omitempty"`
+	ListBusy []float64 `json:"list_busy_ms,omitempty"`
 	Suite    string    `json:"tls_suite"`
 }
 
@@ -368,6 +410,31 @@ func clientRole(o options) error {
 			_, err := ep.Call(ctx, srv.ID, addrs, pingOp, nil, nil)
 			return float64(time.Since(start).Microseconds()) / 1000, err
 		}
+		list := func() (float64, error) {
+			start := time.Now()
+			st, err := ep.Open(ctx, srv.ID, addrs, listOp, nil)
+			if err != nil {
+				return 0, err
+			}
+			defer st.Close()
+			var head struct{ Size int64 }
+			if err := st.ReadResponse(listOp, &head); err != nil {
+				return 0, err
+			}
+			var buf bytes.Buffer
+			buf.Grow(int(head.Size))
+			if _, err := st.ReceiveBody(ctx, &buf, head.Size); err != nil {
+				return 0, err
+			}
+			var es []listEntry
+			if err := json.Unmarshal(buf.Bytes(), &es); err != nil {
+				return 0, err
+			}
+			if len(es) != listEntries {
+				return 0, fmt.Errorf("listing of %d entries", len(es))
+			}
+			return float64(time.Since(start).Microseconds()) / 1000, nil
+		}
 		for range 50 {
 			ms, err := ping()
 			if err != nil {
@@ -375,9 +442,36 @@ func clientRole(o options) error {
 			}
 			res.PingIdle = append(res.PingIdle, ms)
 		}
-		// Requests while a transfer runs: one every 10 ms.
+		for range 5 {
+			ms, err := list()
+			if err != nil {
+				return fmt.Errorf("listing: %w", err)
+			}
+			res.ListIdle = append(res.ListIdle, ms)
+		}
+		// Requests while a transfer runs on the same session: a ping
+		// every 10 ms, and a 10,000-entry listing every 100 ms.
 		done := make(chan error, 1)
 		go func() { done <- ours(n) }()
+		lists := make(chan error, 1)
+		stopLists := make(chan struct{})
+		go func() {
+			defer close(lists)
+			time.Sleep(50 * time.Millisecond) // the transfer is under way
+			for {
+				ms, err := list()
+				if err != nil {
+					lists <- err
+					return
+				}
+				res.ListBusy = append(res.ListBusy, ms)
+				select {
+				case <-stopLists:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 	loop:
@@ -385,7 +479,7 @@ func clientRole(o options) error {
 			select {
 			case err := <-done:
 				if err != nil {
-					return fmt.Errorf("ours during pings: %w", err)
+					return fmt.Errorf("ours during requests: %w", err)
 				}
 				break loop
 			case <-tick.C:
@@ -395,6 +489,10 @@ func clientRole(o options) error {
 				}
 				res.PingBusy = append(res.PingBusy, ms)
 			}
+		}
+		close(stopLists)
+		if err := <-lists; err != nil {
+			return fmt.Errorf("listing during transfer: %w", err)
 		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
