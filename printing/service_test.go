@@ -1,0 +1,285 @@
+//go:build !windows
+
+package printing
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// The service tests run the owner's Service and a Client on two real
+// transport endpoints on loopback, printing on the real cupsd (see
+// cups_test.go).
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("PEERDESK_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func testEndpoint(t *testing.T, mux *transport.Mux) (*transport.Endpoint, string) {
+	t.Helper()
+	id, _, _, err := transport.NewIdentity(uuid.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := transport.OpenTrustStore(filepath.Join(t.TempDir(), "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := transport.Config{Identity: id, Trust: trust, Logger: quietLogger(), HandshakeTimeout: 3 * time.Second}
+	if mux != nil {
+		cfg.Handler = mux
+	}
+	ep, err := transport.Listen(context.Background(), "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return ep, id.ID.String()
+}
+
+// printEnv is an owning peer serving printer shares and a sending peer.
+type printEnv struct {
+	t        *testing.T
+	files    *shares.Service
+	server   *transport.Endpoint
+	serverID string
+	client   Client
+}
+
+func newPrintEnv(t *testing.T, backend Backend) *printEnv {
+	t.Helper()
+	files, err := shares.NewService(shares.ServiceConfig{
+		Home: t.TempDir(), Name: "owner", Logger: quietLogger(),
+		PeerName: func(id string) string { return "desk-2" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { files.Close() })
+	svc, err := NewService(ServiceConfig{Backend: backend, Access: files.Access(), Shares: files.Shares(), Logger: quietLogger(), TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := transport.NewMux()
+	svc.Register(mux)
+	e := &printEnv{t: t, files: files}
+	e.server, e.serverID = testEndpoint(t, mux)
+	clientEP, _ := testEndpoint(t, nil)
+	e.client = Client{Caller: clientEP}
+	return e
+}
+
+func (e *printEnv) target(c shares.Credentials) shares.Target {
+	return shares.Target{ID: e.serverID, Addrs: []string{e.server.Addr().String()}, Auth: c}
+}
+
+func (e *printEnv) share(name, queue string, guest bool, users ...string) {
+	e.t.Helper()
+	sh := shares.Share{Name: name, Kind: shares.KindPrinter, Queue: queue, Access: map[string]shares.Right{}}
+	for _, u := range users {
+		if !e.files.Accounts().Exists(u) {
+			if err := e.files.Accounts().Add(u, u+"-pw"); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		sh.Access[u] = shares.RightPrint
+	}
+	if guest {
+		sh.Guest = shares.RightPrint
+	}
+	if _, err := e.files.Shares().Add(sh, ""); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func user(name string) shares.Credentials {
+	return shares.Credentials{User: name, Password: name + "-pw"}
+}
+
+func (e *printEnv) submit(c shares.Credentials, printer, name string, doc []byte, copies int) (RemoteJob, error) {
+	e.t.Helper()
+	path := filepath.Join(e.t.TempDir(), name)
+	if err := os.WriteFile(path, doc, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	f, size, err := OpenDocument(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return e.client.Submit(ctx, e.target(c), printer, f, size, SubmitOptions{Name: name, Copies: copies})
+}
+
+// follow long-polls a job to its end.
+func (e *printEnv) follow(c shares.Credentials, printer string, j RemoteJob) RemoteJob {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for !j.Done {
+		next, err := e.client.Job(ctx, e.target(c), printer, j, 5*time.Second)
+		if err != nil {
+			e.t.Fatalf("follow job %d: %v", j.JobID, err)
+		}
+		j = next
+	}
+	return j
+}
+
+func TestServiceGuestPrintsTextWithCopies(t *testing.T) {
+	c := newTestCUPS(t)
+	e := newPrintEnv(t, c)
+	e.share("office", "PDF", true)
+	job, err := e.submit(shares.Credentials{}, "office", "notes.txt", []byte("minutes of the meeting\n"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job = e.follow(shares.Credentials{}, "office", job); job.State != StateCompleted {
+		t.Fatalf("job %+v", job)
+	}
+	// The job belongs to guest@<sending peer's name>, with two copies.
+	out := cupsTool(t, "lpstat", "-W", "completed", "-o", "PDF")
+	if !strings.Contains(out, "PDF-"+strconv.Itoa(job.JobID)+" ") || !strings.Contains(out, "guest@desk-2") {
+		t.Errorf("lpstat lacks job %d of guest@desk-2:\n%s", job.JobID, out)
+	}
+}
+
+func TestServiceRefusesBeforeTheDocumentTravels(t *testing.T) {
+	c := newTestCUPS(t)
+	rejecting := tempQueue(t, "svc-reject", "cups-pdf:/")
+	cupsTool(t, "cupsreject", rejecting)
+	e := newPrintEnv(t, c)
+	e.share("pdf", "PDF", false, "alice")
+	e.share("closed", rejecting, false, "alice")
+	e.share("ghost", "peerdesk-test-no-such-queue", false, "alice")
+	tests := []struct {
+		name    string
+		creds   shares.Credentials
+		printer string
+		doc     []byte
+		want    error
+	}{
+		{"unknown format", user("alice"), "pdf", []byte{0, 1, 2, 3, 0xfe, 0xff}, ErrUnsupportedFormat},
+		{"rejecting queue", user("alice"), "closed", testPDF(t), ErrQueueRejecting},
+		{"queue gone", user("alice"), "ghost", testPDF(t), ErrQueueNotFound},
+		{"guest not let in", shares.Credentials{}, "pdf", testPDF(t), transport.ErrAccessDenied},
+		{"wrong password", shares.Credentials{User: "alice", Password: "nope"}, "pdf", testPDF(t), transport.ErrAccessDenied},
+		{"no such printer", user("alice"), "nosuch", testPDF(t), transport.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.submit(tt.creds, tt.printer, "doc", tt.doc, 1)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("submit: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestServiceJobFollowing(t *testing.T) {
+	c := newTestCUPS(t)
+	paused := tempQueue(t, "svc-paused", "cups-pdf:/")
+	cupsTool(t, "cupsdisable", "-r", "toner low", paused)
+	e := newPrintEnv(t, c)
+	e.share("slow", paused, false, "alice", "bob")
+	job, err := e.submit(user("alice"), "slow", "a.pdf", testPDF(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.State != StatePaused || !strings.Contains(job.Message, "toner low") {
+		t.Fatalf("job on a disabled queue: %+v", job)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Only the account and peer that submitted a job may follow it.
+	if _, err := e.client.Job(ctx, e.target(user("bob")), "slow", job, 0); !errors.Is(err, transport.ErrNotFound) {
+		t.Errorf("bob follows alice's job: %v", err)
+	}
+
+	// Nothing changes: the long poll answers with the same state after
+	// its wait.
+	start := time.Now()
+	same, err := e.client.Job(ctx, e.target(user("alice")), "slow", job, 300*time.Millisecond)
+	if err != nil || same != job {
+		t.Fatalf("unchanged job: %+v, %v", same, err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("long poll answered after %v, before its wait", waited)
+	}
+
+	// Enabling the queue lets the job print; the follower hears it.
+	cupsTool(t, "cupsenable", paused)
+	if job = e.follow(user("alice"), "slow", job); job.State != StateCompleted {
+		t.Fatalf("job after cupsenable: %+v", job)
+	}
+}
+
+func TestServiceListsPrintersWithState(t *testing.T) {
+	c := newTestCUPS(t)
+	paused := tempQueue(t, "svc-list", "cups-pdf:/")
+	cupsTool(t, "cupsdisable", "-r", "jammed", paused)
+	e := newPrintEnv(t, c)
+	e.share("pdf", "PDF", false, "alice")
+	e.share("jammed", paused, false, "alice")
+	e.share("ghost", "peerdesk-test-no-such-queue", false, "alice")
+	e.share("guests", "PDF", true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := e.client.Printers(ctx, e.target(user("alice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]RemotePrinter{}
+	for _, p := range list {
+		got[p.Name] = p
+	}
+	if len(got) != 4 {
+		t.Errorf("alice sees %+v", list)
+	}
+	if p := got["pdf"]; p.State != PrinterIdle && p.State != PrinterProcessing || !strings.Contains(strings.Join(p.Formats, ","), FormatPDF) {
+		t.Errorf("pdf: %+v", p)
+	}
+	if p := got["jammed"]; p.State != PrinterPaused || !strings.Contains(p.Message, "jammed") {
+		t.Errorf("jammed: %+v", p)
+	}
+	if p := got["ghost"]; p.State != PrinterUnavailable {
+		t.Errorf("ghost: %+v", p)
+	}
+	// A guest sees only what guests may use.
+	list, err = e.client.Printers(ctx, e.target(shares.Credentials{}))
+	if err != nil || len(list) != 1 || list[0].Name != "guests" {
+		t.Errorf("guest sees %+v, %v", list, err)
+	}
+}
+
+func TestServiceWithoutSpooler(t *testing.T) {
+	e := newPrintEnv(t, nil)
+	e.share("pdf", "PDF", true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := e.client.Printers(ctx, e.target(shares.Credentials{}))
+	if err != nil || len(list) != 1 || list[0].State != PrinterUnavailable {
+		t.Fatalf("printers without a spooler: %+v, %v", list, err)
+	}
+	if _, err := e.submit(shares.Credentials{}, "pdf", "a.txt", []byte("hello\n"), 1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("submit without a spooler: %v", err)
+	}
+}
