@@ -93,7 +93,8 @@ func (c *cli) print(args []string) error {
 	asJSON := fs.Bool("json", false, "machine-readable output")
 	copies := fs.Int("copies", 1, "number of copies")
 	wait := fs.Bool("wait", false, "follow the job until it is printed (exit non-zero if it fails)")
-	pos, err := parseFlags(fs, args, 2, 2, "print PEER:PRINTER FILE [--copies N] [--wait] [--user U] [--json]")
+	timeout := fs.Duration("timeout", 0, "with --wait: give up following after this long (e.g. 2m; default: until the job ends)")
+	pos, err := parseFlags(fs, args, 2, 2, "print PEER:PRINTER FILE [--copies N] [--wait [--timeout D]] [--user U] [--json]")
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,9 @@ func (c *cli) print(args []string) error {
 	}
 	if *copies < 1 || *copies > printing.MaxCopies {
 		return usagef("print: --copies must be between 1 and %d", printing.MaxCopies)
+	}
+	if *timeout < 0 || (*timeout > 0 && !*wait) {
+		return usagef("print: --timeout needs --wait and a positive duration")
 	}
 	files, err := absAll(pos[1:])
 	if err != nil {
@@ -125,7 +129,7 @@ func (c *cli) print(args []string) error {
 		fmt.Fprintf(c.stderr, "job %d on %s:%s: %s%s\n", j.JobID, j.Peer, j.Printer, j.State, parens(j.Message))
 	}
 	err = c.callLong("print", node.PrintArgs{Target: rp, File: files[0], Creds: cr,
-		PrintOptions: node.PrintOptions{Copies: *copies, Wait: *wait}}, &job, onEvent)
+		PrintOptions: node.PrintOptions{Copies: *copies, Wait: *wait}, WaitTimeout: *timeout}, &job, onEvent)
 	if err != nil {
 		return err
 	}

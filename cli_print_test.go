@@ -30,6 +30,7 @@ func TestPrintCommandLine(t *testing.T) {
 		{"zero copies", []string{"print", "desk:pdf", doc, "--copies", "0"}, exitUsage, "--copies must be between 1 and 999"},
 		{"too many copies", []string{"print", "desk:pdf", doc, "--copies", "1000"}, exitUsage, "--copies"},
 		{"missing file", []string{"print", "desk:pdf", filepath.Join(t.TempDir(), "none.pdf")}, exitNotFound, "no such file"},
+		{"timeout without wait", []string{"print", "desk:pdf", doc, "--timeout", "5s"}, exitUsage, "--timeout needs --wait"},
 		{"no peer running", []string{"print", "desk:pdf", doc}, exitError, "peerdesk daemon"},
 		{"printers of a peer, no peer running", []string{"printers", "desk"}, exitError, "peerdesk daemon"},
 		{"printers takes one peer", []string{"printers", "a", "b"}, exitUsage, "usage: peerdesk printers"},

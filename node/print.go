@@ -149,7 +149,11 @@ func (n *Node) Print(ctx context.Context, rp RemotePath, file string, creds Cred
 		next, err := n.printClient.Job(ctx, t, rp.Share, r, followWait)
 		if err != nil {
 			if ctx.Err() != nil {
-				return job, fmt.Errorf("print job %d on %s still %s: %w", job.JobID, where, job.State, ctx.Err())
+				msg := ""
+				if job.Message != "" {
+					msg = " (" + job.Message + ")"
+				}
+				return job, fmt.Errorf("print job %d on %s still %s%s: %w", job.JobID, where, job.State, msg, ctx.Err())
 			}
 			return job, fmt.Errorf("follow print job %d on %s: %w", job.JobID, where, err)
 		}

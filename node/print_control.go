@@ -20,6 +20,10 @@ type (
 		File   string     `json:"file"`
 		Creds  Creds      `json:"creds"`
 		PrintOptions
+		// WaitTimeout bounds how long a Wait follows the job (0: until
+		// it ends or the client goes away). A job still waiting then is
+		// reported with its state and the printer's message.
+		WaitTimeout time.Duration `json:"wait_timeout,omitempty"`
 	}
 )
 
@@ -45,6 +49,12 @@ func (n *Node) registerPrintControl() {
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
 		}
-		return n.Print(ctx, a.Target, a.File, a.Creds, a.PrintOptions, func(j PrintJob) { _ = control.Emit(ctx, j) })
+		emit := func(j PrintJob) { _ = control.Emit(ctx, j) }
+		if a.WaitTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, a.WaitTimeout)
+			defer cancel()
+		}
+		return n.Print(ctx, a.Target, a.File, a.Creds, a.PrintOptions, emit)
 	})
 }

@@ -289,6 +289,12 @@ func TestPrintOnSharedPrinter(t *testing.T) {
 		if !strings.Contains(job.Message, "out of paper") {
 			t.Errorf("message %q does not say why", job.Message)
 		}
+		// --wait on a queue that stays paused ends at --timeout with the
+		// job's state and the printer's message, exit 1.
+		_, errOut, code := client.cli(alice, "print", target+":paused", doc, "--wait", "--timeout", "1s")
+		if code != 1 || !strings.Contains(errOut, "still paused") || !strings.Contains(errOut, "out of paper") {
+			t.Errorf("print --wait --timeout on a paused queue: exit %d, stderr %q", code, errOut)
+		}
 	})
 
 	t.Run("queue deleted during held job", func(t *testing.T) {
@@ -322,6 +328,7 @@ func TestPrintOnSharedPrinter(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
 			t.Fatalf("print --wait on a deleted queue: %v; stdout %s stderr %s", err, stdout.String(), stderr.String())
 		}
+		t.Logf("sender's stderr: %s", stderr.String())
 		if !regexp.MustCompile(`failed.*vanished`).MatchString(stderr.String()) {
 			t.Errorf("stderr does not report the job failed: %s", stderr.String())
 		}
