@@ -81,8 +81,7 @@ func (c *cli) sendToGUI(files []string) error {
 		}
 		err = c.retrySend(args, 30*time.Second)
 	}
-	var ce *control.Error
-	if errors.As(err, &ce) && ce.Code == "usage" && strings.Contains(ce.Message, "unknown command") {
+	if isUnknownOp(err) {
 		return fmt.Errorf("%w, headless (`peerdesk daemon`): name the peer, `peerdesk send PEER FILE...`", node.ErrAlreadyRunning)
 	}
 	if err != nil {
@@ -92,16 +91,24 @@ func (c *cli) sendToGUI(files []string) error {
 }
 
 // retrySend repeats the hand-off while the app it started is coming up
-// (no socket yet, or the window not yet showing).
+// (no socket yet, the app's ops not yet added, or the window not yet
+// showing).
 func (c *cli) retrySend(args app.SendArgs, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
 		err := c.call(app.OpSend, args, nil, 5*time.Second)
-		if err == nil || time.Now().After(deadline) || !(errors.Is(err, control.ErrNotRunning) || isNotShowing(err)) {
+		if err == nil || time.Now().After(deadline) || !(errors.Is(err, control.ErrNotRunning) || isNotShowing(err) || isUnknownOp(err)) {
 			return err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// isUnknownOp: the running peer has no desktop app (a daemon) — or, just
+// after we started one, its node answers before the app has added its ops.
+func isUnknownOp(err error) bool {
+	var ce *control.Error
+	return errors.As(err, &ce) && ce.Code == "usage" && strings.Contains(ce.Message, "unknown command")
 }
 
 func isNotShowing(err error) bool {

@@ -84,26 +84,40 @@ func newMainWindow(a fyne.App, self node.IDInfo, peers *peersModel, svc services
 	w.win = a.NewWindow(w.title)
 	w.win.SetIcon(Icon)
 	w.win.SetContent(w.layout())
-	w.win.Resize(fyne.NewSize(960, 560))
+	w.win.Resize(fyne.NewSize(1000, 600))
 	w.win.SetOnDropped(w.dropped)
 	peers.rows.AddListener(binding.NewDataListener(w.publish))
 	return w
 }
 
-// layout puts the header on top of one tab per screen.
+// layout puts the header on top of one tab per screen. Screens other
+// than Peers are built the first time they are shown: most sessions open
+// few of them, and each costs memory (widgets, subscriptions).
 func (w *mainWindow) layout() fyne.CanvasObject {
 	items := []*container.TabItem{
 		container.NewTabItemWithIcon(tabPeers, theme.ComputerIcon(), peersScreen(w)),
 	}
+	type lazy struct {
+		box   *fyne.Container
+		build func() fyne.CanvasObject
+	}
+	builders := map[*container.TabItem]lazy{}
 	add := func(name string, icon fyne.Resource, ok bool, build func() fyne.CanvasObject) {
 		if ok {
-			items = append(items, container.NewTabItemWithIcon(name, icon, build()))
+			box := container.NewStack()
+			it := container.NewTabItemWithIcon(name, icon, box)
+			builders[it] = lazy{box, build}
+			items = append(items, it)
 		}
 	}
 	add(tabFiles, theme.FolderOpenIcon(), w.svc.files != nil, func() fyne.CanvasObject {
-		w.browser = newBrowserScreen(w.svc, w.peers, w.win)
 		return w.browser.view()
 	})
+	if w.svc.files != nil {
+		// The browser exists from the start: the Peers tab and drops
+		// on the window open it.
+		w.browser = newBrowserScreen(w.svc, w.peers, w.win)
+	}
 	add(tabShares, theme.FolderNewIcon(), w.svc.shares != nil, func() fyne.CanvasObject {
 		return newSharesScreen(w.svc, w.win).view()
 	})
@@ -126,8 +140,14 @@ func (w *mainWindow) layout() fyne.CanvasObject {
 		return newSettingsScreen(w.svc, w.app, w.win).view()
 	})
 	w.tabs = container.NewAppTabs(items...)
-	w.tabs.SetTabLocation(container.TabLocationLeading)
-	w.tabs.OnSelected = func(*container.TabItem) { w.publish() }
+	w.tabs.OnSelected = func(it *container.TabItem) {
+		if l, ok := builders[it]; ok {
+			delete(builders, it)
+			l.box.Objects = []fyne.CanvasObject{l.build()}
+			l.box.Refresh()
+		}
+		w.publish()
+	}
 	return container.NewBorder(headerView(w.self), nil, nil, nil, w.tabs)
 }
 
