@@ -466,7 +466,10 @@ func (f *fakeTransfers) TransferList() []transfer.Info { return f.list }
 func (f *fakeTransfers) SubscribeTransfers() (<-chan transfer.Info, func()) {
 	return f.updates, func() { close(f.updates) }
 }
-func (f *fakeTransfers) CancelTransfer(id string) error { f.canceled = append(f.canceled, id); return nil }
+func (f *fakeTransfers) CancelTransfer(id string) error {
+	f.canceled = append(f.canceled, id)
+	return nil
+}
 
 func TestTransfersScreen(t *testing.T) {
 	a := test.NewTempApp(t)

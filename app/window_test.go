@@ -125,4 +125,4 @@ func TestTrayMenu(t *testing.T) {
 type fakeSharing struct{ paused bool }
 
 func (f *fakeSharing) SetSharingPaused(p bool) { f.paused = p }
-func (f *fakeSharing) SharingPaused() bool      { return f.paused }
+func (f *fakeSharing) SharingPaused() bool     { return f.paused }
