@@ -122,10 +122,11 @@ func (c *cli) print(args []string) error {
 	var job node.PrintJob
 	onEvent := func(raw json.RawMessage) {
 		var j node.PrintJob
-		if json.Unmarshal(raw, &j) != nil || j.JobID == 0 {
+		if !*wait || json.Unmarshal(raw, &j) != nil || j.JobID == 0 {
 			return
 		}
-		// The state changes go to stderr, so stdout keeps the one result.
+		// While following, the state changes go to stderr, so stdout
+		// keeps the one result.
 		fmt.Fprintf(c.stderr, "job %d on %s:%s: %s%s\n", j.JobID, j.Peer, j.Printer, j.State, parens(j.Message))
 	}
 	err = c.callLong("print", node.PrintArgs{Target: rp, File: files[0], Creds: cr,

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -205,14 +206,19 @@ func printerState(q Queue) string {
 	return PrinterIdle
 }
 
-// sendableFormats are the formats a sender may send: those a queue lists
-// by name, and, when it auto-types (application/octet-stream), every
-// format peerdesk recognises. The rest of a CUPS queue's thirty-odd types
-// (its filters' inputs) are left out, since peerdesk would refuse them.
+// sendableFormats are the formats worth sending to a queue: the ones
+// peerdesk recognises that the queue lists, plus, when it auto-types
+// (application/octet-stream, as every CUPS queue does), PDF, PostScript,
+// text and the images, which CUPS's filters turn into print. XPS is listed
+// only where the queue names it: CUPS has no XPS filter, so an auto-typed
+// XPS document would fail in the spooler. The rest of a CUPS queue's
+// thirty-odd types (its filters' inputs) are left out, since peerdesk does
+// not send them.
 func sendableFormats(supported []string) []string {
 	out := []string{}
 	for _, f := range []string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG, FormatXPS, FormatOXPS} {
-		if _, err := chooseFormat("", f, supported); err == nil {
+		listed := slices.Contains(supported, f)
+		if listed || (f != FormatXPS && f != FormatOXPS && slices.Contains(supported, FormatUnknown)) {
 			out = append(out, f)
 		}
 	}

@@ -60,7 +60,8 @@ func TestSendableFormats(t *testing.T) {
 		want      []string
 	}{
 		{"cups auto-typing", []string{"application/octet-stream", "application/pdf", "application/vnd.cups-raster"},
-			[]string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG, FormatXPS, FormatOXPS}},
+			[]string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG}},
+		{"windows xps driver", []string{FormatXPS, FormatOXPS}, []string{FormatXPS, FormatOXPS}},
 		{"pdf only", []string{"application/pdf", "image/urf"}, []string{FormatPDF}},
 		{"nothing peerdesk sends", []string{"image/pwg-raster"}, []string{}},
 		{"none", nil, []string{}},
