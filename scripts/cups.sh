@@ -171,9 +171,26 @@ ensure_queue() {
 	in_ctx lpstat -p "$queue" | grep -q "enabled" || die "queue $queue did not come up: $(in_ctx lpstat -p "$queue" 2>&1)"
 }
 
+# prune_stale removes the private state of schedulers whose namespace is
+# gone (a test binary killed before its cleanup): their cupsd died with the
+# namespace's processes, only the files under /run/peerdesk-cups stay.
+prune_stale() {
+	local d ns live
+	[ -d /run/peerdesk-cups ] || return 0
+	live=$(ip netns list 2>/dev/null | awk '{print $1}')
+	for d in /run/peerdesk-cups/*/; do
+		[ -d "$d" ] || continue
+		ns=$(basename "$d")
+		if ! grep -qx -- "$ns" <<<"$live"; then
+			rm -rf -- "$d"
+		fi
+	done
+}
+
 cmd_start() {
 	need_tools
 	fix_accounts
+	[ -n "$netns" ] && prune_stale
 	if ! running; then
 		start_cupsd
 		wait_for up || die "cupsd did not answer on localhost:631 within ${timeout}s$( [ -n "$netns" ] && echo " (log: $statedir/log/error_log)")"
