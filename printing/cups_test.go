@@ -35,7 +35,7 @@ var (
 )
 
 // needCUPS starts (or reuses) the scheduler once per test binary.
-func needCUPS(t *testing.T) {
+func needCUPS(t testing.TB) {
 	t.Helper()
 	cupsOnce.Do(func() {
 		for _, tool := range []string{"cupsd", "lpadmin", "lpstat", "cupsdisable", "cupsreject"} {

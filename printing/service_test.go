@@ -3,6 +3,7 @@
 package printing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -31,7 +32,7 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func testEndpoint(t *testing.T, mux *transport.Mux) (*transport.Endpoint, string) {
+func testEndpoint(t testing.TB, mux *transport.Mux) (*transport.Endpoint, string) {
 	t.Helper()
 	id, _, _, err := transport.NewIdentity(uuid.New())
 	if err != nil {
@@ -55,14 +56,14 @@ func testEndpoint(t *testing.T, mux *transport.Mux) (*transport.Endpoint, string
 
 // printEnv is an owning peer serving printer shares and a sending peer.
 type printEnv struct {
-	t        *testing.T
+	t        testing.TB
 	files    *shares.Service
 	server   *transport.Endpoint
 	serverID string
 	client   Client
 }
 
-func newPrintEnv(t *testing.T, backend Backend) *printEnv {
+func newPrintEnv(t testing.TB, backend Backend) *printEnv {
 	t.Helper()
 	files, err := shares.NewService(shares.ServiceConfig{
 		Home: t.TempDir(), Name: "owner", Logger: quietLogger(),
@@ -282,4 +283,60 @@ func TestServiceWithoutSpooler(t *testing.T) {
 	if _, err := e.submit(shares.Credentials{}, "pdf", "a.txt", []byte("hello\n"), 1); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("submit without a spooler: %v", err)
 	}
+}
+
+// BenchmarkRemotePrint prints the one-page PDF on the real cupsd's PDF queue
+// directly through the backend (the baseline) and through a printer share
+// over loopback DTLS (upload, submit, long-poll follow), alternating, and
+// reports each submit→completed time and their ratio measured in the same
+// run. Target (SPEC): remote submit→completed ≤ 2 s.
+func BenchmarkRemotePrint(b *testing.B) {
+	needCUPS(b)
+	c, err := NewCUPS(CUPSConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newPrintEnv(b, c)
+	e.share("bench", "PDF", true)
+	pdf, err := os.ReadFile(filepath.Join("testdata", "onepage.pdf"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "bench.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	var direct, remote time.Duration
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
+		id, err := c.Submit(ctx, SubmitRequest{Queue: "PDF", JobName: "bench.pdf direct", User: "bench@local", FileName: "bench.pdf", Document: bytes.NewReader(pdf)})
+		if err == nil {
+			_, err = c.Wait(ctx, "PDF", id, nil)
+		}
+		direct += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+
+		start = time.Now()
+		f, size, err := OpenDocument(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		job, err := e.client.Submit(ctx, e.target(shares.Credentials{}), "bench", f, size, SubmitOptions{Name: "bench.pdf"})
+		f.Close()
+		for err == nil && !job.Done {
+			job, err = e.client.Job(ctx, e.target(shares.Credentials{}), "bench", job, 5*time.Second)
+		}
+		remote += time.Since(start)
+		cancel()
+		if err != nil || job.State != StateCompleted {
+			b.Fatalf("remote job %+v: %v", job, err)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(direct.Milliseconds())/n, "direct-ms")
+	b.ReportMetric(float64(remote.Milliseconds())/n, "remote-ms")
+	b.ReportMetric(float64(remote)/float64(direct), "remote/direct")
 }
