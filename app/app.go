@@ -95,6 +95,7 @@ func Run(n *node.Node, opts Options) error {
 	defer trim.Stop()
 
 	stopPeers := followPeers(n, peers, fyne.Do)
+	stopNotify := notifyReceived(core, func(title, text string) { fyne.Do(func() { win.notify(title, text) }) })
 	stopWatch := quitWhen(a, opts.Done, n.Done())
 	win.show()
 	log.Info("desktop app started", "title", win.title)
@@ -104,6 +105,7 @@ func Run(n *node.Node, opts Options) error {
 	bridge.setPhase(stopped)
 	win.close()
 	stopWatch()
+	stopNotify()
 	stopPeers()
 	log.Info("desktop app quit")
 	return nil

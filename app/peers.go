@@ -95,6 +95,18 @@ func (m *peersModel) publish() {
 	_ = m.rows.Set(rows) // Set fails only on a wrong type; rows has the bound one
 }
 
+// idOf finds the id of the peer with a display name, if exactly one has
+// it.
+func (m *peersModel) idOf(name string) (string, bool) {
+	id, n := "", 0
+	for _, p := range m.peers {
+		if p.Name == name {
+			id, n = p.ID, n+1
+		}
+	}
+	return id, n == 1
+}
+
 // len is the number of rows on screen.
 func (m *peersModel) len() int { return m.rows.Length() }
 

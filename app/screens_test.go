@@ -531,3 +531,67 @@ func TestAutostart(t *testing.T) {
 		t.Errorf("after on: enabled %v, %v", a.Enabled(), err)
 	}
 }
+
+func TestNotifyReceived(t *testing.T) {
+	f := &fakeTransfers{updates: make(chan transfer.Info, 4)}
+	got := make(chan string, 4)
+	stop := notifyReceived(f, func(title, text string) { got <- title + ": " + text })
+	f.updates <- transfer.Info{Kind: transfer.KindDownload, State: transfer.StateDone, Local: "/x/a"}
+	f.updates <- transfer.Info{Kind: transfer.KindReceive, State: transfer.StateRunning, Peer: "pc2", Local: "/in/b.pdf"}
+	f.updates <- transfer.Info{Kind: transfer.KindReceive, State: transfer.StateDone, Peer: "pc2", Local: "/in/b.pdf", Bytes: 2048}
+	select {
+	case n := <-got:
+		if n != "Received from pc2: b.pdf (2.0 KiB) is in /in" {
+			t.Errorf("notification %q", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification for a received file")
+	}
+	stop()
+	if len(got) != 0 {
+		t.Errorf("extra notifications: %q", <-got)
+	}
+}
+
+func TestPeerCardTrustFlow(t *testing.T) {
+	// The code is bold monospace, a face the test theme lacks.
+	test.NewTempApp(t).Settings().SetTheme(newAppTheme(themeLight))
+	r := peerRow{ID: "pc2", Name: "reception", Online: true}
+	for _, tc := range []struct {
+		name   string
+		entry  transport.TrustEntry
+		button string
+		want   string // the key verify must pin
+		says   string
+	}{
+		{"pinned", transport.TrustEntry{ID: "pc2", State: transport.TrustPinned, Fingerprint: fpA}, "The codes match — mark as verified", fpA, "It must be:"},
+		{"changed", transport.TrustEntry{ID: "pc2", State: transport.TrustChanged, Fingerprint: fpA, Offered: fpB}, "The codes match — trust the new identity", fpB, "Identity changed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var verified string
+			browsed := false
+			card := peerCard(r, tc.entry, "", self.Code, peerActions{
+				verify: func(fp string) { verified = fp },
+				browse: func() { browsed = true }, send: func() {}, forget: func() {},
+			})
+			w := test.NewTempWindow(t, card)
+			w.Resize(fyne.NewSize(600, 500))
+			markup := test.RenderToMarkup(w.Canvas())
+			if !strings.Contains(markup, tc.says) || !strings.Contains(markup, transport.VerificationCode(tc.want)) {
+				t.Errorf("card lacks %q or the code to compare:\n%s", tc.says, markup)
+			}
+			b := findButton(t, card, tc.button)
+			if b == nil {
+				t.Fatalf("no %q button", tc.button)
+			}
+			test.Tap(b)
+			if verified != tc.want {
+				t.Errorf("verify pinned %q, want %q", verified, tc.want)
+			}
+			test.Tap(findButton(t, card, "Browse shares"))
+			if browsed == (tc.name == "changed") {
+				t.Errorf("browse with trust %s: ran %v", tc.name, browsed)
+			}
+		})
+	}
+}

@@ -37,6 +37,8 @@ type transfersScreen struct {
 	dirty bool
 	stop  func()
 	done  chan struct{}
+	// idOf finds a peer's id by the name the history keeps (nil: none).
+	idOf func(name string) (string, bool)
 }
 
 func newTransfersScreen(svc services, a fyne.App, win fyne.Window) *transfersScreen {
@@ -222,9 +224,12 @@ func (s *transfersScreen) retry(in transfer.Info) {
 	peer, _, _ := strings.Cut(in.Peer, "+") // a multi-source download names several
 	share, p, _ := strings.Cut(in.Path, "/")
 	var creds node.Creds
-	if s.svc.creds != nil {
-		if pr, ok := s.svc.creds.Load(peer); ok {
-			creds = pr
+	if s.idOf != nil {
+		if id, ok := s.idOf(peer); ok {
+			peer = id
+			if s.svc.creds != nil {
+				creds, _ = s.svc.creds.Load(id)
+			}
 		}
 	}
 	s.svc.bg(func() {

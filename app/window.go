@@ -123,6 +123,7 @@ func (w *mainWindow) layout() fyne.CanvasObject {
 	})
 	add(tabTransfers, theme.DownloadIcon(), w.svc.transfers != nil, func() fyne.CanvasObject {
 		ts := newTransfersScreen(w.svc, w.app, w.win)
+		ts.idOf = w.peers.idOf
 		v := ts.view()
 		w.closers = append(w.closers, ts.close)
 		return v
