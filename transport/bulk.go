@@ -122,6 +122,33 @@ type bulkMux struct {
 	ackMu    sync.Mutex
 	ackDue   []*bulkRecv
 	ackSpare []*bulkRecv
+
+	// path is what the last transfer to the peer learned of the path, so
+	// that the next one (a download fetches 8 MiB ranges one after the
+	// other) starts at that rate instead of probing from nothing.
+	path pathEstimate
+}
+
+// pathEstimate is a finished transfer's bandwidth and minimum RTT.
+type pathEstimate struct {
+	bw     float64
+	minRTT time.Duration
+	at     time.Time
+}
+
+// pathMemory is how long a path estimate stays good enough to start at.
+const pathMemory = 5 * time.Second
+
+func (m *bulkMux) notePath(e pathEstimate) {
+	m.mu.Lock()
+	m.path = e
+	m.mu.Unlock()
+}
+
+func (m *bulkMux) recentPath(now time.Time) (pathEstimate, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.path, m.path.bw > 0 && now.Sub(m.path.at) < pathMemory
 }
 
 // ackLater queues r's acknowledgement until the datagrams in hand are

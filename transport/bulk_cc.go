@@ -97,6 +97,20 @@ func newBulkCC(chunk int, rtt time.Duration, now time.Time) *bulkCC {
 	return c
 }
 
+// seed starts the model from what an earlier transfer on the same path
+// measured: at that bandwidth, cruising, instead of in startup. Real
+// samples replace the seed within ccBwRounds rounds if the path is slower
+// now (another transfer shares it); the delay and loss responses act at
+// once if it overloads.
+func (c *bulkCC) seed(e pathEstimate, now time.Time) {
+	c.bw.update(e.bw, c.round)
+	if e.minRTT > 0 && e.minRTT < c.minRTT {
+		c.minRTT = e.minRTT
+	}
+	c.enterProbeBW()
+	c.cycleStart = now
+}
+
 // bandwidth is the current bottleneck estimate in bytes per second.
 func (c *bulkCC) bandwidth() float64 {
 	bw := c.bw.get()

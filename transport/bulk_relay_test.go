@@ -30,6 +30,7 @@ type relay struct {
 	imp    impairment
 	held   [2][][]byte // per direction: records held back (reordering)
 	passed [2]int
+	start  time.Time
 
 	blackhole atomic.Bool
 	bulkSeen  atomic.Int64
@@ -41,6 +42,10 @@ type impairment struct {
 	drop, dup, corrupt, reorder int
 	// reorderBy is how many later records pass a held-back one.
 	reorderBy int
+	// Every burstEvery, everything is dropped for burstLen (a receiver
+	// that did not read its socket for a while, a radio hiccup: the whole
+	// flight and its acks lost).
+	burstEvery, burstLen time.Duration
 }
 
 func newRelay(t testing.TB, server string, imp impairment) *relay {
@@ -61,7 +66,7 @@ func newRelay(t testing.TB, server string, imp impairment) *relay {
 		_ = c.SetReadBuffer(4 << 20)
 		_ = c.SetWriteBuffer(4 << 20)
 	}
-	r := &relay{t: t, front: front, back: back, imp: imp, rng: rand.New(rand.NewPCG(1, 2))}
+	r := &relay{t: t, front: front, back: back, imp: imp, rng: rand.New(rand.NewPCG(1, 2)), start: time.Now()}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); r.pump(0) }()
@@ -124,6 +129,9 @@ func (r *relay) damage(dir int, d []byte) [][]byte {
 		r.held[dir], r.passed[dir] = nil, 0
 	}
 	switch {
+	case r.imp.burstEvery > 0 && time.Since(r.start)%r.imp.burstEvery >= r.imp.burstEvery-r.imp.burstLen:
+		r.damaged.Add(1)
+		return out
 	case roll(r.imp.drop):
 		r.damaged.Add(1)
 		return out
@@ -261,7 +269,8 @@ func TestBulkSurvivesDamage(t *testing.T) {
 		{"reordering", impairment{reorder: 50, reorderBy: 20}},
 		{"duplication", impairment{dup: 100}},
 		{"corruption", impairment{corrupt: 50}},
-		{"everything", impairment{drop: 10, reorder: 20, reorderBy: 7, dup: 20, corrupt: 20}},
+		{"burst loss", impairment{burstEvery: 100 * time.Millisecond, burstLen: 20 * time.Millisecond}},
+		{"everything", impairment{drop: 10, reorder: 20, reorderBy: 7, dup: 20, corrupt: 20, burstEvery: 150 * time.Millisecond, burstLen: 15 * time.Millisecond}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

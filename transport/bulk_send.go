@@ -84,6 +84,7 @@ type bulkSend struct {
 	appLimited              int64
 	lastHeard               int64
 	ptoCount                int
+	probes                  int // packets a probe timeout lets go past cwnd and pacing
 	ptoFired, lostPkts      int
 	lastProbe               int64
 	err                     error
@@ -159,6 +160,9 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 		}
 		if b.eof && b.cumAck == b.readOff {
 			total := b.readOff
+			if b.cc.state == ccProbeBW {
+				b.mux.notePath(pathEstimate{bw: b.cc.bandwidth(), minRTT: b.cc.minRTT, at: time.Now()})
+			}
 			b.logDone(total)
 			b.mu.Unlock()
 			return total, nil
@@ -172,11 +176,18 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 		batch := 0
 		cwnd := b.cc.cwnd()
 		limited := false
-		for batch < sendBatch && budget > 0 && b.inflight+b.chunk <= cwnd {
+		// Probes go whatever the window and the pacing say: when the
+		// whole flight was lost (a receiver's socket buffer overflowed),
+		// the window is full of packets no ack will ever mention, and
+		// only a probe's ack can declare them lost.
+		for batch < sendBatch && ((budget > 0 && b.inflight+b.chunk <= cwnd) || b.probes > 0) {
 			off, n, ok := b.nextToSend()
 			if !ok {
 				limited = true
 				break
+			}
+			if b.probes > 0 {
+				b.probes--
 			}
 			bufs[batch] = b.packet(bufs[batch][:bulkPrefix], off, n, now)
 			budget -= float64(n)
@@ -243,7 +254,11 @@ func (b *bulkSend) start(head []byte) {
 	b.ring = ring[:slots*b.chunk]
 	b.acked = make([]bool, slots)
 	b.readOff = int64(copy(b.ring, head))
-	b.cc = newBulkCC(b.chunk, b.firstRTT, time.Now())
+	now := time.Now()
+	b.cc = newBulkCC(b.chunk, b.firstRTT, now)
+	if e, ok := b.mux.recentPath(now); ok {
+		b.cc.seed(e, now)
+	}
 }
 
 // read fills free ring space from the body.
@@ -330,7 +345,8 @@ func (b *bulkSend) pto() int64 {
 func (b *bulkSend) ptoDeadline(now int64) time.Duration {
 	for i := range b.pkts {
 		if b.pkts[i].state == pktInflight {
-			return time.Duration(b.pkts[i].sentAt + b.pto() - now)
+			// After a probe, the next one waits for the backed-off timeout.
+			return time.Duration(max(b.pkts[i].sentAt, b.lastProbe) + b.pto() - now)
 		}
 	}
 	return windowProbe
@@ -347,6 +363,7 @@ func (b *bulkSend) checkPTO(now int64) {
 		}
 		if now-p.sentAt >= b.pto() && now-b.lastProbe >= b.pto() {
 			b.retx = append(b.retx, retxEntry{p.off, p.n})
+			b.probes = 2
 			b.lastProbe = now
 			b.ptoFired++
 			b.ptoCount++

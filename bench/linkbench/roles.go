@@ -26,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -148,6 +149,20 @@ func serveRole(o options) error {
 	}
 	pattern := newPattern()
 	mux := transport.NewMux()
+	dir, err := scratchDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	filePath := ""
+	if o.get {
+		svc, p, err := serveShare(dir, int64(o.mib)<<20, pattern, mux, logger())
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		filePath = p
+	}
 	mux.Handle(downloadOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
 		var in struct{ N int64 }
 		if err := transport.DecodeBody(req, &in); err != nil {
@@ -186,11 +201,6 @@ func serveRole(o options) error {
 		}
 		_, _ = s.ReadFrame()
 	})
-	dir, err := os.MkdirTemp("", "linkbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	ep, id, err := newEndpoint(ctx, dir, "server", o.listen, plane, mux)
 	if err != nil {
 		return err
@@ -223,7 +233,7 @@ func serveRole(o options) error {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				serveTLS(c, pattern)
+				serveTLS(c, pattern, filePath)
 			}()
 		}
 	}()
@@ -234,13 +244,28 @@ func serveRole(o options) error {
 	return nil
 }
 
-// serveTLS answers one connection: an 8-byte length, then that many bytes.
-func serveTLS(c net.Conn, pattern []byte) {
-	var hdr [8]byte
+// TLS request kinds: a byte, then an 8-byte length.
+const (
+	tlsPattern byte = 0 // that many pattern bytes
+	tlsFile    byte = 1 // the shared file (the length is its size)
+)
+
+// serveTLS answers one connection: the request's bytes, then it waits for
+// the client to close.
+func serveTLS(c net.Conn, pattern []byte, filePath string) {
+	var hdr [9]byte
 	if _, err := io.ReadFull(c, hdr[:]); err != nil {
 		return
 	}
-	src := io.LimitReader(&patternReader{pattern: pattern}, int64(binary.BigEndian.Uint64(hdr[:])))
+	var src io.Reader = io.LimitReader(&patternReader{pattern: pattern}, int64(binary.BigEndian.Uint64(hdr[1:])))
+	if hdr[0] == tlsFile {
+		f, err := os.Open(filePath)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		src = f
+	}
 	buf := make([]byte, copyBuffer)
 	if _, err := io.CopyBuffer(c, src, buf); err != nil {
 		return
@@ -299,7 +324,29 @@ func clientRole(o options) error {
 		_, err := ep.Call(ctx, srv.ID, addrs, cpuOp, nil, &out)
 		return time.Duration(out.CPU), err
 	}
+	scratch, err := scratchDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	target := shares.Target{ID: srv.ID, Addrs: addrs}
+	var fileSize int64
+	var fileSum string
+	if o.get {
+		st, err := shares.Client{Caller: ep}.Stat(ctx, target, getShare, getFile)
+		if err != nil {
+			return fmt.Errorf("stat the shared file: %w", err)
+		}
+		fileSize, fileSum = st.Size, st.SHA256
+	}
 	ours := func(n int64) error {
+		if o.get {
+			got, err := getOurs(ctx, ep, target, scratch)
+			if err == nil && got != n {
+				err = fmt.Errorf("got a file of %d bytes, want %d", got, n)
+			}
+			return err
+		}
 		st, err := ep.Open(ctx, srv.ID, addrs, downloadOp, map[string]int64{"n": n})
 		if err != nil {
 			return err
@@ -340,7 +387,16 @@ func clientRole(o options) error {
 		if dl, ok := ctx.Deadline(); ok {
 			_ = c.SetDeadline(dl)
 		}
-		if _, err := c.Write(binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+		if o.get {
+			if _, err := c.Write(binary.BigEndian.AppendUint64([]byte{tlsFile}, uint64(fileSize))); err != nil {
+				return err
+			}
+			if fileSize != n {
+				return fmt.Errorf("shared file of %d bytes, want %d", fileSize, n)
+			}
+			return receiveVerified(c, n, scratch, fileSum)
+		}
+		if _, err := c.Write(binary.BigEndian.AppendUint64([]byte{tlsPattern}, uint64(n))); err != nil {
 			return err
 		}
 		got, err := io.CopyBuffer(io.Discard, io.LimitReader(c, n), make([]byte, copyBuffer))
@@ -373,6 +429,9 @@ func clientRole(o options) error {
 
 	n := int64(o.mib) << 20
 	warm := min(n, 16<<20)
+	if o.get {
+		warm = n // the whole file: the file service hashes it once
+	}
 	if err := ours(warm); err != nil {
 		return fmt.Errorf("ours: warm-up: %w", err)
 	}
