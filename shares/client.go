@@ -392,7 +392,10 @@ func (c Client) upload(ctx context.Context, t Target, op string, body any, f *os
 	}
 	serr := <-sent
 	if rerr != nil {
-		if serr != nil && !errors.Is(serr, context.Canceled) && ctx.Err() == nil {
+		// The receiver's own answer says best why the upload ended (disk
+		// full, refused); the sender's error is only the echo of that.
+		var re *transport.RemoteError
+		if serr != nil && !errors.As(rerr, &re) && !errors.Is(serr, context.Canceled) && ctx.Err() == nil {
 			return res, fmt.Errorf("%s: send: %w", op, serr)
 		}
 		return res, clientErr(ctx, op, rerr)
