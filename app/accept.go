@@ -23,6 +23,9 @@ type acceptPrompt struct {
 	notify func(title, text string)
 	show   func() // brings the window up
 	inbox  func() string
+	// shown, if set, hears the dialog's title when it opens and "" when
+	// it closes (the window reports it in WindowState).
+	shown func(title string)
 }
 
 // offerText describes an offer: who, what, how much.
@@ -76,6 +79,7 @@ func (p *acceptPrompt) ask(ctx context.Context, o shares.Offer) bool {
 		head.Wrapping = fyne.TextWrapWord
 		content := container.NewVBox(head, text, hint)
 		d = dialog.NewCustomConfirm("Incoming files", "Accept", "Decline", content, func(ok bool) {
+			p.setShown("")
 			select {
 			case answer <- ok:
 			default:
@@ -83,6 +87,7 @@ func (p *acceptPrompt) ask(ctx context.Context, o shares.Offer) bool {
 		}, p.win)
 		d.Resize(fyne.NewSize(480, 0))
 		d.Show()
+		p.setShown(title)
 	})
 	select {
 	case ok := <-answer:
@@ -91,8 +96,15 @@ func (p *acceptPrompt) ask(ctx context.Context, o shares.Offer) bool {
 		p.onUI(func() {
 			if d != nil {
 				d.Hide()
+				p.setShown("")
 			}
 		})
 		return false
+	}
+}
+
+func (p *acceptPrompt) setShown(title string) {
+	if p.shown != nil {
+		p.shown(title)
 	}
 }

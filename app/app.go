@@ -87,7 +87,7 @@ func Run(n *node.Node, opts Options) error {
 	} else {
 		win.win.SetMaster()
 	}
-	prompt := &acceptPrompt{win: win.win, onUI: fyne.Do, notify: win.notify, show: win.show, inbox: n.Files().Inbox}
+	prompt := &acceptPrompt{win: win.win, onUI: fyne.Do, notify: win.notify, show: win.show, inbox: n.Files().Inbox, shown: win.offerShown}
 	n.SetAcceptAsker(prompt.ask)
 	defer n.SetAcceptAsker(nil)
 	a.Lifecycle().SetOnStarted(func() { bridge.setPhase(running) })

@@ -46,6 +46,9 @@ type WindowState struct {
 	// PickerFiles.
 	Picker      bool     `json:"picker"`
 	PickerFiles []string `json:"picker_files,omitempty"`
+	// Offer is the question of the open "incoming files" dialog ("" when
+	// none is open): who wants to send how many files.
+	Offer string `json:"offer,omitempty"`
 	// PID is the app's process id (tests stop an instance they started
 	// through a hand-off).
 	PID int `json:"pid"`

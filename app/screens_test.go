@@ -319,8 +319,9 @@ func TestAcceptPrompt(t *testing.T) {
 	}{{"Accept", true}, {"Decline", false}} {
 		t.Run(tc.button, func(t *testing.T) {
 			ui := make(uiQueue, 4)
-			var notes []string
-			p := &acceptPrompt{win: w, onUI: ui.do, notify: func(title, text string) { notes = append(notes, text) }}
+			var notes, shown []string
+			p := &acceptPrompt{win: w, onUI: ui.do, notify: func(title, text string) { notes = append(notes, text) },
+				shown: func(title string) { shown = append(shown, title) }}
 			answer := make(chan bool, 1)
 			go func() { answer <- p.ask(context.Background(), offer) }()
 			ui.runNext(t)
@@ -346,6 +347,9 @@ func TestAcceptPrompt(t *testing.T) {
 			case got := <-answer:
 				if got != tc.want {
 					t.Errorf("%s answered %v", tc.button, got)
+				}
+				if len(shown) != 2 || !strings.HasPrefix(shown[0], "Reception (verified)") || shown[1] != "" {
+					t.Errorf("dialog reported %q, want opened then closed", shown)
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("no answer")

@@ -73,6 +73,8 @@ type mainWindow struct {
 	closers []func()
 	// picker is the open "send to which peer?" picker, nil when none.
 	picker *peerPicker
+	// offer is the question of the open accept dialog, "" when none.
+	offer string
 	// changed receives the window's state after every change, for readers
 	// on other goroutines (control ops).
 	changed func(WindowState)
@@ -211,6 +213,7 @@ func (w *mainWindow) state() WindowState {
 	if w.tabs != nil && w.tabs.Selected() != nil {
 		s.Tab = w.tabs.Selected().Text
 	}
+	s.Offer = w.offer
 	if w.picker != nil {
 		s.Picker = true
 		s.PickerFiles = append([]string(nil), w.picker.files...)
@@ -229,4 +232,10 @@ func (w *mainWindow) close() {
 	for _, c := range w.closers {
 		c()
 	}
+}
+
+// offerShown records the accept dialog's question for WindowState.
+func (w *mainWindow) offerShown(title string) {
+	w.offer = title
+	w.publish()
 }

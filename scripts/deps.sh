@@ -13,8 +13,8 @@ packages=(
 	gcc pkg-config
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
 	libxi-dev libxxf86vm-dev libxkbcommon-dev
-	# GUI under a virtual display, screenshots
-	xvfb xauth imagemagick
+	# GUI under a virtual display, screenshots, clicks (xdotool)
+	xvfb xauth imagemagick xdotool
 	# network-namespace test bed
 	iproute2 nftables iptables iputils-ping
 	# printing

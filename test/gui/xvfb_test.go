@@ -8,6 +8,7 @@ package gui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/app"
+	"github.com/peerdesk/peerdesk/assets"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/test/netns"
 )
@@ -133,7 +135,7 @@ func distinctColours(img image.Image, limit int) int {
 }
 
 func TestDesktopAppUnderXvfb(t *testing.T) {
-	requireTools(t, "Xvfb", "import")
+	requireTools(t, "Xvfb", "import", "xdotool")
 	bed := netns.New(t, 2)
 	gui := netns.GUIBinary(t)
 	daemon := netns.PeerdeskBinary(t)
@@ -215,6 +217,39 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 	waitPicker(t, desk.Home, files)
 	if !proc.Running() {
 		t.Fatal("the app stopped after the send hand-off")
+	}
+
+	// A push-send from the colleague raises the accept dialog naming it
+	// and what it sends; when the sender gives up, the dialog goes.
+	offered := filepath.Join(other.Home, "minutes.txt")
+	if err := os.WriteFile(offered, []byte("minutes of the meeting\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sender := other.Start(t, daemon, "send", "front-desk", offered)
+	netns.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() (bool, string) {
+		st, err := windowState(desk.Home)
+		return err == nil && strings.Contains(st.Offer, "colleague") && strings.Contains(st.Offer, "wants to send you 1 file"),
+			fmt.Sprintf("window state %+v, %v; want the accept dialog for the colleague's file", st, err)
+	})
+	offerShot := filepath.Join(filepath.Dir(shot), "peerdesk-accept-dialog.png")
+	// A person clicks Accept: the file lands in the inbox, the sender
+	// hears it was accepted, the dialog is gone.
+	clickPrimaryButton(t, display, offerShot)
+	t.Logf("accept dialog screenshot kept at %s", offerShot)
+	if dir := os.Getenv("PEERDESK_SCREENSHOT_DIR"); dir != "" {
+		if b, err := os.ReadFile(offerShot); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, filepath.Base(offerShot)), b, 0o644)
+		}
+	}
+	if code, err := sender.Wait(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("colleague's send after Accept: exit %d, %v; output:\n%s", code, err, sender.Log())
+	}
+	got, err := os.ReadFile(filepath.Join(desk.Home, "Downloads", "Peerdesk", "minutes.txt"))
+	if err != nil || string(got) != "minutes of the meeting\n" {
+		t.Errorf("accepted file in the inbox: %q, %v", got, err)
+	}
+	if st, err := windowState(desk.Home); err != nil || st.Offer != "" {
+		t.Errorf("after Accept: state %+v, %v; want no dialog", st, err)
 	}
 
 	// SIGTERM quits gracefully: the colleague sees the peer leave.
@@ -381,3 +416,57 @@ func updateDocsScreenshot(t *testing.T, img image.Image) {
 	}
 	t.Logf("docs/screenshot.png updated (%v)", box.Size())
 }
+
+// clickPrimaryButton clicks the middle of the dialog's default button (the
+// one drawn in the theme's primary colour, as Accept is) on display, as a
+// person would. It screenshots into shot until the button is drawn.
+func clickPrimaryButton(t *testing.T, display, shot string) {
+	t.Helper()
+	var th struct {
+		Dark map[string]string `json:"Colors-dark"`
+	}
+	if err := json.Unmarshal(assets.ThemeJSON(), &th); err != nil {
+		t.Fatal(err)
+	}
+	var want [3]int
+	if _, err := fmt.Sscanf(th.Dark["primary"], "#%02x%02x%02x", &want[0], &want[1], &want[2]); err != nil {
+		t.Fatalf("primary colour %q: %v", th.Dark["primary"], err)
+	}
+	var box image.Rectangle
+	netns.WaitFor(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
+		if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
+			return false, fmt.Sprintf("import: %v: %s", err, out)
+		}
+		f, err := os.Open(shot)
+		if err != nil {
+			return false, err.Error()
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			return false, err.Error()
+		}
+		box = image.Rectangle{}
+		n := 0
+		b := img.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if near(int(r>>8), want[0]) && near(int(g>>8), want[1]) && near(int(bl>>8), want[2]) {
+					box = box.Union(image.Rect(x, y, x+1, y+1))
+					n++
+				}
+			}
+		}
+		return n >= 200, fmt.Sprintf("no button in the primary colour %s on the screen (%d pixels)", th.Dark["primary"], n)
+	})
+	c := box.Min.Add(box.Size().Div(2))
+	cmd := exec.Command("xdotool", "mousemove", "--sync", strconv.Itoa(c.X), strconv.Itoa(c.Y), "click", "1")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool click at %v: %v: %s", c, err, out)
+	}
+	t.Logf("clicked the dialog's default button at %v", c)
+}
+
+func near(a, b int) bool { return a-b <= 6 && b-a <= 6 }
