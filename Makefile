@@ -26,6 +26,7 @@ help:
 	@echo "make test       deps, gofmt, vet, both builds, go test ./..., short fuzz, bench smoke (= CI)"
 	@echo "make fuzz       every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench      the full transfer benchmark (bench/streambench)"
+	@echo "make linkbench  bulk transfer vs TLS/TCP on a shaped 1 Gbit/s netns link (root)"
 	@echo "make deps       install system packages (scripts/deps.sh)"
 
 all: build
@@ -80,9 +81,20 @@ smoke:
 	else \
 		echo "smoke: no bench/streambench yet, skipped"; \
 	fi
+	@# The shaped-link benchmark needs root, ip, tc and nft: under CI it
+	@# must run (and fails loudly if it cannot); elsewhere only as root.
+	@if [ "$${CI:-}" = true ] || [ "$$(id -u)" = 0 ]; then \
+		$(GO) run ./bench/linkbench -short; \
+	else \
+		echo "smoke: bench/linkbench needs root, skipped (CI runs it)"; \
+	fi
 
 bench:
 	$(GO) run ./bench/streambench $(ARGS)
+
+# The shaped 1 Gbit/s link benchmark (root): make linkbench ARGS='-mib 512'
+linkbench:
+	$(GO) run ./bench/linkbench $(ARGS)
 
 test: deps fmt-check vet build unit fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \
