@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -302,7 +303,13 @@ func (c *cli) send(args []string) error {
 		return err
 	}
 	// No peer named (every argument is a local file or folder, as the file
-	// manager's "Send to" passes them): the desktop app asks which peer.
+	// manager's "Send to" passes them, maybe as file:// URIs): the desktop
+	// app asks which peer.
+	for i, p := range pos {
+		if u, err := url.Parse(p); err == nil && u.Scheme == "file" && u.Path != "" {
+			pos[i] = filepath.FromSlash(u.Path)
+		}
+	}
 	if allLocal(pos) {
 		files, err := absAll(pos)
 		if err != nil {
