@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
@@ -398,6 +399,21 @@ func TestHumanErrors(t *testing.T) {
 	}
 	if humanError(nil) != "" {
 		t.Error("nil error has a message")
+	}
+	// Every sentinel a screen can meet has words of its own.
+	for _, err := range []error{
+		transport.ErrIdentityChanged, transport.ErrWrongPeer, transport.ErrBadCertificate, transport.ErrProtocol,
+		transport.ErrFrameTooLarge, transport.ErrTruncated, transport.ErrAccessDenied, transport.ErrNotFound,
+		transport.ErrUnreachable, transport.ErrClosed,
+		shares.ErrDiskFull, shares.ErrHashMismatch, shares.ErrBusy, shares.ErrExists,
+		printing.ErrQueueNotFound, printing.ErrQueueRejecting, printing.ErrUnsupportedFormat, printing.ErrJobVanished,
+		printing.ErrJobFailed, printing.ErrJobCanceled, printing.ErrUnavailable, printing.ErrNotAuthorized,
+		node.ErrPeerNotFound, node.ErrFingerprintMismatch, node.ErrAlreadyRunning,
+		control.ErrNotRunning, control.ErrLost, ErrNoKeyring, errNoAutostart,
+	} {
+		if got := humanError(fmt.Errorf("doing something: %w", err)); got == genericMessage {
+			t.Errorf("%v has no message of its own", err)
+		}
 	}
 	// The transfer history keeps only the text: it is matched too.
 	if got := transferFailure("get docs/a: " + shares.ErrDiskFull.Error()); !strings.Contains(got, "disk is full") {
