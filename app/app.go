@@ -78,8 +78,7 @@ func Run(n *node.Node, opts Options) error {
 	}
 	peers := newPeersModel()
 	win := newMainWindow(a, self, peers, svc, bridge.publish)
-	bridge.show = win.show
-	bridge.pick = win.pickPeer
+	bridge.attach(win.show, win.pickPeer)
 	t := installTray(a, peers, trayActions{open: win.show, quickShare: win.chooseFilesFor, sharing: core, quit: a.Quit})
 	if t != nil {
 		win.win.SetCloseIntercept(win.hide)

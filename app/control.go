@@ -76,6 +76,14 @@ type controlBridge struct {
 	pending [][]string
 }
 
+// attach gives the bridge the window's show and pick (before the app runs;
+// control ops may already be arriving).
+func (b *controlBridge) attach(show func(), pick func([]string)) {
+	b.mu.Lock()
+	b.show, b.pick = show, pick
+	b.mu.Unlock()
+}
+
 // publish records the window state; the UI goroutine calls it.
 func (b *controlBridge) publish(s WindowState) {
 	b.mu.Lock()
@@ -131,7 +139,8 @@ func (b *controlBridge) serveSend(_ context.Context, _ string, args json.RawMess
 	case stopped:
 		return nil, ErrNotShowing
 	}
-	fyne.Do(func() { b.pick(files) })
+	pick := b.pick
+	fyne.Do(func() { pick(files) })
 	return nil, nil
 }
 

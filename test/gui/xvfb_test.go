@@ -218,6 +218,14 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 	if !proc.Running() {
 		t.Fatal("the app stopped after the send hand-off")
 	}
+	// A headless daemon cannot ask anyone: a clear error, no new app.
+	colleagueFile := filepath.Join(other.Home, "note.txt")
+	if err := os.WriteFile(colleagueFile, []byte("note"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := other.Run(t, gui, "send", colleagueFile); code != 1 || !strings.Contains(errOut, "name the peer") {
+		t.Errorf("send without a peer to a daemon: exit %d, %q; want 1 and a hint to name the peer", code, errOut)
+	}
 
 	// A push-send from the colleague raises the accept dialog naming it
 	// and what it sends; when the sender gives up, the dialog goes.
