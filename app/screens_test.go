@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/peerdesk/peerdesk/control"
@@ -613,5 +615,105 @@ func TestPeerCardTrustFlow(t *testing.T) {
 				t.Errorf("browse with trust %s: ran %v", tc.name, browsed)
 			}
 		})
+	}
+}
+
+// fakeSettings records changes.
+type fakeSettings struct {
+	v       settingsView
+	changes []string
+}
+
+func (f *fakeSettings) LoadSettings(context.Context) (settingsView, error) { return f.v, nil }
+func (f *fakeSettings) ChangeSetting(_ context.Context, k, v string) error {
+	f.changes = append(f.changes, k+"="+v)
+	switch k {
+	case "port":
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("%w: port must be 1-65535", node.ErrUsage)
+		}
+		f.v.Port = p
+	case "auto_accept":
+		f.v.AutoAccept = v == "true"
+	}
+	return nil
+}
+
+func TestSettingsScreenSavesWhatChanged(t *testing.T) {
+	a := test.NewTempApp(t)
+	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}, InboxDir: "/home/x/Downloads/Peerdesk"}}
+	s := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
+	s.autostart = autostart{userDir: t.TempDir(), systemDir: t.TempDir()}
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	if s.name.Text != "front-desk" || s.port.Text != "47220" || s.inbox.Text != "/home/x/Downloads/Peerdesk" {
+		t.Fatalf("loaded %q %q %q", s.name.Text, s.port.Text, s.inbox.Text)
+	}
+	s.port.SetText("47300")
+	s.auto.SetChecked(true)
+	s.save()
+	if want := []string{"port=47300", "auto_accept=true"}; !reflect.DeepEqual(f.changes, want) {
+		t.Errorf("changed %v, want %v", f.changes, want)
+	}
+	s.look.SetSelected(themeDark)
+	if got := a.Preferences().String(prefTheme); got != themeDark {
+		t.Errorf("theme choice %q not kept", got)
+	}
+	if v := a.Settings().Theme().Color("background", theme.VariantLight); v != theme.DefaultTheme().Color("background", theme.VariantDark) {
+		t.Errorf("dark look not applied: background %v", v)
+	}
+}
+
+// fakePrint is a PC sharing one printer.
+type fakePrint struct {
+	printed []string
+}
+
+func (f *fakePrint) Printers(_ context.Context, ref string, _ node.Creds) ([]node.PrinterInfo, error) {
+	return []node.PrinterInfo{{Name: "office", State: "idle"}, {Name: "label", State: "paused"}}, nil
+}
+
+func (f *fakePrint) Print(_ context.Context, rp node.RemotePath, file string, _ node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error) {
+	f.printed = append(f.printed, fmt.Sprintf("%s:%s %s x%d wait=%v", rp.Peer, rp.Share, file, opt.Copies, opt.Wait))
+	progress(node.PrintJob{Printer: rp.Share, JobID: 7, State: "processing"})
+	if rp.Share == "label" {
+		return node.PrintJob{}, fmt.Errorf("print: %w", printing.ErrQueueRejecting)
+	}
+	return node.PrintJob{Printer: rp.Share, JobID: 7, State: "completed"}, nil
+}
+
+func TestPrintScreen(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset([]discovery.Peer{peer("pc2", "reception", true, "pinned", fpA)})
+	f := &fakePrint{}
+	s := newPrintScreen(syncSvc(services{print: f}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(800, 600))
+	if len(s.peerSel.Options) != 1 {
+		t.Fatalf("PCs offered %v", s.peerSel.Options)
+	}
+	s.peerSel.SetSelectedIndex(0)
+	if !reflect.DeepEqual(s.prSel.Options, []string{"office", "label (paused)"}) || s.prSel.Selected != "office" {
+		t.Fatalf("printers %v, chosen %q", s.prSel.Options, s.prSel.Selected)
+	}
+	if !s.print.Disabled() {
+		t.Error("Print enabled with no file")
+	}
+	s.file.SetText("/home/x/report.pdf")
+	s.copies.SetText("2")
+	test.Tap(s.print)
+	if want := []string{"pc2:office /home/x/report.pdf x2 wait=true"}; !reflect.DeepEqual(f.printed, want) {
+		t.Errorf("printed %v, want %v", f.printed, want)
+	}
+	if s.state.Text != "Job 7 on office: completed" {
+		t.Errorf("job line %q", s.state.Text)
+	}
+	s.prSel.SetSelectedIndex(1)
+	test.Tap(s.print)
+	if !strings.Contains(s.state.Text, "paused or not accepting") {
+		t.Errorf("paused printer says %q", s.state.Text)
 	}
 }
