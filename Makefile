@@ -17,17 +17,18 @@ TEST_TIMEOUT  ?= 20m
 TESTLOG       := .cache/gotest.log
 
 .PHONY: help all deps run daemon build build-gui build-nogui fmt-check vet unit \
-	fuzz fuzz-short smoke bench test clean
+	fuzz fuzz-short smoke bench test clean dist dist-deps dist-check
 
 help:
 	@echo "make run        the desktop app (needs a display; installs build deps)"
 	@echo "make daemon     the headless peer: go run -tags nogui . daemon \$$ARGS"
 	@echo "make build      bin/peerdesk (GUI, cgo) and bin/peerdesk-nogui (CGO_ENABLED=0)"
-	@echo "make test       deps, gofmt, vet, both builds, go test ./..., short fuzz, bench smoke (= CI)"
+	@echo "make test       deps, gofmt, vet, both builds, go test ./..., release artifact checks, short fuzz, bench smoke (= CI)"
 	@echo "make fuzz       every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench      the full transfer benchmark (bench/streambench)"
 	@echo "make linkbench  bulk transfer vs TLS/TCP on a shaped 1 Gbit/s netns link (root)"
 	@echo "make deps       install system packages (scripts/deps.sh)"
+	@echo "make dist       every release artifact into dist/ (.deb, tar.xz, Windows exe + installer)"
 
 all: build
 
@@ -67,7 +68,14 @@ vet:
 # go test's own lines are shown as they come; the log feeds the summary.
 unit:
 	@mkdir -p $(dir $(TESTLOG))
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(TESTLOG)
+	PEERDESK_DIST_TEST=0 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(TESTLOG)
+
+# The artifact checks of test/dist build every release artifact with
+# scripts/dist.sh (minutes of cgo compiling): a step of their own, so that
+# load does not overlap the timing-sensitive network tests of `unit`.
+dist-check:
+	@mkdir -p $(dir $(TESTLOG))
+	PEERDESK_DIST_TEST=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/dist 2>&1 | tee -a $(TESTLOG)
 
 fuzz-short:
 	@bash scripts/fuzz.sh $(TEST_FUZZTIME)
@@ -96,10 +104,18 @@ bench:
 linkbench:
 	$(GO) run ./bench/linkbench $(ARGS)
 
-test: deps fmt-check vet build unit fuzz-short smoke
+test: deps dist-deps fmt-check vet build unit dist-check fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \
 	fail=$$(grep -cE '^FAIL[[:space:]]' $(TESTLOG) || true); \
 	echo "packages: $$pass passed, $$fail failed"
 
+# Release artifacts; packaging/README.md. Extra flags via ARGS, e.g.
+# make dist ARGS='--targets linux'.
+dist: dist-deps
+	bash scripts/dist.sh $(ARGS)
+
+dist-deps:
+	@bash scripts/dist-deps.sh
+
 clean:
-	rm -rf bin .cache
+	rm -rf bin .cache dist

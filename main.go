@@ -2,10 +2,33 @@
 // daemon, and the CLI that talks to either over the home's control socket.
 package main
 
-import "os"
+import (
+	_ "embed"
+	"os"
+	"regexp"
+)
 
-// version is the release, stamped from FyneApp.toml by the build.
-var version = "0.1.0-dev"
+// version is the release. scripts/dist.sh stamps it (-X main.version);
+// other builds read it from the FyneApp.toml compiled in, so that every
+// binary reports the one version FyneApp.toml holds.
+var version string
+
+//go:embed FyneApp.toml
+var fyneAppTOML string
+
+// fyneAppVersion matches the Version line of FyneApp.toml's [Details], the
+// only table fyne writes.
+var fyneAppVersion = regexp.MustCompile(`(?m)^\s*Version\s*=\s*"([^"]+)"`)
+
+func init() {
+	if version != "" {
+		return
+	}
+	version = "unknown"
+	if m := fyneAppVersion.FindStringSubmatch(fyneAppTOML); m != nil {
+		version = m[1]
+	}
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
