@@ -172,7 +172,13 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 	} else if !strings.Contains(humanError(err), "busy") {
 		t.Errorf("paused sharing is not worded: %v", err)
 	}
+	if _, err := gui.Printers(ctx, peer, bob); err == nil {
+		t.Error("printers listed while sharing was paused")
+	}
 	b.SetSharingPaused(false)
+	if _, err := gui.Printers(ctx, peer, bob); err != nil {
+		t.Errorf("printers after resume: %v", err)
+	}
 	if _, err := gui.Browse(ctx, node.RemotePath{Peer: peer, Share: "docs"}, bob, false); err != nil {
 		t.Errorf("browse after resume: %v", err)
 	}

@@ -62,6 +62,9 @@ type Node struct {
 
 	// printClient reaches other peers' shared printers (print.go).
 	printClient printing.Client
+	// printSvc answers other peers' print requests (kept to re-register
+	// it when sharing resumes, sharing.go).
+	printSvc *printing.Service
 
 	// instance is random per process: a goodbye names it, so a hello of
 	// the same process still in flight cannot bring the peer back, while a

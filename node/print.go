@@ -80,6 +80,7 @@ func (n *Node) startPrinting() error {
 		return err
 	}
 	svc.Register(n.mux)
+	n.printSvc = svc
 	n.printClient = printing.Client{Caller: n.endpoint}
 	return nil
 }

@@ -5,16 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
 // servedOps are the peer-protocol ops through which other peers use this
-// peer's shares and inbox; pausing sharing refuses them all.
+// peer's shares, printers and inbox; pausing sharing refuses them all.
 var servedOps = []string{
 	shares.OpSharesList, shares.OpList, shares.OpStat, shares.OpTree, shares.OpRead,
 	shares.OpMkdir, shares.OpPutBegin, shares.OpPutData, shares.OpSendOffer,
 	shares.OpSendData, shares.OpSearch,
+	printing.OpPrintersList, printing.OpPrintSubmit, printing.OpPrintJob,
 }
 
 // SetSharingPaused stops (true) or resumes (false) serving this peer's
@@ -30,6 +32,9 @@ func (n *Node) SetSharingPaused(paused bool) {
 	n.paused = paused
 	if !paused {
 		n.files.Register(n.mux)
+		if n.printSvc != nil {
+			n.printSvc.Register(n.mux)
+		}
 		n.log.Info("sharing resumed")
 		return
 	}
