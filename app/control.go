@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -126,7 +127,7 @@ func (b *controlBridge) serveSend(_ context.Context, _ string, args json.RawMess
 		return nil, fmt.Errorf("%w: gui.send wants {\"files\": [PATH...]}", node.ErrUsage)
 	}
 	for _, f := range files {
-		if !filepath.IsAbs(f) {
+		if !filepath.IsAbs(f) || strings.ContainsRune(f, 0) {
 			return nil, fmt.Errorf("%w: %q is not an absolute path", node.ErrUsage, f)
 		}
 	}
