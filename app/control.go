@@ -46,7 +46,7 @@ type WindowState struct {
 	// Picker is true while the "send to which peer?" picker is open, for
 	// PickerFiles.
 	Picker      bool     `json:"picker"`
-	PickerFiles []string `json:"picker_files,omitempty"`
+	PickerFiles []string `json:"picker_files"`
 	// Offer is the question of the open "incoming files" dialog ("" when
 	// none is open): who wants to send how many files.
 	Offer string `json:"offer,omitempty"`
