@@ -160,15 +160,13 @@ const memoryTrimDelay = 3 * time.Second
 
 // trimMemory makes the desktop app lean (SPEC: GUI ≤ 150 MB RSS): the
 // collector runs at half the usual heap growth unless GOGC says otherwise,
-// a soft limit keeps the heap near what the app needs (GOMEMLIMIT wins),
 // and once the window is up the pages freed since start are returned to
-// the OS at once rather than over minutes.
+// the OS at once rather than over minutes. No memory limit: a big listing
+// or transfer may need more, and a limit below the live heap makes the
+// collector run without pause.
 func trimMemory() *time.Timer {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(48 << 20)
 	}
 	return time.AfterFunc(memoryTrimDelay, debug.FreeOSMemory)
 }
