@@ -76,10 +76,14 @@ func (c *cli) sendToGUI(files []string) error {
 	args := app.SendArgs{Files: files}
 	err := c.call(app.OpSend, args, nil, 5*time.Second)
 	if errors.Is(err, control.ErrNotRunning) {
-		if err := c.startDetachedGUI(); err != nil {
-			return err
+		if derr := app.CheckDisplay(); derr != nil {
+			return fmt.Errorf("no peer runs for this home and there is no desktop to ask which peer on; name it: `peerdesk send PEER FILE...`: %w", derr)
 		}
-		err = c.retrySend(args, 30*time.Second)
+		exited, serr := c.startDetachedGUI()
+		if serr != nil {
+			return serr
+		}
+		err = c.retrySend(args, exited, 30*time.Second)
 	}
 	if isUnknownOp(err) {
 		return fmt.Errorf("%w, headless (`peerdesk daemon`): name the peer, `peerdesk send PEER FILE...`", node.ErrAlreadyRunning)
@@ -92,15 +96,19 @@ func (c *cli) sendToGUI(files []string) error {
 
 // retrySend repeats the hand-off while the app it started is coming up
 // (no socket yet, the app's ops not yet added, or the window not yet
-// showing).
-func (c *cli) retrySend(args app.SendArgs, wait time.Duration) error {
+// showing), unless that app exits first.
+func (c *cli) retrySend(args app.SendArgs, exited <-chan error, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
 		err := c.call(app.OpSend, args, nil, 5*time.Second)
 		if err == nil || time.Now().After(deadline) || !(errors.Is(err, control.ErrNotRunning) || isNotShowing(err) || isUnknownOp(err)) {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case werr := <-exited:
+			return fmt.Errorf("the desktop app started for the files exited (%v); run `peerdesk gui` to see why", werr)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
@@ -117,16 +125,19 @@ func isNotShowing(err error) bool {
 }
 
 // startDetachedGUI starts `peerdesk gui` for this home in the background;
-// it outlives this command.
-func (c *cli) startDetachedGUI() error {
+// it outlives this command. exited reports if it ends while this command
+// still waits for it.
+func (c *cli) startDetachedGUI() (exited <-chan error, err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("start the desktop app: %w", err)
+		return nil, fmt.Errorf("start the desktop app: %w", err)
 	}
 	cmd := exec.Command(exe, "--home", c.home, "gui")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the desktop app: %w", err)
+		return nil, fmt.Errorf("start the desktop app: %w", err)
 	}
-	return cmd.Process.Release()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done, nil
 }

@@ -48,7 +48,7 @@ type Options struct {
 // goroutine. The caller still owns n and closes it after Run: that is the
 // graceful part of Quit (goodbye to the other peers).
 func Run(n *node.Node, opts Options) error {
-	if err := checkDisplay(); err != nil {
+	if err := CheckDisplay(); err != nil {
 		return err
 	}
 	log := opts.Logger
@@ -131,9 +131,9 @@ func quitWhen(a fyne.App, c1, c2 <-chan struct{}) (stop func()) {
 	}
 }
 
-// checkDisplay fails early, with a hint, where the windowing library would
+// CheckDisplay fails early, with a hint, where the windowing library would
 // fail obscurely: on X11/Wayland systems with no session.
-func checkDisplay() error {
+func CheckDisplay() error {
 	switch runtime.GOOS {
 	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
 		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {

@@ -282,6 +282,13 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 		t.Fatalf("started app reports no pid: %+v", st)
 	}
 	stopByPID(t, st.PID)
+
+	// Nothing running and no desktop (an SSH session, say): a clear error
+	// at once instead of an app that cannot open.
+	noDesk := netns.RunOptions{Env: []string{"DISPLAY=", "WAYLAND_DISPLAY="}}
+	if _, errOut, code := desk.RunWith(t, noDesk, gui, "send", files[0]); code != 1 || !strings.Contains(errOut, "no desktop") {
+		t.Errorf("send with no peer and no display: exit %d, %q; want 1 and a hint to name the peer", code, errOut)
+	}
 }
 
 // sendables makes a file and a folder with a file in it to send.
