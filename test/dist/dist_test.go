@@ -132,7 +132,10 @@ func buildArtifacts(root string) (*Artifacts, error) {
 		defer cancel()
 		start := time.Now()
 		// Lintian runs in TestDebLintian, where its findings are reported.
-		cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "dist.sh"), "--out", a.Dir, "--no-lint")
+		// --no-harden: the Linux build then reuses the Go build cache of the
+		// `make build` step before it instead of compiling every cgo package
+		// again with -trimpath and PIE (~6 minutes on a 2-core CI machine).
+		cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "dist.sh"), "--out", a.Dir, "--no-lint", "--no-harden")
 		cmd.Dir = root
 		out, err = cmd.CombinedOutput()
 		a.Took, a.Log = time.Since(start), string(out)
@@ -485,7 +488,11 @@ func utf16(s string) []byte {
 func TestSignScript(t *testing.T) {
 	a := artifacts(t)
 	if _, err := exec.LookPath("osslsigncode"); err != nil {
-		t.Fatalf("osslsigncode is missing (scripts/dist-deps.sh): %v", err)
+		// Signing is optional for a release, so only CI insists on the tool.
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("osslsigncode is missing (CI=true requires it; scripts/dist-deps.sh): %v", err)
+		}
+		t.Skipf("osslsigncode is missing, signing not tested (scripts/dist-deps.sh installs it): %v", err)
 	}
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
