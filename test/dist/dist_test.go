@@ -57,6 +57,10 @@ type Artifacts struct {
 	TarRoot string // the tarball unpacked
 	Log     string // dist.sh's output
 	Took    time.Duration
+	// SignCert is the throwaway certificate the Windows artifacts were
+	// signed with; empty when they were not, and SignSkipped says why.
+	SignCert    string
+	SignSkipped string
 }
 
 var (
@@ -127,6 +131,7 @@ func buildArtifacts(root string) (*Artifacts, error) {
 	if dir := os.Getenv("PEERDESK_DIST_DIR"); dir != "" {
 		// Check what an earlier `make dist` built instead of building again.
 		a.Dir, a.Log = dir, "artifacts from PEERDESK_DIST_DIR="+dir+", not built by this test"
+		a.SignSkipped = "artifacts from PEERDESK_DIST_DIR: signing not tested"
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 		defer cancel()
@@ -137,6 +142,24 @@ func buildArtifacts(root string) (*Artifacts, error) {
 		// again with -trimpath and PIE (~6 minutes on a 2-core CI machine).
 		cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "dist.sh"), "--out", a.Dir, "--no-lint", "--no-harden")
 		cmd.Dir = root
+		cmd.Env = os.Environ()
+		// Signing is optional for a release: the build takes the signing
+		// path, with a throwaway certificate, wherever osslsigncode is
+		// installed, and CI (where dist-deps.sh installs it) must have it.
+		if _, err := exec.LookPath("osslsigncode"); err != nil {
+			if os.Getenv("CI") == "true" {
+				return nil, fmt.Errorf("osslsigncode is missing (CI=true requires it; scripts/dist-deps.sh): %w", err)
+			}
+			a.SignSkipped = "osslsigncode is missing, signing not tested (scripts/dist-deps.sh installs it)"
+		} else {
+			cert, key := filepath.Join(workDir, "sign-cert.pem"), filepath.Join(workDir, "sign-key.pem")
+			if err := writeSelfSigned(cert, key); err != nil {
+				return nil, fmt.Errorf("throwaway signing certificate: %w", err)
+			}
+			a.SignCert = cert
+			cmd.Env = append(cmd.Env, "PEERDESK_SIGN_CERT="+cert, "PEERDESK_SIGN_KEY="+key,
+				"PEERDESK_SIGN_PKCS12=", "PEERDESK_SIGN_PASSWORD=", "PEERDESK_SIGN_TIMESTAMP_URL=")
+		}
 		out, err = cmd.CombinedOutput()
 		a.Took, a.Log = time.Since(start), string(out)
 		if err != nil {
@@ -482,56 +505,41 @@ func utf16(s string) []byte {
 	return b
 }
 
-// TestSignScript signs a copy of the CLI exe with a throwaway self-signed
-// certificate through packaging/windows/sign.sh, the path dist.sh takes when
-// PEERDESK_SIGN_* is set, and checks the Authenticode signature.
-func TestSignScript(t *testing.T) {
+// TestWindowsSigned: with PEERDESK_SIGN_CERT/KEY set (a throwaway
+// self-signed certificate made by buildArtifacts), dist.sh signed both exes
+// and the installer through packaging/windows/sign.sh, and the signatures
+// verify against that certificate.
+func TestWindowsSigned(t *testing.T) {
 	a := artifacts(t)
-	if _, err := exec.LookPath("osslsigncode"); err != nil {
-		// Signing is optional for a release, so only CI insists on the tool.
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("osslsigncode is missing (CI=true requires it; scripts/dist-deps.sh): %v", err)
+	if a.SignCert == "" {
+		t.Skip(a.SignSkipped)
+	}
+	if !strings.Contains(a.Log, "signing Windows artifacts with osslsigncode") {
+		t.Errorf("dist.sh did not announce signing:\n%s", a.Log)
+	}
+	for _, exe := range []string{a.WinGUI, a.WinCLI, a.Setup} {
+		out, err := exec.Command("osslsigncode", "verify", "-CAfile", a.SignCert, "-in", exe).CombinedOutput()
+		if err != nil {
+			t.Errorf("osslsigncode verify %s: %v\n%s", filepath.Base(exe), err, out)
+			continue
 		}
-		t.Skipf("osslsigncode is missing, signing not tested (scripts/dist-deps.sh installs it): %v", err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writeSelfSigned(t, certFile, keyFile)
-	exe := filepath.Join(dir, "peerdesk-cli.exe")
-	data, err := os.ReadFile(a.WinCLI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(repoRoot(t), "packaging", "windows", "sign.sh"), exe)
-	cmd.Env = append(os.Environ(), "PEERDESK_SIGN_CERT="+certFile, "PEERDESK_SIGN_KEY="+keyFile,
-		"PEERDESK_SIGN_PKCS12=", "PEERDESK_SIGN_PASSWORD=", "PEERDESK_SIGN_TIMESTAMP_URL=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sign.sh: %v\n%s", err, out)
-	}
-	out, err := exec.Command("osslsigncode", "verify", "-CAfile", certFile, "-in", exe).CombinedOutput()
-	if err != nil {
-		t.Fatalf("osslsigncode verify: %v\n%s", err, out)
-	}
-	f, err := pe.Open(exe)
-	if err != nil {
-		t.Fatalf("the signed exe is no longer a PE: %v", err)
-	}
-	defer f.Close()
-	if oh := f.OptionalHeader.(*pe.OptionalHeader64); oh.DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_SECURITY].Size == 0 {
-		t.Error("the signed exe has no certificate table")
+		f, err := pe.Open(exe)
+		if err != nil {
+			t.Fatalf("signed %s is no longer a PE: %v", filepath.Base(exe), err)
+		}
+		if oh := f.OptionalHeader.(*pe.OptionalHeader64); oh.DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_SECURITY].Size == 0 {
+			t.Errorf("%s has no certificate table", filepath.Base(exe))
+		}
+		f.Close()
 	}
 }
 
 // writeSelfSigned writes a code-signing certificate valid for an hour and
 // its key as PEM.
-func writeSelfSigned(t *testing.T, certFile, keyFile string) {
-	t.Helper()
+func writeSelfSigned(certFile, keyFile string) error {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -545,18 +553,16 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600)
 }
 
 // TestPlainBuildReportsVersion: a binary built without dist.sh's stamp (go
