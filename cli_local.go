@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares"
 )
@@ -163,7 +165,7 @@ func (c *cli) user(args []string) error {
 
 func (c *cli) share(args []string) error {
 	if len(args) == 0 {
-		return usagef("share: want `share folder|printer|list|rm`")
+		return usagef("share: want `share folder|printer|list|rm|pause|resume`")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("share "+sub, flag.ContinueOnError)
@@ -266,8 +268,28 @@ func (c *cli) share(args []string) error {
 		return c.callOrOffline("share.rm", map[string]string{"name": pos[0]}, nil, 5*time.Second, func(st *node.State) error {
 			return st.RemoveShare(pos[0])
 		})
+	case "pause", "resume":
+		// What the tray's "Pause sharing" does, for a headless peer: other
+		// peers are refused until resumed or the peer restarts.
+		if _, err := parseFlags(fs, args, 0, 0, "share "+sub); err != nil {
+			return err
+		}
+		paused := sub == "pause"
+		err := c.call("sharing.pause", map[string]bool{"paused": paused}, nil, 5*time.Second)
+		if errors.Is(err, control.ErrNotRunning) {
+			return notRunningHint()
+		}
+		if err != nil {
+			return err
+		}
+		if paused {
+			fmt.Fprintln(c.stdout, "sharing paused: other peers are refused until `peerdesk share resume`")
+		} else {
+			fmt.Fprintln(c.stdout, "sharing resumed")
+		}
+		return nil
 	}
-	return usagef("share: unknown subcommand %q (want folder, printer, list, rm)", sub)
+	return usagef("share: unknown subcommand %q (want folder, printer, list, rm, pause, resume)", sub)
 }
 
 func formatAccess(acl map[string]shares.Right) string {

@@ -243,6 +243,14 @@ func TestSharesAccessDownloadAndRefusals(t *testing.T) {
 	if denied < len(refusals) {
 		t.Errorf("owner's audit log has %d refusals of the client, want %d: %+v", denied, len(refusals), recs[before:])
 	}
+
+	// Paused sharing refuses the right account too, until resumed.
+	owner.must(nil, "share", "pause")
+	if out, errOut, code := client.cli(alice, "ls", target+":docs"); code == 0 || !strings.Contains(errOut, "paused") {
+		t.Errorf("ls while sharing is paused: exit %d: %s %s", code, out, errOut)
+	}
+	owner.must(nil, "share", "resume")
+	client.must(alice, "ls", target+":docs")
 }
 
 func TestPutReadOnlyAndReadWrite(t *testing.T) {
