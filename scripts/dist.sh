@@ -358,19 +358,41 @@ linux_build() {
 	# a placeholder .go file (it refuses folders without Go code). --exe
 	# makes it package our stamped binary instead of building its own.
 	local fw=$work/fyne
-	# fyne runs `tar -J`; let its xz use every core (the binary is ~30 MB).
-	export XZ_OPT=${XZ_OPT:--T0}
+	# fyne runs `tar -J`; fix_fyne_tarball unpacks and compresses its archive
+	# again, so fyne's xz only needs to be fast.
+	local xz_opt=${XZ_OPT-}
+	export XZ_OPT="-0 -T0"
 	mkdir -p "$fw/$(dirname "$ICON_REL")"
 	cp "$snap/FyneApp.toml" "$fw/"
 	cp "$icon" "$fw/$ICON_REL"
 	printf 'package main\n' >"$fw/main.go"
 	(cd "$fw" && quiet "$fyne" package --os linux --release --exe "$bin")
+	if [ -n "$xz_opt" ]; then export XZ_OPT=$xz_opt; else unset XZ_OPT; fi
 	local name
 	name=$(toml_details Name)
 	[ -f "$fw/$name.tar.xz" ] || die "fyne package made no $name.tar.xz"
-	mv "$fw/$name.tar.xz" "$work/artifacts/peerdesk-$VERSION-linux-$GOARCH_HOST.tar.xz"
+	fix_fyne_tarball "$fw/$name.tar.xz" "$work/artifacts/peerdesk-$VERSION-linux-$GOARCH_HOST.tar.xz"
 
 	deb_build "$bin"
+}
+
+# fix_fyne_tarball IN OUT: fyne's tarball with its Makefile repaired. The
+# Makefile fyne tools v1.7.2 writes installs usr/local/share/pixmaps/ICON
+# without the .png the file has, so `make install` and `make user-install`
+# fail (fyne-io/tools#139); the Makefile is pointed at the real file.
+fix_fyne_tarball() {
+	local in=$1 out=$2 t=$work/fynetar top icon
+	rm -rf "$t" && mkdir -p "$t"
+	tar -C "$t" -xJf "$in"
+	top=$(cd "$t" && ls)
+	[ -f "$t/$top/Makefile" ] || die "fyne's tarball has no $top/Makefile"
+	icon=$(sed -n 's/^Icon := "\(.*\)"$/\1/p' "$t/$top/Makefile")
+	if [ -n "$icon" ] && [ ! -e "$t/$top/usr/local/share/pixmaps/$icon" ] &&
+		[ -f "$t/$top/usr/local/share/pixmaps/$icon.png" ]; then
+		sed -i "s/^Icon := \"$icon\"\$/Icon := \"$icon.png\"/" "$t/$top/Makefile"
+	fi
+	(cd "$t" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+		-cf - "$top") | xz -T0 -6 >"$out"
 }
 
 deb_build() {

@@ -701,3 +701,33 @@ func TestDebInstallIntoFreshRoot(t *testing.T) {
 		t.Errorf("after purge: status %q", st)
 	}
 }
+
+// TestTarballInstalls: the fyne tarball's Makefile installs the app, system
+// wide (make install, into a DESTDIR) and per user (make user-install).
+func TestTarballInstalls(t *testing.T) {
+	a := artifacts(t)
+	src := filepath.Join(a.TarRoot, "peerdesk")
+	dest, home := t.TempDir(), t.TempDir()
+	for _, args := range [][]string{{"install", "DESTDIR=" + dest}, {"user-install", "HOME=" + home}} {
+		cmd := exec.Command("make", append([]string{"-C", src}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, f := range []string{
+		filepath.Join(dest, "usr/bin/peerdesk"),
+		filepath.Join(dest, "usr/share/applications/org.peerdesk.Peerdesk.desktop"),
+		filepath.Join(dest, "usr/share/pixmaps/org.peerdesk.Peerdesk.png"),
+		filepath.Join(home, ".local/bin/peerdesk"),
+		filepath.Join(home, ".local/share/applications/org.peerdesk.Peerdesk.desktop"),
+		filepath.Join(home, ".local/share/icons/org.peerdesk.Peerdesk.png"),
+	} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("not installed: %v", err)
+		}
+	}
+	out, err := exec.Command(filepath.Join(home, ".local/bin/peerdesk"), "--version").CombinedOutput()
+	if got, want := strings.TrimSpace(string(out)), "peerdesk "+a.Version; err != nil || got != want {
+		t.Errorf("user-installed peerdesk --version = %q (%v), want %q", got, err, want)
+	}
+}
