@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -60,7 +61,13 @@ func filesSummary(files []string) string {
 // "Send to", a drop on the window, or the tray).
 func (w *mainWindow) pickPeer(files []string) {
 	if w.picker != nil {
-		w.picker.d.Hide() // the newest hand-off wins
+		// Explorer's context menu starts one `peerdesk send` per selected
+		// item, so hand-offs that arrive while the picker is open add to
+		// it rather than replace it.
+		files = mergeFiles(w.picker.files, files)
+		old := w.picker
+		w.picker = nil
+		old.d.Hide()
 	}
 	p := &peerPicker{files: files, rows: onlineRows(w.peers), chosen: -1}
 	p.list = widget.NewList(
@@ -141,4 +148,15 @@ func (w *mainWindow) sendTo(id, name string, files []string) {
 // notify shows a desktop notification.
 func (w *mainWindow) notify(title, text string) {
 	w.app.SendNotification(fyne.NewNotification(title, text))
+}
+
+// mergeFiles is a followed by the paths of b it lacks, in order.
+func mergeFiles(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, f := range b {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }

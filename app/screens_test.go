@@ -457,6 +457,15 @@ func TestPeerPickerFromHandOff(t *testing.T) {
 	if !last.Picker || !reflect.DeepEqual(last.PickerFiles, files) || !last.Visible {
 		t.Fatalf("state after hand-off %+v, want the picker for %v on a visible window", last, files)
 	}
+	// A second hand-off while the picker is open (Explorer: one process per
+	// selected item) adds its files.
+	if _, err := b.serveSend(context.Background(), OpSend, []byte(`{"files":["/home/x/photos","/home/x/notes.txt"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "/home/x/notes.txt")
+	if !last.Picker || !reflect.DeepEqual(last.PickerFiles, files) {
+		t.Fatalf("state after a second hand-off %+v, want the picker for %v", last, files)
+	}
 	p := w.picker
 	if len(p.rows) != 1 || p.rows[0].Name != "alpha" {
 		t.Fatalf("picker offers %v, want only alpha (online, not changed)", p.rows)
