@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/internal/human"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
@@ -169,26 +170,13 @@ func (c *cli) ls(args []string) error {
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	for _, e := range l.Entries {
-		name, size := e.Name, humanBytes(e.Size)
+		name, size := e.Name, human.Bytes(e.Size)
 		if e.Dir {
 			name, size = e.Name+"/", "-"
 		}
 		fmt.Fprintf(tw, "%s\t  %s\t  %s\n", size, e.Mtime.Local().Format("2006-01-02 15:04"), name)
 	}
 	return tw.Flush()
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func (c *cli) get(args []string) error {
@@ -232,15 +220,15 @@ func (c *cli) get(args []string) error {
 	for _, f := range res.Files {
 		extra := ""
 		if f.Resumed > 0 {
-			extra = fmt.Sprintf(", resumed from %s", humanBytes(f.Resumed))
+			extra = fmt.Sprintf(", resumed from %s", human.Bytes(f.Resumed))
 		}
 		if len(f.PerSource) > 1 {
 			extra += fmt.Sprintf(", from %d peers", len(f.PerSource))
 		}
-		fmt.Fprintf(c.stdout, "%s (%s, SHA-256 verified%s)\n", f.Path, humanBytes(f.Size), extra)
+		fmt.Fprintf(c.stdout, "%s (%s, SHA-256 verified%s)\n", f.Path, human.Bytes(f.Size), extra)
 	}
 	if res.Seconds > 0 && res.Fetched > 0 {
-		fmt.Fprintf(c.stdout, "%d file(s), %s in %.1fs (%.1f MB/s)\n", len(res.Files), humanBytes(res.Bytes), res.Seconds, float64(res.Fetched)/res.Seconds/1e6)
+		fmt.Fprintf(c.stdout, "%d file(s), %s in %.1fs (%.1f MB/s)\n", len(res.Files), human.Bytes(res.Bytes), res.Seconds, float64(res.Fetched)/res.Seconds/1e6)
 	}
 	return nil
 }
@@ -275,7 +263,7 @@ func (c *cli) put(args []string) error {
 		return writeJSON(c.stdout, res)
 	}
 	for _, r := range res {
-		fmt.Fprintf(c.stdout, "%s → %s:%s/%s (%s)\n", r.Local, rp.Peer, rp.Share, r.Remote, humanBytes(r.Size))
+		fmt.Fprintf(c.stdout, "%s → %s:%s/%s (%s)\n", r.Local, rp.Peer, rp.Share, r.Remote, human.Bytes(r.Size))
 	}
 	return nil
 }
@@ -332,7 +320,7 @@ func (c *cli) send(args []string) error {
 	if *asJSON {
 		return writeJSON(c.stdout, res)
 	}
-	fmt.Fprintf(c.stdout, "%s accepted %d file(s), %s\n", res.Receiver, len(res.Files), humanBytes(res.Bytes))
+	fmt.Fprintf(c.stdout, "%s accepted %d file(s), %s\n", res.Receiver, len(res.Files), human.Bytes(res.Bytes))
 	return nil
 }
 
@@ -371,7 +359,7 @@ func (c *cli) search(args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tSHARE\tPATH\tSIZE")
 	for _, h := range hits {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Peer, h.Share, h.Path, humanBytes(h.Size))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Peer, h.Share, h.Path, human.Bytes(h.Size))
 	}
 	return tw.Flush()
 }
@@ -403,7 +391,7 @@ func (c *cli) transfers(args []string) error {
 			state += ": " + t.Error
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/s\t%s\n", t.ID, t.Kind, t.Peer, t.Path, state,
-			humanBytes(t.Bytes), humanBytes(t.Total), humanBytes(int64(t.Rate)), t.Started.Local().Format(time.DateTime))
+			human.Bytes(t.Bytes), human.Bytes(t.Total), human.Bytes(int64(t.Rate)), t.Started.Local().Format(time.DateTime))
 	}
 	return tw.Flush()
 }

@@ -5,21 +5,12 @@ import (
 	"math"
 	"net/url"
 	"time"
+
+	"github.com/peerdesk/peerdesk/internal/human"
 )
 
 // humanBytes is a size as people read it: "512 B", "1.5 MiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return human.Bytes(n) }
 
 // humanRate is a transfer rate: "12.5 MiB/s".
 func humanRate(bytesPerSecond float64) string {

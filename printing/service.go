@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"slices"
 	"strings"
@@ -88,27 +87,10 @@ func (svc *Service) Register(m *transport.Mux) {
 	m.Handle(OpPrintJob, svc.handler(OpPrintJob, svc.serveJob))
 }
 
-// handler adapts fn: an error it returns is the failure response. Only
-// errors of a known class travel with their message; the rest are logged
-// and reported as an internal error, so nothing of this machine leaks.
+// handler adapts fn with shares.ServeErrors and this package's public
+// errors.
 func (svc *Service) handler(op string, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
-	return func(ctx context.Context, req transport.Request, s *transport.Stream) {
-		err := fn(ctx, req, s)
-		if err == nil {
-			return
-		}
-		switch {
-		case ctx.Err() != nil || isDisconnect(err):
-			svc.log.Info("print request interrupted", "op", op, "peer", s.Peer().ID, "err", err)
-			err = fmt.Errorf("%w: %s interrupted", transport.ErrTruncated, op)
-		case !isPublic(err):
-			svc.log.Error("print request failed", "op", op, "peer", s.Peer().ID, "err", err)
-			err = fmt.Errorf("%s: internal error on the printer's peer (see its log)", op)
-		default:
-			svc.log.Debug("print request refused", "op", op, "peer", s.Peer().ID, "err", err)
-		}
-		_ = s.Fail(err)
-	}
+	return shares.ServeErrors(svc.log, op, "the printer's peer", isPublic, fn)
 }
 
 // publicClasses are the errors whose messages may go to the remote peer.
@@ -125,13 +107,6 @@ func isPublic(err error) bool {
 		}
 	}
 	return false
-}
-
-func isDisconnect(err error) bool {
-	var re *transport.RemoteError
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, transport.ErrClosed) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.As(err, &re)
 }
 
 // servePrinters answers printers.list: the printer shares the caller holds

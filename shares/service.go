@@ -188,25 +188,31 @@ func (svc *Service) Register(m *transport.Mux) {
 	m.Handle(OpSearch, svc.handler(OpSearch, svc.serveSearch))
 }
 
-// handler adapts fn: an error it returns is sent as the (final) failure
-// response. Only errors of a known class travel with their message; the
-// rest are logged here and reported as an internal error, so nothing of
-// this machine's layout (absolute paths) leaks.
+// handler adapts fn with ServeErrors and this package's public errors.
 func (svc *Service) handler(op string, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
+	return ServeErrors(svc.log, op, "the serving peer", isPublic, fn)
+}
+
+// ServeErrors adapts fn to a transport handler: an error fn returns is sent
+// as the (final) failure response. Only errors that public accepts travel
+// with their message; the rest are logged here and reported as an internal
+// error of owner, so nothing of this machine's layout (absolute paths,
+// queue URIs) leaks. The printing service shares it.
+func ServeErrors(log *slog.Logger, op, owner string, public func(error) bool, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
 	return func(ctx context.Context, req transport.Request, s *transport.Stream) {
 		err := fn(ctx, req, s)
 		if err == nil {
 			return
 		}
 		switch {
-		case ctx.Err() != nil || isDisconnect(err):
-			svc.log.Info("request interrupted", "op", op, "peer", s.Peer().ID, "err", err)
+		case ctx.Err() != nil || IsDisconnect(err):
+			log.Info("request interrupted", "op", op, "peer", s.Peer().ID, "err", err)
 			err = fmt.Errorf("%w: %s interrupted", transport.ErrTruncated, op)
-		case !isPublic(err):
-			svc.log.Error("request failed", "op", op, "peer", s.Peer().ID, "err", err)
-			err = fmt.Errorf("%s: internal error on the serving peer (see its log)", op)
+		case !public(err):
+			log.Error("request failed", "op", op, "peer", s.Peer().ID, "err", err)
+			err = fmt.Errorf("%s: internal error on %s (see its log)", op, owner)
 		default:
-			svc.log.Debug("request refused", "op", op, "peer", s.Peer().ID, "err", err)
+			log.Debug("request refused", "op", op, "peer", s.Peer().ID, "err", err)
 		}
 		_ = s.Fail(err)
 	}
@@ -223,9 +229,9 @@ func isPublic(err error) bool {
 	return false
 }
 
-// isDisconnect reports an exchange that ended because the other side went
+// IsDisconnect reports an exchange that ended because the other side went
 // away or gave up, rather than a failure here.
-func isDisconnect(err error) bool {
+func IsDisconnect(err error) bool {
 	var re *transport.RemoteError
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, transport.ErrClosed) ||
