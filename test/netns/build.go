@@ -33,11 +33,16 @@ func Build(t testing.TB, pkg string, flags ...string) string {
 	return build(t, false, pkg, flags...)
 }
 
-// GUIBinary builds the desktop peerdesk binary (cgo, Fyne), as users run it.
+// GUIBinary builds the desktop peerdesk binary (cgo, Fyne), as users run it:
+// with GUITags, as `make build` and scripts/dist.sh build it.
 func GUIBinary(t testing.TB) string {
 	t.Helper()
-	return build(t, true, Module)
+	return build(t, true, Module, "-tags", GUITags)
 }
+
+// GUITags are the build tags of the desktop app: no_emoji drops Fyne's
+// bundled emoji font (~15 MB of memory at start).
+const GUITags = "no_emoji"
 
 func build(t testing.TB, cgo bool, pkg string, flags ...string) string {
 	t.Helper()
