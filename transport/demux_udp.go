@@ -412,3 +412,26 @@ func (c *udpPeerConn) SetReadDeadline(t time.Time) error  { c.rdl.Set(t); return
 func (c *udpPeerConn) SetWriteDeadline(t time.Time) error { return nil }
 
 func (c *udpPeerConn) String() string { return fmt.Sprintf("udp %s", c.addr) }
+
+// sendEach sends b as datagrams of seg bytes each (the last may be
+// shorter), or as one datagram if seg is 0: a system call per datagram,
+// where segmentation offload is missing or refused.
+func (s *udpSock) sendEach(b []byte, seg int, to netip.AddrPort) error {
+	if seg == 0 {
+		seg = len(b)
+	}
+	for len(b) > 0 {
+		n := min(seg, len(b))
+		var err error
+		if s.connected {
+			_, err = s.c.Write(b[:n])
+		} else {
+			_, err = s.c.WriteToUDPAddrPort(b[:n], to)
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}

@@ -110,23 +110,7 @@ func (s *udpSock) send(b []byte, seg int, to netip.AddrPort) error {
 		// offload answers EIO): one datagram at a time from now on.
 		s.gso.Store(false)
 	}
-	if seg == 0 {
-		seg = len(b)
-	}
-	for len(b) > 0 {
-		n := min(seg, len(b))
-		var err error
-		if s.connected {
-			_, err = s.c.Write(b[:n])
-		} else {
-			_, err = s.c.WriteToUDPAddrPort(b[:n], to)
-		}
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
+	return s.sendEach(b, seg, to)
 }
 
 func (s *udpSock) sendGSO(b []byte, seg int, to netip.AddrPort) error {

@@ -28,21 +28,5 @@ func (s *udpSock) read(buf []byte, segs [][]byte) ([][]byte, netip.AddrPort, err
 // send sends b, which holds datagrams of seg bytes each (the last may be
 // shorter), or one datagram if seg is 0.
 func (s *udpSock) send(b []byte, seg int, to netip.AddrPort) error {
-	if seg == 0 {
-		seg = len(b)
-	}
-	for len(b) > 0 {
-		n := min(seg, len(b))
-		var err error
-		if s.connected {
-			_, err = s.c.Write(b[:n])
-		} else {
-			_, err = s.c.WriteToUDPAddrPort(b[:n], to)
-		}
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
+	return s.sendEach(b, seg, to)
 }
