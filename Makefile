@@ -19,7 +19,7 @@ TESTLOG       := .cache/gotest.log
 # no_emoji drops Fyne's bundled emoji font, ~15 MB of memory at start.
 GUI_TAGS      ?= no_emoji
 
-.PHONY: help all deps run daemon build build-gui build-nogui fmt-check vet unit \
+.PHONY: help all deps deps-fresh run daemon build build-gui build-nogui fmt-check vet unit \
 	fuzz fuzz-short smoke bench test clean dist dist-deps dist-check
 
 help:
@@ -31,12 +31,19 @@ help:
 	@echo "make bench      the full transfer benchmark (bench/streambench)"
 	@echo "make linkbench  bulk transfer vs TLS/TCP on a shaped 1 Gbit/s netns link (root)"
 	@echo "make deps       install system packages (scripts/deps.sh)"
+	@echo "make deps-fresh also upgrade the printing packages the tests use, print their versions"
 	@echo "make dist       every release artifact into dist/ (.deb, tar.xz, Windows exe + installer)"
 
 all: build
 
 deps:
 	@bash scripts/deps.sh
+
+# deps, plus the printing packages upgraded to what a fresh machine gets
+# today, and the versions the tests run against printed (make test, CI).
+deps-fresh:
+	@bash scripts/deps.sh --fresh
+	@echo "versions: $$($(GO) version | cut -d' ' -f3-), kernel $$(uname -r)"
 
 run: deps
 	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ]; then \
@@ -107,7 +114,7 @@ bench:
 linkbench:
 	$(GO) run ./bench/linkbench $(ARGS)
 
-test: deps dist-deps fmt-check vet build unit dist-check fuzz-short smoke
+test: deps-fresh dist-deps fmt-check vet build unit dist-check fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \
 	fail=$$(grep -cE '^FAIL[[:space:]]' $(TESTLOG) || true); \
 	echo "packages: $$pass passed, $$fail failed"

@@ -38,6 +38,7 @@ var errorMessages = []struct {
 	{printing.ErrJobVanished, "The print job disappeared from the printer's queue; check whether it was printed."},
 	{printing.ErrUnavailable, "The print service on that PC is not running."},
 	{printing.ErrNotAuthorized, "The print service refused the job for this user."},
+	{printing.ErrRefused, "The print service on that PC refused the request."},
 	{transport.ErrAccessDenied, "Access denied: wrong account name or password, or this account may not do that. Check them, or ask the PC's owner for access."},
 	{shares.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
 	{shares.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},
@@ -74,7 +75,7 @@ func humanError(err error) string {
 	}
 	for _, m := range errorMessages {
 		if errors.Is(err, m.err) {
-			return m.msg
+			return m.msg + spoolerWords(err)
 		}
 	}
 	for _, sentinel := range []error{node.ErrUsage, shares.ErrInvalid} {
@@ -86,6 +87,21 @@ func humanError(err error) string {
 		}
 	}
 	return genericMessage
+}
+
+// spoolerWords repeats what a print spooler answered, which the printing
+// core puts after "answered " in its errors (local or from the printer's
+// peer): " It said: Bad request: ...". Empty for other errors.
+func spoolerWords(err error) string {
+	if !errors.Is(err, printing.ErrRefused) && !errors.Is(err, printing.ErrUnavailable) && !errors.Is(err, printing.ErrNotAuthorized) {
+		return ""
+	}
+	for _, prefix := range []string{"spooler of the printer's peer answered ", "spooler of this peer answered ", "the spooler answered "} {
+		if said := afterSentinel(err.Error(), prefix); said != "" {
+			return " It said: " + said
+		}
+	}
+	return ""
 }
 
 // afterSentinel keeps the human part of "context: usage: what is wrong".

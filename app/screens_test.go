@@ -385,6 +385,9 @@ func TestHumanErrors(t *testing.T) {
 		{fmt.Errorf("send: %w: pc2 now presents another key", transport.ErrIdentityChanged), "different identity"},
 		{fmt.Errorf("write: %w", shares.ErrDiskFull), "disk is full"},
 		{fmt.Errorf("print: %w", printing.ErrQueueRejecting), "paused or not accepting"},
+		{fmt.Errorf("print.submit: remote peer says: %w: printer pdf: the print spooler of the printer's peer answered bad request: Bad value 'x'.", printing.ErrRefused),
+			"refused the request. It said: Bad request: Bad value 'x'."},
+		{fmt.Errorf("list: %w: printer pdf: the print spooler of the printer's peer does not answer", printing.ErrUnavailable), "The print service on that PC is not running."},
 		{fmt.Errorf("peer x: %w", node.ErrPeerNotFound), "not known here"},
 		{fmt.Errorf("open: %w", fs.ErrNotExist), "does not exist"},
 		{context.DeadlineExceeded, "took too long"},
@@ -410,7 +413,7 @@ func TestHumanErrors(t *testing.T) {
 		shares.ErrDiskFull, shares.ErrHashMismatch, shares.ErrBusy, shares.ErrExists,
 		printing.ErrQueueNotFound, printing.ErrQueueRejecting, printing.ErrUnsupportedFormat, printing.ErrJobVanished,
 		printing.ErrJobFailed, printing.ErrJobCanceled, printing.ErrUnavailable, printing.ErrNotAuthorized,
-		node.ErrPeerNotFound, node.ErrFingerprintMismatch, node.ErrAlreadyRunning,
+		printing.ErrRefused, node.ErrPeerNotFound, node.ErrFingerprintMismatch, node.ErrAlreadyRunning,
 		control.ErrNotRunning, control.ErrLost, ErrNoKeyring, errNoAutostart,
 	} {
 		if got := humanError(fmt.Errorf("doing something: %w", err)); got == genericMessage {

@@ -46,7 +46,51 @@ var (
 	ErrUnavailable = errors.New("print spooler unavailable")
 	// ErrNotAuthorized: the spooler refused the operation for this user.
 	ErrNotAuthorized = errors.New("print spooler refused the user")
+	// ErrRefused: the spooler answered with an error no other sentinel
+	// covers (a bad request, an operation not possible, an internal error).
+	// The error is a *SpoolerError carrying the spooler's own message.
+	ErrRefused = errors.New("print spooler refused the request")
 )
+
+// SpoolerError is an answer of the spooler that refused a call: its status
+// in words and its own message for people. errors.Is finds Sentinel,
+// errors.As finds the spooler library's error (an ipp.IPPError,
+// ipp.HTTPError or windows.Errno) in Err.
+type SpoolerError struct {
+	// Sentinel is the package's class of the refusal: ErrRefused when no
+	// more specific one (ErrQueueNotFound, ErrUnavailable, ...) fits.
+	Sentinel error
+	// Status is the status in words: "bad request", "not possible".
+	Status string
+	// Message is what the spooler said, as it said it (CUPS localizes it
+	// to the request's natural language). May be empty.
+	Message string
+	// Err is the spooler library's error.
+	Err error
+}
+
+// Said is the spooler's answer for people: "bad request: Bad value".
+func (e *SpoolerError) Said() string {
+	if e.Message == "" {
+		return e.Status
+	}
+	return e.Status + ": " + strings.TrimSpace(e.Message)
+}
+
+func (e *SpoolerError) Error() string {
+	return e.Sentinel.Error() + ": the spooler answered " + e.Said()
+}
+
+func (e *SpoolerError) Unwrap() []error { return []error{e.Sentinel, e.Err} }
+
+// spoolerSaid is what the spooler answered in err, if it answered at all.
+func spoolerSaid(err error) (string, bool) {
+	var se *SpoolerError
+	if errors.As(err, &se) {
+		return se.Said(), true
+	}
+	return "", false
+}
 
 // Backend is a machine's print spooler as peerdesk uses it. Every method takes
 // a context; every call into the spooler is additionally bounded by the
@@ -69,6 +113,10 @@ type Backend interface {
 	// if not nil, is called with the first status and with every change.
 	// A job on a paused queue waits for as long as ctx allows.
 	Wait(ctx context.Context, queue string, id int, onChange func(JobStatus)) (JobStatus, error)
+	// Cancel cancels a job that is not over yet. A job the spooler no
+	// longer knows gives ErrJobVanished; one that is already over is left
+	// as it is (the spooler's refusal, ErrRefused).
+	Cancel(ctx context.Context, queue string, id int) error
 }
 
 // QueueState is a queue's printer state.

@@ -16,8 +16,9 @@ import (
 // Client calls the printer-sharing ops of other peers. Errors keep the
 // remote classes: errors.Is(err, transport.ErrAccessDenied /
 // transport.ErrNotFound) as the transport maps them, plus
-// ErrUnsupportedFormat, ErrQueueRejecting, ErrQueueNotFound, ErrUnavailable
-// and shares.ErrBusy recognised from the remote message.
+// ErrUnsupportedFormat, ErrQueueRejecting, ErrQueueNotFound, ErrUnavailable,
+// ErrNotAuthorized, ErrRefused and shares.ErrBusy recognised from the
+// remote message, which carries the owner's spooler's own words.
 type Client struct{ shares.Caller }
 
 func (c Client) open(ctx context.Context, t shares.Target, op string, body any) (*transport.Stream, func(), error) {
@@ -43,7 +44,7 @@ func (c Client) call(ctx context.Context, t shares.Target, op string, in, out an
 
 // remoteClasses are the classes a remote message names (the transport
 // carries only denied / not found as codes).
-var remoteClasses = []error{ErrUnsupportedFormat, ErrQueueRejecting, ErrQueueNotFound, ErrUnavailable, ErrNotAuthorized, shares.ErrBusy}
+var remoteClasses = []error{ErrUnsupportedFormat, ErrQueueRejecting, ErrQueueNotFound, ErrUnavailable, ErrNotAuthorized, ErrRefused, shares.ErrBusy}
 
 func clientErr(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {

@@ -449,15 +449,20 @@ func TestCUPSDomainSocketKeepsRequestingUser(t *testing.T) {
 	}
 }
 
-func TestCUPSUnavailable(t *testing.T) {
-	// Nothing listens there.
+// deadTCPAddr is a loopback address nothing listens on.
+func deadTCPAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	for _, server := range []string{addr, filepath.Join(t.TempDir(), "no.sock")} {
+	return addr
+}
+
+func TestCUPSUnavailable(t *testing.T) {
+	for _, server := range []string{deadTCPAddr(t), filepath.Join(t.TempDir(), "no.sock")} {
 		c, err := NewCUPS(CUPSConfig{Server: server})
 		if err != nil {
 			t.Fatal(err)

@@ -97,7 +97,7 @@ func (svc *Service) handler(op string, fn func(ctx context.Context, req transpor
 var publicClasses = []error{
 	transport.ErrAccessDenied, transport.ErrNotFound, transport.ErrProtocol, transport.ErrTruncated,
 	shares.ErrBusy, ErrQueueRejecting, ErrUnsupportedFormat, ErrUnavailable, ErrQueueNotFound,
-	ErrJobFailed, ErrJobCanceled, ErrNotAuthorized,
+	ErrJobFailed, ErrJobCanceled, ErrNotAuthorized, ErrRefused,
 }
 
 func isPublic(err error) bool {
@@ -139,7 +139,7 @@ func (svc *Service) servePrinters(ctx context.Context, req transport.Request, s 
 		q, ok := queues[sh.Queue]
 		switch {
 		case qerr != nil:
-			p.State, p.Message = PrinterUnavailable, "the print spooler of this peer does not answer"
+			p.State, p.Message = PrinterUnavailable, spoolerTrouble("this peer", qerr)
 		case !ok:
 			p.State, p.Message = PrinterUnavailable, "the printer's queue no longer exists on this peer"
 		default:
@@ -296,11 +296,20 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 	return s.Respond(svc.status(ctx, g.Share.Queue, id))
 }
 
+// spoolerTrouble says for people why the spooler of whose ("this peer")
+// gave err: what it answered, or that it did not answer at all.
+func spoolerTrouble(whose string, err error) string {
+	if said, ok := spoolerSaid(err); ok {
+		return "the print spooler of " + whose + " answered " + said
+	}
+	return "the print spooler of " + whose + " does not answer"
+}
+
 // queue looks up a printer share's queue.
 func (svc *Service) queue(ctx context.Context, sh shares.Share) (Queue, error) {
 	queues, err := svc.queues(ctx)
 	if err != nil {
-		return Queue{}, fmt.Errorf("%w: printer %s: the print spooler of the printer's peer does not answer", ErrUnavailable, sh.Name)
+		return Queue{}, svc.publicSubmitErr(sh.Name, err)
 	}
 	q, ok := queues[sh.Queue]
 	if !ok {
@@ -310,8 +319,11 @@ func (svc *Service) queue(ctx context.Context, sh shares.Share) (Queue, error) {
 }
 
 // publicSubmitErr turns a backend refusal into a message fit for the
-// sender (no local queue names or server addresses).
+// sender: the class it branches on and, where the spooler answered, the
+// spooler's own words; no local queue names or server addresses.
 func (svc *Service) publicSubmitErr(printer string, err error) error {
+	var spooler *SpoolerError
+	answered := errors.As(err, &spooler)
 	switch {
 	case errors.Is(err, ErrUnsupportedFormat):
 		// The content is not what the sender said it was.
@@ -320,8 +332,11 @@ func (svc *Service) publicSubmitErr(printer string, err error) error {
 		return fmt.Errorf("%w: printer %s", ErrQueueRejecting, printer)
 	case errors.Is(err, ErrQueueNotFound):
 		return fmt.Errorf("%w: printer %s: its queue no longer exists on the printer's peer: %w", transport.ErrNotFound, printer, ErrQueueNotFound)
+	case answered:
+		svc.log.Warn("print spooler refused", "share", printer, "err", err)
+		return fmt.Errorf("%w: printer %s: %s", spooler.Sentinel, printer, spoolerTrouble("the printer's peer", err))
 	case errors.Is(err, ErrUnavailable):
-		return fmt.Errorf("%w: printer %s: the print spooler of the printer's peer does not answer", ErrUnavailable, printer)
+		return fmt.Errorf("%w: printer %s: %s", ErrUnavailable, printer, spoolerTrouble("the printer's peer", err))
 	case errors.Is(err, ErrNotAuthorized):
 		return fmt.Errorf("%w: printer %s: the print spooler refused the job", ErrNotAuthorized, printer)
 	}
@@ -395,8 +410,9 @@ func (svc *Service) serveJob(ctx context.Context, req transport.Request, s *tran
 
 // status asks the spooler about a job and says it as the sender sees it.
 // A job the spooler forgot is failed (its queue was deleted), never a
-// success; a spooler that does not answer leaves the job where it was
-// ("processing" with a message) for the follower to ask again.
+// success; a spooler that does not answer, or refuses to tell, leaves the
+// job where it was ("processing" with a message saying which) for the
+// follower to ask again.
 func (svc *Service) status(ctx context.Context, queue string, id int) RemoteJob {
 	st, err := svc.cfg.Backend.Job(ctx, queue, id)
 	switch {
@@ -405,7 +421,7 @@ func (svc *Service) status(ctx context.Context, queue string, id int) RemoteJob 
 			Message: "the job vanished from the printer's queue (was the printer removed?)"}
 	case err != nil:
 		svc.log.Warn("cannot get print job state", "queue", queue, "job", id, "err", err)
-		return RemoteJob{JobID: id, State: StateProcessing, Message: "the print spooler of the printer's peer does not answer"}
+		return RemoteJob{JobID: id, State: StateProcessing, Message: spoolerTrouble("the printer's peer", err)}
 	}
 	return remoteJob(st)
 }

@@ -285,6 +285,46 @@ func TestServiceWithoutSpooler(t *testing.T) {
 	}
 }
 
+// TestServiceSaysWhatTheSpoolerAnswered: a spooler that answers with an
+// error reaches the sender as that answer (class, status in words, the
+// spooler's own message), and "does not answer" is kept for a spooler that
+// does not answer at all.
+func TestServiceSaysWhatTheSpoolerAnswered(t *testing.T) {
+	refusing := refusingCUPS(t)
+	silent, err := NewCUPS(CUPSConfig{Server: deadTCPAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		backend   Backend
+		class     error
+		message   string
+		notSaying string
+	}{
+		{"spooler refuses", refusing, ErrRefused, "answered charset not supported: Unsupported character set \"x-bog\"", "does not answer"},
+		{"spooler does not answer", silent, ErrUnavailable, "the print spooler of the printer's peer does not answer", "answered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newPrintEnv(t, tt.backend)
+			e.share("pdf", "PDF", true)
+			list, err := e.client.Printers(t.Context(), e.target(shares.Credentials{}))
+			if err != nil || len(list) != 1 || list[0].State != PrinterUnavailable {
+				t.Fatalf("printers: %+v, %v", list, err)
+			}
+			if msg := list[0].Message; !strings.Contains(msg, strings.Replace(tt.message, "the printer's peer", "this peer", 1)) || strings.Contains(msg, tt.notSaying) {
+				t.Errorf("printer state message %q, want it to say %q", msg, tt.message)
+			}
+			_, err = e.submit(shares.Credentials{}, "pdf", "a.pdf", testPDF(t), 1)
+			if !errors.Is(err, tt.class) || !strings.Contains(err.Error(), tt.message) || strings.Contains(err.Error(), tt.notSaying) {
+				t.Fatalf("submit: %v; want %v saying %q", err, tt.class, tt.message)
+			}
+			t.Logf("the sender reads: %v", err)
+		})
+	}
+}
+
 // BenchmarkRemotePrint prints the one-page PDF on the real cupsd's PDF queue
 // directly through the backend (the baseline) and through a printer share
 // over loopback DTLS (upload, submit, long-poll follow), alternating, and

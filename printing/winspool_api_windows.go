@@ -28,7 +28,12 @@ var (
 	procEndDocPrinter     = modWinspool.NewProc("EndDocPrinter")
 	procAbortPrinter      = modWinspool.NewProc("AbortPrinter")
 	procGetJobW           = modWinspool.NewProc("GetJobW")
+	procSetJobW           = modWinspool.NewProc("SetJobW")
 )
+
+// SetJobW Command: JOB_CONTROL_DELETE removes the job (JOB_CONTROL_CANCEL
+// is obsolete and does the same).
+const jobControlDelete = 5
 
 // EnumPrinters flags.
 const (
@@ -289,6 +294,11 @@ func (h printerHandle) write(p []byte) error {
 		p = p[written:]
 	}
 	return nil
+}
+
+// deleteJob cancels and removes a job (SetJobW, JOB_CONTROL_DELETE).
+func (h printerHandle) deleteJob(id uint32) error {
+	return boolCall(procSetJobW.Call(uintptr(h), uintptr(id), 0, 0, jobControlDelete))
 }
 
 // job returns the job's JOB_INFO_1.

@@ -402,6 +402,26 @@ func (w *Winspool) Job(ctx context.Context, queue string, id int) (JobStatus, er
 	return st, nil
 }
 
+// Cancel cancels a job (SetJobW, JOB_CONTROL_DELETE); see Backend.Cancel.
+func (w *Winspool) Cancel(ctx context.Context, queue string, id int) error {
+	if id <= 0 {
+		return fmt.Errorf("cancel job %d on %s: not a job id: %w", id, queue, ErrJobVanished)
+	}
+	err := w.bounded(ctx, w.callTimeout, func(ctx context.Context) error {
+		h, err := openPrinter(queue)
+		if err != nil {
+			return mapWinError(err, targetJob)
+		}
+		defer h.close()
+		return mapWinError(h.deleteJob(uint32(id)), targetJob)
+	})
+	if err != nil {
+		return fmt.Errorf("cancel job %d on %s: %w", id, queue, err)
+	}
+	w.log.Info("print job canceled", "queue", queue, "job", id)
+	return nil
+}
+
 var jobStatusText = []struct {
 	bit  uint32
 	text string

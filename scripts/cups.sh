@@ -17,6 +17,10 @@
 # corrupt each other's queues and jobs. A peer in NETNS reaches it at
 # localhost:631, which is what the printing backend uses by default.
 #
+# Administration (lpadmin, cupsenable, lpstat for readiness) always goes over
+# the scheduler's domain socket: CUPS 2.4.2-3+deb12u10 refuses root's lpadmin
+# over localhost:631. "start" prints the CUPS version it runs.
+#
 # Needs root (cupsd runs as root, and cups-pdf's backend is root-only) and the
 # packages cups, cups-client and printer-driver-cups-pdf (scripts/deps.sh).
 # No systemd needed: cupsd is started directly.
@@ -37,18 +41,29 @@ usage() {
 	exit 2
 }
 
-# in_ctx runs a command where the scheduler lives: inside NETNS if given, and
-# always against localhost:631 (CUPS_SERVER), because the client tools would
-# otherwise prefer /run/cups/cups.sock, which belongs to the system scheduler
-# even when seen from inside a namespace. CUPS_STATEDIR points libcups at the
-# private scheduler's local certificate, which is how root's lpadmin
-# authenticates to it without a password.
+# in_ctx runs a command where the scheduler lives (inside NETNS if given),
+# always against that scheduler's domain socket (CUPS_SERVER). Over the
+# socket cupsd knows the caller by its peer credentials and admits root to
+# every admin operation; over localhost:631 root's lpadmin has to prove
+# itself with the scheduler's local certificate, which CUPS
+# 2.4.2-3+deb12u10 (Debian security update, 2026-11-20) no longer accepts
+# ("lpadmin: Unauthorized"). The socket works on the old CUPS and the new.
+# The socket must be named explicitly: libcups' default, /run/cups/cups.sock,
+# belongs to the system scheduler even when seen from inside a namespace.
 in_ctx() {
 	if [ -n "$netns" ]; then
-		ip netns exec "$netns" env LANG=C CUPS_SERVER=localhost:631 CUPS_STATEDIR="$statedir/state" "$@"
+		ip netns exec "$netns" env LANG=C CUPS_SERVER="$statedir/cups.sock" "$@"
 	else
-		env LANG=C CUPS_SERVER=localhost:631 "$@"
+		env LANG=C CUPS_SERVER="$(system_socket)" "$@"
 	fi
+}
+
+# system_socket is the system scheduler's domain socket, as its cupsd.conf
+# names it (Debian and Ubuntu: /run/cups/cups.sock).
+system_socket() {
+	local s
+	s=$(awk '$1 == "Listen" && $2 ~ /^\// {print $2}' /etc/cups/cupsd.conf 2>/dev/null | head -n1)
+	echo "${s:-/run/cups/cups.sock}"
 }
 
 # running: lpstat's exit status is 0 even when the scheduler is down, so
@@ -193,12 +208,13 @@ cmd_start() {
 	[ -n "$netns" ] && prune_stale
 	if ! running; then
 		start_cupsd
-		wait_for up || die "cupsd did not answer on localhost:631 within ${timeout}s$( [ -n "$netns" ] && echo " (log: $statedir/log/error_log)")"
+		wait_for up || die "cupsd did not answer on its socket within ${timeout}s$( [ -n "$netns" ] && echo " (log: $statedir/log/error_log)")"
 	fi
 	ensure_queue
-	local where="localhost:631"
+	local where="localhost:631 (socket $(system_socket))"
 	[ -n "$netns" ] && where="localhost:631 in netns $netns (socket $statedir/cups.sock)"
 	echo "cupsd: running on $where"
+	echo "version: CUPS $(dpkg-query -W -f='${Version}' cups-daemon 2>/dev/null || echo unknown) (cups-daemon)"
 	echo "queue: $queue (cups-pdf)"
 	echo "cups-pdf output: $(anon_dir) for users without a local account (peerdesk's account@peer);"
 	echo "                 local users get \$HOME/PDF (Out in /etc/cups/cups-pdf.conf)"

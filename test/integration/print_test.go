@@ -69,13 +69,14 @@ func startCUPS(t *testing.T, h *netns.Host) *nsCUPS {
 	return &nsCUPS{t: t, ns: h.NS}
 }
 
-// tool runs a CUPS client tool against the namespace's cupsd; the private
-// state dir holds the certificate root's tools authenticate with.
+// tool runs a CUPS client tool against the namespace's cupsd over its
+// domain socket, where cupsd admits root by its peer credentials: CUPS
+// 2.4.2-3+deb12u10 refuses root's lpadmin over localhost:631.
 func (c *nsCUPS) tool(name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	argv := append([]string{"netns", "exec", c.ns, "env", "LANG=C", "CUPS_SERVER=localhost:631",
-		"CUPS_STATEDIR=" + filepath.Join("/run/peerdesk-cups", c.ns, "state"), name}, args...)
+	argv := append([]string{"netns", "exec", c.ns, "env", "LANG=C",
+		"CUPS_SERVER=" + filepath.Join("/run/peerdesk-cups", c.ns, "cups.sock"), name}, args...)
 	out, err := exec.CommandContext(ctx, "ip", argv...).CombinedOutput()
 	return string(out), err
 }
