@@ -20,7 +20,7 @@ TESTLOG       := .cache/gotest.log
 GUI_TAGS      ?= no_emoji
 
 .PHONY: help all deps deps-fresh run daemon build build-gui build-nogui fmt-check vet unit \
-	fuzz fuzz-short smoke bench test clean dist dist-deps dist-check
+	fuzz fuzz-short smoke bench test clean dist dist-deps dist-check tidy-check
 
 help:
 	@echo "make run        the desktop app (needs a display; installs build deps)"
@@ -71,6 +71,17 @@ fmt-check:
 	fi; \
 	echo "gofmt: ok"
 
+# go mod tidy must leave go.mod as committed: direct dependencies are not
+# marked // indirect, and nothing unused stays.
+tidy-check:
+	@t=$$(mktemp -d); cp go.mod go.sum "$$t/"; \
+	$(GO) mod tidy; \
+	if ! cmp -s go.mod "$$t/go.mod"; then \
+		diff -u "$$t/go.mod" go.mod >&2 || true; cp "$$t/go.mod" "$$t/go.sum" .; rm -rf "$$t"; \
+		echo "go mod tidy changes go.mod: run it and commit the result" >&2; exit 1; \
+	fi; \
+	cp "$$t/go.sum" go.sum; rm -rf "$$t"; echo "go mod tidy: ok"
+
 vet:
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet -tags nogui $$(CGO_ENABLED=0 $(GO) list -e -tags nogui ./... 2>/dev/null | grep -v '/app$$')
@@ -114,7 +125,7 @@ bench:
 linkbench:
 	$(GO) run ./bench/linkbench $(ARGS)
 
-test: deps-fresh dist-deps fmt-check vet build unit dist-check fuzz-short smoke
+test: deps-fresh dist-deps fmt-check tidy-check vet build unit dist-check fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \
 	fail=$$(grep -cE '^FAIL[[:space:]]' $(TESTLOG) || true); \
 	echo "packages: $$pass passed, $$fail failed"

@@ -23,7 +23,7 @@ import (
 	"github.com/peerdesk/peerdesk/transport"
 )
 
-// Exit statuses (SPEC.md, CLI contract).
+// Exit statuses (README.md, "Using the CLI"): scripts depend on them.
 const (
 	exitOK       = 0
 	exitError    = 1

@@ -57,7 +57,7 @@ const (
 	ccStartupGain = 2.885 // 2/ln 2: doubles the rate each round
 	ccBwRounds    = 10
 	// ccLossThresh is the loss rate that means overload. Random loss on
-	// a lossy but idle link (0.5% in SPEC.md's test) stays well below it.
+	// a lossy but idle link (0.5% on docs/performance.md's shaped link) stays well below it.
 	ccLossThresh = 0.02
 	// ccLossWindow is the packets a loss rate is measured over: enough
 	// that 0.5% random loss practically never looks like 2%.

@@ -49,7 +49,7 @@ type Session struct {
 	closed    chan struct{}
 }
 
-// sctpOptions applies SPEC.md's measured facts: MTU 1400 fits DTLS and
+// sctpOptions applies the measured facts of docs/performance.md: MTU 1400 fits DTLS and
 // UDP/IP headers into a 1500-byte link; blocking writes give backpressure;
 // a larger receive window keeps a LAN link busy; zero checksum is safe
 // because DTLS already authenticates every record (RFC 9653).

@@ -33,7 +33,7 @@ type link struct {
 	lossActive bool
 }
 
-// shapeSpec is SPEC.md's shaped link.
+// shapeSpec is the shaped link of docs/performance.md.
 const (
 	linkMTU   = 1500
 	tbfBurst  = "256kb"

@@ -1,12 +1,12 @@
 //go:build unix
 
 // Command linkbench measures peerdesk's bulk transfer against TLS 1.3 over
-// TCP on SPEC.md's shaped link: two network namespaces it creates, joined
+// TCP on the shaped link of docs/performance.md: two network namespaces it creates, joined
 // by a veth pair (MTU 1500) shaped with tbf to 1 Gbit/s on both ends, with
 // and without 0.5% random loss each way (nftables), plus the same pair on
 // loopback for the CPU comparison. Runs alternate between the two paths,
 // at least three each; it prints medians, CPU-s/GiB (sender + receiver:
-// both processes) and the ratios SPEC.md's targets are stated in.
+// both processes) and the ratios docs/performance.md's targets are stated in.
 //
 // It needs root, ip, tc and nft. Everything it creates lives in its two
 // namespaces (pdlb-PID-a, pdlb-PID-b), which it removes when done; a

@@ -37,7 +37,7 @@ const (
 	listOp     = "bench.list"
 	copyBuffer = 64 << 10
 	// listEntries is the size of the listing timed during a transfer
-	// (SPEC.md: a 10,000-entry listing within 300 ms).
+	// (docs/performance.md: a 10,000-entry listing within 300 ms).
 	listEntries = 10000
 )
 

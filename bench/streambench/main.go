@@ -3,7 +3,7 @@
 // Command streambench measures, in one run and on loopback, how fast one
 // transport stream (DTLS 1.2 + SCTP between two Endpoints, as peers use it)
 // moves a bulk body and what it costs in CPU, next to TLS 1.3 over TCP moving
-// the same bytes. SPEC.md's performance targets are ratios to TLS measured in
+// the same bytes. docs/performance.md's targets are ratios to TLS measured in
 // the same run; this prints those ratios.
 //
 // Both ends of each transfer run in this process, so the CPU figure is
