@@ -1,6 +1,9 @@
 // Package node wires the core together for the daemon and the GUI: state in
 // the home, the transport endpoint, mDNS discovery, liveness probing, and
-// the control socket. It holds no service logic of its own.
+// the control socket. It also still runs the client side of remote file
+// operations (get with multi-source, put, push-send, search: files.go)
+// and of printing (print.go); R2 3/7 moves those next to the services
+// they call, leaving node to compose and gate.
 package node
 
 import (

@@ -1,7 +1,21 @@
 // Package transport owns a peer's identity (uuid, ECDSA key, self-signed
 // certificate, fingerprint), the trust-on-first-use store of other peers'
-// fingerprints, and the encrypted link between peers: mutually authenticated
-// DTLS 1.2 carrying SCTP streams, one request per stream, framed as described
-// in docs/protocol.md. It knows nothing of shares, printers or discovery;
-// services plug in through a Mux.
+// fingerprints, and the encrypted link between peers. It holds four
+// concerns today (R2 3/7 splits them into packages of their own):
+//
+//   - identity and trust: identity.go, trust.go;
+//   - sessions and streams: mutually authenticated DTLS 1.2 (pion/dtls)
+//     carrying SCTP streams, one request per stream, framed as described in
+//     docs/protocol.md (endpoint.go, session.go, stream.go, frame.go,
+//     message.go, mux.go);
+//   - the UDP layer: one socket per endpoint shared by DTLS and the bulk
+//     channel, demultiplexed by record content type (demux.go), with
+//     segmentation offload where the OS has it (demux_udp*.go: sendmmsg,
+//     GSO/GRO on Linux);
+//   - the bulk channel: file bodies as AES-GCM records keyed by the DTLS
+//     exporter, offset-addressed chunks, selective acks and BBR-like rate
+//     control (bulk*.go; docs/transport.md).
+//
+// It knows nothing of shares, printers or discovery; services plug in
+// through a Mux.
 package transport
