@@ -394,9 +394,23 @@ func (c *cli) peers(args []string) error {
 		if !p.LastSeen.IsZero() {
 			seen = p.LastSeen.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(p.Name), shortID(p.ID), status, p.Trust, orDash(transport.VerificationCode(p.Fingerprint)), addr, seen)
+		trust := p.Trust
+		if p.Offered != "" {
+			trust += " (another key offered)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(p.Name), shortID(p.ID), status, trust, orDash(transport.VerificationCode(p.Fingerprint)), addr, seen)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range list {
+		if p.Offered != "" {
+			fmt.Fprintf(c.stdout, "\nAnother key (code %s) was offered for %s, whose trusted code is %s. The trusted key stays.\n"+
+				"If %s was reinstalled, compare codes with its owner, then: peerdesk trust %s --fingerprint CODE\n",
+				transport.VerificationCode(p.Offered), orDash(p.Name), transport.VerificationCode(p.Fingerprint), orDash(p.Name), p.ID)
+		}
+	}
+	return nil
 }
 
 func (c *cli) peerAdd(args []string) error {

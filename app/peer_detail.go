@@ -38,11 +38,11 @@ type peerActions struct {
 	send   func()
 }
 
-// keyToVerify is the key a person compares codes of: the one a changed
-// peer now offers, else the pinned one, else the announced one.
+// keyToVerify is the key a person compares codes of: another key offered
+// for the peer's id, else the pinned one, else the announced one.
 func keyToVerify(r peerRow, e transport.TrustEntry, announced string) string {
 	switch {
-	case e.State == transport.TrustChanged && e.Offered != "":
+	case e.Offered != "":
 		return e.Offered
 	case e.Fingerprint != "":
 		return e.Fingerprint
@@ -70,18 +70,20 @@ func peerCard(r peerRow, e transport.TrustEntry, announced, ownCode string, act 
 	mine := widget.NewLabelWithStyle(orDash(ownCode), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 
 	var flow []fyne.CanvasObject
-	switch e.State {
-	case transport.TrustChanged:
-		warn := widget.NewLabel(fmt.Sprintf("Identity changed: %s now presents a different key than the one you trusted. "+
-			"It may have been reinstalled — or another PC may be pretending to be it. Nothing is exchanged with it until you decide.", r.Name))
+	switch {
+	case e.Offered != "":
+		warn := widget.NewLabel(fmt.Sprintf("Another key was offered for %s. It may have been reinstalled — or another PC may be pretending to be it. "+
+			"The identity you trusted keeps working; nothing is exchanged with the new key until you decide.", r.Name))
 		warn.Wrapping = fyne.TextWrapWord
 		warn.Importance = widget.DangerImportance
-		ask := widget.NewLabel("Ask its owner to read the code at the top of their Peerdesk window. Trust the new identity only if it is exactly:")
+		old := widget.NewLabelWithStyle(orDash(transport.VerificationCode(e.Fingerprint)), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		ask := widget.NewLabel("Ask its owner to read the code at the top of their Peerdesk window. Trust the new identity only if it is exactly the new code:")
 		ask.Wrapping = fyne.TextWrapWord
 		retrust := widget.NewButtonWithIcon("The codes match — trust the new identity", theme.ConfirmIcon(), func() { act.verify(fp) })
 		retrust.Importance = widget.DangerImportance
-		flow = []fyne.CanvasObject{warn, ask, code, retrust}
-	case transport.TrustVerified:
+		flow = []fyne.CanvasObject{warn, container.NewHBox(widget.NewLabel("Trusted code:"), old), ask,
+			container.NewHBox(widget.NewLabel("New code:"), code), retrust}
+	case e.State == transport.TrustVerified:
 		ok := widget.NewLabel("Verified: you compared codes with this PC's owner.")
 		ok.Importance = widget.SuccessImportance
 		flow = []fyne.CanvasObject{ok, container.NewHBox(widget.NewLabel("Its code:"), code)}
@@ -98,7 +100,7 @@ func peerCard(r peerRow, e transport.TrustEntry, announced, ownCode string, act 
 
 	browse := widget.NewButtonWithIcon("Browse shares", theme.FolderOpenIcon(), act.browse)
 	send := widget.NewButtonWithIcon("Send files…", theme.MailSendIcon(), act.send)
-	if !r.Online || e.State == transport.TrustChanged {
+	if !r.Online {
 		browse.Disable()
 		send.Disable()
 	}

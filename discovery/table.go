@@ -30,6 +30,10 @@ type Peer struct {
 	LastSeen  time.Time `json:"last_seen"`
 	// Manual peers were added by address and are always retried.
 	Manual bool `json:"manual,omitempty"`
+	// Offered is another key a handshake claiming this peer's id
+	// presented: a candidate a person may adopt by comparing its code,
+	// never trusted by itself. Filled by the node from its trust store.
+	Offered string `json:"offered,omitempty"`
 }
 
 // EventKind says what happened to a peer.

@@ -43,22 +43,20 @@ func (n *Node) SetAcceptAsker(fn AcceptAsker) {
 }
 
 // acceptOffer is the push-send policy: the GUI asks; headless, files are
-// taken only from pinned or verified peers and only if the setting says so.
+// taken only if the setting says so and only from verified peers (codes
+// compared). Pinned is not enough: every first contact pins, so a stranger
+// on the LAN would be "pinned" the moment it sends (docs/security.md, M4).
 func (n *Node) acceptOffer(ctx context.Context, o shares.Offer) bool {
 	n.askMu.Lock()
 	ask := n.asker
 	n.askMu.Unlock()
-	if n.Trust.Get(o.Peer.ID).State == transport.TrustChanged {
-		return false
-	}
 	if ask != nil {
 		return ask(ctx, o)
 	}
 	n.settingsMu.Lock()
 	auto := n.Settings.AutoAccept
 	n.settingsMu.Unlock()
-	st := n.Trust.Get(o.Peer.ID).State
-	return auto && (st == transport.TrustPinned || st == transport.TrustVerified)
+	return auto && n.Trust.Get(o.Peer.ID).State == transport.TrustVerified
 }
 
 // startFiles sets up the file service and the transfer manager.
@@ -104,10 +102,6 @@ func (n *Node) target(ref string, creds Creds) (discovery.Peer, shares.Target, e
 	p, err := n.ResolvePeer(ref)
 	if err != nil {
 		return p, shares.Target{}, err
-	}
-	if st := n.Trust.Get(p.ID); st.State == transport.TrustChanged {
-		return p, shares.Target{}, fmt.Errorf("%w: %s now presents another key (code %s); compare codes, then `peerdesk trust %s`",
-			transport.ErrIdentityChanged, p.Name, transport.VerificationCode(st.Offered), p.ID)
 	}
 	return p, shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}, nil
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,12 +54,113 @@ type liveness struct {
 	kick chan struct{}
 
 	mu    sync.Mutex
-	state map[string]*probeState // by peer id, or "addr:" + address for manual peers
+	state map[string]*probeState // by peer id, "addr:" + address for manual peers, "hint:" + id for hints
+	// hints are addresses an unauthenticated source (an mDNS record) names
+	// for a peer id. They change nothing the user sees: they are probed,
+	// and only the peer's authenticated hello puts an address, a name or
+	// "online" into the table. Unconfirmed ones are dropped after
+	// hintTries probes or hintTTL, and a (id, address) that failed is not
+	// taken again for hintQuarantine, so fake records cannot make a peer
+	// probe a victim forever (docs/security.md, M5).
+	hints map[string]*hint
+	// failed is when each "id addr" hint last failed.
+	failed map[string]time.Time
 }
+
+// hint is one peer id's unconfirmed addresses.
+type hint struct {
+	addrs   []string
+	expires time.Time
+	tries   int
+}
+
+const (
+	hintTries      = 3
+	hintTTL        = 30 * time.Second
+	hintQuarantine = 10 * time.Minute
+	maxHints       = 256
+	maxHintAddrs   = 4
+)
 
 func newLiveness(n *Node, cfg LivenessConfig) *liveness {
 	cfg.setDefaults()
-	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), state: map[string]*probeState{}}
+	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), state: map[string]*probeState{},
+		hints: map[string]*hint{}, failed: map[string]time.Time{}}
+}
+
+// hint takes addresses an mDNS record names for id, to be confirmed by an
+// authenticated probe. It reports whether any was new.
+func (l *liveness) hint(id string, addrs []string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, at := range l.failed {
+		if now.Sub(at) > hintQuarantine {
+			delete(l.failed, k)
+		}
+	}
+	h := l.hints[id]
+	added := false
+	for _, a := range addrs {
+		if at, bad := l.failed[id+" "+a]; bad && now.Sub(at) <= hintQuarantine {
+			continue
+		}
+		if h == nil {
+			if len(l.hints) >= maxHints {
+				return false
+			}
+			h = &hint{}
+			l.hints[id] = h
+		}
+		if len(h.addrs) < maxHintAddrs && !slices.Contains(h.addrs, a) {
+			h.addrs = append(h.addrs, a)
+			added = true
+		}
+	}
+	if h != nil && added {
+		h.expires = now.Add(hintTTL)
+		if st := l.state["hint:"+id]; st != nil {
+			st.next = time.Time{}
+		}
+	}
+	return added
+}
+
+// hintDone settles id's hint: confirmed, or one more failed try.
+func (l *liveness) hintDone(id string, ok bool, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.hints[id]
+	if h == nil {
+		return
+	}
+	h.tries++
+	if ok || h.tries >= hintTries || now.After(h.expires) {
+		if !ok {
+			for _, a := range h.addrs {
+				if len(l.failed) < 4*maxHints {
+					l.failed[id+" "+a] = now
+				}
+			}
+		}
+		delete(l.hints, id)
+		delete(l.state, "hint:"+id)
+	}
+}
+
+// dueHints are the hints to probe now.
+func (l *liveness) dueHints(now time.Time) map[string][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string][]string{}
+	for id, h := range l.hints {
+		if now.After(h.expires) {
+			delete(l.hints, id)
+			delete(l.state, "hint:"+id)
+			continue
+		}
+		out[id] = slices.Clone(h.addrs)
+	}
+	return out
 }
 
 func (l *liveness) run(ctx context.Context) {
@@ -154,6 +256,19 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 			l.probe(ctx, p)
 		}()
 	}
+	for id, addrs := range l.dueHints(now) {
+		key := "hint:" + id
+		if !l.claim(key, now) {
+			continue
+		}
+		l.n.wg.Add(1)
+		go func() {
+			defer l.n.wg.Done()
+			ok := l.probeHint(ctx, id, addrs)
+			l.finish(key, ok, false, time.Now())
+			l.hintDone(id, ok, time.Now())
+		}()
+	}
 	for _, addr := range l.n.Peers.ManualAddresses() {
 		key := "addr:" + addr
 		if !l.claim(key, now) {
@@ -191,8 +306,9 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 	}
 	l.n.endpoint.Drop(p.ID)
 	if errors.Is(err, transport.ErrIdentityChanged) {
-		l.n.Peers.SetTrust(p.ID, string(transport.TrustChanged))
-		l.n.Peers.MarkOffline(p.ID, "identity changed")
+		// Another key answered at the peer's address: the pin stays, the
+		// peer is not reachable there.
+		l.n.Peers.MarkOffline(p.ID, "another key answered at its address")
 		l.finish(p.ID, false, false, now)
 		return
 	}
@@ -208,6 +324,21 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		online = false
 	}
 	l.finish(p.ID, false, online, now)
+}
+
+// probeHint reaches peer id at addresses an mDNS record named; only an
+// authenticated hello from id (its pinned key, or first contact) puts one
+// of them into the table.
+func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) bool {
+	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	var h hello
+	info, err := l.n.endpoint.Call(pctx, id, addrs, opHello, l.n.hello(), &h)
+	if err != nil {
+		return false
+	}
+	l.n.observeHello(info, h)
+	return true
 }
 
 // probeAddr reaches whatever peer answers at addr and records it.

@@ -141,9 +141,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		Handler:  n.mux,
 		Logger:   log,
 		QuietOps: []string{opHello},
+		// A handshake claiming a known id with another key is refused by
+		// the trust store and changes nothing the user sees: ids are
+		// public, so anyone can present one (docs/security.md, H1).
 		OnRefused: func(id, fp string, _ net.Addr, err error) {
-			log.Warn("refused peer: identity changed", "peer", id, "fingerprint", fp)
-			n.Peers.SetTrust(id, string(transport.TrustChanged))
+			log.Warn("refused a handshake: another key for a pinned peer id", "peer", id, "fingerprint", fp)
 		},
 	})
 	if err != nil {
@@ -363,8 +365,10 @@ func (n *Node) hasDeparted(id, instance string) bool {
 	return n.departed[id] == instance
 }
 
-// onMDNS handles a peer seen on mDNS: it shows up at once and is probed to
-// confirm it (and to pin its key).
+// onMDNS handles a peer seen on mDNS. A record is an unauthenticated hint:
+// anyone on the LAN can send one with any id, name and address. Its
+// addresses are probed, and only the peer's authenticated hello changes
+// what the user sees (name, address, online, trust).
 func (n *Node) onMDNS(o discovery.Observation) {
 	n.departMu.Lock()
 	_, departed := n.departed[o.ID]
@@ -375,16 +379,20 @@ func (n *Node) onMDNS(o discovery.Observation) {
 		n.live.probeSoon(o.ID)
 		return
 	}
-	p, isNew := n.Peers.Observe(o, time.Now())
-	n.Peers.SetTrust(p.ID, string(n.Trust.Get(p.ID).State))
-	if isNew {
-		n.log.Info("discovered peer", "peer", p.ID, "name", p.Name, "addrs", p.Addresses)
+	if n.live.hint(o.ID, o.Addresses, time.Now()) {
+		n.log.Debug("mdns hint", "peer", o.ID, "addrs", o.Addresses)
 	}
-	n.live.probeSoon(p.ID)
+	n.live.probeSoon(o.ID)
 }
 
 // PeerList returns the peer table.
-func (n *Node) PeerList() []discovery.Peer { return n.Peers.List() }
+func (n *Node) PeerList() []discovery.Peer {
+	list := n.Peers.List()
+	for i := range list {
+		list[i].Offered = n.Trust.Get(list[i].ID).Offered
+	}
+	return list
+}
 
 // Subscribe returns peer table events.
 func (n *Node) Subscribe() (<-chan discovery.Event, func()) { return n.Peers.Subscribe() }
@@ -444,14 +452,11 @@ func (n *Node) Ping(ctx context.Context, ref string) (PingResult, error) {
 	if err != nil {
 		return PingResult{}, err
 	}
-	if st := n.Trust.Get(p.ID); st.State == transport.TrustChanged {
-		return PingResult{}, fmt.Errorf("%w: %s (%s) now presents another key (code %s); compare codes, then `peerdesk trust %s`", transport.ErrIdentityChanged, p.Name, p.ID, transport.VerificationCode(st.Offered), p.ID)
-	}
 	start := time.Now()
 	var h hello
 	info, err := n.endpoint.Call(ctx, p.ID, p.Addresses, opHello, n.hello(), &h)
 	if err != nil {
-		return PingResult{}, fmt.Errorf("ping %s: %w", p.Name, err)
+		return PingResult{}, fmt.Errorf("ping %s: %w", p.Name, retrustHint(p, err))
 	}
 	rtt := time.Since(start)
 	n.observeHello(info, h)

@@ -143,10 +143,20 @@ func TestChangedIdentityIsRefusedUntilRetrusted(t *testing.T) {
 	os.WriteFile(filepath.Join(bHome, "identity.key"), keyPEM, 0o600)
 	os.WriteFile(filepath.Join(bHome, "identity.crt"), certPEM, 0o600)
 	b2 := startNode(t, bHome, "", pb)
-	waitFor(t, 10*time.Second, "a to mark b changed", func() bool { return peerState(a, bID).Trust == "changed" })
 	_, err = a.Ping(ctx, bID)
 	if !errors.Is(err, transport.ErrIdentityChanged) || Code(err) != "changed" {
 		t.Fatalf("ping changed peer: %v (code %s)", err, Code(err))
+	}
+	// The new key is a candidate; the pin and the table's trust stay.
+	if got := a.Trust.Get(bID); got.State != transport.TrustPinned || got.Offered != b2.Identity.Fingerprint() {
+		t.Fatalf("after the new key was offered: %+v", got)
+	}
+	if st := peerState(a, bID).Trust; st != string(transport.TrustPinned) {
+		t.Fatalf("table trust %q, want pinned", st)
+	}
+	// A bare trust never adopts what was offered.
+	if _, err := a.TrustPeer(bID, ""); !errors.Is(err, transport.ErrIdentityChanged) {
+		t.Fatalf("bare trust with a candidate key: %v, want ErrIdentityChanged", err)
 	}
 	// A wrong code does not re-trust.
 	if _, err := a.TrustPeer(bID, "AAAA-AAAA-AAAA-AAAA"); !errors.Is(err, ErrFingerprintMismatch) {

@@ -227,6 +227,13 @@ func (s *State) TrustPeer(ref, fingerprint string) (transport.TrustEntry, error)
 	}
 	cur := s.Trust.Get(p.ID)
 	if fingerprint == "" {
+		if cur.Offered != "" {
+			// Never "whatever was offered last": that may be anyone
+			// claiming this peer's public id.
+			return cur, fmt.Errorf("%w: another key (code %s) was offered for %s, whose pinned code is %s. The pinned key stays. "+
+				"If %s was reinstalled, ask its owner to read the code off their screen, then `peerdesk trust %s --fingerprint CODE`",
+				transport.ErrIdentityChanged, transport.VerificationCode(cur.Offered), p.Name, transport.VerificationCode(cur.Fingerprint), p.Name, p.ID)
+		}
 		e, err := s.Trust.Trust(p.ID, "", false)
 		if errors.Is(err, transport.ErrNotFound) && p.Fingerprint != "" {
 			e, err = s.Trust.Trust(p.ID, p.Fingerprint, false)
@@ -276,4 +283,12 @@ func LockHome(home string) (unlock func(), err error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
+}
+
+// retrustHint adds what to do to an identity-changed error about p.
+func retrustHint(p discovery.Peer, err error) error {
+	if !errors.Is(err, transport.ErrIdentityChanged) {
+		return err
+	}
+	return fmt.Errorf("%w. If %s was reinstalled, ask its owner to read its code off their screen, then `peerdesk trust %s --fingerprint CODE`", err, p.Name, p.ID)
 }

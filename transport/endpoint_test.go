@@ -137,7 +137,8 @@ func TestChangedKeyIsRefused(t *testing.T) {
 	if !errors.Is(err, ErrIdentityChanged) {
 		t.Fatalf("err = %v, want ErrIdentityChanged", err)
 	}
-	if st := a.trust.Get(b.id.ID.String()); st.State != TrustChanged || st.Offered != forged.Fingerprint() {
+	// The pin stays; the new key is only a candidate.
+	if st := a.trust.Get(b.id.ID.String()); st.State != TrustPinned || st.Fingerprint != b.id.Fingerprint() || st.Offered != forged.Fingerprint() {
 		t.Fatalf("trust = %+v", st)
 	}
 	// b2 dialling a is refused by a too.
@@ -145,8 +146,15 @@ func TestChangedKeyIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("changed peer was let in")
 	}
-	// Re-trust the new key: now it works.
+	// A bare re-trust keeps the pinned key: still refused.
 	if _, err := a.trust.Trust(b.id.ID.String(), "", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil); !errors.Is(err, ErrIdentityChanged) {
+		t.Fatalf("after a bare re-trust: %v, want ErrIdentityChanged", err)
+	}
+	// Trusting the new key by name (its code compared): now it works.
+	if _, err := a.trust.Trust(b.id.ID.String(), forged.Fingerprint(), true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil); err != nil {

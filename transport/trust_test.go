@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,31 +56,35 @@ func TestTrustStoreSequences(t *testing.T) {
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned, pinned: keyA, stateNow: TrustPinned},
 		}},
-		{"changed key is refused and remembered", []trustStep{
+		// A key other than the pinned one is refused and kept as a
+		// candidate, and nothing else moves: the pinned peer keeps working.
+		{"another key is refused, the pin stays", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged, pinned: keyA, offered: keyB, stateNow: TrustChanged},
+			{op: "check", id: peerA, fp: keyB, state: TrustPinned, err: ErrIdentityChanged, pinned: keyA, offered: keyB, stateNow: TrustPinned},
+			{op: "check", id: peerA, fp: keyA, state: TrustPinned, pinned: keyA, offered: keyB, stateNow: TrustPinned},
 		}},
-		{"changed stays refused for the old key", []trustStep{
+		{"a third key replaces the candidate", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
-			{op: "check", id: peerA, fp: keyA, state: TrustChanged, err: ErrIdentityChanged, pinned: keyA, offered: keyB, stateNow: TrustChanged},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged, pinned: keyA, offered: keyB, stateNow: TrustChanged},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
+			{op: "check", id: peerA, fp: keyC, err: ErrIdentityChanged, pinned: keyA, offered: keyC, stateNow: TrustPinned},
 		}},
-		{"a third key replaces the offered one", []trustStep{
+		{"re-trust with empty key never takes the candidate", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
-			{op: "check", id: peerA, fp: keyC, state: TrustChanged, err: ErrIdentityChanged, pinned: keyA, offered: keyC, stateNow: TrustChanged},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
+			{op: "trust", id: peerA, fp: "", state: TrustPinned, pinned: keyA, offered: keyB, stateNow: TrustPinned},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
+			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
 		}},
-		{"re-trust with empty key takes the offered key", []trustStep{
+		{"naming the candidate adopts it", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
-			{op: "trust", id: peerA, fp: "", state: TrustPinned, pinned: keyB, stateNow: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyA, state: TrustChanged, err: ErrIdentityChanged, pinned: keyB, offered: keyA},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
+			{op: "verify", id: peerA, fp: keyB, state: TrustVerified, pinned: keyB, stateNow: TrustVerified},
+			{op: "check", id: peerA, fp: keyB, state: TrustVerified},
+			{op: "check", id: peerA, fp: keyA, state: TrustVerified, err: ErrIdentityChanged, pinned: keyB, offered: keyA},
 		}},
 		{"re-trust with the old key keeps it", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
 			{op: "trust", id: peerA, fp: keyA, state: TrustPinned, pinned: keyA, stateNow: TrustPinned},
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
 		}},
@@ -96,15 +101,15 @@ func TestTrustStoreSequences(t *testing.T) {
 		}},
 		{"verified peer with a changed key is refused", []trustStep{
 			{op: "verify", id: peerA, fp: keyA, state: TrustVerified},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged, pinned: keyA, offered: keyB, stateNow: TrustChanged},
+			{op: "check", id: peerA, fp: keyB, state: TrustVerified, err: ErrIdentityChanged, pinned: keyA, offered: keyB, stateNow: TrustVerified},
 		}},
 		{"trusting ahead of first contact", []trustStep{
 			{op: "trust", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
 		}},
 		{"untrust forgets and the next contact pins again", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
 			{op: "untrust", id: peerA, stateNow: TrustNew},
 			{op: "check", id: peerA, fp: keyB, state: TrustPinned, pinned: keyB, stateNow: TrustPinned},
 		}},
@@ -114,7 +119,7 @@ func TestTrustStoreSequences(t *testing.T) {
 		{"peers are independent", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
 			{op: "check", id: peerB, fp: keyB, state: TrustPinned},
-			{op: "check", id: peerA, fp: keyB, state: TrustChanged, err: ErrIdentityChanged},
+			{op: "check", id: peerA, fp: keyB, err: ErrIdentityChanged},
 			{op: "check", id: peerB, fp: keyB, state: TrustPinned, pinned: keyB, stateNow: TrustPinned},
 		}},
 	}
@@ -155,8 +160,8 @@ func TestTrustStoreSequences(t *testing.T) {
 				if st.stateNow != "" && got.State != st.stateNow {
 					t.Fatalf("step %d: stored state %q, want %q", i, got.State, st.stateNow)
 				}
-				if got.State != TrustChanged && got.Offered != "" {
-					t.Fatalf("step %d: %s entry keeps offered key %q", i, got.State, got.Offered)
+				if got.State == TrustChanged {
+					t.Fatalf("step %d: state changed is never stored", i)
 				}
 			}
 		})
@@ -182,16 +187,20 @@ func TestTrustStorePersists(t *testing.T) {
 		t.Fatalf("trust file mode %v, want 0600", st.Mode().Perm())
 	}
 
+	// An offered key never reaches the disk: what strangers offer costs no
+	// writes and is gone after a restart; the pin is kept.
+	if data, err := os.ReadFile(path); err != nil || strings.Contains(string(data), keyB) {
+		t.Fatalf("trust file holds the offered key: %s, %v", data, err)
+	}
 	re := openTrust(t, path)
-	if got := re.Get(peerA); got.State != TrustChanged || got.Fingerprint != keyA || got.Offered != keyB {
+	if got := re.Get(peerA); got.State != TrustPinned || got.Fingerprint != keyA || got.Offered != "" {
 		t.Fatalf("reopened %s = %+v", peerA, got)
 	}
 	if got := re.Get(peerB); got.State != TrustVerified || got.Fingerprint != keyC {
 		t.Fatalf("reopened %s = %+v", peerB, got)
 	}
-	// The change is still refused after a restart, even for the old key.
-	if _, err := re.Check(peerA, keyA); !errors.Is(err, ErrIdentityChanged) {
-		t.Fatalf("after reopen: err = %v, want ErrIdentityChanged", err)
+	if _, err := re.Check(peerA, keyA); err != nil {
+		t.Fatalf("after reopen, the pinned key: %v", err)
 	}
 	list := re.List()
 	if len(list) != 2 || list[0].ID != peerA || list[1].ID != peerB {
@@ -262,11 +271,11 @@ func TestTrustStoreOnChange(t *testing.T) {
 	})
 	_, _ = s.Check(peerA, keyA) // pins: change
 	_, _ = s.Check(peerA, keyA) // same: no change
-	_, _ = s.Check(peerA, keyB) // changed
-	_, _ = s.Check(peerA, keyA) // still changed, nothing new
+	_, _ = s.Check(peerA, keyB) // another key: refused, no change
+	_, _ = s.Check(peerA, keyA) // same: no change
 	_, _ = s.Trust(peerA, "", true)
 	_ = s.Untrust(peerA)
-	want := []TrustState{TrustPinned, TrustChanged, TrustVerified, TrustNew}
+	want := []TrustState{TrustPinned, TrustVerified, TrustNew}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(seen) != len(want) {
@@ -276,6 +285,39 @@ func TestTrustStoreOnChange(t *testing.T) {
 		if seen[i] != want[i] {
 			t.Fatalf("notifications %v, want %v", seen, want)
 		}
+	}
+}
+
+// TestTrustStoreLegacyChanged: a store written by the version that marked
+// peers changed loads with the pin kept and the offered key a candidate.
+func TestTrustStoreLegacyChanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trust.json")
+	legacy := `[{"id":"` + peerA + `","fingerprint":"aaaa","state":"changed","offered":"bbbb","since":"2024-01-01T00:00:00Z"}]`
+	if err := os.WriteFile(path, []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openTrust(t, path)
+	if got := s.Get(peerA); got.State != TrustPinned || got.Fingerprint != keyA || got.Offered != keyB {
+		t.Fatalf("legacy changed entry loads as %+v", got)
+	}
+	if _, err := s.Check(peerA, keyA); err != nil {
+		t.Fatalf("the pinned key after loading: %v", err)
+	}
+}
+
+// TestTrustStoreBoundsCandidates: strangers offering keys for many ids
+// cost bounded memory.
+func TestTrustStoreBoundsCandidates(t *testing.T) {
+	s, _ := newTrust(t)
+	for i := range 3 * maxOffered {
+		id := fmt.Sprintf("%08d-1111-4111-8111-111111111111", i)
+		if _, err := s.Trust(id, keyA, false); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = s.Check(id, keyB)
+	}
+	if n := len(s.offered); n != maxOffered || len(s.offeredOrder) != maxOffered {
+		t.Fatalf("%d candidates kept (%d in order), want %d", n, len(s.offeredOrder), maxOffered)
 	}
 }
 

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/peerdesk/peerdesk/test/netns"
 )
@@ -18,7 +19,8 @@ const attackerPkg = netns.Module + "/test/hostile/attacker"
 func attack(t *testing.T, h *netns.Host, name string, args ...string) map[string]any {
 	t.Helper()
 	bin := netns.Build(t, attackerPkg)
-	out, errOut, code := h.Run(t, bin, append([]string{name}, args...)...)
+	// Attacks bound themselves (ATTACKER_TIMEOUT, 60 s); the run allows that.
+	out, errOut, code := h.RunWith(t, netns.RunOptions{Timeout: 70 * time.Second}, bin, append([]string{name}, args...)...)
 	if code != 0 {
 		t.Fatalf("attacker %s on %s: exit %d: %s", name, h.Name, code, errOut)
 	}

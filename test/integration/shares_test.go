@@ -512,6 +512,12 @@ func TestPushSendAcceptAndRefuse(t *testing.T) {
 		t.Fatalf("refused send left %v", entries)
 	}
 	receiver.must(nil, "settings", "set", "auto-accept", "true")
+	// Auto-accept takes files only from verified peers: every first contact
+	// pins, so "pinned" would mean any stranger on the LAN (M4).
+	if out, errOut, code := sender.cli(nil, "send", receiver.host.Name, local); code != 3 {
+		t.Fatalf("send from a merely pinned peer with auto-accept on: exit %d: %s %s", code, out, errOut)
+	}
+	receiver.must(nil, "trust", sender.id.ID, "--fingerprint", sender.id.Code)
 	sender.must(nil, "send", receiver.host.Name, local)
 	if got := fileSum(t, filepath.Join(inbox, "hello.pdf")); got != sum {
 		t.Fatal("sent file differs")
