@@ -337,8 +337,9 @@ func allLocal(paths []string) bool {
 func (c *cli) search(args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	rf := addRemoteFlags(fs)
+	peer := fs.String("peer", "", "the PC --user's account is on (the others are searched as guest)")
 	asJSON := fs.Bool("json", false, "machine-readable output")
-	pos, err := parseFlags(fs, args, 1, 1, "search PATTERN [--user U] [--json]")
+	pos, err := parseFlags(fs, args, 1, 1, "search PATTERN [--peer PEER --user U] [--json]")
 	if err != nil {
 		return err
 	}
@@ -347,7 +348,7 @@ func (c *cli) search(args []string) error {
 		return err
 	}
 	var hits []node.SearchHit
-	if err := c.callLong("search", node.SearchArgs{Pattern: pos[0], Creds: cr}, &hits, nil); err != nil {
+	if err := c.callLong("search", node.SearchArgs{Pattern: pos[0], Creds: cr, Peer: *peer}, &hits, nil); err != nil {
 		return err
 	}
 	if hits == nil {

@@ -140,12 +140,14 @@ func (n *Node) Browse(ctx context.Context, rp RemotePath, creds Creds, hidden bo
 		if err != nil {
 			return Listing{}, fmt.Errorf("shares of %s: %w", p.Name, err)
 		}
+		n.creds.remember(p.ID, creds)
 		return Listing{Shares: list}, nil
 	}
 	entries, err := n.client.List(ctx, t, rp.Share, rp.Path, hidden)
 	if err != nil {
 		return Listing{}, fmt.Errorf("list %s:%s/%s: %w", p.Name, rp.Share, rp.Path, err)
 	}
+	n.creds.remember(p.ID, creds)
 	if entries == nil {
 		entries = []shares.Entry{}
 	}
@@ -197,6 +199,7 @@ func (n *Node) Get(ctx context.Context, rp RemotePath, creds Creds, opt GetOptio
 	if err != nil {
 		return GetResult{}, fmt.Errorf("get %s:%s/%s: %w", peer.Name, rp.Share, rp.Path, err)
 	}
+	n.creds.remember(peer.ID, creds)
 	base := path.Base("/" + rp.Path)
 	if rp.Path == "" || base == "/" {
 		base = rp.Share
@@ -404,7 +407,9 @@ func (n *Node) otherSources(ctx context.Context, primary string, creds Creds, na
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}
+			// That peer's own credentials, or guest: never the ones typed
+			// for the primary.
+			t := shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: n.creds.of(p.ID)}
 			hits, err := n.client.Search(ctx, t, name)
 			if err != nil {
 				return
@@ -602,12 +607,23 @@ type SearchHit struct {
 	shares.SearchHit
 }
 
-// Search asks every reachable peer for files whose name matches pattern
-// in the shares creds may read. Peers that refuse or do not answer in
-// time are left out.
-func (n *Node) Search(ctx context.Context, pattern string, creds Creds) ([]SearchHit, error) {
+// Search asks every reachable peer for files whose name matches pattern.
+// creds go only to the peer named by ref (accounts are per PC); every
+// other peer is asked with the credentials it accepted earlier in this run,
+// or as guest. Peers that refuse or do not answer in time are left out.
+func (n *Node) Search(ctx context.Context, pattern string, creds Creds, ref string) ([]SearchHit, error) {
 	if strings.TrimSpace(pattern) == "" {
 		return nil, fmt.Errorf("%w: empty search pattern", ErrUsage)
+	}
+	credsFor := ""
+	if ref != "" {
+		p, err := n.ResolvePeer(ref)
+		if err != nil {
+			return nil, err
+		}
+		credsFor = p.ID
+	} else if creds != (Creds{}) {
+		return nil, fmt.Errorf("%w: an account belongs to one PC: name it with --peer PEER (the other PCs are searched as guest, or with the account they accepted in this session)", ErrUsage)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -623,10 +639,17 @@ func (n *Node) Search(ctx context.Context, pattern string, creds Creds) ([]Searc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hits, err := n.client.Search(ctx, shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}, pattern)
+			auth := n.creds.of(p.ID)
+			if p.ID == credsFor {
+				auth = creds
+			}
+			hits, err := n.client.Search(ctx, shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: auth}, pattern)
 			if err != nil {
 				n.log.Debug("search", "peer", p.ID, "err", err)
 				return
+			}
+			if p.ID == credsFor {
+				n.creds.remember(p.ID, creds)
 			}
 			mu.Lock()
 			for _, h := range hits {

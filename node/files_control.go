@@ -36,6 +36,8 @@ type (
 	SearchArgs struct {
 		Pattern string `json:"pattern"`
 		Creds   Creds  `json:"creds"`
+		// Peer is the one peer Creds are for (empty: search as guest).
+		Peer string `json:"peer,omitempty"`
 	}
 	LogArgs struct {
 		Limit int `json:"limit"`
@@ -86,7 +88,7 @@ func (n *Node) registerFilesControl() {
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
 		}
-		return n.Search(ctx, a.Pattern, a.Creds)
+		return n.Search(ctx, a.Pattern, a.Creds, a.Peer)
 	})
 	handle("transfers", func(context.Context, json.RawMessage) (any, error) {
 		return n.transfers.List(), nil

@@ -76,6 +76,8 @@ type Node struct {
 	stopping atomic.Bool
 	// settingsMu guards Settings against control ops changing them.
 	settingsMu sync.Mutex
+	// creds are the credentials each peer accepted in this run.
+	creds peerCreds
 	paused     bool // sharing paused (SetSharingPaused), under settingsMu
 	departMu   sync.Mutex
 	departed   map[string]string // peer id → instance that said goodbye

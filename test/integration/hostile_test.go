@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,11 +25,36 @@ func attack(t *testing.T, h *netns.Host, name string, args ...string) map[string
 	if code != 0 {
 		t.Fatalf("attacker %s on %s: exit %d: %s", name, h.Name, code, errOut)
 	}
-	var findings map[string]any
-	if err := json.Unmarshal([]byte(out), &findings); err != nil {
+	return findings(t, name, out)
+}
+
+// findings parses the attacker's report: the last line of its output.
+func findings(t *testing.T, name, out string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var f map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &f); err != nil {
 		t.Fatalf("attacker %s: findings: %v: %q", name, err, out)
 	}
-	return findings
+	return f
+}
+
+// startAttack starts an attack in the background on h, once it says it is
+// ready; the returned function waits for it to end and returns its
+// findings.
+func startAttack(t *testing.T, h *netns.Host, name string, args ...string) func() map[string]any {
+	t.Helper()
+	proc := h.Start(t, netns.Build(t, attackerPkg), append([]string{name}, args...)...)
+	netns.WaitFor(t, 10*time.Second, 25*time.Millisecond, func() (bool, string) {
+		return strings.Contains(proc.Log(), `{"ready":true}`), "attacker not ready: " + proc.Log()
+	})
+	return func() map[string]any {
+		t.Helper()
+		if code, err := proc.Wait(70 * time.Second); err != nil || code != 0 {
+			t.Fatalf("attacker %s: exit %d, %v: %s", name, code, err, proc.Log())
+		}
+		return findings(t, name, proc.Log())
+	}
 }
 
 func TestHostileHarnessRuns(t *testing.T) {

@@ -557,7 +557,10 @@ func TestSearchAndMultiSource(t *testing.T) {
 		Path  string `json:"path"`
 		Size  int64  `json:"size"`
 	}
-	if err := json.Unmarshal([]byte(client.must(alice, "search", "training", "--json")), &hits); err != nil {
+	// Accounts are per PC: the client logs in to b once (ls), and b is
+	// then asked with b's own credentials; the typed ones go to a only.
+	client.must(alice, "ls", b.host.Name+":media")
+	if err := json.Unmarshal([]byte(client.must(alice, "search", "training", "--peer", a.host.Name, "--json")), &hits); err != nil {
 		t.Fatal(err)
 	}
 	peersHit := map[string]bool{}

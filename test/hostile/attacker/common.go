@@ -22,15 +22,23 @@ type recorder struct {
 	ops         []string
 	credentials int
 	sessions    int
+	// hello, if set, answers peer.hello.
+	hello any
 }
 
 func (r *recorder) ServeStream(_ context.Context, req transport.Request, s *transport.Stream) {
 	r.mu.Lock()
 	r.ops = append(r.ops, req.Op)
-	if strings.Contains(string(req.Body), `"password"`) {
+	if strings.Contains(string(req.Body), `"password"`) || strings.Contains(string(req.Body), `"share_password"`) {
 		r.credentials++
 	}
+	hello := r.hello
 	r.mu.Unlock()
+	if req.Op == "peer.hello" && hello != nil {
+		// Look like a peer, so that others count it online.
+		_ = s.Respond(hello)
+		return
+	}
 	_ = s.Fail(transport.ErrNotFound)
 }
 

@@ -1,0 +1,42 @@
+package node
+
+import "sync"
+
+// peerCreds remembers, per peer id, the credentials the user typed for that
+// peer that it then accepted, for the life of the running peer (memory
+// only, never written). Accounts are per PC: credentials typed for one peer
+// go to that peer only. When a download looks for other sources, or a
+// search asks every peer, each peer is asked with its own remembered
+// credentials or as guest, never with another peer's (docs/security.md,
+// H2).
+type peerCreds struct {
+	mu sync.Mutex
+	m  map[string]Creds
+}
+
+// maxRememberedPeers bounds the map (an office has at most ~100 PCs).
+const maxRememberedPeers = 1024
+
+// remember records that c worked with peer id. Guest (no account, no
+// share password) is not worth remembering.
+func (p *peerCreds) remember(id string, c Creds) {
+	if c == (Creds{}) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]Creds{}
+	}
+	if _, ok := p.m[id]; !ok && len(p.m) >= maxRememberedPeers {
+		return
+	}
+	p.m[id] = c
+}
+
+// of returns the credentials that worked with peer id, or guest.
+func (p *peerCreds) of(id string) Creds {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[id]
+}

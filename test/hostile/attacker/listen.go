@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/grandcat/zeroconf"
+
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+func init() {
+	register("listen", "an unrelated peer that answers hellos and records any credentials sent to it (H2)", listenAsPeer)
+}
+
+// listenAsPeer announces a peer of its own (a fresh id) over mDNS, answers
+// hellos so that others count it online, refuses everything else and
+// reports what it was sent, after -for.
+func listenAsPeer(ctx context.Context, args []string, out report) error {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	name := fs.String("name", "stranger", "display name")
+	port := fs.Int("port", 47220, "UDP port")
+	dur := fs.Duration("for", 20*time.Second, "how long to listen")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rec := &recorder{hello: map[string]any{"name": *name, "port": *port, "version": transport.ProtocolVersion}}
+	ep, ident, err := endpoint(ctx, uuid.New(), net.JoinHostPort("0.0.0.0", strconv.Itoa(*port)), rec)
+	if err != nil {
+		return err
+	}
+	defer ep.Close()
+	ann := discovery.Announcement{ID: ident.ID.String(), Name: *name, Fingerprint: ident.Fingerprint(), Port: *port, Version: transport.ProtocolVersion}
+	srv, err := zeroconf.RegisterProxy(ann.ID, discovery.Service, discovery.Domain, *port, "stranger", []string{ownIPv4()}, ann.TXT(), nil)
+	if err != nil {
+		return fmt.Errorf("mdns: %w", err)
+	}
+	srv.TTL(30)
+	defer srv.Shutdown()
+	fmt.Println(`{"ready":true}`)
+	select {
+	case <-time.After(*dur):
+	case <-ctx.Done():
+	}
+	out["id"] = ann.ID
+	rec.report(out)
+	return nil
+}

@@ -1,0 +1,60 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/peerdesk/peerdesk/test/netns"
+)
+
+// TestHostileCredentialsStayWithTheirPeer (H2): an unrelated peer that is
+// online on the LAN receives no credentials when the client downloads a
+// file big enough to look for other sources (≥ 32 MiB) from another peer,
+// nor when it searches: it is asked as guest.
+func TestHostileCredentialsStayWithTheirPeer(t *testing.T) {
+	bed := netns.New(t, 3)
+	bin := netns.PeerdeskBinary(t)
+	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, bin)
+	owner, client := ps[0], ps[1]
+	docs := owner.data("docs")
+	if err := os.MkdirAll(docs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeRandom(t, filepath.Join(docs, "big.bin"), 40<<20)
+	owner.must([]string{"PEERDESK_PASSWORD=" + alicePW}, "user", "add", "alice")
+	owner.must([]string{"PEERDESK_SHARE_PASSWORD=" + sharePW}, "share", "folder", "docs", docs, "--allow", "alice:ro", "--password")
+	owner.start()
+	client.start()
+	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(client, owner) })
+
+	done := startAttack(t, bed.Host(2), "listen", "-name", "stranger", "-port", "47220", "-for", "12s")
+	waitUntil(t, 8*time.Second, func() (bool, string) {
+		for _, r := range client.peers() {
+			if r.Name == "stranger" && r.Online {
+				return true, ""
+			}
+		}
+		return false, "the stranger is not online on the client yet"
+	})
+
+	alice := creds("alice", alicePW, sharePW)
+	client.must(alice, "get", owner.host.Name+":docs/big.bin", filepath.Join(client.host.Home, "got"))
+	client.must(alice, "search", "big", "--peer", owner.host.Name)
+	// Credentials with no PC named are refused before anything is sent.
+	if _, errOut, code := client.cli(alice, "search", "big"); code != 2 {
+		t.Fatalf("search with an account and no --peer: exit %d, want 2: %s", code, errOut)
+	}
+
+	f := done()
+	t.Logf("the stranger saw: %v", f)
+	if f["credentials_received"] != float64(0) {
+		t.Fatalf("credentials reached an unrelated peer: %v", f)
+	}
+	ops, _ := f["inbound_ops"].([]any)
+	if !slices.Contains(ops, any("search")) {
+		t.Fatalf("the stranger was not asked at all (as guest), so the test shows nothing: %v", f)
+	}
+}
