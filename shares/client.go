@@ -133,8 +133,10 @@ func (c Client) List(ctx context.Context, t Target, share, p string, hidden bool
 		return nil, err
 	}
 	var out []Entry
-	err = c.callList(ctx, t, OpList, req, &out)
-	return out, err
+	if err := c.callList(ctx, t, OpList, req, &out); err != nil {
+		return nil, err
+	}
+	return out, validateAll(OpList, out)
 }
 
 // Stat describes a file (with its SHA-256) or folder of a share.
@@ -144,8 +146,13 @@ func (c Client) Stat(ctx context.Context, t Target, share, p string) (Entry, err
 		return Entry{}, err
 	}
 	var e Entry
-	err = c.call(ctx, t, OpStat, req, &e)
-	return e, err
+	if err := c.call(ctx, t, OpStat, req, &e); err != nil {
+		return Entry{}, err
+	}
+	if err := e.validate(); err != nil {
+		return Entry{}, fmt.Errorf("%s: %w", OpStat, err)
+	}
+	return e, nil
 }
 
 // Tree lists everything below a folder of a share (for a recursive get),
@@ -158,6 +165,9 @@ func (c Client) Tree(ctx context.Context, t Target, share, p string) ([]TreeEntr
 	var out []TreeEntry
 	err = c.callList(ctx, t, OpTree, req, &out)
 	if err != nil {
+		return nil, err
+	}
+	if err := validateAll(OpTree, out); err != nil {
 		return nil, err
 	}
 	for _, e := range out {
@@ -185,7 +195,10 @@ func (c Client) ReadRange(ctx context.Context, t Target, share, p string, offset
 	if err := st.ReadResponse(OpRead, &meta); err != nil {
 		return ReadMeta{}, 0, clientErr(ctx, OpRead, err)
 	}
-	if meta.Length < 0 || meta.Length > meta.Size || (length > 0 && meta.Length > length) {
+	if err := meta.validate(); err != nil {
+		return ReadMeta{}, 0, fmt.Errorf("%s: %w", OpRead, err)
+	}
+	if meta.Length > meta.Size || (length > 0 && meta.Length > length) {
 		return meta, 0, fmt.Errorf("%s: %w: length %d of %d", OpRead, transport.ErrProtocol, meta.Length, meta.Size)
 	}
 	ew := &errWriter{w: w}
@@ -413,8 +426,10 @@ func (c Client) upload(ctx context.Context, t Target, op string, body any, f *os
 // credentials may read.
 func (c Client) Search(ctx context.Context, t Target, pattern string) ([]SearchHit, error) {
 	var out []SearchHit
-	err := c.callList(ctx, t, OpSearch, searchRequest{Auth: t.Auth, Pattern: pattern}, &out)
-	return out, err
+	if err := c.callList(ctx, t, OpSearch, searchRequest{Auth: t.Auth, Pattern: pattern}, &out); err != nil {
+		return nil, err
+	}
+	return out, validateAll(OpSearch, out)
 }
 
 type progressReader struct {

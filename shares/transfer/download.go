@@ -114,6 +114,11 @@ func Download(ctx context.Context, req Request) (Result, error) {
 	if !validSum(req.Remote.SHA256) {
 		return Result{}, fmt.Errorf("download %s: owner gave no valid SHA-256", req.Name)
 	}
+	if req.Remote.Size < 0 || req.Remote.Size > 1<<40 { // shares.MaxFileSize
+		// The shares client checks answers; this is the last line before
+		// sizes become allocations.
+		return Result{}, fmt.Errorf("download %s: owner gave an impossible size %d", req.Name, req.Remote.Size)
+	}
 	if err := os.MkdirAll(req.Dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
 	}

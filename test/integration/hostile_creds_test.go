@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +58,37 @@ func TestHostileCredentialsStayWithTheirPeer(t *testing.T) {
 	ops, _ := f["inbound_ops"].([]any)
 	if !slices.Contains(ops, any("search")) {
 		t.Fatalf("the stranger was not asked at all (as guest), so the test shows nothing: %v", f)
+	}
+}
+
+// TestHostileLyingAnswers (M3): a peer answering fs.stat with a negative
+// or absurd size makes the download fail with a clear error; the client's
+// daemon stays up (it used to panic on make([]bool, n)).
+func TestHostileLyingAnswers(t *testing.T) {
+	bed := netns.New(t, 2)
+	bin := netns.PeerdeskBinary(t)
+	client := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:1]}, bin)[0]
+	client.start()
+	for i, size := range []string{"-1", "-9223372036854775808", "9223372036854775807"} {
+		liar := fmt.Sprintf("liar%d", i)
+		done := startAttack(t, bed.Host(1), "listen", "-name", liar, "-port", "47220", "-for", "3s", "-lie-size", size)
+		waitUntil(t, 8*time.Second, func() (bool, string) {
+			for _, r := range client.peers() {
+				if r.Name == liar && r.Online {
+					return true, ""
+				}
+			}
+			return false, "the liar is not online on the client yet"
+		})
+		_, errOut, code := client.cli(nil, "get", liar+":docs/x.bin", filepath.Join(client.host.Home, "got"))
+		if code == 0 || !strings.Contains(errOut, "out of range") {
+			t.Errorf("size %s: get exit %d: %s; want a clear refusal", size, code, errOut)
+		}
+		if !client.proc.Running() {
+			t.Fatalf("size %s: the client's daemon died: %s", size, client.proc.Log())
+		}
+		done()
+		// The liar is gone; the table forgets nothing the user needs.
+		client.peers()
 	}
 }

@@ -24,6 +24,8 @@ type recorder struct {
 	sessions    int
 	// hello, if set, answers peer.hello.
 	hello any
+	// answers are canned (lying) answers by op.
+	answers map[string]any
 }
 
 func (r *recorder) ServeStream(_ context.Context, req transport.Request, s *transport.Stream) {
@@ -37,6 +39,10 @@ func (r *recorder) ServeStream(_ context.Context, req transport.Request, s *tran
 	if req.Op == "peer.hello" && hello != nil {
 		// Look like a peer, so that others count it online.
 		_ = s.Respond(hello)
+		return
+	}
+	if a, ok := r.answers[req.Op]; ok {
+		_ = s.Respond(a)
 		return
 	}
 	_ = s.Fail(transport.ErrNotFound)

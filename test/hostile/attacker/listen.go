@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,7 +17,7 @@ import (
 )
 
 func init() {
-	register("listen", "an unrelated peer that answers hellos and records any credentials sent to it (H2)", listenAsPeer)
+	register("listen", "a peer that answers hellos, records any credentials sent to it (H2) and may lie in its answers (M3)", listenAsPeer)
 }
 
 // listenAsPeer announces a peer of its own (a fresh id) over mDNS, answers
@@ -27,10 +28,17 @@ func listenAsPeer(ctx context.Context, args []string, out report) error {
 	name := fs.String("name", "stranger", "display name")
 	port := fs.Int("port", 47220, "UDP port")
 	dur := fs.Duration("for", 20*time.Second, "how long to listen")
+	lieSize := fs.Int64("lie-size", 0, "if not 0, answer fs.stat with this size for any file (M3)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	rec := &recorder{hello: map[string]any{"name": *name, "port": *port, "version": transport.ProtocolVersion}}
+	if *lieSize != 0 {
+		rec.answers = map[string]any{"fs.stat": map[string]any{
+			"name": "x.bin", "size": *lieSize, "mtime": time.Now().UTC(), "dir": false,
+			"sha256": "ab" + strings.Repeat("cd", 31),
+		}}
+	}
 	ep, ident, err := endpoint(ctx, uuid.New(), net.JoinHostPort("0.0.0.0", strconv.Itoa(*port)), rec)
 	if err != nil {
 		return err
