@@ -77,10 +77,10 @@ type Node struct {
 	// settingsMu guards Settings against control ops changing them.
 	settingsMu sync.Mutex
 	// creds are the credentials each peer accepted in this run.
-	creds peerCreds
-	paused     bool // sharing paused (SetSharingPaused), under settingsMu
-	departMu   sync.Mutex
-	departed   map[string]string // peer id → instance that said goodbye
+	creds    peerCreds
+	paused   bool // sharing paused (SetSharingPaused), under settingsMu
+	departMu sync.Mutex
+	departed map[string]string // peer id → instance that said goodbye
 
 	ctx    context.Context
 	cancel context.CancelFunc
