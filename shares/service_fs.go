@@ -392,9 +392,16 @@ func (svc *Service) putTarget(ctx context.Context, s *transport.Stream, op strin
 	}
 	return g, incoming{
 		root: root, where: "share " + g.Share.Name, target: clean,
-		size: in.Size, sha256: strings.ToLower(in.SHA256), mtime: in.Mtime, replace: in.Replace,
+		size: in.Size, sha256: strings.ToLower(in.SHA256), mtime: in.Mtime,
+		// A drop box (write-only) never replaces: its users may not even
+		// learn what is there (docs/security.md, H4).
+		replace: in.Replace && !dropBox(g),
 	}, nil
 }
+
+// dropBox reports whether g may write but not read: the share is a drop
+// box for this caller.
+func dropBox(g Grant) bool { return !g.Right.Covers(RightRO) }
 
 func (svc *Service) servePutBegin(ctx context.Context, req transport.Request, s *transport.Stream) error {
 	in, err := decode[putRequest](req)
@@ -432,7 +439,22 @@ func (svc *Service) servePutData(ctx context.Context, req transport.Request, s *
 		return err
 	}
 	if res.Complete {
-		svc.access.AuditGrant(g, ActionWrite, resource(g.Share.Name, res.Name), true, fmt.Sprintf("%d bytes", inc.size))
+		detail := fmt.Sprintf("%d bytes", inc.size)
+		if dropBox(g) {
+			// The uploader is told its own name whatever happened, so
+			// that answers do not reveal which names exist; the owner's
+			// log says where the file really went.
+			switch {
+			case res.Name != inc.target && in.Replace:
+				detail += fmt.Sprintf(", drop box: replace refused, %s was taken, stored as %s", inc.target, res.Name)
+			case res.Name != inc.target:
+				detail += fmt.Sprintf(", drop box: %s was taken, stored as %s", inc.target, res.Name)
+			default:
+				detail += ", drop box"
+			}
+			res.Name = inc.target
+		}
+		svc.access.AuditGrant(g, ActionWrite, resource(g.Share.Name, res.Name), true, detail)
 		svc.log.Info("upload complete", "peer", g.Peer.ID, "share", g.Share.Name, "bytes", inc.size)
 	}
 	return s.Respond(res)
