@@ -46,8 +46,17 @@ type AccessConfig struct {
 	Accounts *Accounts
 	Shares   *Store
 	Audit    *AuditLog
-	// Limiter counts failed logins (default NewLimiter with defaults).
+	// Limiter counts failed logins per (peer, account) and per (source
+	// address, account) (default NewLimiter with defaults).
 	Limiter *Limiter
+	// AccountLimiter counts failed logins per account whatever the source,
+	// so that many fresh identities cannot guess in parallel (default: 20
+	// free, then 1 s doubling up to 1 min).
+	AccountLimiter *Limiter
+	// VerifyRate bounds the argon2 password checks per second over all
+	// peers (default 8, burst as many); attempts over it are refused as
+	// busy without running argon2 and without counting as failures.
+	VerifyRate float64
 	// MaxPendingPerPeer caps password verifications in flight per peer
 	// (default 4).
 	MaxPendingPerPeer int
@@ -75,6 +84,7 @@ type AccessConfig struct {
 type Access struct {
 	cfg     AccessConfig
 	gate    *PeerGate
+	work    *workBudget
 	hmacKey [32]byte
 
 	mu    sync.Mutex
@@ -88,6 +98,12 @@ func NewAccess(cfg AccessConfig) *Access {
 	if cfg.Limiter == nil {
 		cfg.Limiter = NewLimiter(LimiterConfig{Now: cfg.Now})
 	}
+	if cfg.AccountLimiter == nil {
+		cfg.AccountLimiter = NewLimiter(LimiterConfig{Free: 20, Base: time.Second, Max: time.Minute, Now: cfg.Now})
+	}
+	if cfg.VerifyRate <= 0 {
+		cfg.VerifyRate = 8
+	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 5 * time.Minute
 	}
@@ -100,7 +116,8 @@ func NewAccess(cfg AccessConfig) *Access {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &Access{cfg: cfg, gate: NewPeerGate(cfg.MaxPendingPerPeer), cache: map[[32]byte]time.Time{}}
+	a := &Access{cfg: cfg, gate: NewPeerGate(cfg.MaxPendingPerPeer), cache: map[[32]byte]time.Time{},
+		work: newWorkBudget(cfg.VerifyRate, cfg.Now)}
 	_, _ = rand.Read(a.hmacKey[:])
 	return a
 }
@@ -229,13 +246,35 @@ func (a *Access) checkSharePassword(ctx context.Context, peer transport.PeerInfo
 // verify runs one rate-limited, gated password check and audits it as a
 // login (of an account, or for the resource share when share != "").
 func (a *Access) verify(ctx context.Context, peer transport.PeerInfo, account string, lk LimitKey, share string, check func() error) error {
-	if wait := a.cfg.Limiter.Wait(lk); wait > 0 {
+	// Failures count per (peer, subject), per (source address, subject) and
+	// per subject from anywhere: fresh identities are free to make, so the
+	// peer alone bounds nothing (docs/security.md, M1).
+	limits := []struct {
+		l *Limiter
+		k LimitKey
+	}{{a.cfg.Limiter, lk}, {a.cfg.AccountLimiter, LimitKey{Peer: "*", Subject: lk.Subject}}}
+	if peer.Addr != nil {
+		limits = append(limits, struct {
+			l *Limiter
+			k LimitKey
+		}{a.cfg.Limiter, LimitKey{Peer: "ip:" + peer.Addr.IP.String(), Subject: lk.Subject}})
+	}
+	var wait time.Duration
+	for _, x := range limits {
+		wait = max(wait, x.l.Wait(x.k))
+	}
+	if wait > 0 {
 		err := errRateLimited(wait)
 		a.Audit(peer, account, ActionLogin, share, false, err.Error())
 		a.cfg.Logger.Info("login refused: rate limited", "peer", peer.ID, "account", account, "share", share, "wait", wait)
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !a.work.take() {
+		err := fmt.Errorf("%w: %w: too many password checks at once on this PC; retry shortly", transport.ErrAccessDenied, ErrBusy)
+		a.Audit(peer, account, ActionLogin, share, false, "password checks over budget")
 		return err
 	}
 	release, ok := a.gate.Enter(peer.ID)
@@ -252,7 +291,10 @@ func (a *Access) verify(ctx context.Context, peer transport.PeerInfo, account st
 			a.Audit(peer, account, ActionLogin, share, false, "internal error")
 			return fmt.Errorf("%w: cannot check the password", transport.ErrAccessDenied)
 		}
-		wait := a.cfg.Limiter.Fail(lk)
+		var wait time.Duration
+		for _, x := range limits {
+			wait = max(wait, x.l.Fail(x.k))
+		}
 		detail := err.Error()
 		if wait > 0 {
 			detail += fmt.Sprintf("; next try in %s", wait.Round(time.Second))
@@ -261,7 +303,12 @@ func (a *Access) verify(ctx context.Context, peer transport.PeerInfo, account st
 		a.cfg.Logger.Info("login refused", "peer", peer.ID, "account", account, "share", share)
 		return err
 	}
+	// The per-subject count is not reset: one right password does not buy
+	// a guesser elsewhere another 20 free tries.
 	a.cfg.Limiter.Success(lk)
+	if peer.Addr != nil {
+		a.cfg.Limiter.Success(LimitKey{Peer: "ip:" + peer.Addr.IP.String(), Subject: lk.Subject})
+	}
 	a.Audit(peer, account, ActionLogin, share, true, "")
 	return nil
 }

@@ -3,6 +3,8 @@ package shares
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,5 +291,70 @@ func TestLoginsInFlightCappedPerPeer(t *testing.T) {
 	// Guests need no verification and are not held up.
 	if _, err := f.access.Authorize(context.Background(), noisy, Credentials{}, "public", RightRO); err != nil {
 		t.Fatalf("guest: %v", err)
+	}
+}
+
+// TestManyIdentitiesShareOneAccountLimit (M1): fresh peer identities (and
+// one source address) do not each get their own free tries: after 20
+// failures from anywhere, the account is limited for every source, and
+// the source address is limited across identities.
+func TestManyIdentitiesShareOneAccountLimit(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	wrong := Credentials{User: "alice", Password: "guess"}
+	checked := 0
+	for i := range 60 {
+		peer := transport.PeerInfo{ID: fmt.Sprintf("fresh-%d", i), Addr: &net.UDPAddr{IP: net.IPv4(10, 0, byte(i/250), byte(i%250+1)), Port: 47220}}
+		_, err := f.access.Authorize(ctx, peer, wrong, "team", RightRO)
+		if !strings.Contains(err.Error(), "retry in") {
+			checked++
+		}
+		f.clock.Advance(100 * time.Millisecond) // keep the argon2 budget out of it
+	}
+	// 20 free, then one after 1 s and one after 2 s more: 22 in these 6 s
+	// (one per identity and address would have been all 60).
+	if checked != 22 {
+		t.Fatalf("%d of 60 guesses from 60 identities and addresses in 6 s were checked, want 22", checked)
+	}
+
+	g := newAccessFixture(t)
+	addr := &net.UDPAddr{IP: net.IPv4(10, 9, 9, 9), Port: 47220}
+	checked = 0
+	for i := range 30 {
+		peer := transport.PeerInfo{ID: fmt.Sprintf("fresh-%d", i), Addr: addr}
+		if _, err := g.access.Authorize(ctx, peer, Credentials{User: "bob", Password: "guess"}, "team", RightRO); !strings.Contains(err.Error(), "retry in") {
+			checked++
+		}
+		g.clock.Advance(100 * time.Millisecond)
+	}
+	// 5 free, then one after 1 s: 6 in these 3 s.
+	if checked != 6 {
+		t.Fatalf("%d of 30 guesses from one address under 30 identities in 3 s were checked, want 6", checked)
+	}
+}
+
+// TestArgon2Budget (M1): however many peers try at once, at most
+// VerifyRate argon2 checks run per second; the rest are refused as busy
+// and count as nobody's failure.
+func TestArgon2Budget(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	busy, checked := 0, 0
+	for i := range 40 {
+		peer := transport.PeerInfo{ID: fmt.Sprintf("p%d", i)}
+		_, err := f.access.Authorize(ctx, peer, Credentials{User: "bob", Password: fmt.Sprintf("guess-%d", i)}, "team", RightRO)
+		switch {
+		case errors.Is(err, ErrBusy):
+			busy++
+		case errors.Is(err, transport.ErrAccessDenied):
+			checked++
+		}
+	}
+	if checked != 8 || busy != 32 {
+		t.Fatalf("in one instant: %d checked, %d busy; want 8 and 32", checked, busy)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.access.Authorize(ctx, transport.PeerInfo{ID: "later"}, Credentials{User: "bob", Password: "bob-pw"}, "team", RightRO); err != nil {
+		t.Fatalf("a second later the right password: %v", err)
 	}
 }

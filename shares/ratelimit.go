@@ -196,3 +196,33 @@ func (g *PeerGate) Enter(peer string) (release func(), ok bool) {
 		})
 	}, true
 }
+
+// workBudget is a token bucket over argon2 verifications: rate per second,
+// burst as many, so however many peers and identities guess at once the
+// owner spends at most that much CPU on password hashing.
+type workBudget struct {
+	rate float64
+	now  func() time.Time
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func newWorkBudget(rate float64, now func() time.Time) *workBudget {
+	return &workBudget{rate: rate, now: now, tokens: rate, last: now()}
+}
+
+// take spends one token, if there is one.
+func (b *workBudget) take() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
