@@ -75,6 +75,8 @@ type Service struct {
 	access    *Access
 	hashes    *hashCache
 	offerGate *PeerGate
+	// offerLists holds a slot per offer file list being read.
+	offerLists chan struct{}
 
 	mu      sync.Mutex
 	offers  map[string]*offer
@@ -104,7 +106,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	svc := &Service{
 		cfg: cfg, log: cfg.Logger, accounts: cfg.Accounts, shares: cfg.Shares, audit: cfg.Audit,
-		hashes: newHashCache(20000), offerGate: NewPeerGate(2),
+		hashes: newHashCache(20000), offerGate: NewPeerGate(2), offerLists: make(chan struct{}, maxOfferLists),
 		offers: map[string]*offer{}, uploads: map[string]bool{},
 	}
 	var err error

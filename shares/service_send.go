@@ -16,6 +16,12 @@ import (
 const (
 	// maxOfferBytes bounds the JSON file list of one offer.
 	maxOfferBytes = 8 << 20
+	// maxOfferLists is how many offers' file lists are read at once over
+	// all peers: with maxOfferBytes, at most 32 MiB held by strangers.
+	maxOfferLists = 4
+	// offerListTimeout bounds reading one file list: a sender that
+	// trickles it frees its slot.
+	offerListTimeout = 10 * time.Second
 	// offerLifetime is how long an accepted offer stays open for its data.
 	offerLifetime = 24 * time.Hour
 )
@@ -34,8 +40,25 @@ func (svc *Service) serveSendOffer(ctx context.Context, req transport.Request, s
 		return err
 	}
 	peer := s.Peer()
+	// The gates come before any body is read: an offer is the one request
+	// any peer, known or not, may send, and its file list may be megabytes
+	// (docs/security.md, H3).
+	release, ok := svc.offerGate.Enter(peer.ID)
+	if !ok {
+		svc.access.Audit(peer, "", ActionSend, "inbox", false, "too many offers waiting")
+		return fmt.Errorf("%w: %s: this peer already has offers waiting for an answer", ErrBusy, OpSendOffer)
+	}
+	defer release()
 	if in.FilesBytes != 0 {
-		files, err := receiveOfferFiles(ctx, s, in)
+		select {
+		case svc.offerLists <- struct{}{}:
+		default:
+			return fmt.Errorf("%w: %s: too many offers arriving at once; retry shortly", ErrBusy, OpSendOffer)
+		}
+		lctx, cancel := context.WithTimeout(ctx, offerListTimeout)
+		files, err := receiveOfferFiles(lctx, s, in)
+		cancel()
+		<-svc.offerLists
 		if err != nil {
 			return err
 		}
@@ -45,12 +68,6 @@ func (svc *Service) serveSendOffer(ctx context.Context, req transport.Request, s
 		svc.access.Audit(peer, "", ActionSend, "inbox", false, err.Error())
 		return err
 	}
-	release, ok := svc.offerGate.Enter(peer.ID)
-	if !ok {
-		svc.access.Audit(peer, "", ActionSend, "inbox", false, "too many offers waiting")
-		return fmt.Errorf("%w: %s: this peer already has offers waiting for an answer", ErrBusy, OpSendOffer)
-	}
-	defer release()
 	o := Offer{ID: uuid.NewString(), Peer: peer, PeerName: svc.cfg.PeerName(peer.ID), Files: in.Files, Total: in.Total}
 	accepted := false
 	if svc.cfg.Accept != nil {

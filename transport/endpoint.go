@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -34,6 +35,17 @@ type Config struct {
 	// MaxHandshakes caps handshakes in progress, so peers that never finish
 	// theirs cannot starve others (default 32).
 	MaxHandshakes int
+	// MaxSessions caps the sessions other peers open to this one (default
+	// 256: an office has at most ~100 PCs); a session over it is closed
+	// right after its handshake. Identities are free to make, so the cap
+	// bounds what fresh identities can hold (docs/security.md, H3).
+	MaxSessions int
+	// MaxSessionsPerAddr caps the incoming sessions from one IP address
+	// (default 16).
+	MaxSessionsPerAddr int
+	// MaxStreamsPerSession caps the streams of one session served at once
+	// (default 64); streams over it are closed unread, which frees them.
+	MaxStreamsPerSession int
 	// SocketBuffer sets SO_RCVBUF/SO_SNDBUF (default 4 MiB).
 	SocketBuffer int
 	// DataPlane moves bodies. The default, BulkDataPlane, uses the bulk
@@ -61,6 +73,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxHandshakes == 0 {
 		c.MaxHandshakes = 32
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = 256
+	}
+	if c.MaxSessionsPerAddr == 0 {
+		c.MaxSessionsPerAddr = 16
+	}
+	if c.MaxStreamsPerSession == 0 {
+		c.MaxStreamsPerSession = 64
 	}
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = 4 << 20
@@ -259,7 +280,39 @@ func (e *Endpoint) serveConn(c net.Conn) {
 		e.cfg.Logger.Info("incoming session failed", "addr", c.RemoteAddr().String(), "err", err)
 		return
 	}
+	if err := e.admit(sess); err != nil {
+		e.cfg.Logger.Warn("incoming session refused", "peer", sess.peer.ID, "addr", c.RemoteAddr().String(), "err", err)
+		sess.Close()
+		return
+	}
 	e.adopt(sess)
+}
+
+// errTooManySessions refuses an incoming session over the caps.
+var errTooManySessions = errors.New("too many sessions")
+
+// admit checks an incoming session against MaxSessions and
+// MaxSessionsPerAddr. A session that replaces one of the same peer always
+// fits.
+func (e *Endpoint) admit(sess *Session) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.sessions[sess.peer.ID]; ok {
+		return nil
+	}
+	if len(e.sessions) >= e.cfg.MaxSessions {
+		return errTooManySessions
+	}
+	same := 0
+	for _, s := range e.sessions {
+		if s.peer.Addr != nil && sess.peer.Addr != nil && s.peer.Addr.IP.Equal(sess.peer.Addr.IP) {
+			same++
+		}
+	}
+	if same >= e.cfg.MaxSessionsPerAddr {
+		return fmt.Errorf("%w from %s", errTooManySessions, sess.peer.Addr.IP)
+	}
+	return nil
 }
 
 // retireLimit bounds how long a replaced session may go on carrying
@@ -307,9 +360,16 @@ func (e *Endpoint) serveSession(sess *Session) {
 			sess.abort()
 			return
 		}
+		if sess.serving.Add(1) > int32(e.cfg.MaxStreamsPerSession) {
+			// Over the cap: closed unread, so it holds nothing.
+			sess.serving.Add(-1)
+			st.Close()
+			continue
+		}
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
+			defer sess.serving.Add(-1)
 			e.serveStream(sess, st)
 		}()
 	}
@@ -319,6 +379,15 @@ func (e *Endpoint) serveSession(sess *Session) {
 const requestTimeout = 10 * time.Second
 
 func (e *Endpoint) serveStream(sess *Session, st *Stream) {
+	defer func() {
+		// A bug in a handler, hit by whatever a peer sent, ends that
+		// stream, never the daemon.
+		if r := recover(); r != nil {
+			e.cfg.Logger.Error("panic serving a stream", "peer", sess.peer.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			_ = st.Fail(fmt.Errorf("%w: internal error", ErrProtocol))
+			st.Close()
+		}
+	}()
 	_ = st.st.SetReadDeadline(time.Now().Add(requestTimeout))
 	f, err := st.ReadFrame()
 	if err != nil {

@@ -40,6 +40,9 @@ type Session struct {
 	open map[uint16]struct{}
 
 	streams atomic.Int32
+	// serving counts the streams the other side opened that are being
+	// served (Config.MaxStreamsPerSession).
+	serving atomic.Int32
 	// moved is when a frame last went in or out on any stream (unix
 	// nanos): a session with open streams and no movement is stuck.
 	moved      atomic.Int64

@@ -39,6 +39,21 @@ func findings(t *testing.T, name, out string) map[string]any {
 	return f
 }
 
+// startAttackNow starts an attack in the background on h without waiting
+// for it to say it is ready; the returned function waits for it to end and
+// returns its findings.
+func startAttackNow(t *testing.T, h *netns.Host, name string, args ...string) func() map[string]any {
+	t.Helper()
+	proc := h.Start(t, netns.Build(t, attackerPkg), append([]string{name}, args...)...)
+	return func() map[string]any {
+		t.Helper()
+		if code, err := proc.Wait(70 * time.Second); err != nil || code != 0 {
+			t.Fatalf("attacker %s: exit %d, %v: %s", name, code, err, proc.Log())
+		}
+		return findings(t, name, proc.Log())
+	}
+}
+
 // startAttack starts an attack in the background on h, once it says it is
 // ready; the returned function waits for it to end and returns its
 // findings.

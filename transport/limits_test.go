@@ -1,0 +1,106 @@
+package transport
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestHandlerPanicEndsOnlyItsStream: a handler that panics on what a peer
+// sent fails that request; the endpoint keeps serving.
+func TestHandlerPanicEndsOnlyItsStream(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	b.mux.Handle("boom", func(context.Context, Request, *Stream) {
+		var m map[string]int
+		m["x"]++ // nil map: panics
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs := []string{b.ep.Addr().String()}
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), addrs, "boom", nil, nil); err == nil {
+		t.Fatal("call into a panicking handler succeeded")
+	}
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), addrs, "echo", map[string]string{"text": "still here"}, nil); err != nil {
+		t.Fatalf("after the panic: %v", err)
+	}
+}
+
+// TestStreamsPerSessionCapped: streams over MaxStreamsPerSession are
+// closed unread; the ones served hold at most the cap, and once they end
+// the session serves new requests again.
+func TestStreamsPerSessionCapped(t *testing.T) {
+	a := newTestPeer(t, nil)
+	b := newTestPeerWith(t, nil, func(c *Config) { c.MaxStreamsPerSession = 8 })
+	var (
+		inFlight, peak atomic.Int32
+		release        = make(chan struct{})
+	)
+	b.mux.Handle("hold", func(ctx context.Context, _ Request, s *Stream) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		_ = s.Respond(nil)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addrs := []string{b.ep.Addr().String()}
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+			defer ccancel()
+			if _, err := a.ep.Call(cctx, b.id.ID.String(), addrs, "hold", nil, nil); err != nil {
+				refused.Add(1)
+			}
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for inFlight.Load() < 8 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if p := peak.Load(); p > 8 {
+		t.Fatalf("%d streams served at once, cap 8", p)
+	}
+	if refused.Load() == 0 {
+		t.Fatalf("no stream over the cap was refused")
+	}
+	t.Logf("40 concurrent requests, cap 8: peak %d served, %d refused", peak.Load(), refused.Load())
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), addrs, "echo", map[string]string{"text": "again"}, nil); err != nil {
+		t.Fatalf("after the burst: %v", err)
+	}
+}
+
+// TestSessionsCapped: incoming sessions over MaxSessions are closed after
+// their handshake; an existing peer is not affected.
+func TestSessionsCapped(t *testing.T) {
+	b := newTestPeerWith(t, nil, func(c *Config) { c.MaxSessions = 3 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addrs := []string{b.ep.Addr().String()}
+	ok := 0
+	for range 6 {
+		a := newTestPeer(t, nil)
+		if _, err := a.ep.Call(ctx, b.id.ID.String(), addrs, "echo", map[string]string{"text": "hi"}, nil); err == nil {
+			ok++
+		}
+	}
+	if ok != 3 {
+		t.Fatalf("%d of 6 fresh identities got a session, cap 3", ok)
+	}
+}
