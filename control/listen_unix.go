@@ -2,15 +2,13 @@
 
 package control
 
-import (
-	"net"
-	"syscall"
-)
+import "net"
 
-// listenPrivate creates the socket with no permissions for group and others
-// from the start, so there is no window before the chmod.
+// listenPrivate creates the socket. Its safety rests on the home folder
+// being 0700 (node.PrivateHome makes it so): nobody else can reach the
+// socket in the moment before the caller's chmod to 0600. Changing the
+// process umask instead would race with every other goroutine creating
+// files.
 func listenPrivate(path string) (net.Listener, error) {
-	old := syscall.Umask(0o177)
-	defer syscall.Umask(old)
 	return net.Listen("unix", path)
 }

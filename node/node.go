@@ -101,8 +101,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
-		return nil, fmt.Errorf("create home: %w", err)
+	if err := PrivateHome(cfg.Home); err != nil {
+		return nil, err
 	}
 	lock, err := lockInstance(ctx, cfg.Home)
 	if err != nil {

@@ -246,3 +246,21 @@ func TestResolvePeer(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateHomeResetsAnExistingHome: a home that exists with wider
+// permissions is made 0700 before anything is put in it.
+func TestPrivateHomeResetsAnExistingHome(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrivateHome(home); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(home); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("home mode %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+}

@@ -91,8 +91,8 @@ type State struct {
 
 // OpenState opens (creating on first use, 0700/0600) the home's state.
 func OpenState(home string, log *slog.Logger) (*State, error) {
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return nil, fmt.Errorf("create home %s: %w", home, err)
+	if err := PrivateHome(home); err != nil {
+		return nil, err
 	}
 	id, err := transport.LoadOrCreateIdentity(home)
 	if err != nil {
@@ -275,8 +275,8 @@ func firstNonEmpty(ss ...string) string {
 // LockHome takes the home's instance lock for a CLI command that edits the
 // state while no peer runs. It fails with ErrAlreadyRunning if one does.
 func LockHome(home string) (unlock func(), err error) {
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return nil, fmt.Errorf("create home %s: %w", home, err)
+	if err := PrivateHome(home); err != nil {
+		return nil, err
 	}
 	f, err := lockFile(filepath.Join(home, "peerdesk.lock"))
 	if err != nil {
@@ -291,4 +291,23 @@ func retrustHint(p discovery.Peer, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w. If %s was reinstalled, ask its owner to read its code off their screen, then `peerdesk trust %s --fingerprint CODE`", err, p.Name, p.ID)
+}
+
+// PrivateHome creates the home 0700, or makes an existing one 0700: it
+// holds the identity key and the control socket, whose safety rests on
+// nobody else being able to enter the folder.
+func PrivateHome(home string) error {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("create home %s: %w", home, err)
+	}
+	fi, err := os.Stat(home)
+	if err != nil {
+		return fmt.Errorf("home %s: %w", home, err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(home, 0o700); err != nil {
+			return fmt.Errorf("make home %s private: %w", home, err)
+		}
+	}
+	return nil
 }
