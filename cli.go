@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/peerdesk/peerdesk/internal/human"
 	"io"
 	"log/slog"
 	"os"
@@ -61,7 +62,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
-	c := &cli{home: home, stdout: stdout, stderr: stderr}
+	// Names and messages from other peers reach both streams: nothing of
+	// theirs may drive the terminal.
+	c := &cli{home: home, stdout: human.TerminalSafe(stdout), stderr: human.TerminalSafe(stderr)}
 	// No command, or only the app's flags (`peerdesk --name desk`): the
 	// desktop app.
 	cmd := "gui"

@@ -92,3 +92,26 @@ func TestHostileLyingAnswers(t *testing.T) {
 		client.peers()
 	}
 }
+
+// TestHostileNameEscapes (low): a peer named with terminal escape
+// sequences cannot drive the terminal of someone listing peers.
+func TestHostileNameEscapes(t *testing.T) {
+	bed := netns.New(t, 2)
+	bin := netns.PeerdeskBinary(t)
+	client := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:1]}, bin)[0]
+	client.start()
+	done := startAttack(t, bed.Host(1), "listen", "-name", "evil\x1b]0;pwned\x07\x1b[2J", "-port", "47220", "-for", "4s")
+	waitUntil(t, 8*time.Second, func() (bool, string) {
+		for _, r := range client.peers() {
+			if strings.HasPrefix(r.Name, "evil") && r.Online {
+				return true, ""
+			}
+		}
+		return false, "the peer is not online on the client yet"
+	})
+	out, _, code := client.cli(nil, "peers")
+	if code != 0 || strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, "evil?]0;pwned??[2J") {
+		t.Fatalf("peers printed %q (exit %d)", out, code)
+	}
+	done()
+}
