@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -50,7 +51,18 @@ type AuditRecord struct {
 type AuditConfig struct {
 	// MaxBytes is the size at which the log rotates (DefaultAuditMaxBytes).
 	MaxBytes int64
-	Logger   *slog.Logger
+	// Keep is how many rotated files are kept besides the current one
+	// (default 4: with MaxBytes, 50 MiB in all).
+	Keep int
+	// MaxAge drops rotated files older than this (default 400 days).
+	MaxAge time.Duration
+	// SummaryWindow is the time over which refusals alike (same peer,
+	// account, action and resource) after the first are only counted, and
+	// written as one summary record (default 1 min). A flood of refusals
+	// thus costs a record a minute per kind instead of a record each, and
+	// cannot push older records out of the kept files.
+	SummaryWindow time.Duration
+	Logger        *slog.Logger
 	// Now stamps records that carry no time (default time.Now).
 	Now func() time.Time
 }
@@ -70,10 +82,12 @@ type AuditLog struct {
 	path string
 	cfg  AuditConfig
 
-	mu     sync.Mutex // guards closed and sends on ch
+	mu     sync.Mutex // guards closed, sends on ch and refusals
 	closed bool
-	ch     chan auditReq
-	done   chan struct{}
+	// refusals are the refusal kinds seen in their current window.
+	refusals map[refusalKey]*refusalCount
+	ch       chan auditReq
+	done     chan struct{}
 
 	// Owned by the writer goroutine.
 	f    *os.File
@@ -85,6 +99,15 @@ type AuditLog struct {
 func OpenAuditLog(home string, cfg AuditConfig) (*AuditLog, error) {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultAuditMaxBytes
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 4
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 400 * 24 * time.Hour
+	}
+	if cfg.SummaryWindow <= 0 {
+		cfg.SummaryWindow = time.Minute
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -128,13 +151,89 @@ func (l *AuditLog) openFile() error {
 	return nil
 }
 
+// refusalKey is what makes refusals alike.
+type refusalKey struct {
+	peer, account, resource string
+	action                  Action
+}
+
+type refusalCount struct {
+	start time.Time
+	more  int // alike refusals after the first, not written one by one
+	last  AuditRecord
+}
+
+// maxRefusalKinds bounds the kinds counted at once; past it, every kind's
+// count is written and counting starts over.
+const maxRefusalKinds = 1024
+
 // Append queues a record. It never fails the caller: a record that cannot
-// be written is reported to the logger.
+// be written is reported to the logger. Refusals alike within
+// SummaryWindow after the first are counted and written as one summary.
 func (l *AuditLog) Append(r AuditRecord) {
 	if r.Time.IsZero() {
 		r.Time = l.cfg.Now()
 	}
 	r.Time = r.Time.UTC()
+	for _, s := range l.summarise(r) {
+		l.appendLine(s)
+	}
+}
+
+// summarise decides what r becomes: itself, nothing (counted), and any
+// summaries of windows that are over.
+func (l *AuditLog) summarise(r AuditRecord) []AuditRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []AuditRecord
+	for k, c := range l.refusals {
+		if r.Time.Sub(c.start) >= l.cfg.SummaryWindow || len(l.refusals) >= maxRefusalKinds {
+			if c.more > 0 {
+				out = append(out, summary(c))
+			}
+			delete(l.refusals, k)
+		}
+	}
+	if r.Allowed {
+		return append(out, r)
+	}
+	k := refusalKey{peer: r.PeerID, account: r.Account, resource: r.Resource, action: r.Action}
+	if c, ok := l.refusals[k]; ok {
+		c.more++
+		c.last = r
+		return out
+	}
+	if l.refusals == nil {
+		l.refusals = map[refusalKey]*refusalCount{}
+	}
+	l.refusals[k] = &refusalCount{start: r.Time}
+	return append(out, r)
+}
+
+// summary is the record standing for a window's alike refusals.
+func summary(c *refusalCount) AuditRecord {
+	s := c.last
+	s.Detail = fmt.Sprintf("%d more refusals like this since %s (last: %s)", c.more, c.start.Format(time.RFC3339), c.last.Detail)
+	return s
+}
+
+// flushSummaries writes the counts of every open window.
+func (l *AuditLog) flushSummaries() {
+	l.mu.Lock()
+	var out []AuditRecord
+	for k, c := range l.refusals {
+		if c.more > 0 {
+			out = append(out, summary(c))
+		}
+		delete(l.refusals, k)
+	}
+	l.mu.Unlock()
+	for _, s := range out {
+		l.appendLine(s)
+	}
+}
+
+func (l *AuditLog) appendLine(r AuditRecord) {
 	line, err := json.Marshal(r)
 	if err != nil {
 		l.cfg.Logger.Error("audit record not encodable", "err", err)
@@ -166,6 +265,7 @@ func (l *AuditLog) send(req auditReq) bool {
 
 // Close writes what is queued and closes the file.
 func (l *AuditLog) Close() error {
+	l.flushSummaries()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -230,11 +330,24 @@ func (l *AuditLog) write(p []byte) {
 	}
 }
 
-// rotate keeps the current file as .1 (replacing the older one) and starts
-// a new one.
+// rotate keeps the current file as .1, shifting the older ones up to
+// .Keep and dropping the rest and any older than MaxAge, and starts a new
+// one.
 func (l *AuditLog) rotate() error {
 	if err := l.f.Close(); err != nil {
 		return err
+	}
+	for i := l.cfg.Keep; i >= 1; i-- {
+		p := l.path + "." + strconv.Itoa(i)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if i == l.cfg.Keep || l.cfg.Now().Sub(fi.ModTime()) > l.cfg.MaxAge {
+			_ = os.Remove(p)
+			continue
+		}
+		_ = os.Rename(p, l.path+"."+strconv.Itoa(i+1))
 	}
 	if err := os.Rename(l.path, l.path+".1"); err != nil {
 		// Keep appending to the old file rather than lose records.
@@ -253,9 +366,14 @@ const maxAuditRead = 64 << 20
 // all that are kept). Lines that do not parse — a torn last line after a
 // crash — are skipped.
 func (l *AuditLog) Read(limit int) ([]AuditRecord, error) {
+	l.flushSummaries()
 	l.Flush()
 	var out []AuditRecord
-	for _, p := range []string{l.path, l.path + ".1"} {
+	paths := []string{l.path}
+	for i := 1; i <= l.cfg.Keep; i++ {
+		paths = append(paths, l.path+"."+strconv.Itoa(i))
+	}
+	for _, p := range paths {
 		recs, err := readAuditFile(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

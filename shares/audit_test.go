@@ -98,3 +98,42 @@ func TestAuditRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditRefusalFloodCannotFlush (low): 100,000 refusals alike — a
+// guessing flood — become one record and one summary with the count, so
+// an earlier record stays kept however small the log.
+func TestAuditRefusalFloodCannotFlush(t *testing.T) {
+	clk := newFakeClock()
+	l, err := OpenAuditLog(t.TempDir(), AuditConfig{MaxBytes: 64 << 10, Now: clk.Now, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Append(AuditRecord{PeerID: "colleague", Account: "bob", Action: ActionSend, Resource: "inbox", Allowed: true, Detail: "offer of 1 file"})
+	for i := range 100_000 {
+		l.Append(AuditRecord{PeerID: "stranger", Account: "alice", Action: ActionLogin, Allowed: false, Detail: fmt.Sprintf("wrong password %d", i)})
+		if i%1000 == 0 {
+			clk.Advance(time.Second)
+		}
+	}
+	recs, err := l.Read(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 || recs[0].Detail != "offer of 1 file" {
+		t.Fatalf("the earlier record was pushed out: %d records, first %+v", len(recs), recs[0])
+	}
+	counted := 0
+	for _, r := range recs[1:] {
+		var n int
+		if _, err := fmt.Sscanf(r.Detail, "%d more refusals", &n); err == nil {
+			counted += n
+		} else {
+			counted++
+		}
+	}
+	if counted != 100_000 || len(recs) > 1+2*(100_000/1000/60+2) {
+		t.Fatalf("%d records standing for %d refusals; want every refusal counted in a few records", len(recs), counted)
+	}
+	t.Logf("100,000 refusals over 100 s: %d records", len(recs)-1)
+}
