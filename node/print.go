@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -70,11 +71,20 @@ func (n *Node) startPrinting() error {
 		n.log.Warn("no print spooler; shared printers will be unavailable", "err", err)
 		backend = nil
 	}
+	// Documents arriving for the spooler wait in the home, 0700, not in
+	// the machine's shared temp folder; what a crash left there is
+	// dropped (the sender was told the job failed).
+	spool := filepath.Join(n.Home, "spool")
+	_ = os.RemoveAll(spool)
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return fmt.Errorf("print spool: %w", err)
+	}
 	svc, err := printing.NewService(printing.ServiceConfig{
 		Backend: backend,
 		Access:  n.files.Access(),
 		Shares:  n.files.Shares(),
 		Logger:  n.log,
+		TempDir: spool,
 	})
 	if err != nil {
 		return err
