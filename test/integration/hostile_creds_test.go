@@ -33,14 +33,7 @@ func TestHostileCredentialsStayWithTheirPeer(t *testing.T) {
 	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(client, owner) })
 
 	done := startAttack(t, bed.Host(2), "listen", "-name", "stranger", "-port", "47220", "-for", "12s")
-	waitUntil(t, 8*time.Second, func() (bool, string) {
-		for _, r := range client.peers() {
-			if r.Name == "stranger" && r.Online {
-				return true, ""
-			}
-		}
-		return false, "the stranger is not online on the client yet"
-	})
+	waitOnlineNamed(t, client, "stranger")
 
 	alice := creds("alice", alicePW, sharePW)
 	client.must(alice, "get", owner.host.Name+":docs/big.bin", filepath.Join(client.host.Home, "got"))
@@ -72,14 +65,7 @@ func TestHostileLyingAnswers(t *testing.T) {
 	for i, size := range []string{"-1", "-9223372036854775808", "9223372036854775807"} {
 		liar := fmt.Sprintf("liar%d", i)
 		done := startAttack(t, bed.Host(1), "listen", "-name", liar, "-port", "47220", "-for", "3s", "-lie-size", size)
-		waitUntil(t, 8*time.Second, func() (bool, string) {
-			for _, r := range client.peers() {
-				if r.Name == liar && r.Online {
-					return true, ""
-				}
-			}
-			return false, "the liar is not online on the client yet"
-		})
+		waitOnlineNamed(t, client, liar)
 		_, errOut, code := client.cli(nil, "get", liar+":docs/x.bin", filepath.Join(client.host.Home, "got"))
 		if code == 0 || !strings.Contains(errOut, "out of range") {
 			t.Errorf("size %s: get exit %d: %s; want a clear refusal", size, code, errOut)
@@ -101,14 +87,7 @@ func TestHostileNameEscapes(t *testing.T) {
 	client := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:1]}, bin)[0]
 	client.start()
 	done := startAttack(t, bed.Host(1), "listen", "-name", "evil\x1b]0;pwned\x07\x1b[2J", "-port", "47220", "-for", "4s")
-	waitUntil(t, 8*time.Second, func() (bool, string) {
-		for _, r := range client.peers() {
-			if strings.HasPrefix(r.Name, "evil") && r.Online {
-				return true, ""
-			}
-		}
-		return false, "the peer is not online on the client yet"
-	})
+	waitOnlineNamed(t, client, "evil\x1b]0;pwned\x07\x1b[2J")
 	out, _, code := client.cli(nil, "peers")
 	if code != 0 || strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, "evil?]0;pwned??[2J") {
 		t.Fatalf("peers printed %q (exit %d)", out, code)

