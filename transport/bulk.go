@@ -370,10 +370,23 @@ func (m *bulkMux) removeIn(r *bulkRecv) {
 	m.mu.Unlock()
 }
 
-// ringPool recycles transfer windows.
+// ringPool recycles full-size transfer windows.
 var ringPool sync.Pool
 
-func getRing() []byte {
+// ringSize is the window a receiver needs for a body of at most limit
+// bytes (negative: unknown) in chunks of chunk bytes.
+func ringSize(limit int64, chunk int) int {
+	if limit < 0 || limit >= int64(bulkWindow) {
+		return bulkWindow
+	}
+	return max(1, int((limit+int64(chunk)-1)/int64(chunk))) * chunk
+}
+
+// getRing returns a window of n bytes; full-size ones come from the pool.
+func getRing(n int) []byte {
+	if n != bulkWindow {
+		return make([]byte, n)
+	}
 	if b, ok := ringPool.Get().(*[]byte); ok && len(*b) == bulkWindow {
 		return *b
 	}

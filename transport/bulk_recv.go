@@ -64,11 +64,13 @@ func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.
 		final:   -1,
 		wake:    make(chan struct{}, 1),
 		lastRx:  time.Now(),
-		buf:     getRing(),
 		ranges:  make([]pnRange, 0, maxRecvRanges+1),
 		ackBuf:  newMessage(bulkAckFixed + 8*bulkMaxRanges),
 		sentLim: -1,
 	}
+	// The window never exceeds what the receiver accepts: a body known to
+	// be small (a file list, a small file) takes a small ring, not 8 MiB.
+	r.buf = getRing(ringSize(limit, r.chunk))
 	defer putRing(r.buf)
 	// Whole chunks only, so that a chunk never wraps around the ring.
 	slots := len(r.buf) / r.chunk

@@ -249,7 +249,7 @@ func (b *bulkSend) wait(ctx context.Context, timer *time.Timer, d time.Duration)
 // start sets the transfer up once the receiver's first ack fixed the
 // chunk size.
 func (b *bulkSend) start(head []byte) {
-	ring := getRing()
+	ring := getRing(bulkWindow)
 	slots := len(ring) / b.chunk
 	b.ring = ring[:slots*b.chunk]
 	b.acked = make([]bool, slots)

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -24,6 +25,11 @@ func bulkPair(t testing.TB) (*Endpoint, string, []string) {
 }
 
 func download(t testing.TB, client *Endpoint, peer string, addrs []string, n int64, w io.Writer) (int64, error) {
+	return downloadLimited(t, client, peer, addrs, n, w, -1)
+}
+
+// downloadLimited downloads n bytes into a receiver that accepts at most limit.
+func downloadLimited(t testing.TB, client *Endpoint, peer string, addrs []string, n int64, w io.Writer, limit int64) (int64, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -35,7 +41,7 @@ func download(t testing.TB, client *Endpoint, peer string, addrs []string, n int
 	if err := st.ReadResponse("bench.download", nil); err != nil {
 		return 0, err
 	}
-	return st.ReceiveBody(ctx, w, -1)
+	return st.ReceiveBody(ctx, w, limit)
 }
 
 func TestBulkDownload(t *testing.T) {
@@ -52,4 +58,45 @@ func TestBulkDownload(t *testing.T) {
 		}
 		t.Logf("%d bytes in %v", n, time.Since(start))
 	}
+}
+
+// TestBulkWindowSizedByLimit: a receiver that accepts at most limit bytes
+// sets up a window of that size, not 8 MiB, and bodies up to the limit
+// still arrive whole while one byte more is refused.
+func TestBulkWindowSizedByLimit(t *testing.T) {
+	for _, tc := range []struct {
+		limit int64
+		chunk int
+		want  int
+	}{
+		{-1, 1200, bulkWindow},
+		{0, 1200, 1200},
+		{1, 1200, 1200},
+		{1200, 1200, 1200},
+		{1201, 1200, 2400},
+		{int64(bulkWindow) - 1, 1200, ((bulkWindow - 1 + 1199) / 1200) * 1200},
+		{int64(bulkWindow), 1200, bulkWindow},
+		{1 << 40, 1200, bulkWindow},
+	} {
+		if got := ringSize(tc.limit, tc.chunk); got != tc.want {
+			t.Errorf("ringSize(%d, %d) = %d, want %d", tc.limit, tc.chunk, got, tc.want)
+		}
+	}
+	client, peer, addrs := bulkPair(t)
+	for _, n := range []int64{200 << 10, 1 << 20, 3<<20 + 7} {
+		var sink countingWriter
+		if got, err := downloadLimited(t, client, peer, addrs, n, &sink, n); err != nil || got != n || int64(sink) != n {
+			t.Fatalf("download %d with limit %d: got %d (%d written), %v", n, n, got, sink, err)
+		}
+		if _, err := downloadLimited(t, client, peer, addrs, n, io.Discard, n-1); !errors.Is(err, ErrFrameTooLarge) {
+			t.Fatalf("download %d with limit %d: %v, want ErrFrameTooLarge", n, n-1, err)
+		}
+	}
+}
+
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }
