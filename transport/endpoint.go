@@ -32,9 +32,13 @@ type Config struct {
 	IdleTimeout time.Duration
 	// HandshakeTimeout bounds a DTLS+SCTP handshake (default 5 s).
 	HandshakeTimeout time.Duration
-	// MaxHandshakes caps handshakes in progress, so peers that never finish
-	// theirs cannot starve others (default 32).
-	MaxHandshakes int
+	// MaxHandshakes caps handshakes in progress from addresses that
+	// answered the DTLS cookie, so peers that never finish theirs cannot
+	// starve others (default 32); MaxHandshakesPerAddr caps those of one
+	// IP address (default 4). Hellos that never answer the cookie (forged
+	// source addresses) take no slot (hellogate.go).
+	MaxHandshakes        int
+	MaxHandshakesPerAddr int
 	// MaxSessions caps the sessions other peers open to this one (default
 	// 256: an office has at most ~100 PCs); a session over it is closed
 	// right after its handshake. Identities are free to make, so the cap
@@ -74,6 +78,9 @@ func (c *Config) setDefaults() {
 	if c.MaxHandshakes == 0 {
 		c.MaxHandshakes = 32
 	}
+	if c.MaxHandshakesPerAddr == 0 {
+		c.MaxHandshakesPerAddr = 4
+	}
 	if c.MaxSessions == 0 {
 		c.MaxSessions = 256
 	}
@@ -100,13 +107,13 @@ type Handler interface {
 // Endpoint is this peer's side of the transport: it listens for peers on one
 // UDP port, dials them, and keeps at most one reusable session per peer.
 type Endpoint struct {
-	cfg       Config
-	ln        net.Listener
-	quiet     map[string]bool
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	handshake chan struct{}
+	cfg    Config
+	ln     net.Listener
+	quiet  map[string]bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	gate   *helloGate
 
 	mu       sync.Mutex
 	sessions map[string]*Session // by peer id
@@ -132,14 +139,14 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	}
 	ectx, cancel := context.WithCancel(ctx)
 	e := &Endpoint{
-		cfg:       cfg,
-		ln:        ln,
-		quiet:     map[string]bool{},
-		ctx:       ectx,
-		cancel:    cancel,
-		handshake: make(chan struct{}, cfg.MaxHandshakes),
-		sessions:  map[string]*Session{},
-		dialing:   map[string]*sync.Mutex{},
+		cfg:      cfg,
+		ln:       ln,
+		quiet:    map[string]bool{},
+		ctx:      ectx,
+		cancel:   cancel,
+		gate:     newHelloGate(cfg.MaxHandshakes, cfg.MaxHandshakesPerAddr),
+		sessions: map[string]*Session{},
+		dialing:  map[string]*sync.Mutex{},
 	}
 	for _, op := range cfg.QuietOps {
 		e.quiet[op] = true
@@ -244,23 +251,17 @@ func (e *Endpoint) acceptLoop() {
 			}
 			return
 		}
-		select {
-		case e.handshake <- struct{}{}:
-		default:
-			// Too many handshakes in flight: drop this one; a real peer retries.
-			c.Close()
-			continue
-		}
+		gc := e.gate.admit(c)
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			defer func() { <-e.handshake }()
-			e.serveConn(c)
+			defer gc.done()
+			e.serveConn(gc)
 		}()
 	}
 }
 
-func (e *Endpoint) serveConn(c net.Conn) {
+func (e *Endpoint) serveConn(c *gatedConn) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.HandshakeTimeout)
 	defer cancel()
 	var verdict error
@@ -272,10 +273,15 @@ func (e *Endpoint) serveConn(c net.Conn) {
 		if verdict != nil {
 			err = verdict
 		}
+		if !c.Proven() {
+			// Never answered the cookie: a spoofed or stray hello, not worth a log line each.
+			e.cfg.Logger.Debug("unproven handshake ended", "addr", c.RemoteAddr().String(), "err", err)
+			return
+		}
 		e.cfg.Logger.Info("refused incoming connection", "addr", c.RemoteAddr().String(), "err", err)
 		return
 	}
-	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn)
+	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), c.Conn)
 	if err != nil {
 		e.cfg.Logger.Info("incoming session failed", "addr", c.RemoteAddr().String(), "err", err)
 		return

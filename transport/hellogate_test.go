@@ -1,0 +1,134 @@
+package transport
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// firstHello records the first datagram a real client sends when it dials
+// a peer: its ClientHello, without cookie.
+func firstHello(t *testing.T) []byte {
+	t.Helper()
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	a := newTestPeer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _, _ = a.ep.Session(ctx, uuid.NewString(), []string{sink.LocalAddr().String()}) }()
+	_ = sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := sink.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classifyHello(buf[:n]) != helloFirst {
+		t.Fatalf("the client's first datagram is not a ClientHello without cookie: % x", buf[:n])
+	}
+	return buf[:n]
+}
+
+// TestSpoofedHellosTakeNoSlot (M2): hellos from many addresses that never
+// answer the cookie, ten times more than there are handshake slots, leave
+// every slot free for a real peer, and are kept no more than maxUnproven
+// at a time.
+func TestSpoofedHellosTakeNoSlot(t *testing.T) {
+	defer func(n int, d time.Duration) { maxUnproven, unprovenTimeout = n, d }(maxUnproven, unprovenTimeout)
+	maxUnproven, unprovenTimeout = 16, time.Second
+	hello := firstHello(t)
+	b := newTestPeerWith(t, nil, func(c *Config) { c.MaxHandshakes = 4 })
+	var replies int
+	var socks []*net.UDPConn
+	for range 40 {
+		s, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		socks = append(socks, s)
+		if _, err := s.WriteToUDP(hello, b.ep.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Answers are in the sockets' buffers by now; the unproven are still kept.
+	time.Sleep(300 * time.Millisecond)
+	b.ep.gate.mu.Lock()
+	unproven := b.ep.gate.unproven.Len()
+	b.ep.gate.mu.Unlock()
+	for _, s := range socks {
+		_ = s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		buf := make([]byte, 2048)
+		if n, err := s.Read(buf); err == nil {
+			replies++
+			if n > len(hello) {
+				t.Errorf("a %d-byte answer to a %d-byte hello", n, len(hello))
+			}
+		}
+	}
+	if unproven > maxUnproven {
+		t.Errorf("%d unproven handshakes kept, cap %d", unproven, maxUnproven)
+	}
+	if held := len(b.ep.gate.slots); held != 0 {
+		t.Errorf("%d handshake slots held by hellos that never answered the cookie", held)
+	}
+	a := newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b.ep.Addr().String()}, "echo", map[string]string{"text": "hi"}, nil); err != nil {
+		t.Fatalf("a real peer during the flood: %v", err)
+	}
+	t.Logf("40 spoofed hellos: %d answered (cookie), %d kept; a real peer connected in %v", replies, unproven, time.Since(start).Round(time.Millisecond))
+	// Unproven handshakes go after unprovenTimeout.
+	time.Sleep(unprovenTimeout + 500*time.Millisecond)
+	b.ep.gate.mu.Lock()
+	left := b.ep.gate.unproven.Len()
+	b.ep.gate.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d unproven handshakes left after their timeout", left)
+	}
+}
+
+// TestHandshakesPerAddressCapped: one address that answers cookies holds
+// at most MaxHandshakesPerAddr slots.
+func TestHandshakesPerAddressCapped(t *testing.T) {
+	g := newHelloGate(8, 2)
+	ip := mustAddr(t, "10.0.0.1")
+	if !g.take(ip) || !g.take(ip) {
+		t.Fatal("the first two slots of an address refused")
+	}
+	if g.take(ip) {
+		t.Fatal("a third slot for one address")
+	}
+	if !g.take(mustAddr(t, "10.0.0.2")) {
+		t.Fatal("another address refused")
+	}
+	g.give(ip)
+	if !g.take(ip) {
+		t.Fatal("a slot given back is not free again")
+	}
+}
+
+func FuzzClassifyHello(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = classifyHello(b)
+	})
+}
+
+func mustAddr(t testing.TB, s string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
