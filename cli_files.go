@@ -321,6 +321,9 @@ func (c *cli) send(args []string) error {
 		return writeJSON(c.stdout, res)
 	}
 	fmt.Fprintf(c.stdout, "%s accepted %d file(s), %s\n", res.Receiver, len(res.Files), human.Bytes(res.Bytes))
+	if res.SkippedHidden > 0 {
+		fmt.Fprintf(c.stdout, "%d hidden file(s) left out (receivers do not accept hidden names)\n", res.SkippedHidden)
+	}
 	return nil
 }
 

@@ -541,6 +541,21 @@ type SendResult struct {
 	Receiver string   `json:"receiver"`
 	Files    []string `json:"files"`
 	Bytes    int64    `json:"bytes"`
+	// SkippedHidden counts hidden entries of sent folders left behind.
+	SkippedHidden int `json:"skipped_hidden,omitempty"`
+}
+
+// hiddenName reports whether a file name is hidden (starts with a dot).
+func hiddenName(name string) bool { return strings.HasPrefix(name, ".") && name != "." && name != ".." }
+
+// hiddenRel reports whether a slash path has a hidden component.
+func hiddenRel(rel string) bool {
+	for comp := range strings.SplitSeq(rel, "/") {
+		if hiddenName(comp) {
+			return true
+		}
+	}
+	return false
 }
 
 // Send pushes files and folders to a peer, which accepts or declines.
@@ -550,13 +565,24 @@ func (n *Node) Send(ctx context.Context, ref string, locals []string, progress f
 		return SendResult{}, err
 	}
 	var files []shares.LocalFile
+	skipped := 0
 	for _, local := range locals {
 		tree, err := localTree(local)
 		if err != nil {
 			return SendResult{}, err
 		}
+		if hiddenName(filepath.Base(filepath.Clean(local))) {
+			return SendResult{}, fmt.Errorf("%w: %s is hidden: receivers do not accept hidden names (rename it first)", ErrUsage, local)
+		}
 		for _, f := range tree {
 			if f.dir {
+				continue
+			}
+			if hiddenRel(f.rel) {
+				// Receivers refuse hidden names (a pushed ".ssh" or
+				// ".profile" could run code): a folder's hidden entries
+				// (.git, .DS_Store) stay behind.
+				skipped++
 				continue
 			}
 			lf, err := shares.NewLocalFile(ctx, f.path, f.rel)
@@ -580,7 +606,7 @@ func (n *Node) Send(ctx context.Context, ref string, locals []string, progress f
 	if !res.Accepted {
 		return SendResult{}, fmt.Errorf("%w: %s declined the files", transport.ErrAccessDenied, peer.Name)
 	}
-	out := SendResult{Receiver: firstNonEmpty(res.Receiver, peer.Name)}
+	out := SendResult{Receiver: firstNonEmpty(res.Receiver, peer.Name), SkippedHidden: skipped}
 	for i, f := range files {
 		task := n.transfers.Start(ctx, transfer.KindSend, peer.Name, f.Name, f.Path, f.Size)
 		pr, err := n.client.SendFile(task.Ctx, t, res.OfferID, i, f, func(done int64) {

@@ -33,11 +33,13 @@ type Settings struct {
 }
 
 // InboxDir is the folder pushed files land in.
+// A setting that checkInbox refuses (saved by an older version, or edited
+// by hand) is not used: files go to the default inbox.
 func (s *State) InboxDir() string {
-	if s.Settings.Inbox != "" {
+	home, err := os.UserHomeDir()
+	if s.Settings.Inbox != "" && checkInbox(s.Settings.Inbox, home) == nil {
 		return s.Settings.Inbox
 	}
-	home, err := os.UserHomeDir()
 	if err != nil {
 		return filepath.Join(s.Home, "inbox")
 	}
@@ -63,6 +65,10 @@ func (s *State) SetSetting(key, value string) error {
 		abs, err := filepath.Abs(value)
 		if err != nil {
 			return fmt.Errorf("%w: inbox: %v", ErrUsage, err)
+		}
+		home, _ := os.UserHomeDir()
+		if err := checkInbox(abs, home); err != nil {
+			return fmt.Errorf("%w: inbox %s: %w", ErrUsage, abs, err)
 		}
 		s.Settings.Inbox = abs
 	case "auto_accept":

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/peerdesk/peerdesk/transport"
@@ -239,6 +240,12 @@ func validateOffer(r *offerRequest) error {
 		if clean == "" || isTempName(baseName(clean)) {
 			return fmt.Errorf("%s: file %d: %w", OpSendOffer, i, badPath(f.Name, "not a file name"))
 		}
+		if hasHiddenPart(clean) {
+			// A pushed file never lands under a hidden name: with an inbox
+			// in a home, ".ssh/authorized_keys" or ".profile" would run
+			// the sender's code. Senders skip hidden entries of folders.
+			return fmt.Errorf("%s: file %d: %w", OpSendOffer, i, badPath(f.Name, "hidden names are not accepted"))
+		}
 		f.Name = clean
 		if f.Size < 0 || f.Size > MaxFileSize {
 			return protocolErr(OpSendOffer, "file %d: size %d", i, f.Size)
@@ -264,6 +271,17 @@ func validateOffer(r *offerRequest) error {
 		return protocolErr(OpSendOffer, "total %d, files add up to %d", r.Total, total)
 	}
 	return nil
+}
+
+// hasHiddenPart reports whether a component of a cleaned path starts
+// with a dot.
+func hasHiddenPart(clean string) bool {
+	for comp := range strings.SplitSeq(clean, "/") {
+		if strings.HasPrefix(comp, ".") {
+			return true
+		}
+	}
+	return false
 }
 
 func lowerASCII(s string) string {

@@ -104,6 +104,9 @@ func TestValidateOffer(t *testing.T) {
 		"file as dir":  {Files: []OfferFile{{Name: "Dir", SHA256: sum}, {Name: "dir/x", SHA256: sum}}},
 		"huge":         {Files: []OfferFile{{Name: "a", Size: MaxFileSize + 1, SHA256: sum}}, Total: MaxFileSize + 1},
 		"bad checksum": {Files: []OfferFile{{Name: "a", SHA256: "zz"}}},
+		"hidden file":  {Files: []OfferFile{{Name: ".profile", SHA256: sum}}},
+		"hidden dir":   {Files: []OfferFile{{Name: ".ssh/authorized_keys", SHA256: sum}}},
+		"hidden below": {Files: []OfferFile{{Name: "project/.git/hooks/pre-commit", SHA256: sum}}},
 	} {
 		if err := validateOffer(&r); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -96,3 +96,47 @@ func TestHostilePasswordGuessing(t *testing.T) {
 		t.Fatalf("owner after the guessing: exit %d: %s", code, errOut)
 	}
 }
+
+// TestHostileHiddenOfferNames (low): an inbox where pushed files could
+// change what the computer runs is refused, and offers of hidden names
+// (".ssh/authorized_keys", ".profile", a folder's .git hooks) are refused
+// before anyone is asked, with the refusal in the owner's audit log.
+func TestHostileHiddenOfferNames(t *testing.T) {
+	bed := netns.New(t, 2)
+	bin := netns.PeerdeskBinary(t)
+	victim := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:1]}, bin)[0]
+	victim.start()
+	for _, dir := range []string{victim.host.Home, filepath.Join(victim.host.Home, ".ssh"), "/etc/cron.d"} {
+		out, errOut, code := victim.cli(nil, "settings", "set", "inbox", dir)
+		if code != 2 || !strings.Contains(errOut, "inbox") {
+			t.Errorf("settings set inbox %s: exit %d: %s %s (want a usage error)", dir, code, out, errOut)
+		}
+	}
+	addr := netip.AddrPortFrom(victim.host.IP, port).String()
+	names := []string{".ssh/authorized_keys", ".profile", "project/.git/hooks/pre-commit", "report.pdf"}
+	f := attack(t, bed.Host(1), "offer", "-victim", addr, "-names", strings.Join(names, ","))
+	answers, _ := f["answers"].(map[string]any)
+	for _, n := range names[:3] {
+		if a, _ := answers[n].(string); !strings.HasPrefix(a, "refused") || !strings.Contains(a, "hidden") {
+			t.Errorf("offer of %q: %q, want refused as hidden", n, a)
+		}
+	}
+	// A visible name reaches the decision (a stranger's offer is declined).
+	if a := answers["report.pdf"]; a != "declined" {
+		t.Errorf("offer of report.pdf: %v, want declined", a)
+	}
+	refused := 0
+	for _, r := range victim.audit() {
+		if r.Action == "send" && !r.Allowed && strings.Contains(r.Detail, "hidden") {
+			refused++
+		}
+	}
+	// Alike refusals within a minute after the first are summarised later.
+	if refused == 0 {
+		t.Errorf("no hidden-name refusal in the audit log: %+v", victim.audit())
+	}
+	if _, err := os.Stat(filepath.Join(victim.host.Home, ".ssh", "authorized_keys")); err == nil {
+		t.Error("~/.ssh/authorized_keys exists")
+	}
+	t.Logf("MEASURED answers to hidden names: %v", answers)
+}

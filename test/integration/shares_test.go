@@ -537,6 +537,23 @@ func TestPushSendAcceptAndRefuse(t *testing.T) {
 	if !refused {
 		t.Error("receiver's audit log lacks the refused send")
 	}
+	// A folder's hidden entries stay behind (receivers refuse hidden
+	// names); the sender is told.
+	project := filepath.Join(sender.host.Home, "project")
+	writeRandom(t, filepath.Join(project, "plan.txt"), 1<<10)
+	writeRandom(t, filepath.Join(project, ".git", "config"), 1<<10)
+	writeRandom(t, filepath.Join(project, ".env"), 1<<10)
+	if out := sender.must(nil, "send", receiver.host.Name, project); !strings.Contains(out, "2 hidden file(s) left out") {
+		t.Errorf("send of a folder with hidden entries said %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(inbox, "project", "plan.txt")); err != nil {
+		t.Error(err)
+	}
+	for _, hidden := range []string{".git", ".env"} {
+		if _, err := os.Stat(filepath.Join(inbox, "project", hidden)); err == nil {
+			t.Errorf("%s arrived", hidden)
+		}
+	}
 }
 
 func TestSearchAndMultiSource(t *testing.T) {
