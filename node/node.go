@@ -183,6 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.goRun(n.control.Serve)
 	n.goRun(n.live.run)
 	n.goRun(trimMemory)
+	n.goRun(n.files.RunPartialCleaner)
 	ok = true
 	log.Info("peer started", "id", n.Identity.ID.String(), "name", n.Settings.Name, "port", n.Settings.Port, "fingerprint", n.Identity.Fingerprint())
 	return n, nil
