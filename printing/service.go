@@ -36,7 +36,10 @@ type ServiceConfig struct {
 	// (default 50 ms: cups-pdf prints a page in well under a second, and
 	// a coarse poll would show as latency).
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// CopiesPerHour bounds the copies one peer's account prints here in
+	// an hour (default DefaultCopiesPerHour).
+	CopiesPerHour int
+	Logger        *slog.Logger
 }
 
 // Service answers the printer-sharing ops on the owning peer: it lists the
@@ -44,9 +47,10 @@ type ServiceConfig struct {
 // submits them to the local spooler as account@peer-name, and reports the
 // jobs' states back. Register it on the transport's Mux.
 type Service struct {
-	cfg  ServiceConfig
-	log  *slog.Logger
-	gate *shares.PeerGate
+	cfg   ServiceConfig
+	log   *slog.Logger
+	gate  *shares.PeerGate
+	quota *copyQuota
 
 	mu   sync.Mutex
 	jobs map[jobKey]jobOwner
@@ -77,7 +81,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 50 * time.Millisecond
 	}
-	return &Service{cfg: cfg, log: cfg.Logger, gate: shares.NewPeerGate(2), jobs: map[jobKey]jobOwner{}}, nil
+	return &Service{cfg: cfg, log: cfg.Logger, gate: shares.NewPeerGate(2), quota: newCopyQuota(cfg.CopiesPerHour), jobs: map[jobKey]jobOwner{}}, nil
 }
 
 // Register registers the service's ops on m.
@@ -254,6 +258,17 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 		return refuse(err)
 	}
 
+	undoQuota, err := svc.quota.take(quotaKey{peer.ID, g.Account}, in.Copies, time.Now())
+	if err != nil {
+		return refuse(err)
+	}
+	submitted := false
+	defer func() {
+		if !submitted {
+			undoQuota()
+		}
+	}()
+
 	f, err := os.CreateTemp(svc.cfg.TempDir, "peerdesk-print-*")
 	if err != nil {
 		return fmt.Errorf("spool document: %w", err)
@@ -276,10 +291,10 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 		return err
 	}
 
-	user := RequestingUser(g.Account, g.PeerName, peer.ID)
+	user := RequestingUser(g.Account, displayedPeer(g.PeerName, peer), peer.ID)
 	id, err := svc.cfg.Backend.Submit(ctx, SubmitRequest{
 		Queue:    g.Share.Queue,
-		JobName:  fmt.Sprintf("%s from %s", in.Name, peerLabel(g.PeerName, peer.ID)),
+		JobName:  fmt.Sprintf("%s from %s", in.Name, peerLabel(displayedPeer(g.PeerName, peer), peer.ID)),
 		User:     user,
 		Copies:   in.Copies,
 		FileName: in.Name,
@@ -289,6 +304,7 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 	if err != nil {
 		return refuse(svc.publicSubmitErr(g.Share.Name, err))
 	}
+	submitted = true
 	svc.track(jobKey{g.Share.Queue, id}, jobOwner{peer: peer.ID, account: g.Account, at: time.Now()})
 	svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, true,
 		fmt.Sprintf("job %d: %s, %d bytes, %d copies, as %s", id, in.Name, in.Size, max(in.Copies, 1), user))
@@ -476,6 +492,21 @@ func RequestingUser(account, peerName, peerID string) string {
 		account = shares.GuestUser
 	}
 	return clean(account, 64) + "@" + clean(peerLabel(peerName, peerID), 120)
+}
+
+// displayedPeer is the name a remote job shows for its peer. A peer picks
+// its own name, so any peer could call itself "boss-pc": the name stands
+// alone only for a peer whose code the owner verified; others carry their
+// id's first 8 characters, which their key proves.
+func displayedPeer(name string, peer transport.PeerInfo) string {
+	if strings.TrimSpace(name) == "" || peer.Trust == transport.TrustVerified {
+		return name
+	}
+	id := peer.ID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	return name + "~" + id
 }
 
 func peerLabel(name, id string) string {

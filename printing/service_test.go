@@ -61,9 +61,15 @@ type printEnv struct {
 	server   *transport.Endpoint
 	serverID string
 	client   Client
+	clientID string
 }
 
 func newPrintEnv(t testing.TB, backend Backend) *printEnv {
+	t.Helper()
+	return newPrintEnvWith(t, backend, nil)
+}
+
+func newPrintEnvWith(t testing.TB, backend Backend, configure func(*ServiceConfig)) *printEnv {
 	t.Helper()
 	files, err := shares.NewService(shares.ServiceConfig{
 		Home: t.TempDir(), Name: "owner", Logger: quietLogger(),
@@ -73,7 +79,11 @@ func newPrintEnv(t testing.TB, backend Backend) *printEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { files.Close() })
-	svc, err := NewService(ServiceConfig{Backend: backend, Access: files.Access(), Shares: files.Shares(), Logger: quietLogger(), TempDir: t.TempDir()})
+	cfg := ServiceConfig{Backend: backend, Access: files.Access(), Shares: files.Shares(), Logger: quietLogger(), TempDir: t.TempDir()}
+	if configure != nil {
+		configure(&cfg)
+	}
+	svc, err := NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +91,8 @@ func newPrintEnv(t testing.TB, backend Backend) *printEnv {
 	svc.Register(mux)
 	e := &printEnv{t: t, files: files}
 	e.server, e.serverID = testEndpoint(t, mux)
-	clientEP, _ := testEndpoint(t, nil)
-	e.client = Client{Caller: clientEP}
+	clientEP, clientID := testEndpoint(t, nil)
+	e.client, e.clientID = Client{Caller: clientEP}, clientID
 	return e
 }
 
@@ -155,10 +165,13 @@ func TestServiceGuestPrintsTextWithCopies(t *testing.T) {
 	if job = e.follow(shares.Credentials{}, "office", job); job.State != StateCompleted {
 		t.Fatalf("job %+v", job)
 	}
-	// The job belongs to guest@<sending peer's name>, with two copies.
+	// The job belongs to guest@<sending peer's name>~<its id's start>
+	// (the name alone only for verified peers: any peer may pick any
+	// name), with two copies.
 	out := cupsTool(t, "lpstat", "-W", "completed", "-o", "PDF")
-	if !strings.Contains(out, "PDF-"+strconv.Itoa(job.JobID)+" ") || !strings.Contains(out, "guest@desk-2") {
-		t.Errorf("lpstat lacks job %d of guest@desk-2:\n%s", job.JobID, out)
+	owner := "guest@desk-2~" + e.clientID[:8]
+	if !strings.Contains(out, "PDF-"+strconv.Itoa(job.JobID)+" ") || !strings.Contains(out, owner) {
+		t.Errorf("lpstat lacks job %d of %s:\n%s", job.JobID, owner, out)
 	}
 }
 
@@ -384,4 +397,33 @@ func BenchmarkRemotePrint(b *testing.B) {
 	b.ReportMetric(float64(direct.Milliseconds())/n, "direct-ms")
 	b.ReportMetric(float64(remote.Milliseconds())/n, "remote-ms")
 	b.ReportMetric(float64(remote)/float64(direct), "remote/direct")
+}
+
+// TestServiceCopiesQuota: copies per peer account and hour are bounded
+// before the document travels, with a message saying when more can print;
+// a job the spooler refused does not count.
+func TestServiceCopiesQuota(t *testing.T) {
+	c := newTestCUPS(t)
+	e := newPrintEnvWith(t, c, func(cfg *ServiceConfig) { cfg.CopiesPerHour = 5 })
+	e.share("office", "PDF", true)
+	e.share("ghost", "peerdesk-test-no-such-queue", true)
+	if _, err := e.submit(shares.Credentials{}, "office", "big.txt", []byte("x\n"), 6); !errors.Is(err, shares.ErrBusy) || !strings.Contains(err.Error(), "allows 5 an hour") {
+		t.Fatalf("6 copies with a quota of 5: %v", err)
+	}
+	if _, err := e.submit(shares.Credentials{}, "ghost", "a.txt", []byte("x\n"), 4); !errors.Is(err, ErrQueueNotFound) {
+		t.Fatalf("a job for a missing queue: %v", err)
+	}
+	job, err := e.submit(shares.Credentials{}, "office", "a.txt", []byte("x\n"), 4)
+	if err != nil {
+		t.Fatalf("4 copies (the refused job did not count): %v", err)
+	}
+	e.follow(shares.Credentials{}, "office", job)
+	_, err = e.submit(shares.Credentials{}, "office", "b.txt", []byte("x\n"), 2)
+	if !errors.Is(err, shares.ErrBusy) || !strings.Contains(err.Error(), "4 copies printed in the last hour, 5 allowed") {
+		t.Fatalf("2 more copies over the quota: %v", err)
+	}
+	t.Logf("the sender reads: %v", err)
+	if _, err := e.submit(shares.Credentials{}, "office", "c.txt", []byte("x\n"), 1); err != nil {
+		t.Fatalf("the last copy of the quota: %v", err)
+	}
 }

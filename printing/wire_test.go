@@ -172,3 +172,21 @@ func FuzzPrintRequests(f *testing.F) {
 		_ = json.Valid(body)
 	})
 }
+
+func TestDisplayedPeer(t *testing.T) {
+	id := "5c65a037-2af8-4511-844c-5e231b9d4b07"
+	for _, tt := range []struct {
+		name  string
+		trust transport.TrustState
+		want  string
+	}{
+		{"desk-2", transport.TrustVerified, "desk-2"},
+		{"desk-2", transport.TrustPinned, "desk-2~5c65a037"},
+		{"boss-pc", transport.TrustNew, "boss-pc~5c65a037"},
+		{"", transport.TrustPinned, ""},
+	} {
+		if got := displayedPeer(tt.name, transport.PeerInfo{ID: id, Trust: tt.trust}); got != tt.want {
+			t.Errorf("displayedPeer(%q, %s) = %q, want %q", tt.name, tt.trust, got, tt.want)
+		}
+	}
+}

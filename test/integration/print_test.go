@@ -194,8 +194,9 @@ func TestPrintOnSharedPrinter(t *testing.T) {
 			t.Fatalf("job %+v", job)
 		}
 		t.Logf("MEASURED print --wait of a one-page PDF, %s → %s (CLI start, DTLS, upload, CUPS submit → completed): %v", client.host.Name, owner.host.Name, took.Round(time.Millisecond))
-		// The CUPS job carries account@peer-name.
-		want := fmt.Sprintf("PDF-%d alice@%s", job.JobID, client.host.Name)
+		// The CUPS job carries account@peer-name~id: the owner has not
+		// verified the client, whose name alone proves nothing.
+		want := fmt.Sprintf("PDF-%d alice@%s~%s", job.JobID, client.host.Name, client.id.ID[:8])
 		if jobs := cups.jobs(); !contains(jobs, want) {
 			t.Errorf("cupsd jobs %q lack %q", jobs, want)
 		}
