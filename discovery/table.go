@@ -80,7 +80,21 @@ type Table struct {
 	subs   map[chan Event]struct{}
 	dirty  bool
 	saved  time.Time
+	// later, when set, saves what changed since the last write.
+	later  *time.Timer
+	writes int // files written, for tests
 }
+
+// Peers that only ever connected are bounded: identities are free to make,
+// and each stranger's hello would otherwise add a row (and a line in
+// peers.json) for good. Over maxPeers, the peer heard from longest ago that
+// is not verified and was not added by hand is forgotten, offline ones
+// first. Structural changes reach the disk at most once every saveEvery.
+// Variables so that tests can shorten them.
+var (
+	maxPeers  = 1024
+	saveEvery = time.Second
+)
 
 // OpenTable loads the remembered peers from path (missing: empty). Every
 // remembered peer starts offline.
@@ -149,6 +163,7 @@ func (t *Table) Observe(o Observation, now time.Time) (Peer, bool) {
 	defer t.mu.Unlock()
 	p, known := t.peers[o.ID]
 	if !known {
+		t.makeRoomLocked()
 		p = &Peer{ID: o.ID, Trust: "new"}
 		t.peers[o.ID] = p
 		t.dirty = true
@@ -246,6 +261,10 @@ func (t *Table) SetTrust(id, trust string) {
 	defer t.mu.Unlock()
 	p, ok := t.peers[id]
 	if !ok {
+		if trust == "new" {
+			return // a pin forgotten for a peer not in the table
+		}
+		t.makeRoomLocked()
 		p = &Peer{ID: id}
 		t.peers[id] = p
 	}
@@ -255,7 +274,34 @@ func (t *Table) SetTrust(id, trust string) {
 	p.Trust = trust
 	t.dirty = true
 	t.emitLocked(Event{Kind: EventChanged, Peer: *p})
-	t.saveLocked(time.Now(), true)
+	t.saveLocked(time.Now(), false)
+}
+
+// makeRoomLocked forgets one peer when the table holds maxPeers: of those
+// not verified and not added by hand, an offline one heard from longest
+// ago, else the online one heard from longest ago.
+func (t *Table) makeRoomLocked() {
+	if len(t.peers) < maxPeers {
+		return
+	}
+	var victim *Peer
+	for _, p := range t.peers {
+		if p.Trust == "verified" || p.Manual {
+			continue
+		}
+		switch {
+		case victim == nil,
+			victim.Online && !p.Online,
+			victim.Online == p.Online && p.LastSeen.Before(victim.LastSeen):
+			victim = p
+		}
+	}
+	if victim == nil {
+		return
+	}
+	delete(t.peers, victim.ID)
+	t.dirty = true
+	t.emitLocked(Event{Kind: EventRemoved, Peer: *victim})
 }
 
 // Get returns the peer with id.
@@ -346,6 +392,10 @@ func (t *Table) Remove(idOrAddr string) bool {
 func (t *Table) Flush() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.later != nil {
+		t.later.Stop()
+		t.later = nil
+	}
 	t.dirty = true
 	return t.saveLocked(time.Now(), true)
 }
@@ -355,6 +405,18 @@ func (t *Table) Flush() error {
 // and need not hit the disk.
 func (t *Table) saveLocked(now time.Time, force bool) error {
 	if !force && !t.dirty && now.Sub(t.saved) < 30*time.Second {
+		return nil
+	}
+	if !force && now.Sub(t.saved) < saveEvery {
+		// A burst of changes (strangers' hellos) costs one write.
+		if t.later == nil {
+			t.later = time.AfterFunc(saveEvery, func() {
+				t.mu.Lock()
+				defer t.mu.Unlock()
+				t.later = nil
+				t.saveLocked(time.Now(), true)
+			})
+		}
 		return nil
 	}
 	st := tableState{Manual: t.manual}
@@ -374,5 +436,6 @@ func (t *Table) saveLocked(now time.Time, force bool) error {
 	}
 	t.dirty = false
 	t.saved = now
+	t.writes++
 	return nil
 }

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -96,6 +97,10 @@ func TestManualAddressBecomesPeer(t *testing.T) {
 	if !p.Manual {
 		t.Fatal("peer not marked manual")
 	}
+	// Changes reach the disk within saveEvery; the daemon flushes on exit.
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	tb2, err := OpenTable(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -136,5 +141,60 @@ func TestCorruptTableIsAnError(t *testing.T) {
 	}
 	if _, err := OpenTable(p, nil); err == nil {
 		t.Fatal("corrupt table opened without error")
+	}
+}
+
+// TestTableBoundsStrangers: hellos from many fresh identities keep at most
+// maxPeers rows; verified peers, peers added by hand and the peers heard
+// from lately stay, offline strangers go first; the burst costs a few file
+// writes, not one each.
+func TestTableBoundsStrangers(t *testing.T) {
+	defer func(n int) { maxPeers = n }(maxPeers)
+	maxPeers = 20
+	tb, path := openTable(t)
+	now := time.Now()
+	verified, manual, colleague := "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b", "00000000-0000-4000-8000-00000000000c"
+	tb.Observe(Observation{ID: verified, Alive: true}, now)
+	tb.SetTrust(verified, "verified")
+	tb.AddManual("10.0.0.9:47220")
+	tb.Observe(Observation{ID: manual, Addresses: []string{"10.0.0.9:47220"}, Alive: true}, now)
+	tb.MarkOffline(verified, "test")
+	tb.MarkOffline(manual, "test")
+	tb.mu.Lock()
+	writesBefore := tb.writes
+	tb.mu.Unlock()
+	for i := range 200 {
+		now = now.Add(time.Millisecond)
+		tb.Observe(Observation{ID: colleague, Alive: true}, now) // online, heard from all along
+		tb.Observe(Observation{ID: fmt.Sprintf("%08d-1111-4111-8111-111111111111", i), Alive: true}, now)
+		tb.SetTrust(fmt.Sprintf("%08d-1111-4111-8111-111111111111", i), "pinned")
+	}
+	if n := len(tb.List()); n > maxPeers {
+		t.Errorf("%d peers kept, bound %d", n, maxPeers)
+	}
+	for _, id := range []string{verified, manual, colleague} {
+		if _, ok := tb.Get(id); !ok {
+			t.Errorf("%s was forgotten", id)
+		}
+	}
+	tb.SetTrust("99999999-1111-4111-8111-111111111111", "new")
+	if _, ok := tb.Get("99999999-1111-4111-8111-111111111111"); ok {
+		t.Error("a pin forgotten by the trust store made a row")
+	}
+	tb.mu.Lock()
+	writes := tb.writes - writesBefore
+	tb.mu.Unlock()
+	if writes > 3 {
+		t.Errorf("400 changes in a burst wrote peers.json %d times", writes)
+	}
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenTable(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(reopened.List()); n != len(tb.List()) {
+		t.Errorf("peers.json holds %d peers, memory %d", n, len(tb.List()))
 	}
 }

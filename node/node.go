@@ -270,6 +270,7 @@ func (n *Node) Close() error {
 		}
 		if n.State != nil {
 			_ = n.Peers.Flush()
+			_ = n.Trust.Flush()
 		}
 		if n.lock != nil {
 			n.lock.Close()
@@ -353,6 +354,7 @@ func (n *Node) observeHello(p transport.PeerInfo, h hello) {
 		name = name[:128]
 	}
 	_, isNew := n.Peers.Observe(discovery.Observation{ID: p.ID, Name: name, Fingerprint: p.Fingerprint, Addresses: addrs, Alive: true}, time.Now())
+	n.Trust.Touch(p.ID)
 	n.Peers.SetTrust(p.ID, string(n.Trust.Get(p.ID).State))
 	if isNew {
 		n.log.Info("new peer", "peer", p.ID, "name", name)

@@ -53,16 +53,32 @@ type TrustStore struct {
 	offered map[string]string
 	// offeredOrder is the ids of offered, oldest first, for eviction.
 	offeredOrder []string
+	// seen is when each id last handshook or was heard from (Touch), in
+	// memory only: it picks the pin to forget when strangers pile up.
+	seen map[string]time.Time
+	// saveTimer, when set, writes the pins made on first contact: they are
+	// saved within saveDelay, together, not one file write each.
+	saveTimer *time.Timer
 	// OnChange, if set, is called (outside the lock) after a state changes.
 	onChange func(TrustEntry)
 }
+
+// Pins made on first contact are bounded: identities are free to make, and
+// each stranger's handshake would otherwise add an entry to trust.json for
+// good (R2 M1). Over maxPinned unverified pins, the one heard from longest
+// ago is forgotten (its next contact pins again); verified pins are never
+// forgotten. Variables so that tests can shorten them.
+var (
+	maxPinned = 4096
+	saveDelay = time.Second
+)
 
 // maxOffered bounds the candidate keys remembered.
 const maxOffered = 256
 
 // OpenTrustStore loads the store at path; a missing file is an empty store.
 func OpenTrustStore(path string) (*TrustStore, error) {
-	s := &TrustStore{path: path, entries: map[string]TrustEntry{}, offered: map[string]string{}}
+	s := &TrustStore{path: path, entries: map[string]TrustEntry{}, offered: map[string]string{}, seen: map[string]time.Time{}}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -83,6 +99,7 @@ func OpenTrustStore(path string) (*TrustStore, error) {
 		}
 		e.Offered = ""
 		s.entries[e.ID] = e
+		s.seen[e.ID] = e.Since
 	}
 	return s, nil
 }
@@ -104,6 +121,7 @@ func (s *TrustStore) Check(id, fp string) (TrustState, error) {
 	e, ok := s.entries[id]
 	switch {
 	case ok && e.Fingerprint == fp:
+		s.seen[id] = time.Now()
 		s.mu.Unlock()
 		return e.State, nil
 	case ok:
@@ -113,13 +131,73 @@ func (s *TrustStore) Check(id, fp string) (TrustState, error) {
 			ErrIdentityChanged, id, VerificationCode(fp), VerificationCode(e.Fingerprint))
 	}
 	e = TrustEntry{ID: id, Fingerprint: fp, State: TrustPinned, Since: time.Now().UTC()}
-	err := s.putLocked(e)
+	forgot := s.makeRoomLocked()
+	s.entries[id] = e
+	s.seen[id] = time.Now()
+	s.saveSoonLocked()
 	s.mu.Unlock()
-	if err != nil {
-		return e.State, err
+	if forgot != "" {
+		s.notify(TrustEntry{ID: forgot, State: TrustNew})
 	}
 	s.notify(e)
 	return e.State, nil
+}
+
+// makeRoomLocked forgets the unverified pin heard from longest ago when
+// there are maxPinned of them, and returns its id.
+func (s *TrustStore) makeRoomLocked() string {
+	n, oldest := 0, ""
+	for id, e := range s.entries {
+		if e.State == TrustVerified {
+			continue
+		}
+		n++
+		if oldest == "" || s.seen[id].Before(s.seen[oldest]) {
+			oldest = id
+		}
+	}
+	if n < maxPinned || oldest == "" {
+		return ""
+	}
+	delete(s.entries, oldest)
+	delete(s.seen, oldest)
+	s.dropOfferLocked(oldest)
+	return oldest
+}
+
+// saveSoonLocked writes the store within saveDelay.
+func (s *TrustStore) saveSoonLocked() {
+	if s.saveTimer != nil {
+		return
+	}
+	s.saveTimer = time.AfterFunc(saveDelay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.saveTimer = nil
+		_ = s.saveLocked()
+	})
+}
+
+// Touch records that id was heard from (an authenticated request), so
+// that a peer in use is not the pin forgotten for strangers.
+func (s *TrustStore) Touch(id string) {
+	s.mu.Lock()
+	if _, ok := s.entries[id]; ok {
+		s.seen[id] = time.Now()
+	}
+	s.mu.Unlock()
+}
+
+// Flush writes pins still waiting to be saved.
+func (s *TrustStore) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.saveTimer == nil {
+		return nil
+	}
+	s.saveTimer.Stop()
+	s.saveTimer = nil
+	return s.saveLocked()
 }
 
 // offerLocked remembers fp as id's candidate key.
@@ -167,12 +245,20 @@ func (s *TrustStore) Trust(id, fp string, verified bool) (TrustEntry, error) {
 		state = TrustVerified
 	}
 	e = TrustEntry{ID: id, Fingerprint: fp, State: state, Since: time.Now().UTC()}
+	forgot := ""
+	if !ok && !verified {
+		forgot = s.makeRoomLocked()
+	}
+	s.seen[id] = time.Now()
 	err := s.putLocked(e)
 	if err == nil && s.offered[id] == fp {
 		s.dropOfferLocked(id)
 	}
 	e.Offered = s.offered[id]
 	s.mu.Unlock()
+	if forgot != "" {
+		s.notify(TrustEntry{ID: forgot, State: TrustNew})
+	}
 	if err == nil {
 		s.notify(e)
 	}
@@ -193,6 +279,7 @@ func (s *TrustStore) Untrust(id string) error {
 		s.entries[id] = old
 	} else {
 		s.dropOfferLocked(id)
+		delete(s.seen, id)
 	}
 	s.mu.Unlock()
 	if err == nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -334,11 +335,14 @@ func TestTrustStoreWriteFailureKeepsMemory(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Check(peerB, keyB); err == nil {
-		t.Fatal("pin reported success though it could not be saved")
+	// A first-contact pin is saved within saveDelay with any others (a
+	// stranger's handshake costs no file write of its own): it holds in
+	// memory, and the failed save shows when the store is flushed.
+	if _, err := s.Check(peerB, keyB); err != nil {
+		t.Fatal(err)
 	}
-	if got := s.Get(peerB); got.State != TrustNew {
-		t.Fatalf("unsaved pin kept in memory: %+v", got)
+	if err := s.Flush(); err == nil {
+		t.Fatal("flush reported success though the pin could not be saved")
 	}
 	if _, err := s.Check(peerA, keyB); err == nil {
 		t.Fatal("changed key accepted while the store cannot be saved")
@@ -351,5 +355,44 @@ func TestTrustStoreWriteFailureKeepsMemory(t *testing.T) {
 	}
 	if got := s.Get(peerA); got.State != TrustPinned || got.Fingerprint != keyA {
 		t.Fatalf("unsaved changes applied in memory: %+v", got)
+	}
+}
+
+// TestTrustStoreBoundsStrangers: fresh identities cannot grow trust.json
+// for good: over maxPinned unverified pins, the one heard from longest ago
+// is forgotten, verified pins never are, and a peer in use (Touch) stays;
+// pins made on first contact reach the disk together within saveDelay.
+func TestTrustStoreBoundsStrangers(t *testing.T) {
+	defer func(n int, d time.Duration) { maxPinned, saveDelay = n, d }(maxPinned, saveDelay)
+	maxPinned, saveDelay = 50, 50*time.Millisecond
+	s, path := newTrust(t)
+	if _, err := s.Trust(peerA, keyA, true); err != nil { // verified
+		t.Fatal(err)
+	}
+	if _, err := s.Check(peerB, keyB); err != nil { // a colleague, pinned
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		s.Touch(peerB) // in use all along
+		if _, err := s.Check(fmt.Sprintf("%08d-2222-4222-8222-222222222222", i), keyC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unverified := 0
+	for _, e := range s.List() {
+		if e.State != TrustVerified {
+			unverified++
+		}
+	}
+	if unverified > maxPinned {
+		t.Errorf("%d unverified pins kept, bound %d", unverified, maxPinned)
+	}
+	if s.Get(peerA).State != TrustVerified || s.Get(peerB).State != TrustPinned {
+		t.Errorf("a verified or an in-use pin was forgotten: %+v %+v", s.Get(peerA), s.Get(peerB))
+	}
+	time.Sleep(3 * saveDelay)
+	reopened := openTrust(t, path)
+	if n := len(reopened.List()); n != unverified+1 {
+		t.Errorf("trust.json holds %d entries, memory %d", n, unverified+1)
 	}
 }
