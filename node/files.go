@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -171,6 +172,9 @@ type GotFile struct {
 	Resumed   int64            `json:"resumed"`
 	Fetched   int64            `json:"fetched"`
 	PerSource map[string]int64 `json:"per_source"`
+	// Dropped names the other sources dropped for sending bytes that did
+	// not match the owner's chunk sums.
+	Dropped []string `json:"dropped,omitempty"`
 }
 
 // GetResult is what `get --json` prints.
@@ -280,10 +284,30 @@ func destFor(dest, base string) (string, string) {
 	return filepath.Dir(dest), filepath.Base(dest)
 }
 
+// The owner's chunk sums are per transfer chunk: a compile error if not.
+const _ = uint(shares.ChunkSumSize-transfer.ChunkSize) + uint(transfer.ChunkSize-shares.ChunkSumSize)
+
 func (n *Node) getFile(ctx context.Context, peer discovery.Peer, t shares.Target, share, p string, st shares.Entry, dir, name string, opt GetOptions, progress func(Progress)) (GotFile, error) {
 	sources := []transfer.Source{&remoteSource{c: n.client, t: t, share: share, path: p, name: peer.Name}}
+	var sums [][sha256.Size]byte
 	if !opt.SingleSource && st.Size >= multiSourceMin {
-		sources = append(sources, n.otherSources(ctx, peer.ID, t.Auth, path.Base(p), st)...)
+		if others := n.otherSources(ctx, peer.ID, t.Auth, path.Base(p), st); len(others) > 0 {
+			// The owner's chunk sums let each other source's chunks be
+			// checked as they land: a source that sends other bytes is
+			// dropped at its first bad chunk, and the good chunks stay.
+			// An owner without fs.chunks (an older version): the sources
+			// are used without them, the whole file checked at the end.
+			meta, cs, err := n.client.Chunks(ctx, t, share, p)
+			switch {
+			case err == nil && meta.SHA256 == st.SHA256 && meta.Size == st.Size:
+				sums = cs
+				sources = append(sources, others...)
+			case errors.Is(err, transport.ErrNotFound): // "unknown op"
+				sources = append(sources, others...)
+			default:
+				n.log.Info("multi-source off: no chunk sums from the owner", "peer", peer.ID, "err", err)
+			}
+		}
 	}
 	names := make([]string, len(sources))
 	for i, s := range sources {
@@ -303,11 +327,12 @@ func (n *Node) getFile(ctx context.Context, peer discovery.Peer, t shares.Target
 	var lastReport time.Time
 	var mu sync.Mutex
 	res, err := transfer.Download(task.Ctx, transfer.Request{
-		Remote:  transfer.Remote{Size: st.Size, MTime: st.Mtime, SHA256: st.SHA256},
-		Sources: sources,
-		Dir:     dir,
-		Name:    name,
-		Replace: opt.Replace,
+		Remote:    transfer.Remote{Size: st.Size, MTime: st.Mtime, SHA256: st.SHA256},
+		Sources:   sources,
+		Dir:       dir,
+		Name:      name,
+		Replace:   opt.Replace,
+		ChunkSums: sums,
 		Progress: func(done, total int64) {
 			task.Progress(done, total)
 			mu.Lock()
@@ -326,7 +351,10 @@ func (n *Node) getFile(ctx context.Context, peer discovery.Peer, t shares.Target
 	if err != nil {
 		return GotFile{}, fmt.Errorf("get %s:%s/%s: %w", peer.Name, share, p, err)
 	}
-	return GotFile{Path: res.Path, Size: st.Size, SHA256: st.SHA256, Resumed: res.Resumed, Fetched: res.Fetched, PerSource: res.PerSource}, nil
+	for _, d := range res.Dropped {
+		n.log.Warn("a download source sent bytes that do not match the owner's file; dropped", "source", d, "file", share+"/"+p)
+	}
+	return GotFile{Path: res.Path, Size: st.Size, SHA256: st.SHA256, Resumed: res.Resumed, Fetched: res.Fetched, PerSource: res.PerSource, Dropped: res.Dropped}, nil
 }
 
 // remoteSource reads a file of a peer's share for a download.

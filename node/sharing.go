@@ -15,7 +15,7 @@ import (
 var servedOps = []string{
 	shares.OpSharesList, shares.OpList, shares.OpStat, shares.OpTree, shares.OpRead,
 	shares.OpMkdir, shares.OpPutBegin, shares.OpPutData, shares.OpSendOffer,
-	shares.OpSendData, shares.OpSearch,
+	shares.OpSendData, shares.OpSearch, shares.OpChunks,
 	printing.OpPrintersList, printing.OpPrintSubmit, printing.OpPrintJob,
 }
 

@@ -47,6 +47,7 @@ func FuzzDecodeAnswers(f *testing.F) {
 		`[{"path":"a/b","size":9223372036854775807}]`,
 		`{"size":10,"length":-4}`,
 		`[{"share":"s","path":"../x","size":1}]`,
+		`{"sha256":"` + strings.Repeat("a", 64) + `","size":16777217,"chunk_size":8388608,"count":3}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -70,6 +71,10 @@ func FuzzDecodeAnswers(f *testing.F) {
 		var m ReadMeta
 		if json.Unmarshal(data, &m) == nil && m.validate() == nil && (m.Length < 0 || m.Size < 0) {
 			t.Fatalf("read meta %+v passed", m)
+		}
+		var cm ChunksMeta
+		if json.Unmarshal(data, &cm) == nil && cm.validate() == nil && (cm.Count < 0 || cm.Count > MaxFileSize/ChunkSumSize+1 || cm.Count*ChunkSumSize < cm.Size) {
+			t.Fatalf("chunks meta %+v passed", cm)
 		}
 		var hits []SearchHit
 		if json.Unmarshal(data, &hits) == nil && validateAll(OpSearch, hits) == nil {

@@ -155,6 +155,42 @@ func (c Client) Stat(ctx context.Context, t Target, share, p string) (Entry, err
 	return e, nil
 }
 
+// Chunks asks for the SHA-256 of a file and of each of its ChunkSumSize
+// chunks (32 bytes each, in order).
+func (c Client) Chunks(ctx context.Context, t Target, share, p string) (ChunksMeta, [][sha256.Size]byte, error) {
+	req, err := pathReq(t, share, p, false)
+	if err != nil {
+		return ChunksMeta{}, nil, err
+	}
+	st, done, err := c.open(ctx, t, OpChunks, req)
+	if err != nil {
+		return ChunksMeta{}, nil, err
+	}
+	defer done()
+	var meta ChunksMeta
+	if err := st.ReadResponse(OpChunks, &meta); err != nil {
+		return ChunksMeta{}, nil, clientErr(ctx, OpChunks, err)
+	}
+	if err := meta.validate(); err != nil {
+		return ChunksMeta{}, nil, err
+	}
+	n := meta.Count * sha256.Size
+	var buf bytes.Buffer
+	buf.Grow(int(n))
+	got, err := st.ReceiveBody(ctx, &buf, n)
+	if err != nil {
+		return ChunksMeta{}, nil, clientErr(ctx, OpChunks, err)
+	}
+	if got != n {
+		return ChunksMeta{}, nil, fmt.Errorf("%s: %w: %d of %d bytes", OpChunks, transport.ErrTruncated, got, n)
+	}
+	sums := make([][sha256.Size]byte, meta.Count)
+	for i := range sums {
+		copy(sums[i][:], buf.Bytes()[i*sha256.Size:])
+	}
+	return meta, sums, nil
+}
+
 // Tree lists everything below a folder of a share (for a recursive get),
 // without hidden entries, symlinks and partial uploads.
 func (c Client) Tree(ctx context.Context, t Target, share, p string) ([]TreeEntry, error) {

@@ -29,8 +29,9 @@ func keyOf(path string, fi fs.FileInfo) hashKey {
 type hashCache struct {
 	max int
 
-	mu sync.Mutex
-	m  map[hashKey]string
+	mu     sync.Mutex
+	m      map[hashKey]string
+	chunks map[hashKey][]byte // chunk sums (chunkSums), few
 }
 
 func newHashCache(max int) *hashCache {
@@ -77,4 +78,56 @@ func (c *hashCache) sum(cacheName string, f *os.File, fi fs.FileInfo) (string, e
 		c.put(k, s)
 	}
 	return s, nil
+}
+
+// ChunkSumSize is the span of one chunk sum of fs.chunks: the unit in
+// which a multi-source download checks what each source sent
+// (transfer.ChunkSize).
+const ChunkSumSize = 8 << 20
+
+// maxChunkLists bounds the chunk-sum lists kept (up to 4 MiB each for a
+// 1 TiB file); they are asked for once per multi-source download.
+const maxChunkLists = 32
+
+// chunkSums returns the SHA-256 of f and of each ChunkSumSize chunk of it
+// (32 bytes each, concatenated), reading the file once, from the cache
+// when it holds them.
+func (c *hashCache) chunkSums(cacheName string, f *os.File, fi fs.FileInfo) (string, []byte, error) {
+	k := keyOf(cacheName, fi)
+	c.mu.Lock()
+	if c.chunks == nil {
+		c.chunks = map[hashKey][]byte{}
+	}
+	sums, ok := c.chunks[k]
+	whole, okWhole := c.m[k]
+	c.mu.Unlock()
+	if ok && okWhole {
+		return whole, sums, nil
+	}
+	h := sha256.New()
+	n := (fi.Size() + ChunkSumSize - 1) / ChunkSumSize
+	sums = make([]byte, 0, n*sha256.Size)
+	ch := sha256.New()
+	r := io.NewSectionReader(f, 0, fi.Size())
+	for off := int64(0); off < fi.Size(); off += ChunkSumSize {
+		ch.Reset()
+		if _, err := io.Copy(io.MultiWriter(h, ch), io.LimitReader(r, ChunkSumSize)); err != nil {
+			return "", nil, fmt.Errorf("hash: %w", err)
+		}
+		sums = ch.Sum(sums)
+	}
+	whole = hex.EncodeToString(h.Sum(nil))
+	if after, err := f.Stat(); err == nil && keyOf(cacheName, after) == k {
+		c.put(k, whole)
+		c.mu.Lock()
+		if len(c.chunks) >= maxChunkLists {
+			for old := range c.chunks {
+				delete(c.chunks, old)
+				break
+			}
+		}
+		c.chunks[k] = sums
+		c.mu.Unlock()
+	}
+	return whole, sums, nil
 }

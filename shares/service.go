@@ -180,6 +180,7 @@ func (svc *Service) Register(m *transport.Mux) {
 	m.Handle(OpSharesList, svc.handler(OpSharesList, svc.serveSharesList))
 	m.Handle(OpList, svc.handler(OpList, svc.serveList))
 	m.Handle(OpStat, svc.handler(OpStat, svc.serveStat))
+	m.Handle(OpChunks, svc.handler(OpChunks, svc.serveChunks))
 	m.Handle(OpTree, svc.handler(OpTree, svc.serveTree))
 	m.Handle(OpRead, svc.handler(OpRead, svc.serveRead))
 	m.Handle(OpMkdir, svc.handler(OpMkdir, svc.serveMkdir))

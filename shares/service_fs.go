@@ -1,7 +1,9 @@
 package shares
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -203,6 +205,41 @@ func (svc *Service) serveStat(ctx context.Context, req transport.Request, s *tra
 		return fsErr(err, g.Share.Name, clean)
 	}
 	return s.Respond(e)
+}
+
+// serveChunks answers fs.chunks: the file's SHA-256 and its chunk sums,
+// computed in one read and cached.
+func (svc *Service) serveChunks(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	in, err := decode[pathRequest](req)
+	if err != nil {
+		return err
+	}
+	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionRead)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, fi, err := openRegular(root, clean)
+	if err == nil && f == nil {
+		err = fmt.Errorf("%w: %s is a folder, not a file", transport.ErrNotFound, resource(g.Share.Name, clean))
+	}
+	if err != nil {
+		return svc.refuseFS(g, ActionRead, clean, err)
+	}
+	defer f.Close()
+	whole, sums, err := svc.hashes.chunkSums(g.Share.Name+"/"+clean, f, fi)
+	if err != nil {
+		return fsErr(err, g.Share.Name, clean)
+	}
+	meta := ChunksMeta{SHA256: whole, Size: fi.Size(), ChunkSize: ChunkSumSize, Count: int64(len(sums) / sha256.Size)}
+	if err := s.Respond(meta); err != nil {
+		return nil
+	}
+	if _, err := s.SendBody(ctx, bytes.NewReader(sums)); err != nil {
+		return err
+	}
+	awaitClose(ctx, s)
+	return nil
 }
 
 func (svc *Service) serveTree(ctx context.Context, req transport.Request, s *transport.Stream) error {

@@ -3,6 +3,7 @@ package shares
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -699,5 +700,46 @@ func TestClientRefusesHostileTree(t *testing.T) {
 	_, err := c.Tree(ctx, Target{ID: id, Addrs: []string{server.Addr().String()}}, "s", "")
 	if !errors.Is(err, ErrBadPath) {
 		t.Fatalf("hostile tree: %v", err)
+	}
+}
+
+// TestChunkSums: fs.chunks answers the file's SHA-256 and each 8 MiB
+// chunk's, after the same access check as a read; not for folders, and
+// not without the right.
+func TestChunkSums(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", "pw")
+	e.addShare(Share{Name: "docs", Access: map[string]Right{"alice": RightRO}}, "")
+	data := randomBytes(t, 2*ChunkSumSize+5)
+	writeFile(t, e.shareDir, "big.bin", data)
+	writeFile(t, e.shareDir, "empty", nil)
+	writeFile(t, e.shareDir, "sub/x", []byte("x"))
+	ctx := e.ctx()
+	tg := e.target(Credentials{User: "alice", Password: "pw"})
+	meta, sums, err := e.client.Chunks(ctx, tg, "docs", "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.SHA256 != sumHex(data) || meta.Count != 3 || len(sums) != 3 {
+		t.Fatalf("meta %+v, %d sums", meta, len(sums))
+	}
+	for i, s := range sums {
+		chunk := data[i*ChunkSumSize : min(len(data), (i+1)*ChunkSumSize)]
+		if s != sha256.Sum256(chunk) {
+			t.Errorf("chunk %d: wrong sum", i)
+		}
+	}
+	// Cached: a second ask gives the same.
+	if _, again, err := e.client.Chunks(ctx, tg, "docs", "big.bin"); err != nil || len(again) != 3 || again[2] != sums[2] {
+		t.Fatalf("second ask: %v", err)
+	}
+	if meta, sums, err := e.client.Chunks(ctx, tg, "docs", "empty"); err != nil || meta.Count != 0 || len(sums) != 0 {
+		t.Fatalf("empty file: %+v %d %v", meta, len(sums), err)
+	}
+	if _, _, err := e.client.Chunks(ctx, tg, "docs", "sub"); !errors.Is(err, transport.ErrNotFound) {
+		t.Fatalf("a folder: %v", err)
+	}
+	if _, _, err := e.client.Chunks(ctx, e.target(Credentials{User: "alice", Password: "wrong"}), "docs", "big.bin"); !errors.Is(err, transport.ErrAccessDenied) {
+		t.Fatalf("a wrong password: %v", err)
 	}
 }

@@ -26,6 +26,9 @@ const (
 	OpSendOffer  = "send.offer"
 	OpSendData   = "send.data"
 	OpSearch     = "search"
+	// OpChunks answers the SHA-256 of each ChunkSumSize chunk of a file,
+	// so that a multi-source download checks each source's chunks.
+	OpChunks = "fs.chunks"
 )
 
 // Limits of the file service.
@@ -143,6 +146,22 @@ type offerRequest struct {
 	Files      []OfferFile `json:"files,omitempty"`
 	Total      int64       `json:"total"`
 	FilesBytes int64       `json:"files_bytes,omitempty"`
+}
+
+// ChunksMeta answers fs.chunks; Count sums of 32 bytes follow as a body.
+type ChunksMeta struct {
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	ChunkSize int64  `json:"chunk_size"`
+	Count     int64  `json:"count"`
+}
+
+func (m ChunksMeta) validate() error {
+	want := (m.Size + ChunkSumSize - 1) / ChunkSumSize
+	if !validSHA256(m.SHA256) || m.Size < 0 || m.Size > MaxFileSize || m.ChunkSize != ChunkSumSize || m.Count != want {
+		return protocolErr(OpChunks, "answer for %d bytes: %d chunks of %d", m.Size, m.Count, m.ChunkSize)
+	}
+	return nil
 }
 
 // sendDataRequest is the body of send.data.

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -33,6 +34,10 @@ var (
 	// ErrDiskFull: the destination has no room left. The partial data is
 	// kept, so the transfer resumes once there is room.
 	ErrDiskFull = errors.New("no space left on the destination disk")
+	// ErrChunkMismatch: a source sent a chunk that does not hash to the
+	// owner's chunk sum. That source is dropped, the chunk is fetched
+	// again from the others, and the good chunks stay.
+	ErrChunkMismatch = errors.New("a source sent data that does not match the owner's chunk sum")
 	// ErrNoSource: every source failed.
 	ErrNoSource = errors.New("no peer could deliver the file")
 )
@@ -67,6 +72,12 @@ type Request struct {
 	// Progress, if set, is called as bytes land (from several goroutines
 	// for a multi-source download, never concurrently).
 	Progress func(done, total int64)
+	// ChunkSums, if set, are the owner's SHA-256 of each ChunkSize chunk:
+	// each chunk is checked as it lands, so a source that sends other
+	// bytes is caught at its first bad chunk and dropped, and the good
+	// chunks of every source count. Without them only the whole file is
+	// checked at the end (and one bad source spoils the whole download).
+	ChunkSums [][sha256.Size]byte
 }
 
 // Result is where the file landed.
@@ -78,6 +89,9 @@ type Result struct {
 	Fetched int64
 	// PerSource counts the bytes each source delivered.
 	PerSource map[string]int64
+	// Dropped names the sources dropped for sending data that did not
+	// match the owner's chunk sums.
+	Dropped []string
 }
 
 // partialPrefix marks the files a transfer keeps while it runs; file
@@ -126,6 +140,9 @@ func Download(ctx context.Context, req Request) (Result, error) {
 	statePath := part + ".state"
 	chunks := int((req.Remote.Size + ChunkSize - 1) / ChunkSize)
 
+	if req.ChunkSums != nil && len(req.ChunkSums) != chunks {
+		req.ChunkSums = nil // not for this size: whole-file check only
+	}
 	st := loadState(statePath, req.Remote, chunks)
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -303,9 +320,21 @@ func (d *downloader) fetch(ctx context.Context, src Source, i int) error {
 	off := int64(i) * ChunkSize
 	n := chunkLen(d.req.Remote.Size, i)
 	w := &offsetWriter{f: d.f, off: off, progress: d.progress}
+	if d.req.ChunkSums != nil {
+		w.hash = sha256.New()
+	}
 	got, err := src.ReadRange(ctx, off, n, w)
 	if err == nil && w.err != nil {
 		err = w.err
+	}
+	if err == nil && w.hash != nil && got == n && w.written == n {
+		var sum [sha256.Size]byte
+		if w.hash.Sum(sum[:0]); sum != d.req.ChunkSums[i] {
+			err = fmt.Errorf("chunk %d: %w", i, ErrChunkMismatch)
+			d.mu.Lock()
+			d.res.Dropped = append(d.res.Dropped, src.Name())
+			d.mu.Unlock()
+		}
 	}
 	if err != nil {
 		d.progress(-w.written) // the chunk is fetched again in full
@@ -366,10 +395,14 @@ type offsetWriter struct {
 	written  int64
 	err      error
 	progress func(int64)
+	hash     hash.Hash // of what was written, if set
 }
 
 func (w *offsetWriter) Write(p []byte) (int, error) {
 	n, err := w.f.WriteAt(p, w.off+w.written)
+	if w.hash != nil {
+		w.hash.Write(p[:n])
+	}
 	w.written += int64(n)
 	if n > 0 {
 		w.progress(int64(n))

@@ -157,6 +157,49 @@ func TestDownloadHashMismatchDiscards(t *testing.T) {
 	}
 }
 
+func chunkSums(data []byte) [][sha256.Size]byte {
+	var out [][sha256.Size]byte
+	for off := 0; off < len(data); off += ChunkSize {
+		out = append(out, sha256.Sum256(data[off:min(len(data), off+ChunkSize)]))
+	}
+	return out
+}
+
+// TestDownloadDropsALyingSource: with the owner's chunk sums, a source
+// that sends other bytes is caught at its first chunk and dropped, its
+// chunk comes from the honest source, and every good chunk counts; without
+// them the same lie spoils the whole download.
+func TestDownloadDropsALyingSource(t *testing.T) {
+	data, remote := randomFile(t, 16*ChunkSize+99)
+	dir := t.TempDir()
+	honest, liar := &memSource{name: "owner", data: data}, &memSource{name: "liar", data: data, corrupt: true}
+	res, err := Download(context.Background(), Request{Remote: remote, Sources: []Source{liar, honest}, Dir: dir, Name: "f.bin", ChunkSums: chunkSums(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(res.Path); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	if res.PerSource["liar"] != 0 || res.PerSource["owner"] != remote.Size || len(res.Dropped) != 1 || res.Dropped[0] != "liar" {
+		t.Fatalf("per source %v, dropped %v: want every byte from the owner, the liar dropped", res.PerSource, res.Dropped)
+	}
+	if sent := liar.sent.Load(); sent > ChunkSize {
+		t.Errorf("the liar was let send %d bytes, more than its first chunk", sent)
+	}
+	assertNoPartials(t, dir)
+
+	// Without chunk sums: the whole file fails its check.
+	_, err = Download(context.Background(), Request{Remote: remote, Sources: []Source{&memSource{name: "liar", data: data, corrupt: true}, &memSource{name: "owner", data: data}}, Dir: t.TempDir(), Name: "f.bin"})
+	if !errors.Is(err, ErrHashMismatch) {
+		t.Fatalf("without chunk sums: %v, want ErrHashMismatch", err)
+	}
+	// Sums of another size are not used (nothing to check against).
+	res, err = Download(context.Background(), Request{Remote: remote, Sources: []Source{honest}, Dir: t.TempDir(), Name: "f.bin", ChunkSums: chunkSums(data)[:3]})
+	if err != nil || len(res.Dropped) != 0 {
+		t.Fatalf("mismatched sums list: %v %v", res, err)
+	}
+}
+
 func TestDownloadNeverOverwrites(t *testing.T) {
 	data, remote := randomFile(t, 1000)
 	dir := t.TempDir()

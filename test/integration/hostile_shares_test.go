@@ -140,3 +140,67 @@ func TestHostileHiddenOfferNames(t *testing.T) {
 	}
 	t.Logf("MEASURED answers to hidden names: %v", answers)
 }
+
+// TestHostileLyingSource (low): in a multi-source download, a source that
+// sends other bytes than the file it claims (here a peer whose copy was
+// rewritten in place with its size and time kept, so it still announces
+// the old SHA-256) is caught at its first chunk by the owner's chunk sums
+// and dropped; its chunks come from the owner and the file arrives whole.
+// Before the chunk sums the same source failed the whole download.
+func TestHostileLyingSource(t *testing.T) {
+	ps, docs := officeBed(t, 3)
+	a, b, client := ps[0], ps[1], ps[2]
+	sum := writeRandom(t, filepath.Join(docs, "training.mp4"), 96<<20)
+	bdocs := b.data("media")
+	os.MkdirAll(bdocs, 0o755)
+	copyFile(t, filepath.Join(docs, "training.mp4"), filepath.Join(bdocs, "training.mp4"))
+	b.must([]string{"PEERDESK_PASSWORD=" + alicePW}, "user", "add", "alice")
+	b.must([]string{"PEERDESK_SHARE_PASSWORD=" + sharePW}, "share", "folder", "media", bdocs, "--allow", "alice:ro", "--password")
+	alice := creds("alice", alicePW, sharePW)
+	client.must(alice, "ls", b.host.Name+":media") // remembers b's own credentials
+
+	get := func(dest string) getResult {
+		t.Helper()
+		var res getResult
+		if err := json.Unmarshal([]byte(client.must(alice, "get", a.host.Name+":docs/training.mp4", dest, "--json")), &res); err != nil {
+			t.Fatal(err)
+		}
+		if got := fileSum(t, filepath.Join(dest, "training.mp4")); got != sum {
+			t.Fatal("the download differs from the owner's file")
+		}
+		return res
+	}
+	// An honest first run: b hashes its copy (and caches the sum).
+	if res := get(filepath.Join(client.host.Home, "first")); len(res.Files[0].PerSource) < 2 {
+		t.Fatalf("not multi-source: %+v", res)
+	}
+	// b's copy changes under the same size and time: b still announces
+	// the old sum but serves other bytes.
+	copyPath := filepath.Join(bdocs, "training.mp4")
+	info, err := os.Stat(copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(copyPath, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(0); off < info.Size(); off += 1 << 20 {
+		if _, err := f.WriteAt([]byte{0x55}, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	if err := os.Chtimes(copyPath, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	res := get(filepath.Join(client.host.Home, "second"))
+	got := res.Files[0]
+	if len(got.Dropped) != 1 || got.Dropped[0] != b.host.Name {
+		t.Errorf("dropped %v, want [%s]", got.Dropped, b.host.Name)
+	}
+	if got.PerSource[b.host.Name] != 0 || got.PerSource[a.host.Name] != 96<<20 {
+		t.Errorf("per source %v: want every byte from %s", got.PerSource, a.host.Name)
+	}
+	t.Logf("MEASURED a lying source in a 96 MiB multi-source download: dropped %v, per source %v", got.Dropped, got.PerSource)
+}

@@ -122,6 +122,7 @@ type getResult struct {
 		Fetched   int64            `json:"fetched"`
 		SHA256    string           `json:"sha256"`
 		PerSource map[string]int64 `json:"per_source"`
+		Dropped   []string         `json:"dropped"`
 	} `json:"files"`
 	Bytes   int64 `json:"bytes"`
 	Fetched int64 `json:"fetched"`
