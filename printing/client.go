@@ -74,6 +74,9 @@ func (c Client) Printers(ctx context.Context, t shares.Target) ([]RemotePrinter,
 	if err := c.call(ctx, t, OpPrintersList, authRequest{Auth: t.Auth}, &out); err != nil {
 		return nil, err
 	}
+	if err := validatePrinters(out); err != nil {
+		return nil, err
+	}
 	if out == nil {
 		out = []RemotePrinter{}
 	}
@@ -144,8 +147,8 @@ func (c Client) Submit(ctx context.Context, t shares.Target, printer string, f i
 		}
 		return job, clientErr(ctx, OpPrintSubmit, rerr)
 	}
-	if job.JobID <= 0 || job.State == "" {
-		return job, fmt.Errorf("%s: %w: no job in the answer", OpPrintSubmit, transport.ErrProtocol)
+	if err := job.validate(OpPrintSubmit); err != nil {
+		return RemoteJob{}, err
 	}
 	return job, nil
 }
@@ -159,8 +162,11 @@ func (c Client) Job(ctx context.Context, t shares.Target, printer string, known 
 	if err != nil {
 		return known, err
 	}
-	if job.JobID != known.JobID || job.State == "" {
+	if job.JobID != known.JobID {
 		return known, fmt.Errorf("%s: %w: answer about job %d, asked about %d", OpPrintJob, transport.ErrProtocol, job.JobID, known.JobID)
+	}
+	if err := job.validate(OpPrintJob); err != nil {
+		return known, err
 	}
 	return job, nil
 }

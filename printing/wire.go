@@ -2,6 +2,7 @@ package printing
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -79,6 +80,68 @@ type RemoteJob struct {
 	Message string `json:"message,omitempty"`
 	// Done is true once the job is over (completed, failed, canceled).
 	Done bool `json:"done"`
+}
+
+// Bounds on what a printer's peer answers: its words reach the user.
+const (
+	maxAnswerPrinters = 256
+	maxAnswerFormats  = 32
+	maxAnswerText     = 1024
+)
+
+var (
+	printerStates = []string{PrinterIdle, PrinterProcessing, PrinterPaused, PrinterRejecting, PrinterUnavailable}
+	jobStates     = []string{StatePending, StateHeld, StatePaused, StateProcessing, StateCompleted, StateFailed, StateCanceled}
+)
+
+// answerText checks a message or format of an answer.
+func answerText(op, what, s string) error {
+	if len(s) > maxAnswerText || !utf8.ValidString(s) {
+		return protocolErr(op, "%s of %d bytes, or not UTF-8", what, len(s))
+	}
+	return nil
+}
+
+// validatePrinters checks a printers.list answer.
+func validatePrinters(list []RemotePrinter) error {
+	if len(list) > maxAnswerPrinters {
+		return protocolErr(OpPrintersList, "%d printers", len(list))
+	}
+	for _, p := range list {
+		if err := shares.ValidShareName(p.Name); err != nil {
+			return protocolErr(OpPrintersList, "printer name: %v", err)
+		}
+		if !slices.Contains(printerStates, p.State) {
+			return protocolErr(OpPrintersList, "printer %s: state %q", p.Name, truncate(p.State, 32))
+		}
+		if err := answerText(OpPrintersList, "message", p.Message); err != nil {
+			return err
+		}
+		if len(p.Formats) > maxAnswerFormats {
+			return protocolErr(OpPrintersList, "printer %s: %d formats", p.Name, len(p.Formats))
+		}
+		for _, f := range p.Formats {
+			if err := answerText(OpPrintersList, "format", f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validate checks a job answer.
+func (j RemoteJob) validate(op string) error {
+	if j.JobID <= 0 || !slices.Contains(jobStates, j.State) {
+		return protocolErr(op, "job %d in state %q", j.JobID, truncate(j.State, 32))
+	}
+	return answerText(op, "message", j.Message)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
 }
 
 func (j RemoteJob) sameAs(o RemoteJob) bool {

@@ -3,6 +3,7 @@ package printing
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -189,4 +190,29 @@ func TestDisplayedPeer(t *testing.T) {
 			t.Errorf("displayedPeer(%q, %s) = %q, want %q", tt.name, tt.trust, got, tt.want)
 		}
 	}
+}
+
+// FuzzPrintAnswers: whatever a printer's peer answers, what passes the
+// checks has known states, bounded lists and bounded, valid text.
+func FuzzPrintAnswers(f *testing.F) {
+	f.Add([]byte(`[{"name":"office","state":"idle","message":"","formats":["application/pdf"]}]`))
+	f.Add([]byte(`{"job_id":3,"state":"completed","message":"done","done":true}`))
+	f.Add([]byte(`[{"name":"../x","state":"on fire"}]`))
+	f.Add([]byte(`{"job_id":-1,"state":""}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var list []RemotePrinter
+		if json.Unmarshal(body, &list) == nil && validatePrinters(list) == nil {
+			for _, p := range list {
+				if !slices.Contains(printerStates, p.State) || len(p.Message) > maxAnswerText || !utf8.ValidString(p.Message) || len(p.Formats) > maxAnswerFormats {
+					t.Fatalf("printer %+v passed", p)
+				}
+			}
+		}
+		var j RemoteJob
+		if json.Unmarshal(body, &j) == nil && j.validate(OpPrintJob) == nil {
+			if j.JobID <= 0 || !slices.Contains(jobStates, j.State) || len(j.Message) > maxAnswerText {
+				t.Fatalf("job %+v passed", j)
+			}
+		}
+	})
 }

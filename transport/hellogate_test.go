@@ -116,11 +116,22 @@ func TestHandshakesPerAddressCapped(t *testing.T) {
 	}
 }
 
+// FuzzClassifyHello runs every parser that reads datagrams before any
+// authentication: the listener's filter, the hello gate, and the ALPN
+// sniffer on both sides.
 func FuzzClassifyHello(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = classifyHello(b)
+		kind := classifyHello(b)
+		if kind != notHello && !isHandshakeDatagram(b) {
+			t.Fatalf("a hello the listener's filter would drop: % x", b)
+		}
+		for _, client := range []bool{false, true} {
+			s := &alpnSniffer{client: client}
+			s.inspect(b)
+			_ = s.negotiated([]string{alpnBulk, alpnBase})
+		}
 	})
 }
 
