@@ -35,24 +35,33 @@ func trimMemory(ctx context.Context) {
 
 // memoryTrimmer decides, tick by tick, when to give memory back.
 type memoryTrimmer struct {
+	// live is the heap in use right after the last trim: what the peer
+	// holds when it holds nothing it could let go of.
+	live uint64
 	// again asks for a second trim at the next tick: buffers parked in a
-	// sync.Pool (stream, body and transfer buffers) survive one GC in
-	// the pool's victim cache, and an idle peer allocates nothing that
-	// would run the second GC that frees them. Measured after a flood of
-	// strangers' streams: without it ~150 MB stayed resident until the
-	// runtime's forced GC two minutes later.
+	// sync.Pool (stream, body, datagram and transfer buffers) survive one
+	// GC in the pool's victim cache.
 	again bool
 	ms    runtime.MemStats
 }
 
-// tick checks the heap once and trims if worth it; it reports whether it did.
+// tick checks the heap once and trims if worth it; it reports whether it
+// did. Idle heap not yet given back is one reason; heap in use grown well
+// past the live heap of the last trim is the other: after a burst an idle
+// peer allocates nothing, so no GC runs to turn the burst's garbage and
+// pooled buffers into idle heap (measured after a flood of strangers'
+// streams: 170 MB resident 45 s later, freed only by the runtime's forced
+// GC two minutes on).
 func (tr *memoryTrimmer) tick() bool {
 	runtime.ReadMemStats(&tr.ms)
-	big := tr.ms.HeapIdle-tr.ms.HeapReleased > trimThreshold
-	if !big && !tr.again {
+	idle := tr.ms.HeapIdle-tr.ms.HeapReleased > trimThreshold
+	grown := tr.ms.HeapInuse > tr.live+trimThreshold
+	if !idle && !grown && !tr.again {
 		return false
 	}
 	debug.FreeOSMemory()
-	tr.again = big
+	runtime.ReadMemStats(&tr.ms)
+	tr.live = tr.ms.HeapInuse
+	tr.again = idle || grown
 	return true
 }

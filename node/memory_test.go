@@ -58,3 +58,38 @@ func TestTrimFreesWhatPoolsHeld(t *testing.T) {
 
 // garbageSink keeps the compiler from eliding the test's allocations.
 var garbageSink [][]byte
+
+// TestTrimAfterABurstWithoutGC: buffers parked in a pool with no GC since
+// (an idle peer after a burst allocates nothing) are found by the heap in
+// use having grown, and freed over two ticks.
+func TestTrimAfterABurstWithoutGC(t *testing.T) {
+	runtime.GC()
+	var tr memoryTrimmer
+	tr.tick() // the baseline: what is live now
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	var pool sync.Pool
+	for range 96 {
+		b := make([]byte, 1<<20)
+		b[0] = 1
+		pool.Put(&b)
+	}
+	debug.SetGCPercent(100)
+	inuse := func() float64 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return float64(ms.HeapInuse) / (1 << 20)
+	}
+	before := inuse()
+	if !tr.tick() || !tr.tick() {
+		t.Fatal("two ticks after 96 MiB were pooled did not both trim")
+	}
+	after := inuse()
+	t.Logf("heap in use: %.1f MiB with the pool full, %.1f after two ticks", before, after)
+	if before-after < 80 {
+		t.Errorf("two ticks freed %.1f MiB of the 96 MiB pooled", before-after)
+	}
+	if tr.tick() {
+		t.Error("a third tick with nothing to free trimmed")
+	}
+	runtime.KeepAlive(&pool)
+}

@@ -151,9 +151,10 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	for _, op := range cfg.QuietOps {
 		e.quiet[op] = true
 	}
-	e.wg.Add(2)
+	e.wg.Add(3)
 	go e.acceptLoop()
 	go e.idleLoop()
+	go e.deadPeerLoop()
 	return e, nil
 }
 
@@ -662,6 +663,34 @@ func (e *Endpoint) idleLoop() {
 			e.mu.Unlock()
 			for _, s := range idle {
 				e.cfg.Logger.Debug("closing idle session", "peer", s.peer.ID)
+				s.Close()
+			}
+		}
+	}
+}
+
+// deadPeerLoop closes the sessions whose peer stopped answering
+// (Session.peerGone).
+func (e *Endpoint) deadPeerLoop() {
+	defer e.wg.Done()
+	tick := time.NewTicker(deadAfter / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-tick.C:
+			e.mu.Lock()
+			var gone []*Session
+			for id, s := range e.sessions {
+				if s.peerGone(now) {
+					gone = append(gone, s)
+					delete(e.sessions, id)
+				}
+			}
+			e.mu.Unlock()
+			for _, s := range gone {
+				e.cfg.Logger.Info("peer stopped answering: session closed", "peer", s.peer.ID, "silent_for", deadAfter.String())
 				s.Close()
 			}
 		}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,5 +103,60 @@ func TestSessionsCapped(t *testing.T) {
 	}
 	if ok != 3 {
 		t.Fatalf("%d of 6 fresh identities got a session, cap 3", ok)
+	}
+}
+
+// TestDeadPeerSessionClosed: a peer that vanishes while this side still
+// sends to it (no goodbye, no close: its socket just stops) is noticed
+// within deadAfter of silence, and its session and all it held are freed,
+// rather than at the idle timeout; an idle live session stays.
+func TestDeadPeerSessionClosed(t *testing.T) {
+	defer func(d time.Duration) { deadAfter = d }(deadAfter)
+	deadAfter = 600 * time.Millisecond
+	a := newTestPeer(t, nil)
+	idle := newTestPeer(t, nil)
+	b := newTestPeerWith(t, nil, func(c *Config) { c.DataPlane = StreamDataPlane{} })
+	sending := make(chan struct{})
+	b.mux.Handle("stream", func(ctx context.Context, _ Request, s *Stream) {
+		if s.Respond(nil) != nil {
+			return
+		}
+		close(sending)
+		_, _ = s.SendBody(ctx, io.LimitReader(zeroReader{}, 1<<30))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addrs := []string{b.ep.Addr().String()}
+	if _, err := idle.ep.Call(ctx, b.id.ID.String(), addrs, "echo", map[string]string{"text": "hi"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.ep.Open(ctx, b.id.ID.String(), addrs, "stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReadResponse("stream", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-sending
+	// a vanishes: its socket closes under it, nothing is said.
+	a.ep.ln.(*udpListener).sock.c.Close()
+	gone := time.Now()
+	has := func(id string) bool {
+		for _, p := range b.ep.Sessions() {
+			if p.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	for has(a.id.ID.String()) {
+		if time.Since(gone) > 10*deadAfter {
+			t.Fatalf("the session of a vanished peer still open after %v", time.Since(gone))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("a vanished peer's session closed after %v (deadAfter %v)", time.Since(gone).Round(time.Millisecond), deadAfter)
+	if !has(idle.id.ID.String()) {
+		t.Error("an idle live session was closed")
 	}
 }

@@ -48,8 +48,34 @@ type Session struct {
 	moved      atomic.Int64
 	lastActive atomic.Int64 // unix nanos of the last non-quiet stream
 
+	// heard and heardAt (the endpoint's liveness check only) are the
+	// association's received bytes when they last changed.
+	heard   uint64
+	heardAt time.Time
+
 	closeOnce sync.Once
 	closed    chan struct{}
+}
+
+// deadAfter is how long a session waits with data unacknowledged and
+// nothing at all heard from the peer before it decides the peer is gone
+// (crashed, unplugged, or a stranger that left without closing) and
+// closes, freeing what it holds at once rather than at the idle timeout.
+// A live peer acknowledges within a round trip, and SCTP retransmits
+// what it did not; a variable so that tests can shorten it.
+var deadAfter = 15 * time.Second
+
+// peerGone reports whether the peer stopped answering: data waits for its
+// acknowledgement and nothing came from it for deadAfter.
+func (s *Session) peerGone(now time.Time) bool {
+	if s.assoc == nil {
+		return false
+	}
+	if rx := s.assoc.BytesReceived(); rx != s.heard || s.heardAt.IsZero() {
+		s.heard, s.heardAt = rx, now
+		return false
+	}
+	return s.assoc.BufferedAmount() > 0 && now.Sub(s.heardAt) > deadAfter
 }
 
 // sctpOptions applies the measured facts of docs/performance.md: MTU 1400 fits DTLS and
