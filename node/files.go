@@ -85,7 +85,7 @@ func (n *Node) startFiles() error {
 		return err
 	}
 	n.files = svc
-	svc.Register(n.mux)
+	svc.Register(n.services)
 	n.transfers = transfer.NewManager(n.Home, n.log)
 	n.client = shares.Client{Caller: n.endpoint}
 	return nil

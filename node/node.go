@@ -50,7 +50,9 @@ type Node struct {
 	log      *slog.Logger
 	lock     *os.File
 	endpoint *transport.Endpoint
-	mux      *transport.Mux
+	mux      *transport.Mux // the node's own ops (hello, bye)
+	services *transport.Mux // the services' ops, behind gate
+	gate     serviceGate
 	announce *discovery.Announcer
 	browser  *discovery.Browser
 	control  *control.Server
@@ -78,7 +80,6 @@ type Node struct {
 	settingsMu sync.Mutex
 	// creds are the credentials each peer accepted in this run.
 	creds    peerCreds
-	paused   bool // sharing paused (SetSharingPaused), under settingsMu
 	departMu sync.Mutex
 	departed map[string]string // peer id → instance that said goodbye
 
@@ -108,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{log: log, lock: lock, mux: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{},
+	n := &Node{log: log, lock: lock, mux: transport.NewMux(), services: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{},
 		instance: rand.Text(), departed: map[string]string{}}
 	ok := false
 	defer func() {
@@ -137,10 +138,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 	n.mux.Handle(opHello, n.serveHello)
 	n.mux.Handle(opBye, n.serveBye)
+	n.gate.own, n.gate.services = n.mux, n.services
 	n.endpoint, err = transport.Listen(n.ctx, net.JoinHostPort(cfg.ListenHost, strconv.Itoa(n.Settings.Port)), transport.Config{
 		Identity: n.Identity,
 		Trust:    n.Trust,
-		Handler:  n.mux,
+		Handler:  &n.gate,
 		Logger:   log,
 		QuietOps: []string{opHello},
 		// A handshake claiming a known id with another key is refused by
@@ -237,7 +239,7 @@ func (n *Node) announcement() discovery.Announcement {
 func (n *Node) Endpoint() *transport.Endpoint { return n.endpoint }
 
 // Mux is where services register the ops they answer.
-func (n *Node) Mux() *transport.Mux { return n.mux }
+func (n *Node) Mux() *transport.Mux { return n.services }
 
 // Done is closed when the node stops.
 func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }

@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -262,5 +264,39 @@ func TestPrivateHomeResetsAnExistingHome(t *testing.T) {
 	}
 	if fi, err := os.Stat(home); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("home mode %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+}
+
+// TestPauseGatesEveryServiceOp: pausing sharing refuses every op a
+// service registered, one added after start included, while the node's
+// own hello still answers; resuming serves them again.
+func TestPauseGatesEveryServiceOp(t *testing.T) {
+	a := startNode(t, t.TempDir(), "a", freePort(t))
+	b := startNode(t, t.TempDir(), "b", freePort(t))
+	b.Mux().Handle("test.added-later", func(_ context.Context, _ transport.Request, s *transport.Stream) {
+		_ = s.Respond(map[string]string{"ok": "yes"})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs := []string{b.endpoint.Addr().String()}
+	call := func(op string) error {
+		_, err := a.endpoint.Call(ctx, b.Identity.ID.String(), addrs, op, map[string]any{}, nil)
+		return err
+	}
+	if err := call("test.added-later"); err != nil {
+		t.Fatal(err)
+	}
+	b.SetSharingPaused(true)
+	for _, op := range []string{"test.added-later", shares.OpSharesList, shares.OpChunks, shares.OpSendOffer} {
+		if err := call(op); err == nil || !strings.Contains(err.Error(), "sharing is paused") {
+			t.Errorf("%s while paused: %v", op, err)
+		}
+	}
+	if err := call(opHello); err != nil {
+		t.Errorf("hello while paused: %v", err)
+	}
+	b.SetSharingPaused(false)
+	if err := call("test.added-later"); err != nil {
+		t.Errorf("after resuming: %v", err)
 	}
 }

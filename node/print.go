@@ -89,7 +89,7 @@ func (n *Node) startPrinting() error {
 	if err != nil {
 		return err
 	}
-	svc.Register(n.mux)
+	svc.Register(n.services)
 	n.printSvc = svc
 	n.printClient = printing.Client{Caller: n.endpoint}
 	return nil

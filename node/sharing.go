@@ -4,56 +4,50 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 
-	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
-// servedOps are the peer-protocol ops through which other peers use this
-// peer's shares, printers and inbox; pausing sharing refuses them all.
-var servedOps = []string{
-	shares.OpSharesList, shares.OpList, shares.OpStat, shares.OpTree, shares.OpRead,
-	shares.OpMkdir, shares.OpPutBegin, shares.OpPutData, shares.OpSendOffer,
-	shares.OpSendData, shares.OpSearch, shares.OpChunks,
-	printing.OpPrintersList, printing.OpPrintSubmit, printing.OpPrintJob,
+// serviceGate routes a peer's request: to the node's own ops (hello,
+// bye) always, to the services' ops (files, printers, inbox) unless sharing
+// is paused. Pausing is a gate in front of every service op, not a list of
+// op names, so an op a service adds later is paused with the rest.
+type serviceGate struct {
+	own, services *transport.Mux
+	paused        atomic.Bool
+}
+
+func (g *serviceGate) ServeStream(ctx context.Context, req transport.Request, s *transport.Stream) {
+	if fn, ok := g.own.Lookup(req.Op); ok {
+		fn(ctx, req, s)
+		return
+	}
+	if _, ok := g.services.Lookup(req.Op); ok && g.paused.Load() {
+		_ = s.Fail(fmt.Errorf("%w: sharing is paused on this peer (%s)", shares.ErrBusy, req.Op))
+		return
+	}
+	g.services.ServeStream(ctx, req, s)
 }
 
 // SetSharingPaused stops (true) or resumes (false) serving this peer's
-// shares and inbox to other peers, as the tray's "Pause sharing" does. It
-// lasts until resumed or the peer restarts; requests already running
-// finish.
+// shares, printers and inbox to other peers, as the tray's "Pause sharing"
+// does. It lasts until resumed or the peer restarts; requests already
+// running finish.
 func (n *Node) SetSharingPaused(paused bool) {
-	n.settingsMu.Lock()
-	defer n.settingsMu.Unlock()
-	if n.paused == paused {
+	if n.gate.paused.Swap(paused) == paused {
 		return
 	}
-	n.paused = paused
-	if !paused {
-		n.files.Register(n.mux)
-		if n.printSvc != nil {
-			n.printSvc.Register(n.mux)
-		}
+	if paused {
+		n.log.Info("sharing paused")
+	} else {
 		n.log.Info("sharing resumed")
-		return
 	}
-	for _, op := range servedOps {
-		n.mux.Handle(op, refusePaused)
-	}
-	n.log.Info("sharing paused")
 }
 
 // SharingPaused reports whether sharing is paused.
-func (n *Node) SharingPaused() bool {
-	n.settingsMu.Lock()
-	defer n.settingsMu.Unlock()
-	return n.paused
-}
-
-func refusePaused(_ context.Context, req transport.Request, s *transport.Stream) {
-	_ = s.Fail(fmt.Errorf("%w: sharing is paused on this peer (%s)", shares.ErrBusy, req.Op))
-}
+func (n *Node) SharingPaused() bool { return n.gate.paused.Load() }
 
 // Mkdir creates a folder (and its parents) in a read-write share of a
 // peer: the browser's "New folder".

@@ -26,6 +26,14 @@ func (m *Mux) Handle(op string, fn HandlerFunc) {
 	m.mu.Unlock()
 }
 
+// Lookup returns the handler of op, if any.
+func (m *Mux) Lookup(op string) (HandlerFunc, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	fn, ok := m.handlers[op]
+	return fn, ok
+}
+
 // ServeStream implements Handler.
 func (m *Mux) ServeStream(ctx context.Context, req Request, s *Stream) {
 	m.mu.RLock()
