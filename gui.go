@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -114,15 +113,9 @@ func (c *cli) retrySend(args app.SendArgs, exited <-chan error, wait time.Durati
 
 // isUnknownOp: the running peer has no desktop app (a daemon) — or, just
 // after we started one, its node answers before the app has added its ops.
-func isUnknownOp(err error) bool {
-	var ce *control.Error
-	return errors.As(err, &ce) && ce.Code == "usage" && strings.Contains(ce.Message, "unknown command")
-}
+func isUnknownOp(err error) bool { return errors.Is(err, node.ErrUnknownCommand) }
 
-func isNotShowing(err error) bool {
-	var ce *control.Error
-	return errors.As(err, &ce) && strings.Contains(ce.Message, app.ErrNotShowing.Error())
-}
+func isNotShowing(err error) bool { return errors.Is(err, app.ErrNotShowing) }
 
 // startDetachedGUI starts `peerdesk gui` for this home in the background;
 // it outlives this command. exited reports if it ends while this command

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/peerdesk/peerdesk/transport"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -35,6 +36,8 @@ type SendArgs struct {
 // ErrNotShowing is the answer to OpState before the app has started and
 // after it has quit.
 var ErrNotShowing = errors.New("the desktop app is not showing its window (starting or quitting)")
+
+func init() { transport.RegisterClass("not_showing", ErrNotShowing) }
 
 // WindowState is what the main window shows, as answered by OpState.
 type WindowState struct {

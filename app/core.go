@@ -3,9 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/peerdesk/peerdesk/control"
@@ -128,36 +125,12 @@ type settingsView struct {
 func (c nodeCore) LoadSettings(ctx context.Context) (settingsView, error) {
 	var s settingsView
 	err := control.Call(ctx, c.home, "settings", nil, &s)
-	return s, fromControl(err)
+	return s, err // a *control.Error matches its classes with errors.Is
 }
 
 // ChangeSetting changes and saves one setting under the node's lock.
 func (c nodeCore) ChangeSetting(ctx context.Context, key, value string) error {
-	return fromControl(control.Call(ctx, c.home, "settings.set", struct{ Key, Value string }{key, value}, nil))
-}
-
-// fromControl turns the class a control answer carries back into the
-// core's sentinel, so the error is worded as if the call were direct.
-func fromControl(err error) error {
-	var ce *control.Error
-	if !errors.As(err, &ce) {
-		return err
-	}
-	var class error
-	switch ce.Code {
-	case "usage":
-		class = node.ErrUsage
-	case "denied":
-		class = transport.ErrAccessDenied
-	case "not_found":
-		class = transport.ErrNotFound
-	case "changed":
-		class = transport.ErrIdentityChanged
-	default:
-		return err
-	}
-	msg := strings.TrimPrefix(ce.Message, class.Error()+": ")
-	return fmt.Errorf("%w: %s", class, msg)
+	return control.Call(ctx, c.home, "settings.set", struct{ Key, Value string }{key, value}, nil)
 }
 
 // controlTimeout bounds a settings round trip over the control socket.

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -42,6 +43,13 @@ var errorMessages = []struct {
 	{transport.ErrAccessDenied, "Access denied: wrong account name or password, or this account may not do that. Check them, or ask the PC's owner for access."},
 	{shares.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
 	{shares.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},
+	{transfer.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},
+	{transfer.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
+	{transfer.ErrChunkMismatch, "A PC that offered the same file sent something else; it was left out and the file was fetched from the others."},
+	{transfer.ErrNoSource, "No PC that holds the file could send it. Try again when they are on the network."},
+	{transport.ErrStalled, "The other PC stopped answering in the middle of the transfer. Try again: it continues where it stopped."},
+	{node.ErrUnknownCommand, "The running Peerdesk is an older version that cannot do this. Restart it after the update."},
+	{node.ErrUnsafeInbox, "Files from other PCs cannot go to that folder (your home folder, a hidden folder or a system folder). Choose a folder such as Downloads/Peerdesk."},
 	{shares.ErrBusy, "The other PC is busy. Try again in a moment."},
 	{shares.ErrExists, "Something with that name already exists."},
 	{node.ErrPeerNotFound, "That PC is not known here. Wait until it shows up on the Peers tab, or add it by address."},
@@ -69,6 +77,9 @@ const genericMessage = "Something went wrong. The details are in Peerdesk's log.
 // humanError says what err means to a person, never with a raw Go error
 // string. Input errors (usage, invalid) carry a sentence the core wrote
 // for people; that sentence is kept.
+// HumanError is what the GUI says of err: the wording of its class.
+func HumanError(err error) string { return humanError(err) }
+
 func humanError(err error) string {
 	if err == nil {
 		return ""

@@ -26,7 +26,7 @@ func notifyReceived(src transferList, notify func(title, text string)) (stop fun
 			case transfer.StateDone:
 				notify("Received from "+in.Peer, name+" ("+humanBytes(in.Bytes)+") is in "+filepath.Dir(in.Local))
 			case transfer.StateFailed:
-				notify("Receiving from "+in.Peer+" failed", name+": "+transferFailure(in.Error))
+				notify("Receiving from "+in.Peer+" failed", name+": "+transferFailure(in))
 			}
 		}
 	}()

@@ -420,8 +420,8 @@ func TestHumanErrors(t *testing.T) {
 			t.Errorf("%v has no message of its own", err)
 		}
 	}
-	// The transfer history keeps only the text: it is matched too.
-	if got := transferFailure("get docs/a: " + shares.ErrDiskFull.Error()); !strings.Contains(got, "disk is full") {
+	// The transfer history keeps the classes: the GUI words them.
+	if got := transferFailure(transfer.Info{Error: "reworded", Classes: transport.ClassesOf(fmt.Errorf("get docs/a: %w", shares.ErrDiskFull))}); !strings.Contains(got, "disk is full") {
 		t.Errorf("history failure %q", got)
 	}
 }
@@ -509,7 +509,7 @@ func TestTransfersScreen(t *testing.T) {
 	a := test.NewTempApp(t)
 	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.Local)
 	f := &fakeTransfers{updates: make(chan transfer.Info, 4), list: []transfer.Info{
-		{ID: "1", Kind: transfer.KindDownload, Peer: "pc1", Path: "docs/old.pdf", Local: "/tmp/old.pdf", State: transfer.StateFailed, Bytes: 10, Total: 100, Started: t0, Error: "get: " + transport.ErrUnreachable.Error()},
+		{ID: "1", Kind: transfer.KindDownload, Peer: "pc1", Path: "docs/old.pdf", Local: "/tmp/old.pdf", State: transfer.StateFailed, Bytes: 10, Total: 100, Started: t0, Error: "get: words that may change", Classes: transport.ClassesOf(transport.ErrUnreachable)},
 		{ID: "2", Kind: transfer.KindUpload, Peer: "pc2", Path: "docs/new.iso", Local: "/tmp/new.iso", State: transfer.StateRunning, Bytes: 50 << 20, Total: 100 << 20, Rate: 10 << 20, ETA: 5, Started: t0.Add(time.Minute)},
 	}}
 	ui := make(uiQueue, 16)

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"github.com/peerdesk/peerdesk/transport"
 	"path"
 	"path/filepath"
 	"slices"
@@ -156,18 +158,25 @@ func transferStatus(in transfer.Info) string {
 	case transfer.StateCanceled:
 		return "Canceled · " + size
 	}
-	return "Failed · " + transferFailure(in.Error)
+	return "Failed · " + transferFailure(in)
 }
 
-// transferFailure words a failure recorded in the history, which keeps the
-// error's text only: it is matched by the sentinels' messages.
-func transferFailure(msg string) string {
-	for _, m := range errorMessages {
-		if strings.Contains(msg, m.err.Error()) {
-			return m.msg
+// transferFailure words a failure recorded in the history by the classes
+// it keeps (its message is never read for that).
+func transferFailure(in transfer.Info) string {
+	if slices.Contains(in.Classes, transfer.ClassInterrupted) {
+		return "Interrupted when Peerdesk stopped. Run it again: it continues where it stopped."
+	}
+	var errs []error
+	for _, name := range in.Classes {
+		if s, ok := transport.SentinelOf(name); ok {
+			errs = append(errs, s)
 		}
 	}
-	return genericMessage
+	if len(errs) == 0 {
+		return genericMessage
+	}
+	return humanError(errors.Join(errs...))
 }
 
 func (s *transfersScreen) setRow(c *fyne.Container, in transfer.Info) {

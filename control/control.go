@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/peerdesk/peerdesk/transport"
 )
 
 // SocketName is the socket's file name inside the home.
@@ -38,42 +40,57 @@ type Request struct {
 }
 
 // Response is one control response. Code classifies failures for exit
-// codes ("denied", "not_found", "changed", "usage", "error").
+// codes ("denied", "not_found", "changed", "usage", "error"); Classes are
+// the failure's classes, the same names the peer protocol carries
+// (transport.RegisterClass).
 type Response struct {
 	// Event, when set, is a progress event that precedes the final
 	// response line (see Emit); the other fields are then unset.
-	Event  json.RawMessage `json:"event,omitempty"`
-	OK     bool            `json:"ok"`
-	Code   string          `json:"code,omitempty"`
-	Error  string          `json:"error,omitempty"`
-	Result json.RawMessage `json:"result,omitempty"`
+	Event   json.RawMessage `json:"event,omitempty"`
+	OK      bool            `json:"ok"`
+	Code    string          `json:"code,omitempty"`
+	Classes []string        `json:"classes,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
 }
 
-// Error is a failure the running peer reported.
+// Error is a failure the running peer reported. errors.Is matches the
+// sentinel error of each of its classes, as for a peer's RemoteError.
 type Error struct {
 	Code    string
+	Classes []string
 	Message string
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Is reports whether target is the sentinel of one of the classes.
+func (e *Error) Is(target error) bool {
+	for _, name := range e.Classes {
+		if s, ok := transport.SentinelOf(name); ok && s == target {
+			return true
+		}
+	}
+	return false
+}
 
 // HandlerFunc answers one control request.
 type HandlerFunc func(ctx context.Context, op string, args json.RawMessage) (any, error)
 
 // Server serves the control socket.
 type Server struct {
-	ln     net.Listener
-	path   string
-	handle HandlerFunc
-	code   func(error) string
-	log    *slog.Logger
-	wg     sync.WaitGroup
+	ln       net.Listener
+	path     string
+	handle   HandlerFunc
+	classify func(error) (string, []string)
+	log      *slog.Logger
+	wg       sync.WaitGroup
 }
 
-// Listen creates the socket in home. code maps handler errors to response
+// Listen creates the socket in home. classify maps handler errors to response
 // codes. The caller must hold the home's instance lock: a stale socket left
 // by a crash is removed here.
-func Listen(home string, handle HandlerFunc, code func(error) string, log *slog.Logger) (*Server, error) {
+func Listen(home string, handle HandlerFunc, classify func(error) (string, []string), log *slog.Logger) (*Server, error) {
 	path := filepath.Join(home, SocketName)
 	_ = os.Remove(path)
 	ln, err := listenPrivate(path)
@@ -84,7 +101,7 @@ func Listen(home string, handle HandlerFunc, code func(error) string, log *slog.
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	return &Server{ln: ln, path: path, handle: handle, code: code, log: log}, nil
+	return &Server{ln: ln, path: path, handle: handle, classify: classify, log: log}, nil
 }
 
 // Serve answers requests until ctx ends or Close.
@@ -176,7 +193,8 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		cancel()
 		em.close()
 		if herr != nil {
-			resp = Response{Code: s.code(herr), Error: herr.Error()}
+			code, classes := s.classify(herr)
+			resp = Response{Code: code, Classes: classes, Error: herr.Error()}
 		} else if result != nil {
 			b, merr := json.Marshal(result)
 			if merr != nil {
@@ -278,7 +296,7 @@ func CallEvents(ctx context.Context, home, op string, args, out any, onEvent fun
 		}
 	}
 	if !resp.OK {
-		return &Error{Code: resp.Code, Message: resp.Error}
+		return &Error{Code: resp.Code, Classes: resp.Classes, Message: resp.Error}
 	}
 	if out != nil && len(resp.Result) > 0 {
 		if err := json.Unmarshal(resp.Result, out); err != nil {

@@ -32,11 +32,11 @@ func startServer(t *testing.T) string {
 		}
 		return nil, errors.New("unknown op")
 	}
-	code := func(err error) string {
+	code := func(err error) (string, []string) {
 		if errors.Is(err, errDenied) {
-			return "denied"
+			return "denied", []string{"denied"}
 		}
-		return "error"
+		return "error", nil
 	}
 	s, err := Listen(home, handle, code, nil)
 	if err != nil {
@@ -123,7 +123,7 @@ func TestCallEventsDeliversProgressBeforeAnswer(t *testing.T) {
 		}
 		return "done", nil
 	}
-	s, err := Listen(home, handle, func(error) string { return "error" }, nil)
+	s, err := Listen(home, handle, func(error) (string, []string) { return "error", nil }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 
 	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -14,13 +15,16 @@ var (
 	ErrUsage               = errors.New("usage")
 	ErrPeerNotFound        = errors.New("peer not found")
 	ErrFingerprintMismatch = errors.New("fingerprint mismatch")
+	// ErrUnknownCommand: the running peer does not know a control op (it
+	// is an older version than the command).
+	ErrUnknownCommand = errors.New("unknown command")
 )
 
 // Code classifies an error for the control socket and exit codes:
 // "usage", "denied", "not_found", "changed" or "error".
 func Code(err error) string {
 	switch {
-	case errors.Is(err, ErrUsage), errors.Is(err, shares.ErrInvalid):
+	case errors.Is(err, ErrUsage), errors.Is(err, ErrUnknownCommand), errors.Is(err, shares.ErrInvalid):
 		return "usage"
 	case errors.Is(err, transport.ErrAccessDenied):
 		return "denied"
@@ -30,4 +34,33 @@ func Code(err error) string {
 		return "changed"
 	}
 	return "error"
+}
+
+// Classify is the control socket's classification of err: the exit-code
+// class (Code) and the failure classes, the same names the peer protocol
+// carries.
+func Classify(err error) (string, []string) {
+	return Code(err), transport.ClassesOf(err)
+}
+
+func init() {
+	transport.RegisterClass("usage", ErrUsage)
+	transport.RegisterClass("already_running", ErrAlreadyRunning)
+	transport.RegisterClass("peer_not_found", ErrPeerNotFound)
+	transport.RegisterClass("fingerprint_mismatch", ErrFingerprintMismatch)
+	transport.RegisterClass("unknown_command", ErrUnknownCommand)
+	transport.RegisterClass("unsafe_inbox", ErrUnsafeInbox)
+	// Denied and not found travel as generic codes between peers; over
+	// the control socket they are classes like any other.
+	transport.RegisterClass("denied", transport.ErrAccessDenied)
+	transport.RegisterClass("not_found", transport.ErrNotFound)
+	transport.RegisterClass("protocol", transport.ErrProtocol)
+	transport.RegisterClass("bad_certificate", transport.ErrBadCertificate)
+	transport.RegisterClass("closed", transport.ErrClosed)
+	// The transfer package stays free of the transport: its classes are
+	// declared here.
+	transport.RegisterClass("download_damaged", transfer.ErrHashMismatch)
+	transport.RegisterClass("local_disk_full", transfer.ErrDiskFull)
+	transport.RegisterClass("no_source", transfer.ErrNoSource)
+	transport.RegisterClass("chunk_mismatch", transfer.ErrChunkMismatch)
 }

@@ -87,6 +87,7 @@ func (n *Node) startFiles() error {
 	n.files = svc
 	svc.Register(n.services)
 	n.transfers = transfer.NewManager(n.Home, n.log)
+	n.transfers.Classify = transport.ClassesOf
 	n.client = shares.Client{Caller: n.endpoint}
 	return nil
 }

@@ -168,7 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.registerFilesControl()
 	n.registerPrintControl()
 	n.registerSharingControl()
-	n.control, err = control.Listen(cfg.Home, n.serveControl, Code, log)
+	n.control, err = control.Listen(cfg.Home, n.serveControl, Classify, log)
 	if err != nil {
 		return nil, err
 	}
@@ -477,7 +477,7 @@ func (n *Node) HandleControl(op string, fn control.HandlerFunc) { n.ctrlMux[op] 
 func (n *Node) serveControl(ctx context.Context, op string, args json.RawMessage) (any, error) {
 	fn := n.ctrlMux[op]
 	if fn == nil {
-		return nil, fmt.Errorf("%w: unknown command %q for the running peer (is it an older version?)", ErrUsage, op)
+		return nil, fmt.Errorf("%w: %w %q for the running peer (is it an older version?)", ErrUsage, ErrUnknownCommand, op)
 	}
 	return fn(ctx, op, args)
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/peerdesk/peerdesk/transport"
 	"io"
 	"slices"
 	"strings"
@@ -349,4 +350,17 @@ func waitExpired(last JobStatus, seen bool, queue string, id int, err error) err
 		return fmt.Errorf("wait for job %d on %s: %w", id, queue, err)
 	}
 	return fmt.Errorf("wait for %s: %w", last, err)
+}
+
+// The failure classes of printer sharing on the wire.
+func init() {
+	transport.RegisterClass("queue_not_found", ErrQueueNotFound)
+	transport.RegisterClass("queue_rejecting", ErrQueueRejecting)
+	transport.RegisterClass("unsupported_format", ErrUnsupportedFormat)
+	transport.RegisterClass("job_vanished", ErrJobVanished)
+	transport.RegisterClass("job_failed", ErrJobFailed)
+	transport.RegisterClass("job_canceled", ErrJobCanceled)
+	transport.RegisterClass("spooler_unavailable", ErrUnavailable)
+	transport.RegisterClass("spooler_not_authorized", ErrNotAuthorized)
+	transport.RegisterClass("spooler_refused", ErrRefused)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/peerdesk/peerdesk/shares"
@@ -42,31 +41,14 @@ func (c Client) call(ctx context.Context, t shares.Target, op string, in, out an
 	return nil
 }
 
-// remoteClasses are the classes a remote message names (the transport
-// carries only denied / not found as codes).
-var remoteClasses = []error{ErrUnsupportedFormat, ErrQueueRejecting, ErrQueueNotFound, ErrUnavailable, ErrNotAuthorized, ErrRefused, shares.ErrBusy}
-
+// clientErr adds the context's end, if that is why the call failed; the
+// remote error matches its classes itself (transport.RegisterClass).
 func clientErr(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
-	var re *transport.RemoteError
-	if errors.As(err, &re) {
-		for _, class := range remoteClasses {
-			if strings.HasPrefix(re.Message, class.Error()+":") || strings.Contains(re.Message, ": "+class.Error()) {
-				return classified{class: class, err: err}
-			}
-		}
-	}
 	return err
 }
-
-// classified is a remote error that also matches the class its message
-// names, without repeating that name in the text.
-type classified struct{ class, err error }
-
-func (c classified) Error() string   { return c.err.Error() }
-func (c classified) Unwrap() []error { return []error{c.class, c.err} }
 
 // Printers lists the printers of t its credentials may print on.
 func (c Client) Printers(ctx context.Context, t shares.Target) ([]RemotePrinter, error) {

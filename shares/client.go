@@ -92,20 +92,12 @@ func (c Client) callList(ctx context.Context, t Target, op string, in, out any) 
 	return nil
 }
 
-// clientErr adds what the remote message tells about the failure's class
-// (the transport carries only denied / not found as codes).
+// clientErr adds the context's end, if that is why the call failed.
 func clientErr(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
-	var re *transport.RemoteError
-	if errors.As(err, &re) {
-		for _, class := range []error{ErrDiskFull, ErrHashMismatch, ErrBusy} {
-			if strings.HasPrefix(re.Message, class.Error()+":") || strings.Contains(re.Message, ": "+class.Error()+":") {
-				return fmt.Errorf("%w: %w", class, err)
-			}
-		}
-	}
+	// The remote error matches its classes itself (transport.RegisterClass).
 	return err
 }
 

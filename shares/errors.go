@@ -59,3 +59,16 @@ func truncateForMessage(s string) string {
 	}
 	return s[:max] + "…"
 }
+
+// The failure classes of the file service on the wire: a caller's error
+// matches each sentinel with errors.Is whatever its message says.
+func init() {
+	transport.RegisterClass("bad_path", ErrBadPath)
+	transport.RegisterClass("disk_full", ErrDiskFull)
+	transport.RegisterClass("hash_mismatch", ErrHashMismatch)
+	transport.RegisterClass("busy", ErrBusy)
+	transport.RegisterClass("exists", ErrExists)
+	transport.RegisterClass("invalid", ErrInvalid)
+	transport.RegisterClass("no_account", ErrNoAccount)
+	transport.RegisterClass("no_share", ErrNoShare)
+}

@@ -104,7 +104,7 @@ func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.
 			case derr != nil:
 				err = derr
 			case !resp.OK:
-				err = &RemoteError{Op: "body", Code: resp.Code, Message: resp.Message}
+				err = remoteError("body", resp)
 			default:
 				err = fmt.Errorf("%w: response inside a body", ErrProtocol)
 			}

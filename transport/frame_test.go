@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -278,6 +279,42 @@ func TestDecodeResponse(t *testing.T) {
 	}
 }
 
+// TestFailureClassesTravel: a failure's classes go out with its response
+// and the caller's error matches each class's sentinel, and its generic
+// code's, whatever the message says.
+func TestFailureClassesTravel(t *testing.T) {
+	errBusyHere := errors.New("busy here")
+	RegisterClass("test_busy_here", errBusyHere)
+	sent := fmt.Errorf("%w: %w: whatever words", ErrAccessDenied, errBusyHere)
+	resp := ErrorResponse(sent)
+	if resp.Code != CodeDenied || !slices.Contains(resp.Classes, "test_busy_here") {
+		t.Fatalf("response %+v", resp)
+	}
+	b, _ := json.Marshal(resp)
+	got, err := DecodeResponse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Message = "reworded entirely"
+	remote := fmt.Errorf("call: %w", remoteError("op", got))
+	for _, s := range []error{ErrAccessDenied, errBusyHere} {
+		if !errors.Is(remote, s) {
+			t.Errorf("the remote error does not match %v", s)
+		}
+	}
+	if errors.Is(remote, ErrNotFound) {
+		t.Error("the remote error matches a class it does not have")
+	}
+	for _, bad := range []string{
+		`{"ok":false,"code":"denied","classes":["a","b","c","d","e","f","g","h","i"]}`,
+		`{"ok":false,"code":"denied","classes":["Bad Class"]}`,
+	} {
+		if _, err := DecodeResponse([]byte(bad)); !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
 func TestRemoteErrorIs(t *testing.T) {
 	sentinels := []error{ErrAccessDenied, ErrNotFound, ErrProtocol, ErrIdentityChanged}
 	tests := []struct {
@@ -288,7 +325,6 @@ func TestRemoteErrorIs(t *testing.T) {
 		{CodeNotFound, ErrNotFound},
 		{CodeBadRequest, nil},
 		{CodeInternal, nil},
-		{CodeBusy, nil},
 		{"teapot", nil},
 	}
 	for _, tt := range tests {

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 )
@@ -19,7 +18,9 @@ type Request struct {
 type Response struct {
 	OK bool `json:"ok"`
 	// Code classifies a failure: one of the Code* constants.
-	Code    string          `json:"code,omitempty"`
+	Code string `json:"code,omitempty"`
+	// Classes are the failure's specific classes (RegisterClass).
+	Classes []string        `json:"classes,omitempty"`
 	Message string          `json:"message,omitempty"`
 	Body    json.RawMessage `json:"body,omitempty"`
 }
@@ -30,7 +31,6 @@ const (
 	CodeNotFound   = "not_found"
 	CodeBadRequest = "bad_request"
 	CodeInternal   = "internal"
-	CodeBusy       = "busy"
 )
 
 var opPattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,31}$`)
@@ -56,6 +56,14 @@ func DecodeResponse(p []byte) (Response, error) {
 	if !r.OK && r.Code == "" {
 		return Response{}, fmt.Errorf("%w: failed response without code", ErrProtocol)
 	}
+	if len(r.Classes) > maxClasses {
+		return Response{}, fmt.Errorf("%w: response with %d failure classes", ErrProtocol, len(r.Classes))
+	}
+	for _, c := range r.Classes {
+		if !classPattern.MatchString(c) {
+			return Response{}, fmt.Errorf("%w: failure class %q", ErrProtocol, truncateString(c, 40))
+		}
+	}
 	return r, nil
 }
 
@@ -63,7 +71,13 @@ func DecodeResponse(p []byte) (Response, error) {
 type RemoteError struct {
 	Op      string
 	Code    string
+	Classes []string
 	Message string
+}
+
+// remoteError builds the error of a failed response.
+func remoteError(op string, resp Response) *RemoteError {
+	return &RemoteError{Op: op, Code: resp.Code, Classes: resp.Classes, Message: resp.Message}
 }
 
 func (e *RemoteError) Error() string {
@@ -73,29 +87,29 @@ func (e *RemoteError) Error() string {
 	return fmt.Sprintf("%s: remote peer says: %s", e.Op, e.Message)
 }
 
-// Is maps remote codes onto the package's sentinel errors.
+// Is matches the sentinel errors of the failure's code and classes.
 func (e *RemoteError) Is(target error) bool {
-	switch e.Code {
-	case CodeDenied:
-		return target == ErrAccessDenied
-	case CodeNotFound:
-		return target == ErrNotFound
+	if s := sentinelOfCode(e.Code); s != nil && s == target {
+		return true
+	}
+	for _, name := range e.Classes {
+		if s, ok := SentinelOf(name); ok && s == target {
+			return true
+		}
 	}
 	return false
 }
 
 // ErrorResponse builds the Response that reports err to the remote side.
-// Only the sentinel class and err's message travel; handlers must not put
+// Only the classes and err's message travel; handlers must not put
 // secrets into error messages.
 func ErrorResponse(err error) Response {
-	code := CodeInternal
-	switch {
-	case errors.Is(err, ErrAccessDenied):
-		code = CodeDenied
-	case errors.Is(err, ErrNotFound):
-		code = CodeNotFound
-	case errors.Is(err, ErrProtocol):
-		code = CodeBadRequest
+	return Response{OK: false, Code: codeOf(err), Classes: ClassesOf(err), Message: err.Error()}
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
 	}
-	return Response{OK: false, Code: code, Message: err.Error()}
+	return s
 }

@@ -154,7 +154,7 @@ func (s *Stream) ReadResponse(op string, out any) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if !resp.OK {
-		return &RemoteError{Op: op, Code: resp.Code, Message: resp.Message}
+		return remoteError(op, resp)
 	}
 	if out != nil && len(resp.Body) > 0 {
 		if err := json.Unmarshal(resp.Body, out); err != nil {
@@ -288,7 +288,7 @@ func receiveFrames(ctx context.Context, s *Stream, w io.Writer, limit int64, fir
 				return total, derr
 			}
 			if !resp.OK {
-				return total, &RemoteError{Op: "body", Code: resp.Code, Message: resp.Message}
+				return total, remoteError("body", resp)
 			}
 			return total, fmt.Errorf("%w: response inside a body", ErrProtocol)
 		default:

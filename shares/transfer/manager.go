@@ -54,7 +54,14 @@ type Info struct {
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended,omitzero"`
 	Error   string    `json:"error,omitempty"`
+	// Classes are the failure's classes (transport.RegisterClass names):
+	// what the GUI words a failure by, never its message.
+	Classes []string `json:"classes,omitempty"`
 }
+
+// ClassInterrupted is the class of a transfer that was running when its
+// peer stopped.
+const ClassInterrupted = "interrupted"
 
 // historyLimit bounds the finished transfers kept.
 const historyLimit = 200
@@ -64,6 +71,8 @@ const historyLimit = 200
 type Manager struct {
 	path string
 	log  *slog.Logger
+	// Classify, if set, names the classes of a failure for Info.Classes.
+	Classify func(error) []string
 
 	mu      sync.Mutex
 	running map[string]*tracked
@@ -97,6 +106,7 @@ func NewManager(home string, log *slog.Logger) *Manager {
 		if m.history[i].State == StateRunning {
 			m.history[i].State = StateFailed
 			m.history[i].Error = "interrupted (the peer stopped); run it again to resume"
+			m.history[i].Classes = []string{ClassInterrupted}
 		}
 	}
 	return m
@@ -195,6 +205,9 @@ func (t *Task) Finish(local string, err error) Info {
 	default:
 		info.State = StateFailed
 		info.Error = err.Error()
+		if m.Classify != nil {
+			info.Classes = m.Classify(err)
+		}
 	}
 	m.history = append(m.history, info)
 	if len(m.history) > historyLimit {

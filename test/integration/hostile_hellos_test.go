@@ -3,7 +3,6 @@ package integration
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ func TestHostileSpoofedHellos(t *testing.T) {
 	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:4]}, bin)
 	victim := ps[0]
 	victim.start()
+	waitStarted(t, victim)
 	addr := netip.AddrPortFrom(victim.host.IP, port).String()
 	const rate = 500
 	stop := startAttack(t, bed.Host(4), "hellos", "-victim", addr, "-rate", fmt.Sprint(rate), "-for", "12s")
@@ -27,9 +27,7 @@ func TestHostileSpoofedHellos(t *testing.T) {
 	joined := 0
 	for _, p := range ps[1:] {
 		p.start()
-		netns.WaitFor(t, 10*time.Second, 25*time.Millisecond, func() (bool, string) {
-			return strings.Contains(p.proc.Log(), "peer started"), p.host.Name + " has not started"
-		})
+		waitStarted(t, p)
 		start := time.Now()
 		out, errOut, code := p.host.Run(t, bin, "peer", "add", addr)
 		if code != 0 {

@@ -106,6 +106,7 @@ func TestHostileHiddenOfferNames(t *testing.T) {
 	bin := netns.PeerdeskBinary(t)
 	victim := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:1]}, bin)[0]
 	victim.start()
+	waitStarted(t, victim)
 	for _, dir := range []string{victim.host.Home, filepath.Join(victim.host.Home, ".ssh"), "/etc/cron.d"} {
 		out, errOut, code := victim.cli(nil, "settings", "set", "inbox", dir)
 		if code != 2 || !strings.Contains(errOut, "inbox") {

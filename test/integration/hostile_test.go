@@ -92,3 +92,11 @@ func waitOnlineNamed(t *testing.T, p *peer, name string) {
 		return false, name + " is not online on " + p.host.Name + " yet"
 	})
 }
+
+// waitStarted waits until p's daemon says it started (it listens then).
+func waitStarted(t *testing.T, p *peer) {
+	t.Helper()
+	netns.WaitFor(t, 10*time.Second, 25*time.Millisecond, func() (bool, string) {
+		return strings.Contains(p.proc.Log(), "peer started"), p.host.Name + " has not started"
+	})
+}
