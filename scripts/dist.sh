@@ -431,20 +431,21 @@ deb_build() {
 		install -D -m 0644 "$work/icons/$s.png" "$root/usr/share/icons/hicolor/${s}x$s/apps/$APP_ID.png"
 	done
 
-	# Man page from the binary's own help, so it cannot drift from the CLI.
-	mkdir -p "$root/usr/share/man/man1"
-	{
-		printf '.TH PEERDESK 1 "%s" "peerdesk %s" "User Commands"\n' "$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)" "$VERSION"
-		printf '.SH NAME\npeerdesk \\- share folders, files and printers with the PCs of your office\n'
-		printf '.SH DESCRIPTION\n.nf\n'
-		"$bin" help | sed -e 's/\\/\\e/g' -e "s/^[.']/\\\\\\&&/"
-		printf '.fi\n.SH SEE ALSO\n/usr/share/doc/peerdesk/copyright\n'
-	} | gzip -9n >"$root/usr/share/man/man1/peerdesk.1.gz"
+	# Man pages and the bash completion from the binary's own command tree,
+	# so they cannot drift from the CLI.
+	mkdir -p "$root/usr/share/man/man1" "$work/man"
+	SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH "$bin" --home "$work/man-home" man "$work/man"
+	local page
+	for page in "$work/man"/*.1; do
+		gzip -9n <"$page" >"$root/usr/share/man/man1/$(basename "$page").gz"
+	done
+	install -d "$root/usr/share/bash-completion/completions"
+	"$bin" --home "$work/man-home" completion bash >"$root/usr/share/bash-completion/completions/peerdesk"
 
 	fill "$lin/deb/changelog.in" VERSION="$VERSION" BUILD="$BUILD" MAINTAINER="$MAINTAINER" \
 		DATE="$(date -u -R -d "@$SOURCE_DATE_EPOCH")" | gzip -9n >"$doc/changelog.gz"
 	copyright_file "$bin" >"$doc/copyright"
-	chmod 0644 "$doc/copyright" "$doc/changelog.gz" "$root/usr/share/man/man1/peerdesk.1.gz"
+	chmod 0644 "$doc/copyright" "$doc/changelog.gz" "$root"/usr/share/man/man1/*.gz "$root/usr/share/bash-completion/completions/peerdesk"
 
 	install -D -m 0644 "$lin/deb/lintian-overrides" "$root/usr/share/lintian/overrides/peerdesk"
 	install -m 0755 "$lin/deb/postinst" "$lin/deb/postrm" "$root/DEBIAN/"

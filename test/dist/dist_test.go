@@ -305,6 +305,9 @@ func TestDebContents(t *testing.T) {
 		"/usr/share/doc/peerdesk/copyright":                          "-rw-r--r--",
 		"/usr/share/doc/peerdesk/changelog.gz":                       "-rw-r--r--",
 		"/usr/share/man/man1/peerdesk.1.gz":                          "-rw-r--r--",
+		"/usr/share/man/man1/peerdesk-share-folder.1.gz":             "-rw-r--r--",
+		"/usr/share/man/man1/peerdesk-get.1.gz":                      "-rw-r--r--",
+		"/usr/share/bash-completion/completions/peerdesk":            "-rw-r--r--",
 	}
 	for _, size := range []string{"16x16", "32x32", "48x48", "64x64", "128x128", "256x256"} {
 		want["/usr/share/icons/hicolor/"+size+"/apps/org.peerdesk.Peerdesk.png"] = "-rw-r--r--"

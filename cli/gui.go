@@ -1,6 +1,6 @@
 //go:build !nogui
 
-package main
+package cli
 
 import (
 	"context"
@@ -47,7 +47,7 @@ func (c *cli) gui(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	runErr := app.Run(n, app.Options{Logger: log, Done: ctx.Done(), Version: version})
+	runErr := app.Run(n, app.Options{Logger: log, Done: ctx.Done(), Version: Version})
 	log.Info("stopping")
 	return errors.Join(runErr, n.Close())
 }

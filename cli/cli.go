@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -23,6 +23,9 @@ import (
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/transport"
 )
+
+// Version is the release this binary reports (set by package main).
+var Version = "unknown"
 
 // Exit statuses (README.md, "Using the CLI"): scripts depend on them.
 const (
@@ -49,7 +52,9 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// Run runs the command line args (without the program name) and returns
+// the exit status.
+func Run(args []string, stdout, stderr io.Writer) int {
 	home, args, err := extractHome(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "peerdesk:", err)
@@ -67,12 +72,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c := &cli{home: home, stdout: human.TerminalSafe(stdout), stderr: human.TerminalSafe(stderr)}
 	// No command, or only the app's flags (`peerdesk --name desk`): the
 	// desktop app.
-	cmd := "gui"
-	if len(args) > 0 && !isGUIFlag(args[0]) {
-		cmd, args = args[0], args[1:]
+	if len(args) == 0 || isGUIFlag(args[0]) {
+		return c.report(c.gui(args))
 	}
-	err = c.dispatch(cmd, args)
-	return c.report(err)
+	switch args[0] {
+	case "--version", "-version":
+		fmt.Fprintln(c.stdout, "peerdesk", Version)
+		return exitOK
+	}
+	root := c.commands()
+	root.SetArgs(args)
+	return c.report(root.Execute())
 }
 
 func isGUIFlag(arg string) bool {
@@ -80,68 +90,6 @@ func isGUIFlag(arg string) bool {
 	return strings.HasPrefix(arg, "-") && slices.Contains([]string{"name", "port", "listen", "no-mdns"}, name)
 }
 
-func (c *cli) dispatch(cmd string, args []string) error {
-	switch cmd {
-	case "gui":
-		return c.gui(args)
-	case "daemon":
-		return c.daemon(args)
-	case "id":
-		return c.id(args)
-	case "peers":
-		return c.peers(args)
-	case "peer":
-		if len(args) == 0 {
-			return usagef("peer: want `peer add HOST:PORT` or `peer rm PEER`")
-		}
-		switch args[0] {
-		case "add":
-			return c.peerAdd(args[1:])
-		case "rm", "remove":
-			return c.peerRm(args[1:])
-		}
-		return usagef("peer: unknown subcommand %q", args[0])
-	case "ping":
-		return c.ping(args)
-	case "user":
-		return c.user(args)
-	case "share":
-		return c.share(args)
-	case "settings":
-		return c.settings(args)
-	case "ls":
-		return c.ls(args)
-	case "get":
-		return c.get(args)
-	case "put":
-		return c.put(args)
-	case "send":
-		return c.send(args)
-	case "search":
-		return c.search(args)
-	case "printers":
-		return c.printers(args)
-	case "print":
-		return c.print(args)
-	case "transfers":
-		return c.transfers(args)
-	case "log":
-		return c.auditLog(args)
-	case "trust":
-		return c.trust(args)
-	case "untrust":
-		return c.untrust(args)
-	case "version", "--version", "-version":
-		fmt.Fprintln(c.stdout, "peerdesk", version)
-		return nil
-	case "help", "-h", "--help", "-help":
-		fmt.Fprint(c.stdout, usageText())
-		return nil
-	}
-	return usagef("unknown command %q (see `peerdesk help`)", cmd)
-}
-
-// report prints err and maps it to the exit status.
 func (c *cli) report(err error) int {
 	if err == nil {
 		return exitOK
