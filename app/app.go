@@ -68,7 +68,7 @@ func Run(n *node.Node, opts Options) error {
 	a.SetIcon(Icon)
 	a.Settings().SetTheme(newAppTheme(a.Preferences().StringWithFallback(prefTheme, themeSystem)))
 
-	core := nodeCore{Node: n, home: n.Home}
+	core := nodeCore{Node: n}
 	svc := services{
 		trust: core, files: core, shares: core, accounts: core, transfers: core,
 		audit: core, settings: core, send: core, print: core, sharing: core,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
@@ -20,7 +19,6 @@ import (
 // screen declares the small interface it needs; tests give fakes.
 type nodeCore struct {
 	*node.Node
-	home string
 }
 
 var _ interface {
@@ -115,25 +113,21 @@ func (c nodeCore) AuditRecords(limit int) ([]shares.AuditRecord, error) {
 	return c.Files().AuditLog().Read(limit)
 }
 
-// settingsView is the settings as the "settings" control op answers.
-type settingsView struct {
-	node.Settings
-	InboxDir string `json:"inbox_dir"`
-}
+// settingsView is the settings as the settings screen shows them.
+type settingsView = node.SettingsView
 
-// LoadSettings reads the settings under the node's lock (control op).
-func (c nodeCore) LoadSettings(ctx context.Context) (settingsView, error) {
-	var s settingsView
-	err := control.Call(ctx, c.home, "settings", nil, &s)
-	return s, err // a *control.Error matches its classes with errors.Is
+// LoadSettings reads the settings under the node's lock: the app runs in
+// the node's process and calls it directly.
+func (c nodeCore) LoadSettings(context.Context) (settingsView, error) {
+	return c.SettingsView(), nil
 }
 
 // ChangeSetting changes and saves one setting under the node's lock.
-func (c nodeCore) ChangeSetting(ctx context.Context, key, value string) error {
-	return control.Call(ctx, c.home, "settings.set", struct{ Key, Value string }{key, value}, nil)
+func (c nodeCore) ChangeSetting(_ context.Context, key, value string) error {
+	return c.Node.ChangeSetting(key, value)
 }
 
-// controlTimeout bounds a settings round trip over the control socket.
+// controlTimeout bounds a settings or share change.
 const controlTimeout = 5 * time.Second
 
 // decodeFiles reads the argument of OpSend.

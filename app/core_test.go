@@ -51,7 +51,7 @@ func startNode(t *testing.T, name string) (*node.Node, int) {
 func TestScreensAgainstRealNodes(t *testing.T) {
 	a, _ := startNode(t, "front-desk")
 	b, portB := startNode(t, "back-office")
-	gui, other := nodeCore{Node: a, home: a.Home}, nodeCore{Node: b, home: b.Home}
+	gui, other := nodeCore{Node: a}, nodeCore{Node: b}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -137,7 +137,7 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 	// Push-send: the other PC's prompt accepts; the file lands in its inbox.
 	inbox := t.TempDir()
 	if err := other.ChangeSetting(ctx, "inbox", inbox); err != nil {
-		t.Fatalf("settings over the control socket: %v", err)
+		t.Fatalf("settings: %v", err)
 	}
 	var offered shares.Offer
 	b.SetAcceptAsker(func(_ context.Context, o shares.Offer) bool { offered = o; return true })

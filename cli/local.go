@@ -315,12 +315,6 @@ func absPath(p string) string {
 	return p
 }
 
-// SettingsView is what `peerdesk settings --json` shows.
-type SettingsView struct {
-	node.Settings
-	InboxDir string `json:"inbox_dir"`
-}
-
 func (c *cli) settings(args []string) error {
 	if len(args) > 0 && args[0] == "set" {
 		fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
@@ -328,8 +322,7 @@ func (c *cli) settings(args []string) error {
 		if err != nil {
 			return err
 		}
-		kv := map[string]string{"key": pos[0], "value": pos[1]}
-		return c.callOrOffline("settings.set", kv, nil, 5*time.Second, func(st *node.State) error {
+		return c.callOrOffline(node.OpSettingsSet, node.SettingArgs{Key: pos[0], Value: pos[1]}, nil, 5*time.Second, func(st *node.State) error {
 			return st.SetSetting(pos[0], pos[1])
 		})
 	}
@@ -338,9 +331,9 @@ func (c *cli) settings(args []string) error {
 	if _, err := parseFlags(fs, args, 0, 0, "settings [--json] | settings set KEY VALUE"); err != nil {
 		return err
 	}
-	var v SettingsView
-	if err := c.callOrOffline("settings", nil, &v, 5*time.Second, func(st *node.State) error {
-		v = SettingsView{Settings: st.Settings, InboxDir: st.InboxDir()}
+	var v node.SettingsView
+	if err := c.callOrOffline(node.OpSettings, nil, &v, 5*time.Second, func(st *node.State) error {
+		v = node.SettingsView{Settings: st.Settings, InboxDir: st.InboxDir()}
 		return nil
 	}); err != nil {
 		return err

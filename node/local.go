@@ -160,22 +160,15 @@ func (n *Node) registerLocalControl() {
 		}
 		return n.AddPrinterShare(a)
 	})
-	n.HandleControl("settings", func(context.Context, string, json.RawMessage) (any, error) {
-		n.settingsMu.Lock()
-		defer n.settingsMu.Unlock()
-		return struct {
-			Settings
-			InboxDir string `json:"inbox_dir"`
-		}{n.Settings, n.InboxDir()}, nil
+	n.HandleControl(OpSettings, func(context.Context, string, json.RawMessage) (any, error) {
+		return n.SettingsView(), nil
 	})
-	n.HandleControl("settings.set", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-		var a struct{ Key, Value string }
+	n.HandleControl(OpSettingsSet, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+		var a SettingArgs
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
 		}
-		n.settingsMu.Lock()
-		defer n.settingsMu.Unlock()
-		return nil, n.SetSetting(a.Key, a.Value)
+		return nil, n.ChangeSetting(a.Key, a.Value)
 	})
 	n.HandleControl("share.list", func(context.Context, string, json.RawMessage) (any, error) {
 		return n.Shares.Infos(), nil
@@ -189,4 +182,37 @@ func (n *Node) registerLocalControl() {
 		}
 		return nil, n.RemoveShare(a.Name)
 	})
+}
+
+// Control ops of the settings.
+const (
+	OpSettings    = "settings"
+	OpSettingsSet = "settings.set"
+)
+
+// SettingsView is the settings as `peerdesk settings --json` and the
+// settings op show them: with the inbox folder files land in.
+type SettingsView struct {
+	Settings
+	InboxDir string `json:"inbox_dir"`
+}
+
+// SettingArgs are the arguments of OpSettingsSet.
+type SettingArgs struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// SettingsView returns the settings under the node's settings lock.
+func (n *Node) SettingsView() SettingsView {
+	n.settingsMu.Lock()
+	defer n.settingsMu.Unlock()
+	return SettingsView{Settings: n.Settings, InboxDir: n.InboxDir()}
+}
+
+// ChangeSetting changes and saves one setting under the node's lock.
+func (n *Node) ChangeSetting(key, value string) error {
+	n.settingsMu.Lock()
+	defer n.settingsMu.Unlock()
+	return n.SetSetting(key, value)
 }
