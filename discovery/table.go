@@ -83,6 +83,27 @@ type Table struct {
 	// later, when set, saves what changed since the last write.
 	later  *time.Timer
 	writes int // files written, for tests
+	// trustOf, if set, is where each peer's trust state is read (the
+	// trust store): the table keeps no copy of its own to go stale.
+	trustOf func(id string) string
+}
+
+// SetTrustSource makes the table read each peer's trust state from fn
+// (the trust store) whenever it shows a peer; TrustChanged tells it when
+// to tell its subscribers.
+func (t *Table) SetTrustSource(fn func(id string) string) {
+	t.mu.Lock()
+	t.trustOf = fn
+	t.mu.Unlock()
+}
+
+// viewLocked is p as shown: a copy, with its trust state from the source.
+func (t *Table) viewLocked(p *Peer) Peer {
+	c := clonePeer(p)
+	if t.trustOf != nil {
+		c.Trust = t.trustOf(p.ID)
+	}
+	return c
 }
 
 // Peers that only ever connected are bounded: identities are free to make,
@@ -147,6 +168,9 @@ func (t *Table) Subscribe() (<-chan Event, func()) {
 }
 
 func (t *Table) emitLocked(e Event) {
+	if t.trustOf != nil {
+		e.Peer.Trust = t.trustOf(e.Peer.ID)
+	}
 	for ch := range t.subs {
 		select {
 		case ch <- e:
@@ -201,7 +225,7 @@ func (t *Table) Observe(o Observation, now time.Time) (Peer, bool) {
 		t.emitLocked(Event{Kind: EventUpdated, Peer: *p})
 	}
 	t.saveLocked(now, false)
-	return *p, !known
+	return t.viewLocked(p), !known
 }
 
 // mergeAddresses puts fresh addresses first and keeps a few older ones, so a
@@ -254,27 +278,14 @@ func (t *Table) MarkOffline(id, reason string) bool {
 	return true
 }
 
-// SetTrust records a peer's trust state, emitting EventChanged when it
-// differs. Unknown peers are added (offline) so that a refused peer shows.
-func (t *Table) SetTrust(id, trust string) {
+// TrustChanged tells the subscribers that id's trust state (read from
+// the trust source) changed.
+func (t *Table) TrustChanged(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, ok := t.peers[id]
-	if !ok {
-		if trust == "new" {
-			return // a pin forgotten for a peer not in the table
-		}
-		t.makeRoomLocked()
-		p = &Peer{ID: id}
-		t.peers[id] = p
+	if p, ok := t.peers[id]; ok {
+		t.emitLocked(Event{Kind: EventChanged, Peer: *p})
 	}
-	if p.Trust == trust {
-		return
-	}
-	p.Trust = trust
-	t.dirty = true
-	t.emitLocked(Event{Kind: EventChanged, Peer: *p})
-	t.saveLocked(time.Now(), false)
 }
 
 // makeRoomLocked forgets one peer when the table holds maxPeers: of those
@@ -286,7 +297,7 @@ func (t *Table) makeRoomLocked() {
 	}
 	var victim *Peer
 	for _, p := range t.peers {
-		if p.Trust == "verified" || p.Manual {
+		if t.viewLocked(p).Trust == "verified" || p.Manual {
 			continue
 		}
 		switch {
@@ -309,7 +320,7 @@ func (t *Table) Get(id string) (Peer, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if p, ok := t.peers[id]; ok {
-		return clonePeer(p), true
+		return t.viewLocked(p), true
 	}
 	return Peer{}, false
 }
@@ -320,7 +331,7 @@ func (t *Table) List() []Peer {
 	defer t.mu.Unlock()
 	out := make([]Peer, 0, len(t.peers))
 	for _, p := range t.peers {
-		out = append(out, clonePeer(p))
+		out = append(out, t.viewLocked(p))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Online != out[j].Online {
@@ -421,7 +432,7 @@ func (t *Table) saveLocked(now time.Time, force bool) error {
 	}
 	st := tableState{Manual: t.manual}
 	for _, p := range t.peers {
-		c := clonePeer(p)
+		c := t.viewLocked(p)
 		c.Online = false
 		st.Peers = append(st.Peers, c)
 	}

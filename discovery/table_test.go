@@ -3,6 +3,7 @@ package discovery
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -50,7 +51,10 @@ func TestTableLifecycleEvents(t *testing.T) {
 	if e.Kind != EventUpdated || e.Peer.Addresses[0] != "10.0.0.2:1" || len(e.Peer.Addresses) != 2 {
 		t.Fatalf("event %+v", e)
 	}
-	tb.SetTrust(id, "changed")
+	trust := newTrustMap()
+	tb.SetTrustSource(trust.get)
+	trust.set(id, "changed")
+	tb.TrustChanged(id)
 	if e := nextEvent(t, ch); e.Kind != EventChanged || e.Peer.Trust != "changed" {
 		t.Fatalf("event %+v", e)
 	}
@@ -64,11 +68,12 @@ func TestTableLifecycleEvents(t *testing.T) {
 		t.Fatal("MarkOffline twice reported true")
 	}
 
-	// Reopen: remembered, offline, same trust and addresses.
+	// Reopen: remembered, offline, same trust (from the source) and addresses.
 	tb2, err := OpenTable(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tb2.SetTrustSource(trust.get)
 	got, ok := tb2.Get(id)
 	if !ok || got.Online || got.Trust != "changed" || got.Name != "alice" || len(got.Addresses) != 2 {
 		t.Fatalf("reopened: %+v", got)
@@ -152,10 +157,12 @@ func TestTableBoundsStrangers(t *testing.T) {
 	defer func(n int) { maxPeers = n }(maxPeers)
 	maxPeers = 20
 	tb, path := openTable(t)
+	trust := newTrustMap()
+	tb.SetTrustSource(trust.get)
 	now := time.Now()
 	verified, manual, colleague := "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b", "00000000-0000-4000-8000-00000000000c"
 	tb.Observe(Observation{ID: verified, Alive: true}, now)
-	tb.SetTrust(verified, "verified")
+	trust.set(verified, "verified")
 	tb.AddManual("10.0.0.9:47220")
 	tb.Observe(Observation{ID: manual, Addresses: []string{"10.0.0.9:47220"}, Alive: true}, now)
 	tb.MarkOffline(verified, "test")
@@ -167,7 +174,7 @@ func TestTableBoundsStrangers(t *testing.T) {
 		now = now.Add(time.Millisecond)
 		tb.Observe(Observation{ID: colleague, Alive: true}, now) // online, heard from all along
 		tb.Observe(Observation{ID: fmt.Sprintf("%08d-1111-4111-8111-111111111111", i), Alive: true}, now)
-		tb.SetTrust(fmt.Sprintf("%08d-1111-4111-8111-111111111111", i), "pinned")
+		trust.set(fmt.Sprintf("%08d-1111-4111-8111-111111111111", i), "pinned")
 	}
 	if n := len(tb.List()); n > maxPeers {
 		t.Errorf("%d peers kept, bound %d", n, maxPeers)
@@ -177,9 +184,9 @@ func TestTableBoundsStrangers(t *testing.T) {
 			t.Errorf("%s was forgotten", id)
 		}
 	}
-	tb.SetTrust("99999999-1111-4111-8111-111111111111", "new")
+	tb.TrustChanged("99999999-1111-4111-8111-111111111111")
 	if _, ok := tb.Get("99999999-1111-4111-8111-111111111111"); ok {
-		t.Error("a pin forgotten by the trust store made a row")
+		t.Error("a trust change for a peer not in the table made a row")
 	}
 	tb.mu.Lock()
 	writes := tb.writes - writesBefore
@@ -194,7 +201,28 @@ func TestTableBoundsStrangers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reopened.SetTrustSource(trust.get)
 	if n := len(reopened.List()); n != len(tb.List()) {
 		t.Errorf("peers.json holds %d peers, memory %d", n, len(tb.List()))
 	}
+}
+
+// trustMap stands in for the trust store as the table's trust source.
+type trustMap struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func newTrustMap() *trustMap { return &trustMap{m: map[string]string{}} }
+
+func (t *trustMap) get(id string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[id]
+}
+
+func (t *trustMap) set(id, state string) {
+	t.mu.Lock()
+	t.m[id] = state
+	t.mu.Unlock()
 }

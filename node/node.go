@@ -155,7 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.Trust.OnChange(func(e transport.TrustEntry) { n.Peers.SetTrust(e.ID, string(e.State)) })
+	n.Trust.OnChange(func(e transport.TrustEntry) { n.Peers.TrustChanged(e.ID) })
 	if err := n.startFiles(); err != nil {
 		return nil, err
 	}
@@ -357,7 +357,6 @@ func (n *Node) observeHello(p transport.PeerInfo, h hello) {
 	}
 	_, isNew := n.Peers.Observe(discovery.Observation{ID: p.ID, Name: name, Fingerprint: p.Fingerprint, Addresses: addrs, Alive: true}, time.Now())
 	n.Trust.Touch(p.ID)
-	n.Peers.SetTrust(p.ID, string(n.Trust.Get(p.ID).State))
 	if isNew {
 		n.log.Info("new peer", "peer", p.ID, "name", name)
 	}

@@ -124,12 +124,8 @@ func OpenState(home string, log *slog.Logger) (*State, error) {
 	if err := st.loadSettings(); err != nil {
 		return nil, err
 	}
-	// The table's trust column mirrors the trust store.
-	for _, e := range trust.List() {
-		if _, ok := peers.Get(e.ID); ok {
-			peers.SetTrust(e.ID, string(e.State))
-		}
-	}
+	// The table reads each peer's trust state from the trust store.
+	peers.SetTrustSource(func(id string) string { return string(trust.Get(id).State) })
 	return st, nil
 }
 
