@@ -290,7 +290,7 @@ func (c *cli) id(args []string) error {
 		return err
 	}
 	var info node.IDInfo
-	err := c.callOrOffline("id", nil, &info, 5*time.Second, func(st *node.State) error {
+	err := c.callOrOffline(node.OpID, nil, &info, 5*time.Second, func(st *node.State) error {
 		info = st.ID()
 		return nil
 	})
@@ -312,7 +312,7 @@ func (c *cli) peers(args []string) error {
 		return err
 	}
 	var list []discovery.Peer
-	err := c.callOrOffline("peers", nil, &list, 5*time.Second, func(st *node.State) error {
+	err := c.callOrOffline(node.OpPeers, nil, &list, 5*time.Second, func(st *node.State) error {
 		list = st.Peers.List()
 		fmt.Fprintln(c.stderr, "peerdesk: no peer running for this home; showing remembered peers (all offline)")
 		return nil
@@ -372,7 +372,7 @@ func (c *cli) peerAdd(args []string) error {
 		return err
 	}
 	var p discovery.Peer
-	if err := c.callOrOffline("peer.add", node.PeerRef{Addr: pos[0]}, &p, 10*time.Second, nil); err != nil {
+	if err := c.callOrOffline(node.OpPeerAdd, node.PeerRef{Addr: pos[0]}, &p, 10*time.Second, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -388,7 +388,7 @@ func (c *cli) peerRm(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.callOrOffline("peer.rm", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+	return c.callOrOffline(node.OpPeerRemove, node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
 		if st.Peers.Remove(pos[0]) {
 			return nil
 		}
@@ -409,7 +409,7 @@ func (c *cli) ping(args []string) error {
 		return err
 	}
 	var res node.PingResult
-	if err := c.callOrOffline("ping", node.PeerRef{Peer: pos[0]}, &res, 10*time.Second, nil); err != nil {
+	if err := c.callOrOffline(node.OpPing, node.PeerRef{Peer: pos[0]}, &res, 10*time.Second, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -428,7 +428,7 @@ func (c *cli) trust(args []string) error {
 		return err
 	}
 	var e transport.TrustEntry
-	err = c.callOrOffline("trust", node.PeerRef{Peer: pos[0], Fingerprint: *fp}, &e, 5*time.Second, func(st *node.State) error {
+	err = c.callOrOffline(node.OpTrust, node.PeerRef{Peer: pos[0], Fingerprint: *fp}, &e, 5*time.Second, func(st *node.State) error {
 		var err error
 		e, err = st.TrustPeer(pos[0], *fp)
 		return err
@@ -449,7 +449,7 @@ func (c *cli) untrust(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.callOrOffline("untrust", node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+	return c.callOrOffline(node.OpUntrust, node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
 		return st.UntrustPeer(pos[0])
 	})
 }

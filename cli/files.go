@@ -141,7 +141,7 @@ func (c *cli) ls(args []string) error {
 		return err
 	}
 	var l node.Listing
-	if err := c.callLong("ls", node.LsArgs{Target: rp, Creds: cr, Hidden: *all}, &l, nil); err != nil {
+	if err := c.callLong(node.OpLs, node.LsArgs{Target: rp, Creds: cr, Hidden: *all}, &l, nil); err != nil {
 		return err
 	}
 	if rp.Share == "" {
@@ -210,7 +210,7 @@ func (c *cli) get(args []string) error {
 	}
 	var res node.GetResult
 	bars := c.newProgress()
-	err = c.callLong("get", node.GetArgs{Source: rp, Creds: cr, GetOptions: node.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, &res, bars.event)
+	err = c.callLong(node.OpGet, node.GetArgs{Source: rp, Creds: cr, GetOptions: node.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, &res, bars.event)
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (c *cli) put(args []string) error {
 	}
 	var res []node.PutResult
 	bars := c.newProgress()
-	if err := c.callLong("put", node.PutArgs{Locals: locals, Target: rp, Creds: cr, Replace: *replace}, &res, bars.event); err != nil {
+	if err := c.callLong(node.OpPut, node.PutArgs{Locals: locals, Target: rp, Creds: cr, Replace: *replace}, &res, bars.event); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -314,7 +314,7 @@ func (c *cli) send(args []string) error {
 	}
 	var res node.SendResult
 	bars := c.newProgress()
-	if err := c.callLong("send", node.SendArgs{Peer: pos[0], Files: files}, &res, bars.event); err != nil {
+	if err := c.callLong(node.OpSend, node.SendArgs{Peer: pos[0], Files: files}, &res, bars.event); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -351,7 +351,7 @@ func (c *cli) search(args []string) error {
 		return err
 	}
 	var hits []node.SearchHit
-	if err := c.callLong("search", node.SearchArgs{Pattern: pos[0], Creds: cr, Peer: *peer}, &hits, nil); err != nil {
+	if err := c.callLong(node.OpSearch, node.SearchArgs{Pattern: pos[0], Creds: cr, Peer: *peer}, &hits, nil); err != nil {
 		return err
 	}
 	if hits == nil {
@@ -375,7 +375,7 @@ func (c *cli) transfers(args []string) error {
 		return err
 	}
 	var list []node.Progress
-	if err := c.callOrOffline("transfers", nil, &list, 5*time.Second, func(st *node.State) error {
+	if err := c.callOrOffline(node.OpTransfers, nil, &list, 5*time.Second, func(st *node.State) error {
 		list = transfer.NewManager(st.Home, nil).List()
 		return nil
 	}); err != nil {
@@ -408,7 +408,7 @@ func (c *cli) auditLog(args []string) error {
 		return err
 	}
 	var recs []shares.AuditRecord
-	if err := c.callOrOffline("log", node.LogArgs{Limit: *limit}, &recs, 10*time.Second, func(st *node.State) error {
+	if err := c.callOrOffline(node.OpLog, node.LogArgs{Limit: *limit}, &recs, 10*time.Second, func(st *node.State) error {
 		var err error
 		recs, err = st.ReadAuditLog(*limit)
 		return err

@@ -115,9 +115,9 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		a := node.UserArgs{Name: pos[0], Password: pw}
-		op, local := "user.add", (*node.State).AddUser
+		op, local := node.OpUserAdd, (*node.State).AddUser
 		if sub == "passwd" {
-			op, local = "user.passwd", (*node.State).SetUserPassword
+			op, local = node.OpUserPasswd, (*node.State).SetUserPassword
 		}
 		if err := c.callOrOffline(op, a, nil, 10*time.Second, func(st *node.State) error { return local(st, a) }); err != nil {
 			return err
@@ -134,13 +134,13 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		a := node.UserArgs{Name: pos[0]}
-		return c.callOrOffline("user.rm", a, nil, 10*time.Second, func(st *node.State) error { return st.RemoveUser(a) })
+		return c.callOrOffline(node.OpUserRemove, a, nil, 10*time.Second, func(st *node.State) error { return st.RemoveUser(a) })
 	case "list", "ls":
 		if _, err := parseFlags(fs, args, 0, 0, "user list [--json]"); err != nil {
 			return err
 		}
 		var list []shares.AccountInfo
-		err := c.callOrOffline("user.list", nil, &list, 5*time.Second, func(st *node.State) error {
+		err := c.callOrOffline(node.OpUserList, nil, &list, 5*time.Second, func(st *node.State) error {
 			list = st.Accounts.List()
 			return nil
 		})
@@ -196,7 +196,7 @@ func (c *cli) share(args []string) error {
 			}
 		}
 		var info shares.ShareInfo
-		if err := c.callOrOffline("share.folder", a, &info, 10*time.Second, func(st *node.State) error {
+		if err := c.callOrOffline(node.OpShareFolder, a, &info, 10*time.Second, func(st *node.State) error {
 			var err error
 			info, err = st.AddFolderShare(a)
 			return err
@@ -219,7 +219,7 @@ func (c *cli) share(args []string) error {
 			}
 		}
 		var info shares.ShareInfo
-		if err := c.callOrOffline("share.printer", a, &info, 10*time.Second, func(st *node.State) error {
+		if err := c.callOrOffline(node.OpSharePrinter, a, &info, 10*time.Second, func(st *node.State) error {
 			var err error
 			info, err = st.AddPrinterShare(a)
 			return err
@@ -234,7 +234,7 @@ func (c *cli) share(args []string) error {
 			return err
 		}
 		var list []shares.ShareInfo
-		if err := c.callOrOffline("share.list", nil, &list, 5*time.Second, func(st *node.State) error {
+		if err := c.callOrOffline(node.OpShareList, nil, &list, 5*time.Second, func(st *node.State) error {
 			list = st.Shares.Infos()
 			return nil
 		}); err != nil {
@@ -265,7 +265,7 @@ func (c *cli) share(args []string) error {
 		if err != nil {
 			return err
 		}
-		return c.callOrOffline("share.rm", map[string]string{"name": pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+		return c.callOrOffline(node.OpShareRemove, map[string]string{"name": pos[0]}, nil, 5*time.Second, func(st *node.State) error {
 			return st.RemoveShare(pos[0])
 		})
 	case "pause", "resume":
@@ -275,7 +275,7 @@ func (c *cli) share(args []string) error {
 			return err
 		}
 		paused := sub == "pause"
-		err := c.call("sharing.pause", map[string]bool{"paused": paused}, nil, 5*time.Second)
+		err := c.call(node.OpSharingPause, map[string]bool{"paused": paused}, nil, 5*time.Second)
 		if errors.Is(err, control.ErrNotRunning) {
 			return notRunningHint()
 		}

@@ -32,7 +32,7 @@ func (c *cli) printers(args []string) error {
 		return err
 	}
 	var list []node.PrinterInfo
-	if err := c.callLong("printers", node.PrintersArgs{Peer: pos[0], Creds: cr}, &list, nil); err != nil {
+	if err := c.callLong(node.OpPrinters, node.PrintersArgs{Peer: pos[0], Creds: cr}, &list, nil); err != nil {
 		return err
 	}
 	if list == nil {
@@ -57,7 +57,7 @@ func (c *cli) printers(args []string) error {
 // none running, straight from the spooler.
 func (c *cli) localPrinters(asJSON bool) error {
 	var list []printing.Queue
-	err := c.callOrOffline("printers.local", nil, &list, 30*time.Second, func(*node.State) error {
+	err := c.callOrOffline(node.OpPrintersLocal, nil, &list, 30*time.Second, func(*node.State) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		var err error
@@ -129,7 +129,7 @@ func (c *cli) print(args []string) error {
 		// keeps the one result.
 		fmt.Fprintf(c.stderr, "job %d on %s:%s: %s%s\n", j.JobID, j.Peer, j.Printer, j.State, parens(j.Message))
 	}
-	err = c.callLong("print", node.PrintArgs{Target: rp, File: files[0], Creds: cr,
+	err = c.callLong(node.OpPrint, node.PrintArgs{Target: rp, File: files[0], Creds: cr,
 		PrintOptions: node.PrintOptions{Copies: *copies, Wait: *wait}, WaitTimeout: *timeout}, &job, onEvent)
 	if err != nil {
 		return err

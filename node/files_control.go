@@ -53,7 +53,7 @@ func (n *Node) registerFilesControl() {
 	handle := func(op string, fn func(ctx context.Context, args json.RawMessage) (any, error)) {
 		n.HandleControl(op, func(ctx context.Context, _ string, args json.RawMessage) (any, error) { return fn(ctx, args) })
 	}
-	handle("ls", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	handle(OpLs, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a LsArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
@@ -62,38 +62,38 @@ func (n *Node) registerFilesControl() {
 		defer cancel()
 		return n.Browse(ctx, a.Target, a.Creds, a.Hidden)
 	})
-	handle("get", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	handle(OpGet, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a GetArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
 		}
 		return n.Get(ctx, a.Source, a.Creds, a.GetOptions, emitProgress(ctx))
 	})
-	handle("put", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	handle(OpPut, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a PutArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
 		}
 		return n.Put(ctx, a.Locals, a.Target, a.Creds, a.Replace, emitProgress(ctx))
 	})
-	handle("send", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	handle(OpSend, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a SendArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
 		}
 		return n.Send(ctx, a.Peer, a.Files, emitProgress(ctx))
 	})
-	handle("search", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	handle(OpSearch, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a SearchArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
 		}
 		return n.Search(ctx, a.Pattern, a.Creds, a.Peer)
 	})
-	handle("transfers", func(context.Context, json.RawMessage) (any, error) {
+	handle(OpTransfers, func(context.Context, json.RawMessage) (any, error) {
 		return n.transfers.List(), nil
 	})
-	handle("transfers.cancel", func(_ context.Context, raw json.RawMessage) (any, error) {
+	handle(OpTransfersCancel, func(_ context.Context, raw json.RawMessage) (any, error) {
 		var a struct {
 			ID string `json:"id"`
 		}
@@ -102,7 +102,7 @@ func (n *Node) registerFilesControl() {
 		}
 		return nil, n.transfers.Cancel(a.ID)
 	})
-	handle("log", func(_ context.Context, raw json.RawMessage) (any, error) {
+	handle(OpLog, func(_ context.Context, raw json.RawMessage) (any, error) {
 		var a LogArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err

@@ -140,20 +140,20 @@ func (n *Node) registerLocalControl() {
 			return nil, fn(a)
 		}
 	}
-	n.HandleControl("user.add", userOp(n.AddUser))
-	n.HandleControl("user.passwd", userOp(n.SetUserPassword))
-	n.HandleControl("user.rm", userOp(n.RemoveUser))
-	n.HandleControl("user.list", func(context.Context, string, json.RawMessage) (any, error) {
+	n.HandleControl(OpUserAdd, userOp(n.AddUser))
+	n.HandleControl(OpUserPasswd, userOp(n.SetUserPassword))
+	n.HandleControl(OpUserRemove, userOp(n.RemoveUser))
+	n.HandleControl(OpUserList, func(context.Context, string, json.RawMessage) (any, error) {
 		return n.Accounts.List(), nil
 	})
-	n.HandleControl("share.folder", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpShareFolder, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
 		var a FolderShareArgs
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
 		}
 		return n.AddFolderShare(a)
 	})
-	n.HandleControl("share.printer", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpSharePrinter, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
 		var a PrinterShareArgs
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
@@ -170,10 +170,10 @@ func (n *Node) registerLocalControl() {
 		}
 		return nil, n.ChangeSetting(a.Key, a.Value)
 	})
-	n.HandleControl("share.list", func(context.Context, string, json.RawMessage) (any, error) {
+	n.HandleControl(OpShareList, func(context.Context, string, json.RawMessage) (any, error) {
 		return n.Shares.Infos(), nil
 	})
-	n.HandleControl("share.rm", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpShareRemove, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
 		var a struct {
 			Name string `json:"name"`
 		}

@@ -499,9 +499,9 @@ func decodeArgs(args json.RawMessage, v any) error {
 }
 
 func (n *Node) registerControl() {
-	n.HandleControl("id", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.ID(), nil })
-	n.HandleControl("peers", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.PeerList(), nil })
-	n.HandleControl("peer.add", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpID, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.ID(), nil })
+	n.HandleControl(OpPeers, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.PeerList(), nil })
+	n.HandleControl(OpPeerAdd, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
 		var a PeerRef
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
@@ -510,14 +510,14 @@ func (n *Node) registerControl() {
 		defer cancel()
 		return n.AddPeer(ctx, a.Addr)
 	})
-	n.HandleControl("peer.rm", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpPeerRemove, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
 		var a PeerRef
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
 		}
 		return nil, n.RemovePeer(a.Peer)
 	})
-	n.HandleControl("trust", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpTrust, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
 		var a PeerRef
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
@@ -531,7 +531,7 @@ func (n *Node) registerControl() {
 		n.live.probeSoon(e.ID)
 		return e, nil
 	})
-	n.HandleControl("untrust", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpUntrust, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
 		var a PeerRef
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
@@ -546,7 +546,7 @@ func (n *Node) registerControl() {
 		n.endpoint.Drop(p.ID)
 		return nil, nil
 	})
-	n.HandleControl("ping", func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpPing, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
 		var a PeerRef
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err

@@ -28,7 +28,7 @@ type (
 )
 
 func (n *Node) registerPrintControl() {
-	n.HandleControl("printers", func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+	n.HandleControl(OpPrinters, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
 		var a PrintersArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err
@@ -37,14 +37,14 @@ func (n *Node) registerPrintControl() {
 		defer cancel()
 		return n.Printers(ctx, a.Peer, a.Creds)
 	})
-	n.HandleControl("printers.local", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+	n.HandleControl(OpPrintersLocal, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return LocalPrinters(ctx)
 	})
 	// print runs as long as the job is followed; the client's going away
 	// (Ctrl-C) ends ctx and the follow, not the job.
-	n.HandleControl("print", func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+	n.HandleControl(OpPrint, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
 		var a PrintArgs
 		if err := decodeArgs(raw, &a); err != nil {
 			return nil, err

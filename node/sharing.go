@@ -68,7 +68,7 @@ func (n *Node) Mkdir(ctx context.Context, rp RemotePath, creds Creds) error {
 // registerSharingControl adds the control op that pauses sharing, so a
 // daemon can do what the tray does.
 func (n *Node) registerSharingControl() {
-	n.HandleControl("sharing.pause", func(_ context.Context, _ string, args json.RawMessage) (any, error) {
+	n.HandleControl(OpSharingPause, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
 		var a struct {
 			Paused bool `json:"paused"`
 		}
