@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,11 +100,12 @@ type Announcer struct {
 	server *zeroconf.Server
 }
 
-// Announce registers the peer on every multicast interface. The instance
-// name is the peer id, unique by construction; the display name travels in
-// the TXT record, where any character is allowed.
-func Announce(a Announcement) (*Announcer, error) {
-	srv, err := zeroconf.Register(a.ID, Service, Domain, a.Port, a.TXT(), nil)
+// Announce registers the peer on ifaces (nil: every multicast interface
+// there is now). The instance name is the peer id, unique by construction;
+// the display name travels in the TXT record, where any character is
+// allowed.
+func Announce(a Announcement, ifaces []net.Interface) (*Announcer, error) {
+	srv, err := zeroconf.Register(a.ID, Service, Domain, a.Port, a.TXT(), ifaces)
 	if err != nil {
 		return nil, fmt.Errorf("mdns announce: %w", err)
 	}
@@ -126,7 +128,18 @@ type Browser struct {
 	found  func(Observation)
 
 	mu      sync.Mutex
+	ifaces  []net.Interface // nil: all
+	watched bool            // SetInterfaces was called: browse only on ifaces
 	restart chan struct{}
+}
+
+// SetInterfaces browses on ifaces from now on (a new browse starts); with
+// none, the browser waits for some.
+func (b *Browser) SetInterfaces(ifaces []net.Interface) {
+	b.mu.Lock()
+	b.ifaces, b.watched = slices.Clone(ifaces), true
+	b.mu.Unlock()
+	b.Restart()
 }
 
 // NewBrowser makes a browser that reports peers other than selfID to found.
@@ -144,7 +157,12 @@ func (b *Browser) Restart() {
 	}
 }
 
-// Run browses until ctx ends.
+// retryBrowse is how long a browse that could not start waits before it
+// tries again (a restart, e.g. an interface coming up, is sooner).
+var retryBrowse = 5 * time.Second
+
+// Run browses until ctx ends. A browse that cannot start (no interface
+// yet) is tried again after retryBrowse, or at the next restart.
 func (b *Browser) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		bctx, cancel := context.WithCancel(ctx)
@@ -156,6 +174,13 @@ func (b *Browser) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-b.restart:
+		case <-done:
+			// It ended by itself: it could not start. Try again later.
+			select {
+			case <-ctx.Done():
+			case <-b.restart:
+			case <-time.After(retryBrowse):
+			}
 		}
 		cancel()
 		<-done
@@ -163,13 +188,19 @@ func (b *Browser) Run(ctx context.Context) {
 }
 
 func (b *Browser) browseOnce(ctx context.Context) {
-	res, err := zeroconf.NewResolver(nil)
+	b.mu.Lock()
+	ifaces, watched := b.ifaces, b.watched
+	b.mu.Unlock()
+	if watched && len(ifaces) == 0 {
+		return // no usable interface: wait for one
+	}
+	var opts []zeroconf.ClientOption
+	if watched {
+		opts = append(opts, zeroconf.SelectIfaces(ifaces))
+	}
+	res, err := zeroconf.NewResolver(opts...)
 	if err != nil {
 		b.log.Warn("mdns browse unavailable", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(5 * time.Second):
-		}
 		return
 	}
 	entries := make(chan *zeroconf.ServiceEntry, 32)

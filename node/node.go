@@ -53,7 +53,9 @@ type Node struct {
 	mux      *transport.Mux // the node's own ops (hello, bye)
 	services *transport.Mux // the services' ops, behind gate
 	gate     serviceGate
+	mdnsMu   sync.Mutex // guards announce and stopMDNS
 	announce *discovery.Announcer
+	stopMDNS bool
 	browser  *discovery.Browser
 	control  *control.Server
 	live     *liveness
@@ -174,13 +176,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 
 	if !cfg.NoMDNS {
-		n.announce, err = discovery.Announce(n.announcement())
-		if err != nil {
-			// A machine with no multicast interface still works by address.
-			log.Warn("mdns announce failed; peers must be added by address", "err", err)
-		}
+		// Announcing and browsing follow the usable interfaces: a peer
+		// started before its network, or that gains one (a dock, a VPN),
+		// starts on it as it appears.
 		n.browser = discovery.NewBrowser(n.Identity.ID.String(), log, n.onMDNS)
 		n.goRun(n.browser.Run)
+		n.goRun(discovery.NewInterfaceWatcher(log, n.onInterfaces).Run)
 	}
 	n.goRun(n.control.Serve)
 	n.goRun(n.live.run)
@@ -251,9 +252,13 @@ func (n *Node) Close() error {
 		n.stopping.Store(true)
 		// mDNS goodbye first, so a browse restarted by the transport
 		// goodbye below no longer finds this peer's records.
+		n.mdnsMu.Lock()
+		n.stopMDNS = true
 		if n.announce != nil {
 			n.announce.Close()
+			n.announce = nil
 		}
+		n.mdnsMu.Unlock()
 		if n.endpoint != nil {
 			n.sayGoodbye()
 		}
@@ -370,6 +375,31 @@ func (n *Node) hasDeparted(id, instance string) bool {
 	n.departMu.Lock()
 	defer n.departMu.Unlock()
 	return n.departed[id] == instance
+}
+
+// onInterfaces starts announcing and browsing anew on the usable
+// interfaces of the moment.
+func (n *Node) onInterfaces(ifaces []net.Interface) {
+	n.browser.SetInterfaces(ifaces)
+	n.mdnsMu.Lock()
+	defer n.mdnsMu.Unlock()
+	if n.stopMDNS {
+		return
+	}
+	if n.announce != nil {
+		n.announce.Close()
+		n.announce = nil
+	}
+	if len(ifaces) == 0 {
+		n.log.Info("no usable network interface yet: peers find this one once it has one, or by address")
+		return
+	}
+	a, err := discovery.Announce(n.announcement(), ifaces)
+	if err != nil {
+		n.log.Warn("mdns announce failed; peers must be added by address until it works", "err", err)
+		return
+	}
+	n.announce = a
 }
 
 // onMDNS handles a peer seen on mDNS. A record is an unauthenticated hint:

@@ -254,6 +254,39 @@ func (b *Bed) Plug(t testing.TB, i int) {
 	b.ip(t, "-n", b.Switch, "link", "set", b.Host(i).SwitchPort, "up")
 }
 
+// LinkDown takes host i's own network interface down, as a laptop whose
+// Wi-Fi has not connected yet: the kernel drops its routes.
+func (b *Bed) LinkDown(t testing.TB, i int) {
+	t.Helper()
+	b.ipBatch(t, b.Host(i).NS, "link set "+b.Host(i).Iface+" down")
+}
+
+// LinkUp brings host i's interface back up after LinkDown, with the
+// multicast route the bed's hosts need (no default route here).
+func (b *Bed) LinkUp(t testing.TB, i int) {
+	t.Helper()
+	b.ipBatch(t, b.Host(i).NS, "link set "+b.Host(i).Iface+" up", "route replace 224.0.0.0/4 dev "+b.Host(i).Iface)
+}
+
+// Attach plugs a second cable into host h of another bed, as a docking
+// station or a second network card would: a new interface iface in h's
+// namespace on this bed's switch, with address .slot+1 of this bed's
+// subnet (a slot no host of this bed uses). It returns that address.
+func (b *Bed) Attach(t testing.TB, h *Host, iface string, slot int) netip.Addr {
+	t.Helper()
+	a4 := b.Subnet.Addr().As4()
+	a4[3] = byte(slot + 1)
+	addr := netip.AddrFrom4(a4)
+	port := "a" + strconv.Itoa(slot)
+	b.ipBatch(t, b.Switch,
+		"link add "+port+" type veth peer name "+iface+" netns "+h.NS,
+		"link set "+port+" master "+BridgeName+" up")
+	b.ipBatch(t, h.NS,
+		"link set "+iface+" multicast on up",
+		"addr add "+netip.PrefixFrom(addr, b.Subnet.Bits()).String()+" dev "+iface)
+	return addr
+}
+
 // Require skips the test (or fails it if CI=true) unless the machine can
 // build beds: root and the ip tool.
 func Require(t testing.TB) {
