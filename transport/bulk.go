@@ -354,6 +354,14 @@ func (m *bulkMux) addIn(r *bulkRecv) error {
 	return nil
 }
 
+// busy reports whether a transfer is running: the bulk channel watches
+// those itself (bulkIdleTimeout), and they move no SCTP traffic.
+func (m *bulkMux) busy() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.in)+len(m.out) > 0
+}
+
 func (m *bulkMux) removeOut(s *bulkSend) {
 	m.mu.Lock()
 	if m.out[s.id] == s {

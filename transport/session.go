@@ -71,7 +71,9 @@ func (s *Session) peerGone(now time.Time) bool {
 	if s.assoc == nil {
 		return false
 	}
-	if rx := s.assoc.BytesReceived(); rx != s.heard || s.heardAt.IsZero() {
+	// A bulk transfer moves no SCTP traffic for as long as it runs, and
+	// has its own idle timeout: it counts as hearing from the peer.
+	if rx := s.assoc.BytesReceived(); rx != s.heard || s.heardAt.IsZero() || (s.bulk != nil && s.bulk.busy()) {
 		s.heard, s.heardAt = rx, now
 		return false
 	}
