@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"sort"
@@ -229,16 +231,27 @@ func (t *Table) Observe(o Observation, now time.Time) (Peer, bool) {
 }
 
 // mergeAddresses puts fresh addresses first and keeps a few older ones, so a
-// peer that moved is still tried where it was last seen.
+// peer that moved is still tried where it was last seen. DNS names (only a
+// user's `peer add` gives one; mDNS and hellos give IP addresses) come
+// before all and are never dropped: each dial resolves them anew, which is
+// how a peer whose address changed is found again by its name.
 func mergeAddresses(fresh, old []string) []string {
 	out := make([]string, 0, len(fresh)+len(old))
+	for _, list := range [][]string{fresh, old} {
+		for _, a := range list {
+			if IsDNSName(a) && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	names := len(out)
 	for _, a := range fresh {
 		if a != "" && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
 	for _, a := range old {
-		if len(out) >= 6 {
+		if len(out)-names >= 6 {
 			break
 		}
 		if !slices.Contains(out, a) {
@@ -246,6 +259,17 @@ func mergeAddresses(fresh, old []string) []string {
 		}
 	}
 	return out
+}
+
+// IsDNSName reports whether addr ("host:port") names its host by a DNS
+// name rather than an IP address.
+func IsDNSName(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	_, err = netip.ParseAddr(host)
+	return err != nil
 }
 
 // Seen refreshes a peer's last-seen time (it answered a probe).

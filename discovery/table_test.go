@@ -226,3 +226,26 @@ func (t *trustMap) set(id, state string) {
 	t.m[id] = state
 	t.mu.Unlock()
 }
+
+// TestMergeKeepsNames: a DNS name a user added comes first and stays
+// however many addresses the peer is seen at since.
+func TestMergeKeepsNames(t *testing.T) {
+	addrs := mergeAddresses([]string{"pc12.office.lan:47220"}, nil)
+	for i := range 20 {
+		addrs = mergeAddresses([]string{fmt.Sprintf("10.0.0.%d:47220", i)}, addrs)
+	}
+	if addrs[0] != "pc12.office.lan:47220" {
+		t.Fatalf("addresses %v: the name is not first", addrs)
+	}
+	if len(addrs) != 7 || addrs[1] != "10.0.0.19:47220" {
+		t.Fatalf("addresses %v: want the name, then the 6 latest", addrs)
+	}
+	for _, tc := range []struct {
+		addr string
+		name bool
+	}{{"pc12:1", true}, {"10.0.0.1:1", false}, {"[fd00::1]:1", false}, {"[fe80::1%eth0]:1", false}, {"nonsense", false}} {
+		if got := IsDNSName(tc.addr); got != tc.name {
+			t.Errorf("IsDNSName(%q) = %v", tc.addr, got)
+		}
+	}
+}

@@ -46,7 +46,13 @@ type probeState struct {
 	inflight bool
 	next     time.Time
 	failures int
+	// named: the peer has a DNS name from `peer add`, which a redial
+	// resolves anew; an address change is found by retrying soon.
+	named bool
 }
+
+// namedRetry caps the back-off of a peer added by DNS name.
+const namedRetry = 4 * time.Second
 
 type liveness struct {
 	n    *Node
@@ -235,8 +241,17 @@ func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
 		st.next = now.Add(l.cfg.Interval)
 		return
 	}
-	backoff := 2 * time.Second << min(st.failures, 5)
-	st.next = now.Add(min(backoff, l.cfg.RetryMax))
+	backoff := min(2*time.Second<<min(st.failures, 5), l.cfg.RetryMax)
+	if st.named {
+		backoff = min(backoff, namedRetry)
+	}
+	st.next = now.Add(backoff)
+}
+
+func (l *liveness) setNamed(key string, named bool) {
+	l.mu.Lock()
+	l.stateLocked(key).named = named
+	l.mu.Unlock()
 }
 
 func (l *liveness) schedule(ctx context.Context, now time.Time) {
@@ -250,6 +265,7 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 		if !l.claim(p.ID, now) {
 			continue
 		}
+		l.setNamed(p.ID, slices.ContainsFunc(p.Addresses, discovery.IsDNSName))
 		l.n.wg.Add(1)
 		go func() {
 			defer l.n.wg.Done()

@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -444,11 +446,20 @@ func (n *Node) AddPeer(ctx context.Context, addr string) (discovery.Peer, error)
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return discovery.Peer{}, fmt.Errorf("%w: bad port in %q", ErrUsage, addr)
 	}
-	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-	if err != nil || len(ips) == 0 {
-		return discovery.Peer{}, fmt.Errorf("%w: cannot resolve %q", ErrPeerNotFound, host)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addr = net.JoinHostPort(ip.String(), port)
+	} else {
+		// A DNS name is kept as given: every dial resolves it anew, so a
+		// peer whose address changes is found again by its name.
+		if !validHostname(host) {
+			return discovery.Peer{}, fmt.Errorf("%w: %q is not a host name or an IP address", ErrUsage, host)
+		}
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		if err != nil || len(ips) == 0 {
+			return discovery.Peer{}, fmt.Errorf("%w: cannot resolve %q", ErrPeerNotFound, host)
+		}
+		addr = net.JoinHostPort(strings.ToLower(strings.TrimSuffix(host, ".")), port)
 	}
-	addr = net.JoinHostPort(ips[0].IP.String(), port)
 	n.Peers.AddManual(addr)
 	id, err := n.live.probeAddr(ctx, addr)
 	if err != nil {
@@ -456,6 +467,26 @@ func (n *Node) AddPeer(ctx context.Context, addr string) (discovery.Peer, error)
 	}
 	p, _ := n.Peers.Get(id)
 	return p, nil
+}
+
+// validHostname reports whether s is a DNS host name: dot-separated labels
+// of letters, digits and inner hyphens, 253 bytes at most.
+func validHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // RemovePeer forgets a peer (and its pin stays: untrust removes that).

@@ -300,3 +300,18 @@ func TestPauseGatesEveryServiceOp(t *testing.T) {
 		t.Errorf("after resuming: %v", err)
 	}
 }
+
+func TestValidHostname(t *testing.T) {
+	for _, tc := range []struct {
+		s  string
+		ok bool
+	}{
+		{"pc12.office.lan", true}, {"PC12", true}, {"pc12.office.lan.", true}, {"a-b.c", true},
+		{"", false}, {"-pc", false}, {"pc-", false}, {"pc..lan", false}, {"pc_12", false}, {"pc 12", false},
+		{strings.Repeat("a", 64), false}, {strings.Repeat("a.", 127) + "ab", false},
+	} {
+		if got := validHostname(tc.s); got != tc.ok {
+			t.Errorf("validHostname(%q) = %v, want %v", tc.s, got, tc.ok)
+		}
+	}
+}

@@ -287,6 +287,21 @@ func (b *Bed) Attach(t testing.TB, h *Host, iface string, slot int) netip.Addr {
 	return addr
 }
 
+// Readdress moves host i to another IPv4 address of the bed's subnet (a
+// new DHCP lease): the old one goes, Host.IP becomes the new one.
+func (b *Bed) Readdress(t testing.TB, i int, to netip.Addr) {
+	t.Helper()
+	h := b.Host(i)
+	// Old first: deleting a primary address takes the secondaries of its
+	// subnet with it. The last address gone flushes the device's routes,
+	// so the multicast route comes back too.
+	b.ipBatch(t, h.NS,
+		"addr del "+netip.PrefixFrom(h.IP, b.Subnet.Bits()).String()+" dev "+h.Iface,
+		"addr add "+netip.PrefixFrom(to, b.Subnet.Bits()).String()+" dev "+h.Iface,
+		"route replace 224.0.0.0/4 dev "+h.Iface)
+	h.IP = to
+}
+
 // Require skips the test (or fails it if CI=true) unless the machine can
 // build beds: root and the ip tool.
 func Require(t testing.TB) {
