@@ -42,14 +42,14 @@ type peerRow struct {
 
 // peer is one host of the bed with its peerdesk identity.
 type peer struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	host *netns.Host
 	id   idInfo
 	proc *netns.Proc
 }
 
-func newPeers(t *testing.T, b *netns.Bed, bin string) []*peer {
+func newPeers(t testing.TB, b *netns.Bed, bin string) []*peer {
 	t.Helper()
 	var ps []*peer
 	for _, h := range b.Hosts {
