@@ -149,6 +149,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		Handler:  &n.gate,
 		Logger:   log,
 		QuietOps: []string{opHello},
+		// A peer this one cannot reach (no address: it never said where it
+		// listens) is of no use once idle; its session goes after 20 s.
+		Stranger: func(id string) bool {
+			p, ok := n.Peers.Get(id)
+			return !ok || len(p.Addresses) == 0
+		},
 		// A handshake claiming a known id with another key is refused by
 		// the trust store and changes nothing the user sees: ids are
 		// public, so anyone can present one (docs/security.md, H1).

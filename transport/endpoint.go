@@ -30,6 +30,12 @@ type Config struct {
 	// IdleTimeout closes a session that carried no non-quiet stream for
 	// this long (default 2 minutes).
 	IdleTimeout time.Duration
+	// Stranger, if set, tells the peers whose sessions idle out after
+	// StrangerIdleTimeout (default 20 s) instead: peers this one has no
+	// use for (it cannot even reach them), whose sessions would otherwise
+	// hold their buffers for the full idle timeout (docs/security.md, H3).
+	Stranger            func(peerID string) bool
+	StrangerIdleTimeout time.Duration
 	// HandshakeTimeout bounds a DTLS+SCTP handshake (default 5 s).
 	HandshakeTimeout time.Duration
 	// MaxHandshakes caps handshakes in progress from addresses that
@@ -71,6 +77,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.StrangerIdleTimeout == 0 {
+		c.StrangerIdleTimeout = 20 * time.Second
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 5 * time.Second
@@ -645,17 +654,29 @@ func (e *Endpoint) Sessions() []PeerInfo {
 
 func (e *Endpoint) idleLoop() {
 	defer e.wg.Done()
-	tick := time.NewTicker(e.cfg.IdleTimeout / 4)
+	tick := time.NewTicker(min(e.cfg.IdleTimeout, e.cfg.StrangerIdleTimeout) / 4)
 	defer tick.Stop()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case now := <-tick.C:
+			// Who is a stranger is asked outside the lock: the answer
+			// comes from the node's tables, with locks of their own.
+			strangers := map[string]bool{}
+			if e.cfg.Stranger != nil {
+				for _, p := range e.Sessions() {
+					strangers[p.ID] = e.cfg.Stranger(p.ID)
+				}
+			}
 			e.mu.Lock()
 			var idle []*Session
 			for id, s := range e.sessions {
-				if s.idleSince(now) > e.cfg.IdleTimeout {
+				limit := e.cfg.IdleTimeout
+				if strangers[id] {
+					limit = min(limit, e.cfg.StrangerIdleTimeout)
+				}
+				if s.idleSince(now) > limit {
 					idle = append(idle, s)
 					delete(e.sessions, id)
 				}

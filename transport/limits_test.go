@@ -160,3 +160,42 @@ func TestDeadPeerSessionClosed(t *testing.T) {
 		t.Error("an idle live session was closed")
 	}
 }
+
+// TestStrangerSessionsIdleOutSooner: an idle session of a peer the
+// Stranger hook names closes after StrangerIdleTimeout; another peer's
+// stays for the full idle timeout.
+func TestStrangerSessionsIdleOutSooner(t *testing.T) {
+	a, known := newTestPeer(t, nil), newTestPeer(t, nil)
+	var strangerID string
+	b := newTestPeerWith(t, nil, func(c *Config) {
+		c.StrangerIdleTimeout = 400 * time.Millisecond
+		c.Stranger = func(id string) bool { return id == strangerID }
+	})
+	strangerID = a.id.ID.String()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs := []string{b.ep.Addr().String()}
+	for _, p := range []*testPeer{a, known} {
+		if _, err := p.ep.Call(ctx, b.id.ID.String(), addrs, "echo", map[string]string{"text": "hi"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(id string) bool {
+		for _, p := range b.ep.Sessions() {
+			if p.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for has(strangerID) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if has(strangerID) {
+		t.Fatal("a stranger's idle session is still open after 3 s")
+	}
+	if !has(known.id.ID.String()) {
+		t.Error("another peer's idle session was closed")
+	}
+}
