@@ -207,6 +207,24 @@ func (svc *Service) serveStat(ctx context.Context, req transport.Request, s *tra
 	return s.Respond(e)
 }
 
+// openReadFile authorizes reading a regular file of a share and opens it;
+// done closes what it opened.
+func (svc *Service) openReadFile(ctx context.Context, s *transport.Stream, in pathRequest) (Grant, *os.File, fs.FileInfo, string, func(), error) {
+	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionRead)
+	if err != nil {
+		return g, nil, nil, "", nil, err
+	}
+	f, fi, err := openRegular(root, clean)
+	if err == nil && f == nil {
+		err = fmt.Errorf("%w: %s is a folder, not a file", transport.ErrNotFound, resource(g.Share.Name, clean))
+	}
+	if err != nil {
+		root.Close()
+		return g, nil, nil, "", nil, svc.refuseFS(g, ActionRead, clean, err)
+	}
+	return g, f, fi, clean, func() { f.Close(); root.Close() }, nil
+}
+
 // serveChunks answers fs.chunks: the file's SHA-256 and its chunk sums,
 // computed in one read and cached.
 func (svc *Service) serveChunks(ctx context.Context, req transport.Request, s *transport.Stream) error {
@@ -214,19 +232,11 @@ func (svc *Service) serveChunks(ctx context.Context, req transport.Request, s *t
 	if err != nil {
 		return err
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionRead)
+	g, f, fi, clean, done, err := svc.openReadFile(ctx, s, in)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	f, fi, err := openRegular(root, clean)
-	if err == nil && f == nil {
-		err = fmt.Errorf("%w: %s is a folder, not a file", transport.ErrNotFound, resource(g.Share.Name, clean))
-	}
-	if err != nil {
-		return svc.refuseFS(g, ActionRead, clean, err)
-	}
-	defer f.Close()
+	defer done()
 	whole, sums, err := svc.hashes.chunkSums(g.Share.Name+"/"+clean, f, fi)
 	if err != nil {
 		return fsErr(err, g.Share.Name, clean)
@@ -359,19 +369,11 @@ func (svc *Service) serveRead(ctx context.Context, req transport.Request, s *tra
 	if err := in.validate(); err != nil {
 		return err
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in.pathRequest, RightRO, ActionRead)
+	g, f, fi, clean, done, err := svc.openReadFile(ctx, s, in.pathRequest)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	f, fi, err := openRegular(root, clean)
-	if err == nil && f == nil {
-		err = fmt.Errorf("%w: %s is a folder, not a file", transport.ErrNotFound, resource(g.Share.Name, clean))
-	}
-	if err != nil {
-		return svc.refuseFS(g, ActionRead, clean, err)
-	}
-	defer f.Close()
+	defer done()
 	size := fi.Size()
 	if in.Offset > size {
 		return fmt.Errorf("%w: %s: offset %d beyond the end (%d bytes)", transport.ErrProtocol, OpRead, in.Offset, size)

@@ -72,7 +72,9 @@ func ClassesOf(err error) []string {
 
 // SentinelOf returns the sentinel error of a class name, if registered.
 func SentinelOf(name string) (error, bool) {
-	for _, c := range Classes() {
+	classesMu.RLock()
+	defer classesMu.RUnlock()
+	for _, c := range classes {
 		if c.Name == name {
 			return c.Sentinel, true
 		}

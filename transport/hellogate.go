@@ -148,10 +148,7 @@ func (c *gatedConn) Read(p []byte) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		c.mu.Lock()
-		proven := c.proven
-		c.mu.Unlock()
-		if proven || classifyHello(p[:n]) != helloWithCookie {
+		if c.Proven() || classifyHello(p[:n]) != helloWithCookie {
 			return n, nil
 		}
 		if c.prove() {
@@ -167,12 +164,7 @@ func (c *gatedConn) prove() bool {
 		return false
 	}
 	c.timer.Stop()
-	c.gate.mu.Lock()
-	if c.elem != nil {
-		c.gate.unproven.Remove(c.elem)
-		c.elem = nil
-	}
-	c.gate.mu.Unlock()
+	c.leaveUnproven()
 	c.mu.Lock()
 	c.proven, c.held = true, true
 	c.mu.Unlock()
@@ -181,18 +173,20 @@ func (c *gatedConn) prove() bool {
 
 // expire ends a handshake whose address did not answer the cookie in time.
 func (c *gatedConn) expire() {
-	c.mu.Lock()
-	proven := c.proven
-	c.mu.Unlock()
-	if !proven {
-		c.gate.mu.Lock()
-		if c.elem != nil {
-			c.gate.unproven.Remove(c.elem)
-			c.elem = nil
-		}
-		c.gate.mu.Unlock()
+	if !c.Proven() {
+		c.leaveUnproven()
 		c.Conn.Close()
 	}
+}
+
+// leaveUnproven takes the conn off the gate's unproven list, if it is on it.
+func (c *gatedConn) leaveUnproven() {
+	c.gate.mu.Lock()
+	if c.elem != nil {
+		c.gate.unproven.Remove(c.elem)
+		c.elem = nil
+	}
+	c.gate.mu.Unlock()
 }
 
 // Proven reports whether the address answered the cookie.
@@ -206,12 +200,7 @@ func (c *gatedConn) Proven() bool {
 // handshake ended, either way.
 func (c *gatedConn) done() {
 	c.timer.Stop()
-	c.gate.mu.Lock()
-	if c.elem != nil {
-		c.gate.unproven.Remove(c.elem)
-		c.elem = nil
-	}
-	c.gate.mu.Unlock()
+	c.leaveUnproven()
 	c.mu.Lock()
 	held := c.held
 	c.held = false

@@ -107,21 +107,6 @@ func pick(d []time.Duration, i int) time.Duration {
 	return d[i].Round(10 * time.Millisecond)
 }
 
-// rssMBOf is a process's resident memory in MB, 0 if unknown.
-func rssMBOf(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // scaleWait is how long the benchmark waits for convergence
 // (PEERDESK_SCALE_WAIT, default 120 s).
 func scaleWait() time.Duration {
