@@ -1,15 +1,10 @@
 package discovery
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/grandcat/zeroconf"
 )
@@ -120,117 +115,6 @@ func (a *Announcer) SetName(an Announcement) { a.server.SetText(an.TXT()) }
 
 // Close says goodbye and stops answering.
 func (a *Announcer) Close() { a.server.Shutdown() }
-
-// Browser watches mDNS for peers and reports each one it sees.
-type Browser struct {
-	selfID string
-	log    *slog.Logger
-	found  func(Observation)
-
-	mu      sync.Mutex
-	ifaces  []net.Interface // nil: all
-	watched bool            // SetInterfaces was called: browse only on ifaces
-	restart chan struct{}
-}
-
-// SetInterfaces browses on ifaces from now on (a new browse starts); with
-// none, the browser waits for some.
-func (b *Browser) SetInterfaces(ifaces []net.Interface) {
-	b.mu.Lock()
-	b.ifaces, b.watched = slices.Clone(ifaces), true
-	b.mu.Unlock()
-	b.Restart()
-}
-
-// NewBrowser makes a browser that reports peers other than selfID to found.
-func NewBrowser(selfID string, log *slog.Logger, found func(Observation)) *Browser {
-	return &Browser{selfID: selfID, log: log, found: found, restart: make(chan struct{}, 1)}
-}
-
-// Restart begins a fresh browse. zeroconf reports each instance once per
-// browse, so after a peer went away a new browse is what lets its return be
-// seen.
-func (b *Browser) Restart() {
-	select {
-	case b.restart <- struct{}{}:
-	default:
-	}
-}
-
-// retryBrowse is how long a browse that could not start waits before it
-// tries again (a restart, e.g. an interface coming up, is sooner).
-var retryBrowse = 5 * time.Second
-
-// Run browses until ctx ends. A browse that cannot start (no interface
-// yet) is tried again after retryBrowse, or at the next restart.
-func (b *Browser) Run(ctx context.Context) {
-	for ctx.Err() == nil {
-		bctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			b.browseOnce(bctx)
-		}()
-		select {
-		case <-ctx.Done():
-		case <-b.restart:
-		case <-done:
-			// It ended by itself: it could not start. Try again later.
-			select {
-			case <-ctx.Done():
-			case <-b.restart:
-			case <-time.After(retryBrowse):
-			}
-		}
-		cancel()
-		<-done
-	}
-}
-
-func (b *Browser) browseOnce(ctx context.Context) {
-	b.mu.Lock()
-	ifaces, watched := b.ifaces, b.watched
-	b.mu.Unlock()
-	if watched && len(ifaces) == 0 {
-		return // no usable interface: wait for one
-	}
-	var opts []zeroconf.ClientOption
-	if watched {
-		opts = append(opts, zeroconf.SelectIfaces(ifaces))
-	}
-	res, err := zeroconf.NewResolver(opts...)
-	if err != nil {
-		b.log.Warn("mdns browse unavailable", "err", err)
-		return
-	}
-	entries := make(chan *zeroconf.ServiceEntry, 32)
-	go func() {
-		for e := range entries {
-			b.handle(e)
-		}
-	}()
-	if err := res.Browse(ctx, Service, Domain, entries); err != nil {
-		b.log.Warn("mdns browse failed", "err", err)
-		close(entries)
-		return
-	}
-	<-ctx.Done()
-}
-
-func (b *Browser) handle(e *zeroconf.ServiceEntry) {
-	a, err := ParseTXT(e.Text)
-	if err != nil {
-		b.log.Debug("ignoring malformed announcement", "instance", e.Instance, "err", err)
-		return
-	}
-	if a.ID == b.selfID {
-		return
-	}
-	if e.Port <= 0 || e.Port > 65535 {
-		return
-	}
-	b.found(Observation{ID: a.ID, Name: a.Name, Fingerprint: a.Fingerprint, Addresses: EntryAddresses(e.AddrIPv4, e.AddrIPv6, e.Port)})
-}
 
 // EntryAddresses turns announced IPs into dialable host:port strings:
 // IPv4 first, then global IPv6. Link-local IPv6 is skipped because the

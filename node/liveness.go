@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerdesk/peerdesk/discovery"
@@ -58,6 +59,13 @@ type liveness struct {
 	n    *Node
 	cfg  LivenessConfig
 	kick chan struct{}
+	// dials holds a token per probe that needs a handshake: with 50 peers
+	// started together, all first contacts at once made every handshake
+	// slow enough to time out (docs/performance.md). Waiting for a token
+	// is not counted in the probe's timeout.
+	dials chan struct{}
+	// online is how many peers were online at the last schedule.
+	online atomic.Int64
 
 	mu    sync.Mutex
 	state map[string]*probeState // by peer id, "addr:" + address for manual peers, "hint:" + id for hints
@@ -75,6 +83,7 @@ type liveness struct {
 
 // hint is one peer id's unconfirmed addresses.
 type hint struct {
+	since   time.Time // first heard
 	addrs   []string
 	expires time.Time
 	tries   int
@@ -90,7 +99,7 @@ const (
 
 func newLiveness(n *Node, cfg LivenessConfig) *liveness {
 	cfg.setDefaults()
-	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), state: map[string]*probeState{},
+	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), dials: make(chan struct{}, maxDials), state: map[string]*probeState{},
 		hints: map[string]*hint{}, failed: map[string]time.Time{}}
 }
 
@@ -114,7 +123,7 @@ func (l *liveness) hint(id string, addrs []string, now time.Time) bool {
 			if len(l.hints) >= maxHints {
 				return false
 			}
-			h = &hint{}
+			h = &hint{since: now}
 			l.hints[id] = h
 		}
 		if len(h.addrs) < maxHintAddrs && !slices.Contains(h.addrs, a) {
@@ -153,8 +162,12 @@ func (l *liveness) hintDone(id string, ok bool, now time.Time) {
 	}
 }
 
-// dueHints are the hints to probe now.
-func (l *liveness) dueHints(now time.Time) map[string][]string {
+// dueHints are the hints to probe now. Of two peers that see each other's
+// records at the same moment, the one with the greater id lets the other
+// dial first (firstContactDefer): one handshake per pair instead of two,
+// which is what lets 50 peers started together converge (docs/performance.md).
+// Its own dial follows if none came.
+func (l *liveness) dueHints(now time.Time, self string) map[string][]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[string][]string{}
@@ -164,10 +177,41 @@ func (l *liveness) dueHints(now time.Time) map[string][]string {
 			delete(l.state, "hint:"+id)
 			continue
 		}
+		if self > id && h.tries == 0 && now.Sub(h.since) < firstContactDefer {
+			continue
+		}
 		out[id] = slices.Clone(h.addrs)
 	}
 	return out
 }
+
+// firstContactDefer is how long the greater id waits for the other's dial.
+const firstContactDefer = 500 * time.Millisecond
+
+// quietFor is how long an online peer may go unheard before it is probed.
+// Both sides probe each other; the greater id waits longer, so while the
+// other's probes keep arriving it has nothing to ask: one probe per pair
+// and interval instead of two.
+func (l *liveness) quietFor(self, peer string) time.Duration {
+	if self > peer {
+		return l.interval() * 3 / 2
+	}
+	return l.interval()
+}
+
+// interval is how often an online peer is probed: the configured interval,
+// longer with many peers online (perPeerProbe each, up to maxInterval),
+// so that 100 peers do not spend their CPU asking each other whether they
+// are there. maxInterval keeps a crashed peer's detection within 10 s.
+func (l *liveness) interval() time.Duration {
+	d := time.Duration(l.online.Load()) * perPeerProbe
+	return max(l.cfg.Interval, min(d, maxInterval))
+}
+
+const (
+	perPeerProbe = 40 * time.Millisecond
+	maxInterval  = 2 * time.Second
+)
 
 func (l *liveness) run(ctx context.Context) {
 	tick := time.NewTicker(l.cfg.Interval / 2)
@@ -233,12 +277,12 @@ func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
 	st.inflight = false
 	if ok {
 		st.failures = 0
-		st.next = now.Add(l.cfg.Interval)
+		st.next = now.Add(l.interval())
 		return
 	}
 	st.failures++
 	if online {
-		st.next = now.Add(l.cfg.Interval)
+		st.next = now.Add(l.interval())
 		return
 	}
 	backoff := min(2*time.Second<<min(st.failures, 5), l.cfg.RetryMax)
@@ -258,8 +302,21 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 	if ctx.Err() != nil {
 		return
 	}
-	for _, p := range l.n.Peers.List() {
+	self := l.n.Identity.ID.String()
+	peers := l.n.Peers.List()
+	online := 0
+	for _, p := range peers {
+		if p.Online {
+			online++
+		}
+	}
+	l.online.Store(int64(online))
+	for _, p := range peers {
 		if len(p.Addresses) == 0 {
+			continue
+		}
+		if p.Online && now.Sub(p.LastSeen) < l.quietFor(self, p.ID) {
+			// Heard from lately (its own probe of us counts): nothing to ask.
 			continue
 		}
 		if !l.claim(p.ID, now) {
@@ -272,7 +329,7 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 			l.probe(ctx, p)
 		}()
 	}
-	for id, addrs := range l.dueHints(now) {
+	for id, addrs := range l.dueHints(now, self) {
 		key := "hint:" + id
 		if !l.claim(key, now) {
 			continue
@@ -299,10 +356,34 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 	}
 }
 
+// maxDials bounds the handshakes this peer's probes start at once.
+const maxDials = 4
+
+// dialToken waits for a handshake token if reaching id needs a handshake;
+// the returned function gives it back. ok is false if ctx ended first.
+func (l *liveness) dialToken(ctx context.Context, id string) (release func(), ok bool) {
+	if l.n.endpoint.Connected(id) {
+		return func() {}, true
+	}
+	select {
+	case l.dials <- struct{}{}:
+		return func() { <-l.dials }, true
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
 func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
+	release, ok := l.dialToken(ctx, p.ID)
+	if !ok {
+		l.finish(p.ID, false, p.Online, time.Now())
+		return
+	}
+	defer release()
 	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	var h hello
+	heard := l.n.endpoint.Heard(p.ID)
 	info, err := l.n.endpoint.Call(pctx, p.ID, p.Addresses, opHello, l.n.hello(), &h)
 	now := time.Now()
 	if err == nil {
@@ -312,6 +393,14 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 	}
 	if ctx.Err() != nil {
 		l.finish(p.ID, false, p.Online, now)
+		return
+	}
+	if p.Online && !errors.Is(err, transport.ErrIdentityChanged) && l.n.endpoint.Heard(p.ID) != heard {
+		// The peer's side of the session moved while the probe waited: it
+		// is there, only slow (a loaded machine). Dropping the session
+		// would cost both a new handshake and load them more: 50 peers on
+		// two cores collapsed that way (docs/performance.md).
+		l.finish(p.ID, false, true, now)
 		return
 	}
 	if l.n.endpoint.Busy(p.ID) && !errors.Is(err, transport.ErrIdentityChanged) {
@@ -346,11 +435,17 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 // authenticated hello from id (its pinned key, or first contact) puts one
 // of them into the table.
 func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) bool {
+	release, ok := l.dialToken(ctx, id)
+	if !ok {
+		return false
+	}
+	defer release()
 	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	var h hello
 	info, err := l.n.endpoint.Call(pctx, id, addrs, opHello, l.n.hello(), &h)
 	if err != nil {
+		l.n.log.Debug("mdns hint not confirmed", "peer", id, "err", err)
 		return false
 	}
 	l.n.observeHello(info, h)
@@ -359,6 +454,11 @@ func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) boo
 
 // probeAddr reaches whatever peer answers at addr and records it.
 func (l *liveness) probeAddr(ctx context.Context, addr string) (string, error) {
+	release, ok := l.dialToken(ctx, "")
+	if !ok {
+		return "", ctx.Err()
+	}
+	defer release()
 	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	var h hello

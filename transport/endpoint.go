@@ -626,6 +626,20 @@ func (e *Endpoint) Drop(id string) {
 	}
 }
 
+// Connected reports whether there is a live session with peer id: a
+// request to it needs no handshake.
+func (e *Endpoint) Connected(id string) bool { return id != "" && e.live(id) != nil }
+
+// Heard returns how many bytes the session with peer id has received
+// (0 without one): a count that moves says the peer is there, however
+// slow its answers.
+func (e *Endpoint) Heard(id string) uint64 {
+	if s := e.live(id); s != nil {
+		return s.assoc.BytesReceived()
+	}
+	return 0
+}
+
 // Busy reports whether the session with peer id carries requests that
 // move data right now (a transfer, say). A liveness probe that times out
 // behind a busy session says little about the peer being gone; one behind

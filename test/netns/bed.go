@@ -131,6 +131,7 @@ func New(t testing.TB, n int, opts ...Option) *Bed {
 	}
 
 	cleanLeftovers(t)
+	ensureNeighbourRoom(t, n)
 
 	id := namePrefix + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
 	x := pickSubnet()
@@ -173,6 +174,40 @@ func New(t testing.TB, n int, opts ...Option) *Bed {
 		b.Hosts = append(b.Hosts, b.addHost(t, i))
 	}
 	return b
+}
+
+// ensureNeighbourRoom makes the kernel's neighbour (ARP and NDP) tables
+// big enough for n hosts that all talk to each other. The tables and
+// their limits are shared by every namespace on the machine (only the
+// initial namespace may set them): with the default 1,024 entries, 50
+// hosts (2,450 neighbours) left the last ones started unable to send any
+// unicast at all (sendmsg: ENOBUFS), which no real office with one kernel
+// per PC sees. The limits are only ever raised.
+func ensureNeighbourRoom(t testing.TB, n int) {
+	t.Helper()
+	need := 2*n*n + 1024
+	for _, family := range []string{"ipv4", "ipv6"} {
+		if family == "ipv6" && !ipv6Enabled() {
+			continue
+		}
+		for _, k := range []string{"gc_thresh2", "gc_thresh3"} {
+			path := "/proc/sys/net/" + family + "/neigh/default/" + k
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("netns: %v", err)
+			}
+			cur, err := strconv.Atoi(strings.TrimSpace(string(data)))
+			if err != nil {
+				t.Fatalf("netns: %s: %v", path, err)
+			}
+			if cur >= need {
+				continue
+			}
+			if err := os.WriteFile(path, []byte(strconv.Itoa(need)), 0o644); err != nil {
+				t.Fatalf("netns: raising %s for %d hosts: %v", path, n, err)
+			}
+		}
+	}
 }
 
 // ipv6Off are the sysctls that silence IPv6 in the switch namespace.
