@@ -20,7 +20,7 @@ TESTLOG       := .cache/gotest.log
 GUI_TAGS      ?= no_emoji
 
 .PHONY: help all deps deps-fresh run daemon build build-gui build-nogui fmt-check vet unit \
-	fuzz fuzz-short smoke bench test clean dist dist-deps dist-check tidy-check
+	fuzz fuzz-short smoke bench discoverybench test clean dist dist-deps dist-check tidy-check
 
 help:
 	@echo "make run        the desktop app (needs a display; installs build deps)"
@@ -30,6 +30,7 @@ help:
 	@echo "make fuzz       every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench      the full transfer benchmark (bench/streambench)"
 	@echo "make linkbench  bulk transfer vs TLS/TCP on a shaped 1 Gbit/s netns link (root)"
+	@echo "make discoverybench  PEERS peers (default 50) started together: time until all see all, RSS (root)"
 	@echo "make deps       install system packages (scripts/deps.sh)"
 	@echo "make deps-fresh also upgrade the printing packages the tests use, print their versions"
 	@echo "make dist       every release artifact into dist/ (.deb, tar.xz, Windows exe + installer)"
@@ -124,6 +125,12 @@ bench:
 # The shaped 1 Gbit/s link benchmark (root): make linkbench ARGS='-mib 512'
 linkbench:
 	$(GO) run ./bench/linkbench $(ARGS)
+
+# Peers started together on one netns bed until all see each other (root):
+# make discoverybench PEERS=50 (docs/performance.md).
+PEERS ?= 50
+discoverybench:
+	PEERDESK_SCALE_PEERS=$(PEERS) $(GO) test -run '^$$' -bench DiscoveryScale -benchtime 1x -timeout 30m ./test/integration/
 
 test: deps-fresh dist-deps fmt-check tidy-check vet build unit dist-check fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \

@@ -357,7 +357,7 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 }
 
 // maxDials bounds the handshakes this peer's probes start at once.
-const maxDials = 4
+const maxDials = 8
 
 // dialToken waits for a handshake token if reaching id needs a handshake;
 // the returned function gives it back. ok is false if ctx ended first.
