@@ -70,6 +70,10 @@ func ParseTXT(txt []string) (Announcement, error) {
 	return a, nil
 }
 
+// ValidPeerID reports whether id is a peer id as peers make them (a
+// lower-case UUID).
+func ValidPeerID(id string) bool { return validID(id) }
+
 func validID(id string) bool {
 	if len(id) != 36 {
 		return false

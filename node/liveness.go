@@ -79,6 +79,17 @@ type liveness struct {
 	hints map[string]*hint
 	// failed is when each "id addr" hint last failed.
 	failed map[string]time.Time
+	// learned are peers other peers reported (peer exchange): probed like
+	// hints, and accepted only with the fingerprint reported.
+	learned map[string]*learnedPeer
+}
+
+// learnedPeer is a peer another peer reported.
+type learnedPeer struct {
+	fp      string
+	addrs   []string
+	expires time.Time
+	tries   int
 }
 
 // hint is one peer id's unconfirmed addresses.
@@ -100,7 +111,7 @@ const (
 func newLiveness(n *Node, cfg LivenessConfig) *liveness {
 	cfg.setDefaults()
 	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), dials: make(chan struct{}, maxDials), state: map[string]*probeState{},
-		hints: map[string]*hint{}, failed: map[string]time.Time{}}
+		hints: map[string]*hint{}, failed: map[string]time.Time{}, learned: map[string]*learnedPeer{}}
 }
 
 // hint takes addresses an mDNS record names for id, to be confirmed by an
@@ -138,6 +149,84 @@ func (l *liveness) hint(id string, addrs []string, now time.Time) bool {
 		}
 	}
 	return added
+}
+
+// learn takes a peer that peer from reported, to be confirmed by a probe
+// that only accepts fingerprint fp. It reports whether anything was new.
+// Bounded like the mDNS hints: maxHints peers, maxHintAddrs addresses
+// each, hintTries probes within hintTTL, and an address that failed is
+// not taken again for hintQuarantine.
+func (l *liveness) learn(id, fp string, addrs []string, from string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lp := l.learned[id]
+	if lp != nil && lp.fp != fp {
+		// Two peers disagree about id's key: keep the first report; the
+		// probe settles it either way.
+		return false
+	}
+	added := false
+	for _, a := range addrs {
+		if at, bad := l.failed[id+" "+a]; bad && now.Sub(at) <= hintQuarantine {
+			continue
+		}
+		if lp == nil {
+			if len(l.learned) >= maxHints {
+				return false
+			}
+			lp = &learnedPeer{fp: fp}
+			l.learned[id] = lp
+		}
+		if len(lp.addrs) < maxHintAddrs && !slices.Contains(lp.addrs, a) {
+			lp.addrs = append(lp.addrs, a)
+			added = true
+		}
+	}
+	if lp != nil && added {
+		lp.expires = now.Add(hintTTL)
+		if st := l.state["pex:"+id]; st != nil {
+			st.next = time.Time{}
+		}
+	}
+	return added
+}
+
+// dueLearned are the learned peers to probe now, with their fingerprints.
+func (l *liveness) dueLearned(now time.Time) map[string]learnedPeer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]learnedPeer{}
+	for id, lp := range l.learned {
+		if now.After(lp.expires) {
+			delete(l.learned, id)
+			delete(l.state, "pex:"+id)
+			continue
+		}
+		out[id] = learnedPeer{fp: lp.fp, addrs: slices.Clone(lp.addrs)}
+	}
+	return out
+}
+
+// learnedDone settles a learned peer: confirmed, or one more failed try.
+func (l *liveness) learnedDone(id string, ok bool, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lp := l.learned[id]
+	if lp == nil {
+		return
+	}
+	lp.tries++
+	if ok || lp.tries >= hintTries || now.After(lp.expires) {
+		if !ok {
+			for _, a := range lp.addrs {
+				if len(l.failed) < 4*maxHints {
+					l.failed[id+" "+a] = now
+				}
+			}
+		}
+		delete(l.learned, id)
+		delete(l.state, "pex:"+id)
+	}
 }
 
 // hintDone settles id's hint: confirmed, or one more failed try.
@@ -340,6 +429,23 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 			ok := l.probeHint(ctx, id, addrs)
 			l.finish(key, ok, false, time.Now())
 			l.hintDone(id, ok, time.Now())
+		}()
+	}
+	for id, lp := range l.dueLearned(now) {
+		if p, ok := l.n.Peers.Get(id); ok && p.Online {
+			l.learnedDone(id, true, now)
+			continue
+		}
+		key := "pex:" + id
+		if !l.claim(key, now) {
+			continue
+		}
+		l.n.wg.Add(1)
+		go func() {
+			defer l.n.wg.Done()
+			ok := l.probeHint(transport.ExpectFingerprint(ctx, lp.fp), id, lp.addrs)
+			l.finish(key, ok, false, time.Now())
+			l.learnedDone(id, ok, time.Now())
 		}()
 	}
 	for _, addr := range l.n.Peers.ManualAddresses() {

@@ -142,13 +142,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 	n.mux.Handle(opHello, n.serveHello)
 	n.mux.Handle(opBye, n.serveBye)
+	n.mux.Handle(opPeerList, n.servePeerList)
 	n.gate.own, n.gate.services = n.mux, n.services
 	n.endpoint, err = transport.Listen(n.ctx, net.JoinHostPort(cfg.ListenHost, strconv.Itoa(n.Settings.Port)), transport.Config{
 		Identity: n.Identity,
 		Trust:    n.Trust,
 		Handler:  &n.gate,
 		Logger:   log,
-		QuietOps: []string{opHello},
+		QuietOps: []string{opHello, opPeerList},
 		// A peer this one cannot reach (no address: it never said where it
 		// listens) is of no use once idle; its session goes after 20 s.
 		Stranger: func(id string) bool {
@@ -193,6 +194,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.goRun(n.control.Serve)
 	n.goRun(n.live.run)
+	n.goRun((&pex{n: n, asked: map[string]time.Time{}, slots: make(chan struct{}, pexAsks)}).run)
 	n.goRun(trimMemory)
 	n.goRun(n.files.RunPartialCleaner)
 	ok = true

@@ -194,7 +194,7 @@ func (e *Endpoint) dtlsConfig(ctx context.Context, wantID string, verdict *error
 		// the certificate against the pinned fingerprint instead.
 		InsecureSkipVerify: true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			st, err := e.verifyPeer(raw, wantID)
+			st, err := e.verifyPeer(raw, wantID, expectedFingerprint(ctx))
 			*verdict = err
 			*trust = st
 			return err
@@ -218,7 +218,24 @@ func (e *Endpoint) alpn() []string {
 	return nil
 }
 
-func (e *Endpoint) verifyPeer(raw [][]byte, wantID string) (TrustState, error) {
+// expectedFingerprintKey carries ExpectFingerprint's value.
+type expectedFingerprintKey struct{}
+
+// ExpectFingerprint returns a ctx whose dials accept the peer only if its
+// certificate has fingerprint fp, checked before the trust store sees it,
+// so nothing is pinned otherwise. For addresses learned from another peer
+// (peer exchange): what that peer reported is a hint to check, never a
+// reason to trust.
+func ExpectFingerprint(ctx context.Context, fp string) context.Context {
+	return context.WithValue(ctx, expectedFingerprintKey{}, fp)
+}
+
+func expectedFingerprint(ctx context.Context) string {
+	fp, _ := ctx.Value(expectedFingerprintKey{}).(string)
+	return fp
+}
+
+func (e *Endpoint) verifyPeer(raw [][]byte, wantID, wantFP string) (TrustState, error) {
 	if len(raw) == 0 {
 		return "", fmt.Errorf("%w: none presented", ErrBadCertificate)
 	}
@@ -244,6 +261,9 @@ func (e *Endpoint) verifyPeer(raw [][]byte, wantID string) (TrustState, error) {
 		return "", fmt.Errorf("%w: expected %s, found %s", ErrWrongPeer, wantID, id)
 	}
 	fp := Fingerprint(cert)
+	if wantFP != "" && fp != wantFP {
+		return "", fmt.Errorf("%w: %s answered with another key than the one reported for it", ErrWrongPeer, id)
+	}
 	st, err := e.cfg.Trust.Check(id.String(), fp)
 	if err != nil && e.cfg.OnRefused != nil {
 		e.cfg.OnRefused(id.String(), fp, nil, err)

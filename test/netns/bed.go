@@ -322,6 +322,26 @@ func (b *Bed) Attach(t testing.TB, h *Host, iface string, slot int) netip.Addr {
 	return addr
 }
 
+// Route joins bed a and bed b through router, a host of a: it gets an
+// interface on b's switch (address slot of b) and forwards between the
+// two subnets; every other host of a reaches b's subnet through it, and
+// every host of b reaches a's through its address on b. Multicast is not
+// forwarded, as office routers do not forward mDNS: each side discovers
+// only its own. The router should run no peer.
+func Route(t testing.TB, a, b *Bed, router *Host, slot int) {
+	t.Helper()
+	onB := b.Attach(t, router, "eth1", slot)
+	a.sysctls(t, router.NS, "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0")
+	for _, h := range a.Hosts {
+		if h != router {
+			a.ipBatch(t, h.NS, "route add "+b.Subnet.String()+" via "+router.IP.String())
+		}
+	}
+	for _, h := range b.Hosts {
+		b.ipBatch(t, h.NS, "route add "+a.Subnet.String()+" via "+onB.String())
+	}
+}
+
 // Readdress moves host i to another IPv4 address of the bed's subnet (a
 // new DHCP lease): the old one goes, Host.IP becomes the new one.
 func (b *Bed) Readdress(t testing.TB, i int, to netip.Addr) {

@@ -29,6 +29,8 @@ func listenAsPeer(ctx context.Context, args []string, out report) error {
 	port := fs.Int("port", 47220, "UDP port")
 	dur := fs.Duration("for", 20*time.Second, "how long to listen")
 	lieSize := fs.Int64("lie-size", 0, "if not 0, answer fs.stat with this size for any file (M3)")
+	bogusPeers := fs.Int("bogus-peers", 0, "answer peer.list with this many made-up peers at bad addresses")
+	misreport := fs.String("misreport", "", "ID@ADDR: also report peer ID at ADDR with a fingerprint that is not its own")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,6 +40,12 @@ func listenAsPeer(ctx context.Context, args []string, out report) error {
 			"name": "x.bin", "size": *lieSize, "mtime": time.Now().UTC(), "dir": false,
 			"sha256": "ab" + strings.Repeat("cd", 31),
 		}}
+	}
+	if *bogusPeers > 0 || *misreport != "" {
+		if rec.answers == nil {
+			rec.answers = map[string]any{}
+		}
+		rec.answers["peer.list"] = map[string]any{"peers": lyingPeerList(*bogusPeers, *misreport)}
 	}
 	ep, ident, err := endpoint(ctx, uuid.New(), net.JoinHostPort("0.0.0.0", strconv.Itoa(*port)), rec)
 	if err != nil {
@@ -59,4 +67,28 @@ func listenAsPeer(ctx context.Context, args []string, out report) error {
 	out["id"] = ann.ID
 	rec.report(out)
 	return nil
+}
+
+// lyingPeerList makes a peer.list answer: n made-up peers at addresses no
+// peer may be sent to (loopback, multicast, unspecified, link-local, names,
+// ports out of range) or that lead nowhere, and, with misreport
+// "ID@ADDR", a real peer at its real address with a fingerprint that is
+// not its own.
+func lyingPeerList(n int, misreport string) []map[string]any {
+	bad := []string{"127.0.0.1:47220", "224.0.0.251:5353", "0.0.0.0:47220", "[fe80::1]:47220",
+		"pc.example.com:47220", "10.1.2.3:0", "10.1.2.3:99999", "not an address"}
+	now := time.Now().Unix()
+	var out []map[string]any
+	if id, addr, ok := strings.Cut(misreport, "@"); ok {
+		out = append(out, map[string]any{"id": id, "fingerprint": strings.Repeat("ab", 32), "addresses": []string{addr}, "last_reached": now})
+	}
+	for i := range n {
+		out = append(out, map[string]any{
+			"id":           uuid.New().String(),
+			"fingerprint":  strings.Repeat("cd", 32),
+			"addresses":    []string{bad[i%len(bad)], bad[(i+1)%len(bad)], bad[(i+2)%len(bad)], bad[(i+3)%len(bad)], bad[(i+4)%len(bad)]},
+			"last_reached": now,
+		})
+	}
+	return out
 }
