@@ -71,7 +71,7 @@ func Run(n *node.Node, opts Options) error {
 	core := nodeCore{Node: n}
 	svc := services{
 		trust: core, files: core, shares: core, accounts: core, transfers: core,
-		audit: core, settings: core, send: core, print: core, sharing: core,
+		audit: core, settings: core, send: core, print: core, sharing: core, network: core,
 	}
 	if keyringAvailable() {
 		svc.creds = osKeyring{home: n.Home}

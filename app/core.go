@@ -32,7 +32,11 @@ var _ interface {
 	sender
 	printService
 	sharingSwitch
+	networkChecker
 } = nodeCore{}
+
+// NetworkCheck runs the node's network check (`peerdesk doctor`).
+func (c nodeCore) NetworkCheck(ctx context.Context) node.DoctorReport { return c.Doctor(ctx) }
 
 // TrustOf is the trust store's entry for a peer id.
 func (c nodeCore) TrustOf(id string) transport.TrustEntry { return c.Trust.Get(id) }

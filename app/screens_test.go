@@ -734,3 +734,55 @@ func TestPrintScreen(t *testing.T) {
 		t.Errorf("paused printer says %q", s.state.Text)
 	}
 }
+
+// fakeNetwork answers the network check with a fixed report.
+type fakeNetwork struct{ r node.DoctorReport }
+
+func (f fakeNetwork) NetworkCheck(context.Context) node.DoctorReport { return f.r }
+
+func TestSettingsNetworkCheck(t *testing.T) {
+	a := test.NewTempApp(t)
+	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}}}
+	problem := node.DoctorProblem{Peer: "p", Problem: "Desk 2 reaches this PC, but this PC cannot reach Desk 2.", Fix: "On Desk 2, allow Peerdesk (UDP port 47220) in its firewall."}
+	s := newSettingsScreen(syncSvc(services{settings: f, network: fakeNetwork{node.DoctorReport{Port: 47220, Problems: []node.DoctorProblem{problem}}}}), a, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	if s.check == nil {
+		t.Fatal("no Network check button")
+	}
+	test.Tap(s.check)
+	if got := s.status.Text; got != "Network check: 1 problem(s)." {
+		t.Errorf("status %q", got)
+	}
+	shown := ""
+	for _, o := range w.Canvas().Overlays().List() {
+		shown += labelsIn(o)
+	}
+	if !strings.Contains(shown, problem.Fix) {
+		t.Errorf("dialog shows %q, want the fix %q", shown, problem.Fix)
+	}
+	if s.check.Disabled() {
+		t.Error("button left disabled after the check")
+	}
+}
+
+// labelsIn is the text of every label under o.
+func labelsIn(o fyne.CanvasObject) string {
+	switch x := o.(type) {
+	case *widget.Label:
+		return x.Text + "\n"
+	case *fyne.Container:
+		out := ""
+		for _, c := range x.Objects {
+			out += labelsIn(c)
+		}
+		return out
+	case fyne.Widget:
+		out := ""
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out += labelsIn(c)
+		}
+		return out
+	}
+	return ""
+}

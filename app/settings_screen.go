@@ -2,15 +2,19 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/peerdesk/peerdesk/node"
 )
 
 // settingsStore reads and changes the peer's settings, as `peerdesk
@@ -18,6 +22,11 @@ import (
 type settingsStore interface {
 	LoadSettings(ctx context.Context) (settingsView, error)
 	ChangeSetting(ctx context.Context, key, value string) error
+}
+
+// networkChecker runs the network check, as `peerdesk doctor` does.
+type networkChecker interface {
+	NetworkCheck(ctx context.Context) node.DoctorReport
 }
 
 // settingsScreen is the Settings tab.
@@ -33,6 +42,7 @@ type settingsScreen struct {
 	login     *widget.Check
 	look      *widget.RadioGroup
 	status    *widget.Label
+	check     *widget.Button
 	autostart autostart
 }
 
@@ -74,8 +84,13 @@ func (s *settingsScreen) view() fyne.CanvasObject {
 	)
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.save)
 	save.Importance = widget.HighImportance
+	buttons := container.NewHBox(save)
+	if s.svc.network != nil {
+		s.check = widget.NewButtonWithIcon("Network check", theme.SearchIcon(), s.networkCheck)
+		buttons.Add(s.check)
+	}
 	s.reload()
-	return container.NewVBox(form, container.NewHBox(save), s.status)
+	return container.NewVBox(form, buttons, s.status)
 }
 
 func (s *settingsScreen) reload() {
@@ -142,4 +157,32 @@ func (s *settingsScreen) setLogin(on bool) {
 	if err != nil {
 		showError(s.win, "change start at login", err)
 	}
+}
+
+// networkCheck runs the network check in the background and shows its
+// report: what discovery uses, each PC both ways, and what to do.
+func (s *settingsScreen) networkCheck() {
+	s.check.Disable()
+	s.status.SetText("Checking the network…")
+	s.svc.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		r := s.svc.network.NetworkCheck(ctx)
+		cancel()
+		s.svc.onUI(func() {
+			s.check.Enable()
+			title := "Network check: no problems"
+			s.status.SetText("Network check: no problems found.")
+			if !r.Healthy {
+				title = fmt.Sprintf("Network check: %d problem(s)", len(r.Problems))
+				s.status.SetText(title + ".")
+			}
+			text := widget.NewLabel(r.Text())
+			text.Wrapping = fyne.TextWrapWord
+			scroll := container.NewVScroll(text)
+			scroll.SetMinSize(fyne.NewSize(560, 320))
+			if s.win != nil {
+				dialog.ShowCustom(title, "Close", scroll, s.win)
+			}
+		})
+	})
 }

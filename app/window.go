@@ -30,6 +30,9 @@ type services struct {
 	creds credStore
 	// sharing pauses and resumes sharing (the tray's Pause sharing).
 	sharing sharingSwitch
+	// network runs the network check (Settings › Network check; nil: no
+	// button).
+	network networkChecker
 	// onUI runs a function on the UI goroutine (fyne.Do); bg starts one
 	// in the background (go). Tests make both synchronous.
 	onUI func(func())

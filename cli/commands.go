@@ -92,6 +92,9 @@ Exit status: 0 ok, 1 error, 2 usage, 3 access denied, 4 not found,
 		long:    "Without --fingerprint, pins the key the peer presents now. With the fingerprint or the\nverification code read off the other PC's own screen, marks it verified. A key other than\nthe pinned one is never adopted without its code.",
 		example: "  peerdesk trust \"Front desk\" --fingerprint ABCD-EFGH-IJKL-MNOP"})
 	add("peers", root, leaf{use: "untrust PEER", short: "forget a peer's pinned key", run: c.untrust})
+	add("peers", root, leaf{use: "doctor [--json]", short: "check the network: interfaces, mDNS, each peer's UDP port both ways, clocks", run: c.doctor,
+		long:    "Checks what discovery uses and whether each known peer can be reached on its UDP port and\ncan reach this one on ours, compares clocks, and names for each problem the one thing to do.\nExit status 0 when healthy, 1 with problems.",
+		example: "  peerdesk doctor\n  peerdesk doctor --json"})
 
 	add("files", root, leaf{use: "ls PEER[:SHARE[/PATH]] [--json] [--user U]", short: "list a peer's shares or a folder of a share", run: c.ls,
 		example: "  peerdesk ls \"Front desk\"\n  peerdesk ls \"Front desk:docs/2026\" --user alice"})

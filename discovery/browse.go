@@ -54,7 +54,18 @@ const (
 type BrowserStats struct {
 	QueriesSent     int64 `json:"queries_sent"`
 	PacketsReceived int64 `json:"packets_received"`
-	Answers         int64 `json:"answers"` // messages that named a peer
+	Answers         int64 `json:"answers"` // peers named in answers
+	// Interfaces are the interfaces browsed on now, with what was sent
+	// and answered on each (answers to our queries come back unicast on
+	// the interface that asked).
+	Interfaces []InterfaceStats `json:"interfaces"`
+}
+
+// InterfaceStats is one interface's share of the browser's traffic.
+type InterfaceStats struct {
+	Name        string `json:"name"`
+	QueriesSent int64  `json:"queries_sent"`
+	Answers     int64  `json:"answers"` // answer packets to our queries
 }
 
 // Browser watches mDNS for peers and reports each one it sees.
@@ -75,6 +86,8 @@ type Browser struct {
 	queries atomic.Int64
 	packets atomic.Int64
 	answers atomic.Int64
+	// perIface are the query sockets of the current browse, by interface.
+	perIface map[string]*querySocket
 }
 
 type knownAnswer struct {
@@ -109,7 +122,14 @@ func (b *Browser) Restart() {
 
 // Stats returns the browser's traffic counters.
 func (b *Browser) Stats() BrowserStats {
-	return BrowserStats{QueriesSent: b.queries.Load(), PacketsReceived: b.packets.Load(), Answers: b.answers.Load()}
+	st := BrowserStats{QueriesSent: b.queries.Load(), PacketsReceived: b.packets.Load(), Answers: b.answers.Load()}
+	b.mu.Lock()
+	for name, q := range b.perIface {
+		st.Interfaces = append(st.Interfaces, InterfaceStats{Name: name, QueriesSent: q.sent.Load(), Answers: q.answered.Load()})
+	}
+	b.mu.Unlock()
+	slices.SortFunc(st.Interfaces, func(x, y InterfaceStats) int { return strings.Compare(x.Name, y.Name) })
+	return st
 }
 
 func signal(c chan struct{}) {
@@ -148,6 +168,8 @@ type querySocket struct {
 	pc4   *ipv4.PacketConn
 	pc6   *ipv6.PacketConn
 	conn  net.PacketConn
+	// sent and answered count queries sent and answer packets received.
+	sent, answered atomic.Int64
 }
 
 // errNoInterface: nothing to browse on yet.
@@ -193,6 +215,13 @@ func (b *Browser) browseOnce(ctx context.Context) error {
 	if len(qs) == 0 {
 		return fmt.Errorf("%w among %d", errNoInterface, len(ifaces))
 	}
+	perIface := map[string]*querySocket{}
+	for _, q := range qs {
+		perIface[q.iface.Name] = q
+	}
+	b.mu.Lock()
+	b.perIface = perIface
+	b.mu.Unlock()
 	var wg sync.WaitGroup
 	// Runs before the deferred close above: close, then wait for readers.
 	defer func() {
@@ -202,10 +231,16 @@ func (b *Browser) browseOnce(ctx context.Context) error {
 		wg.Wait()
 	}()
 	for _, c := range conns {
+		var q *querySocket
+		for _, x := range qs {
+			if x.conn == c {
+				q = x
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.readLoop(c)
+			b.readLoop(c, q)
 		}()
 	}
 	// The first query waits 20-120 ms (RFC 6762 §5.2), so peers started
@@ -236,6 +271,7 @@ func (b *Browser) browseOnce(ctx context.Context) error {
 			for _, q := range qs {
 				if q.send(msg) == nil {
 					b.queries.Add(1)
+					q.sent.Add(1)
 				}
 			}
 		}
@@ -244,8 +280,9 @@ func (b *Browser) browseOnce(ctx context.Context) error {
 	}
 }
 
-// readLoop reads one socket until it is closed.
-func (b *Browser) readLoop(c net.PacketConn) {
+// readLoop reads one socket until it is closed; q is set for a query
+// socket, whose answers it counts.
+func (b *Browser) readLoop(c net.PacketConn, q *querySocket) {
 	buf := make([]byte, maxPacket)
 	for {
 		n, _, err := c.ReadFrom(buf)
@@ -259,6 +296,9 @@ func (b *Browser) readLoop(c net.PacketConn) {
 		var m dns.Msg
 		if m.Unpack(buf[:n]) != nil || !m.Response || m.Opcode != dns.OpcodeQuery || m.Rcode != dns.RcodeSuccess {
 			continue
+		}
+		if q != nil {
+			q.answered.Add(1)
 		}
 		b.handle(&m, time.Now())
 	}

@@ -62,6 +62,9 @@ type Node struct {
 	control  *control.Server
 	live     *liveness
 	ctrlMux  map[string]control.HandlerFunc
+	// reachMu guards reaching: the peers a peer.reach runs for.
+	reachMu  sync.Mutex
+	reaching map[string]bool
 
 	files     *shares.Service
 	transfers *transfer.Manager
@@ -114,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{log: log, lock: lock, mux: transport.NewMux(), services: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{},
-		instance: rand.Text(), departed: map[string]string{}}
+		instance: rand.Text(), departed: map[string]string{}, reaching: map[string]bool{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -143,6 +146,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.mux.Handle(opHello, n.serveHello)
 	n.mux.Handle(opBye, n.serveBye)
 	n.mux.Handle(opPeerList, n.servePeerList)
+	n.mux.Handle(opPeerReach, n.servePeerReach)
 	n.gate.own, n.gate.services = n.mux, n.services
 	n.endpoint, err = transport.Listen(n.ctx, net.JoinHostPort(cfg.ListenHost, strconv.Itoa(n.Settings.Port)), transport.Config{
 		Identity: n.Identity,
@@ -179,6 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.registerFilesControl()
 	n.registerPrintControl()
 	n.registerSharingControl()
+	n.registerDoctorControl()
 	n.control, err = control.Listen(cfg.Home, n.serveControl, Classify, log)
 	if err != nil {
 		return nil, err
@@ -317,10 +322,12 @@ type hello struct {
 	Port     int    `json:"port"`
 	Version  int    `json:"version"`
 	Instance string `json:"instance,omitempty"`
+	// Time is the sender's clock (unix ms), for the network check.
+	Time int64 `json:"time,omitempty"`
 }
 
 func (n *Node) hello() hello {
-	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion, Instance: n.instance}
+	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion, Instance: n.instance, Time: time.Now().UnixMilli()}
 }
 
 // serveHello answers a liveness probe. The prober is alive and reachable at

@@ -4,6 +4,7 @@ package node
 // running peer over its control socket (package control). Declared once,
 // used by the handlers here and by their callers.
 const (
+	OpDoctor          = "doctor"
 	OpGet             = "get"
 	OpID              = "id"
 	OpLog             = "log"

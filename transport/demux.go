@@ -20,6 +20,9 @@ import (
 const (
 	alpnBulk = "peerdesk-bulk/1"
 	alpnBase = "peerdesk/1"
+	// alpnReach is offered alone by Endpoint.Reach: a handshake that only
+	// checks that the port can be reached; the server closes it at once.
+	alpnReach = "peerdesk-reach/1"
 )
 
 // datagramLimit is the largest datagram that reaches remote without IP
@@ -132,6 +135,13 @@ func (s *alpnSniffer) inspect(datagram []byte) {
 			}
 		}
 	}
+}
+
+// offeredOnly reports whether the client offered p and nothing else.
+func (s *alpnSniffer) offeredOnly(p string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.offered) == 1 && s.offered[0] == p
 }
 
 // negotiated stops sniffing and returns the protocol the handshake chose,

@@ -297,7 +297,11 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 	var verdict error
 	var trust TrustState
 	sniff := newALPNSniffer(c, false)
-	dconn, err := dtls.ServerWithContext(ctx, sniff, e.dtlsConfig(e.ctx, "", &verdict, &trust))
+	cfg := e.dtlsConfig(e.ctx, "", &verdict, &trust)
+	if cfg.SupportedProtocols != nil {
+		cfg.SupportedProtocols = append(cfg.SupportedProtocols, alpnReach)
+	}
+	dconn, err := dtls.ServerWithContext(ctx, sniff, cfg)
 	if err != nil {
 		c.Close()
 		if verdict != nil {
@@ -309,6 +313,11 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 			return
 		}
 		e.cfg.Logger.Info("refused incoming connection", "addr", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	if sniff.offeredOnly(alpnReach) {
+		// Endpoint.Reach from the peer: the port answered, that was all.
+		dconn.Close()
 		return
 	}
 	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), c.Conn)
@@ -583,6 +592,42 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	}
 	e.adopt(sess)
 	return sess, nil
+}
+
+// Reach checks that peer id answers a new handshake at addr (its UDP port
+// is reachable from here, whatever session exists), and returns how long
+// the handshake took. It opens no session: the peer closes it at once.
+// An id not pinned yet is refused rather than pinned.
+func (e *Endpoint) Reach(ctx context.Context, id, addr string) (time.Duration, error) {
+	if id == "" || e.cfg.Trust.Get(id).Fingerprint == "" {
+		return 0, fmt.Errorf("%w: %s is not a known peer", ErrWrongPeer, id)
+	}
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return 0, fmt.Errorf("reach %s: %w", addr, err)
+	}
+	uc, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return 0, fmt.Errorf("reach %s: %w", addr, err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
+	defer cancel()
+	var verdict error
+	var trust TrustState
+	cfg := e.dtlsConfig(hctx, id, &verdict, &trust)
+	cfg.SupportedProtocols = []string{alpnReach}
+	start := time.Now()
+	dconn, err := dtls.ClientWithContext(hctx, newDgramConn(uc), cfg)
+	if err != nil {
+		uc.Close()
+		if verdict != nil {
+			err = verdict
+		}
+		return 0, fmt.Errorf("%w: reach %s: %w", ErrUnreachable, addr, err)
+	}
+	rtt := time.Since(start)
+	dconn.Close()
+	return rtt, nil
 }
 
 // Open sends a request on a new stream of the session with peer id and

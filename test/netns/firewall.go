@@ -2,6 +2,7 @@ package netns
 
 import (
 	"os/exec"
+	"strconv"
 	"testing"
 )
 
@@ -64,5 +65,29 @@ func (b *Bed) dropMulticast(t testing.TB, i int, tool string) {
 		if _, err := run(nil, "ip", append([]string{"netns", "exec", h.NS}, r...)...); err != nil {
 			t.Fatalf("netns: drop multicast on %s: %v", h.Name, err)
 		}
+	}
+}
+
+// BlockNewUDP makes host i's firewall drop new inbound UDP flows to port
+// (established ones go on), as a desktop firewall that was never told
+// about Peerdesk does: connections the host opens work, nobody can open
+// one to it.
+func (b *Bed) BlockNewUDP(t testing.TB, i int, port int) {
+	t.Helper()
+	h := b.Host(i)
+	p := strconv.Itoa(port)
+	if _, err := exec.LookPath("nft"); err == nil {
+		rules := "table inet pdt_fw {\n\tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport " + p + " ct state new drop\n\t}\n}\n"
+		if _, err := run([]byte(rules), "ip", "netns", "exec", h.NS, "nft", "-f", "-"); err != nil {
+			t.Fatalf("netns: firewall on %s: %v", h.Name, err)
+		}
+		return
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		skipOrFatal(t, "BlockNewUDP needs nft or iptables (scripts/deps.sh installs them): %v", err)
+	}
+	if _, err := run(nil, "ip", "netns", "exec", h.NS, "iptables", "-I", "INPUT", "-p", "udp", "--dport", p,
+		"-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"); err != nil {
+		t.Fatalf("netns: firewall on %s: %v", h.Name, err)
 	}
 }
