@@ -457,37 +457,33 @@ func (b *Browser) forget(name string) {
 	b.mu.Unlock()
 }
 
+// groupJoiner is what ipv4.PacketConn and ipv6.PacketConn share.
+type groupJoiner interface {
+	JoinGroup(ifi *net.Interface, group net.Addr) error
+}
+
 // listenGroup4 receives the IPv4 mDNS group on ifaces (as zeroconf's
 // Server does, binding the group's port with address reuse).
 func listenGroup4(ifaces []net.Interface) (net.PacketConn, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(224, 0, 0, 0), Port: 5353})
-	if err != nil {
-		return nil, err
-	}
-	pc := ipv4.NewPacketConn(c)
-	joined := 0
-	for _, ifi := range ifaces {
-		if pc.JoinGroup(&ifi, &net.UDPAddr{IP: mdnsGroup4}) == nil {
-			joined++
-		}
-	}
-	if joined == 0 {
-		c.Close()
-		return nil, errNoInterface
-	}
-	return c, nil
+	return listenGroup("udp4", net.IPv4(224, 0, 0, 0), mdnsGroup4, ifaces,
+		func(c *net.UDPConn) groupJoiner { return ipv4.NewPacketConn(c) })
 }
 
 // listenGroup6 is listenGroup4 for IPv6.
 func listenGroup6(ifaces []net.Interface) (net.PacketConn, error) {
-	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP("ff02::"), Port: 5353})
+	return listenGroup("udp6", net.ParseIP("ff02::"), mdnsGroup6, ifaces,
+		func(c *net.UDPConn) groupJoiner { return ipv6.NewPacketConn(c) })
+}
+
+func listenGroup(network string, bind, group net.IP, ifaces []net.Interface, wrap func(*net.UDPConn) groupJoiner) (net.PacketConn, error) {
+	c, err := net.ListenUDP(network, &net.UDPAddr{IP: bind, Port: 5353})
 	if err != nil {
 		return nil, err
 	}
-	pc := ipv6.NewPacketConn(c)
+	pc := wrap(c)
 	joined := 0
 	for _, ifi := range ifaces {
-		if pc.JoinGroup(&ifi, &net.UDPAddr{IP: mdnsGroup6}) == nil {
+		if pc.JoinGroup(&ifi, &net.UDPAddr{IP: group}) == nil {
 			joined++
 		}
 	}

@@ -81,19 +81,12 @@ type liveness struct {
 	failed map[string]time.Time
 	// learned are peers other peers reported (peer exchange): probed like
 	// hints, and accepted only with the fingerprint reported.
-	learned map[string]*learnedPeer
-}
-
-// learnedPeer is a peer another peer reported.
-type learnedPeer struct {
-	fp      string
-	addrs   []string
-	expires time.Time
-	tries   int
+	learned map[string]*hint
 }
 
 // hint is one peer id's unconfirmed addresses.
 type hint struct {
+	fp      string    // learned peers only: the key the probe must find
 	since   time.Time // first heard
 	addrs   []string
 	expires time.Time
@@ -111,7 +104,7 @@ const (
 func newLiveness(n *Node, cfg LivenessConfig) *liveness {
 	cfg.setDefaults()
 	return &liveness{n: n, cfg: cfg, kick: make(chan struct{}, 1), dials: make(chan struct{}, maxDials), state: map[string]*probeState{},
-		hints: map[string]*hint{}, failed: map[string]time.Time{}, learned: map[string]*learnedPeer{}}
+		hints: map[string]*hint{}, failed: map[string]time.Time{}, learned: map[string]*hint{}}
 }
 
 // hint takes addresses an mDNS record names for id, to be confirmed by an
@@ -124,31 +117,7 @@ func (l *liveness) hint(id string, addrs []string, now time.Time) bool {
 			delete(l.failed, k)
 		}
 	}
-	h := l.hints[id]
-	added := false
-	for _, a := range addrs {
-		if at, bad := l.failed[id+" "+a]; bad && now.Sub(at) <= hintQuarantine {
-			continue
-		}
-		if h == nil {
-			if len(l.hints) >= maxHints {
-				return false
-			}
-			h = &hint{since: now}
-			l.hints[id] = h
-		}
-		if len(h.addrs) < maxHintAddrs && !slices.Contains(h.addrs, a) {
-			h.addrs = append(h.addrs, a)
-			added = true
-		}
-	}
-	if h != nil && added {
-		h.expires = now.Add(hintTTL)
-		if st := l.state["hint:"+id]; st != nil {
-			st.next = time.Time{}
-		}
-	}
-	return added
+	return l.addLocked(l.hints, "hint:", id, "", addrs, now)
 }
 
 // learn takes a peer that peer from reported, to be confirmed by a probe
@@ -159,32 +128,39 @@ func (l *liveness) hint(id string, addrs []string, now time.Time) bool {
 func (l *liveness) learn(id, fp string, addrs []string, from string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lp := l.learned[id]
-	if lp != nil && lp.fp != fp {
+	if lp := l.learned[id]; lp != nil && lp.fp != fp {
 		// Two peers disagree about id's key: keep the first report; the
 		// probe settles it either way.
 		return false
 	}
+	return l.addLocked(l.learned, "pex:", id, fp, addrs, now)
+}
+
+// addLocked adds addrs (those not in quarantine) to id's entry of m,
+// whose probe state is under prefix+id, and makes it due now if any was
+// new.
+func (l *liveness) addLocked(m map[string]*hint, prefix, id, fp string, addrs []string, now time.Time) bool {
+	h := m[id]
 	added := false
 	for _, a := range addrs {
 		if at, bad := l.failed[id+" "+a]; bad && now.Sub(at) <= hintQuarantine {
 			continue
 		}
-		if lp == nil {
-			if len(l.learned) >= maxHints {
+		if h == nil {
+			if len(m) >= maxHints {
 				return false
 			}
-			lp = &learnedPeer{fp: fp}
-			l.learned[id] = lp
+			h = &hint{since: now, fp: fp}
+			m[id] = h
 		}
-		if len(lp.addrs) < maxHintAddrs && !slices.Contains(lp.addrs, a) {
-			lp.addrs = append(lp.addrs, a)
+		if len(h.addrs) < maxHintAddrs && !slices.Contains(h.addrs, a) {
+			h.addrs = append(h.addrs, a)
 			added = true
 		}
 	}
-	if lp != nil && added {
-		lp.expires = now.Add(hintTTL)
-		if st := l.state["pex:"+id]; st != nil {
+	if h != nil && added {
+		h.expires = now.Add(hintTTL)
+		if st := l.state[prefix+id]; st != nil {
 			st.next = time.Time{}
 		}
 	}
@@ -192,17 +168,26 @@ func (l *liveness) learn(id, fp string, addrs []string, from string, now time.Ti
 }
 
 // dueLearned are the learned peers to probe now, with their fingerprints.
-func (l *liveness) dueLearned(now time.Time) map[string]learnedPeer {
+func (l *liveness) dueLearned(now time.Time) map[string]hint {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := map[string]learnedPeer{}
-	for id, lp := range l.learned {
-		if now.After(lp.expires) {
-			delete(l.learned, id)
-			delete(l.state, "pex:"+id)
+	out := map[string]hint{}
+	for id, h := range l.dueLocked(l.learned, "pex:", now) {
+		out[id] = hint{fp: h.fp, addrs: slices.Clone(h.addrs)}
+	}
+	return out
+}
+
+// dueLocked drops m's expired entries and returns the others.
+func (l *liveness) dueLocked(m map[string]*hint, prefix string, now time.Time) map[string]*hint {
+	out := map[string]*hint{}
+	for id, h := range m {
+		if now.After(h.expires) {
+			delete(m, id)
+			delete(l.state, prefix+id)
 			continue
 		}
-		out[id] = learnedPeer{fp: lp.fp, addrs: slices.Clone(lp.addrs)}
+		out[id] = h
 	}
 	return out
 }
@@ -211,29 +196,13 @@ func (l *liveness) dueLearned(now time.Time) map[string]learnedPeer {
 func (l *liveness) learnedDone(id string, ok bool, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lp := l.learned[id]
-	if lp == nil {
-		return
-	}
-	lp.tries++
-	if ok || lp.tries >= hintTries || now.After(lp.expires) {
-		if !ok {
-			for _, a := range lp.addrs {
-				if len(l.failed) < 4*maxHints {
-					l.failed[id+" "+a] = now
-				}
-			}
-		}
-		delete(l.learned, id)
-		delete(l.state, "pex:"+id)
-	}
+	l.doneLocked(l.learned, "pex:", id, ok, now)
 }
 
-// hintDone settles id's hint: confirmed, or one more failed try.
-func (l *liveness) hintDone(id string, ok bool, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	h := l.hints[id]
+// doneLocked settles id's entry of m: confirmed, or one more failed try;
+// after hintTries its addresses go into quarantine.
+func (l *liveness) doneLocked(m map[string]*hint, prefix, id string, ok bool, now time.Time) {
+	h := m[id]
 	if h == nil {
 		return
 	}
@@ -246,9 +215,16 @@ func (l *liveness) hintDone(id string, ok bool, now time.Time) {
 				}
 			}
 		}
-		delete(l.hints, id)
-		delete(l.state, "hint:"+id)
+		delete(m, id)
+		delete(l.state, prefix+id)
 	}
+}
+
+// hintDone settles id's hint: confirmed, or one more failed try.
+func (l *liveness) hintDone(id string, ok bool, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.doneLocked(l.hints, "hint:", id, ok, now)
 }
 
 // dueHints are the hints to probe now. Of two peers that see each other's
@@ -260,12 +236,7 @@ func (l *liveness) dueHints(now time.Time, self string) map[string][]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[string][]string{}
-	for id, h := range l.hints {
-		if now.After(h.expires) {
-			delete(l.hints, id)
-			delete(l.state, "hint:"+id)
-			continue
-		}
+	for id, h := range l.dueLocked(l.hints, "hint:", now) {
 		if self > id && h.tries == 0 && now.Sub(h.since) < firstContactDefer {
 			continue
 		}
