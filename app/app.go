@@ -15,7 +15,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/data/binding"
 
 	"github.com/peerdesk/peerdesk/app/internal/localefix"
 	"github.com/peerdesk/peerdesk/node"
@@ -82,7 +81,7 @@ func Run(n *node.Node, opts Options) error {
 	t := installTray(a, peers, trayActions{open: win.show, quickShare: win.chooseFilesFor, sharing: core, quit: a.Quit})
 	if t != nil {
 		win.win.SetCloseIntercept(win.hide)
-		peers.rows.AddListener(binding.NewDataListener(t.rebuild))
+		peers.onChange(t.rebuild)
 	} else {
 		win.win.SetMaster()
 	}

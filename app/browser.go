@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/data/binding"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -61,7 +60,7 @@ func (s *browserScreen) view() fyne.CanvasObject {
 		}
 	})
 	s.peerSel.PlaceHolder = "Choose a PC…"
-	s.peers.rows.AddListener(binding.NewDataListener(s.syncPeers))
+	s.peers.onChange(s.syncPeers)
 
 	s.crumbs = container.NewHBox()
 	s.table = widget.NewTable(

@@ -55,6 +55,18 @@ func lessRow(a, b peerRow) int {
 type peersModel struct {
 	peers map[string]discovery.Peer
 	rows  binding.List[peerRow]
+	// changed hear every change of the rows. binding.List tells its own
+	// listeners only when the number of rows changes, which left the
+	// Peers table, the Files and Print PC choosers and the tray showing a
+	// peer offline or unverified after it changed.
+	changed []func()
+}
+
+// onChange calls fn on the UI goroutine after every change of the rows
+// (and once soon, as a binding listener is).
+func (m *peersModel) onChange(fn func()) {
+	m.changed = append(m.changed, fn)
+	m.rows.AddListener(binding.NewDataListener(fn))
 }
 
 func newPeersModel() *peersModel {
@@ -92,7 +104,14 @@ func (m *peersModel) publish() {
 		rows = append(rows, rowFor(p))
 	}
 	slices.SortFunc(rows, lessRow)
+	same := m.rows.Length() == len(rows)
 	_ = m.rows.Set(rows) // Set fails only on a wrong type; rows has the bound one
+	if same {
+		// The binding tells its listeners of length changes only.
+		for _, fn := range m.changed {
+			fn()
+		}
+	}
 }
 
 // idOf finds the id of the peer with a display name, if exactly one has
@@ -174,7 +193,7 @@ func peersView(m *peersModel, onSelect func(peerRow)) fyne.CanvasObject {
 		}
 		table.Refresh()
 	}
-	m.rows.AddListener(binding.NewDataListener(sync))
+	m.onChange(sync)
 	return container.NewStack(table, container.NewCenter(empty))
 }
 

@@ -179,3 +179,40 @@ func TestPeersViewShowsRows(t *testing.T) {
 		t.Error("offline peer drawn above the online one")
 	}
 }
+
+// A change that keeps the number of peers (online, offline, verified,
+// renamed) reaches every view of the peers: the table's cells and the PC
+// choosers, not only when a peer is added or removed (R2 7/7, 1).
+func TestPeerViewsFollowEveryChange(t *testing.T) {
+	test.NewTempApp(t)
+	m := newPeersModel()
+	m.reset([]discovery.Peer{peer("a", "alpha", true, "pinned", fpA), peer("b", "bravo", false, "pinned", fpB)})
+	table := peersView(m, nil)
+	w := test.NewTempWindow(t, table)
+	w.Resize(fyne.NewSize(1100, 300))
+	ps := newPrintScreen(syncSvc(services{print: &fakePrint{}}), m, w)
+	ps.view()
+	if got := ps.peerSel.Options; len(got) != 1 {
+		t.Fatalf("print chooser %v, want alpha only", got)
+	}
+	calls := 0
+	m.onChange(func() { calls++ })
+	calls = 0
+
+	m.apply(discovery.Event{Kind: discovery.EventUp, Peer: peer("b", "bravo", true, "verified", fpB)})
+	if calls != 1 {
+		t.Errorf("listener called %d times for a change of state, want 1", calls)
+	}
+	if got := ps.peerSel.Options; len(got) != 2 {
+		t.Errorf("print chooser %v after bravo came online, want both", got)
+	}
+	shown := labelsIn(table)
+	for _, want := range []string{"bravo", "verified"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("table shows %q, want %q in it", shown, want)
+		}
+	}
+	if strings.Contains(shown, "offline") {
+		t.Errorf("table still shows a peer offline: %q", shown)
+	}
+}

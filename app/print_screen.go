@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/data/binding"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -51,7 +50,7 @@ func newPrintScreen(svc services, peers *peersModel, win fyne.Window) *printScre
 func (s *printScreen) view() fyne.CanvasObject {
 	s.peerSel = widget.NewSelect(nil, func(label string) { s.loadPrinters(s.peerIDs[label]) })
 	s.peerSel.PlaceHolder = "Choose a PC…"
-	s.peers.rows.AddListener(binding.NewDataListener(s.syncPeers))
+	s.peers.onChange(s.syncPeers)
 	s.prSel = widget.NewSelect(nil, func(string) { s.sync() })
 	s.prSel.PlaceHolder = "Choose a printer…"
 	s.file = widget.NewEntry()

@@ -5,7 +5,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/data/binding"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/peerdesk/peerdesk/node"
@@ -91,7 +90,7 @@ func newMainWindow(a fyne.App, self node.IDInfo, peers *peersModel, svc services
 	w.win.SetContent(w.layout())
 	w.win.Resize(fyne.NewSize(1000, 600))
 	w.win.SetOnDropped(w.dropped)
-	peers.rows.AddListener(binding.NewDataListener(w.publish))
+	peers.onChange(w.publish)
 	return w
 }
 
