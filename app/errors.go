@@ -40,6 +40,7 @@ var errorMessages = []struct {
 	{printing.ErrUnavailable, "The print service on that PC is not running."},
 	{printing.ErrNotAuthorized, "The print service refused the job for this user."},
 	{printing.ErrRefused, "The print service on that PC refused the request."},
+	{node.ErrDeclined, "The other PC's user declined the files."},
 	{transport.ErrAccessDenied, "Access denied: wrong account name or password, or this account may not do that. Check them, or ask the PC's owner for access."},
 	{shares.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
 	{shares.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},
@@ -136,6 +137,12 @@ func afterSentinel(msg, prefix string) string {
 // showError tells the person that action failed and why, in words.
 func showError(win fyne.Window, action string, err error) {
 	if err == nil {
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		// The user canceled it (Transfers › Cancel): that is no error to
+		// report back to them; Transfers shows it canceled.
+		slog.Info("gui: " + action + " canceled")
 		return
 	}
 	msg := humanError(err)

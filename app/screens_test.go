@@ -381,6 +381,8 @@ func TestHumanErrors(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("list pc1:docs: %w", transport.ErrAccessDenied), "Access denied"},
+		// A declined push-send is not a wrong password (R2 7/7, 8).
+		{fmt.Errorf("%w (%w): Desk 2 declined the files", node.ErrDeclined, transport.ErrAccessDenied), "declined the files"},
 		{fmt.Errorf("get: %w", transport.ErrUnreachable), "does not answer"},
 		{fmt.Errorf("send: %w: pc2 now presents another key", transport.ErrIdentityChanged), "different identity"},
 		{fmt.Errorf("write: %w", shares.ErrDiskFull), "disk is full"},
@@ -785,4 +787,18 @@ func labelsIn(o fyne.CanvasObject) string {
 		return out
 	}
 	return ""
+}
+
+// Cancelling one's own download is not an error to show (R2 7/7, 8).
+func TestShowErrorQuietOnCancel(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	showError(w, "download x", fmt.Errorf("get: %w", context.Canceled))
+	if n := len(w.Canvas().Overlays().List()); n != 0 {
+		t.Fatalf("%d dialogs after a canceled download, want none", n)
+	}
+	showError(w, "download x", fmt.Errorf("get: %w", transport.ErrStalled))
+	if n := len(w.Canvas().Overlays().List()); n != 1 {
+		t.Fatalf("%d dialogs after a failed download, want 1", n)
+	}
 }

@@ -15,6 +15,9 @@ var (
 	ErrUsage               = errors.New("usage")
 	ErrPeerNotFound        = errors.New("peer not found")
 	ErrFingerprintMismatch = errors.New("fingerprint mismatch")
+	// ErrDeclined: the receiver of a push-send declined the files. It also
+	// wraps transport.ErrAccessDenied, so the exit status stays 3.
+	ErrDeclined = errors.New("declined")
 	// ErrUnknownCommand: the running peer does not know a control op (it
 	// is an older version than the command).
 	ErrUnknownCommand = errors.New("unknown command")
@@ -48,6 +51,7 @@ func init() {
 	transport.RegisterClass("already_running", ErrAlreadyRunning)
 	transport.RegisterClass("peer_not_found", ErrPeerNotFound)
 	transport.RegisterClass("fingerprint_mismatch", ErrFingerprintMismatch)
+	transport.RegisterClass("declined", ErrDeclined)
 	transport.RegisterClass("unknown_command", ErrUnknownCommand)
 	transport.RegisterClass("unsafe_inbox", ErrUnsafeInbox)
 	// Denied and not found travel as generic codes between peers; over

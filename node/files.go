@@ -633,7 +633,7 @@ func (n *Node) Send(ctx context.Context, ref string, locals []string, progress f
 		return SendResult{}, fmt.Errorf("send to %s: %w", peer.Name, err)
 	}
 	if !res.Accepted {
-		return SendResult{}, fmt.Errorf("%w: %s declined the files", transport.ErrAccessDenied, peer.Name)
+		return SendResult{}, fmt.Errorf("%w (%w): %s declined the files", ErrDeclined, transport.ErrAccessDenied, peer.Name)
 	}
 	out := SendResult{Receiver: firstNonEmpty(res.Receiver, peer.Name), SkippedHidden: skipped}
 	for i, f := range files {
