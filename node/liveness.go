@@ -128,6 +128,9 @@ func (l *liveness) hint(id string, addrs []string, now time.Time) bool {
 func (l *liveness) learn(id, fp string, addrs []string, from string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.hints[id] != nil {
+		return false // mDNS named it too: its probe is under way
+	}
 	if lp := l.learned[id]; lp != nil && lp.fp != fp {
 		// Two peers disagree about id's key: keep the first report; the
 		// probe settles it either way.
@@ -460,7 +463,10 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	var h hello
-	heard := l.n.endpoint.Heard(p.ID)
+	heard, started := l.n.endpoint.Heard(p.ID), time.Now()
+	l.mu.Lock()
+	lastOK := l.stateLocked(p.ID).failures == 0
+	l.mu.Unlock()
 	info, err := l.n.endpoint.Call(pctx, p.ID, p.Addresses, opHello, l.n.hello(), &h)
 	now := time.Now()
 	if err == nil {
@@ -472,15 +478,17 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		l.finish(p.ID, false, p.Online, now)
 		return
 	}
-	if p.Online && !errors.Is(err, transport.ErrIdentityChanged) && l.n.endpoint.Heard(p.ID) != heard {
+	if p.Online && lastOK && !errors.Is(err, transport.ErrIdentityChanged) && l.n.endpoint.Heard(p.ID) != heard {
 		// The peer's side of the session moved while the probe waited: it
 		// is there, only slow (a loaded machine). Dropping the session
 		// would cost both a new handshake and load them more: 50 peers on
-		// two cores collapsed that way (docs/performance.md).
+		// two cores collapsed that way (docs/performance.md). Once only:
+		// a second failure in a row drops it, so that a crashed peer is
+		// still offline within 10 s.
 		l.finish(p.ID, false, true, now)
 		return
 	}
-	if l.n.endpoint.Busy(p.ID) && !errors.Is(err, transport.ErrIdentityChanged) {
+	if l.n.endpoint.Busy(p.ID, started) && !errors.Is(err, transport.ErrIdentityChanged) {
 		// The probe waited behind a transfer on the same session; the
 		// transfer itself fails if the peer is really gone.
 		l.finish(p.ID, false, p.Online, now)

@@ -199,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.goRun(n.control.Serve)
 	n.goRun(n.live.run)
-	n.goRun((&pex{n: n, asked: map[string]time.Time{}, slots: make(chan struct{}, pexAsks)}).run)
+	n.goRun((&pex{n: n, asked: map[string]time.Time{}, seen: map[string]time.Time{}, slots: make(chan struct{}, pexAsks)}).run)
 	n.goRun(trimMemory)
 	n.goRun(n.files.RunPartialCleaner)
 	ok = true

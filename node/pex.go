@@ -44,11 +44,8 @@ const (
 	pexMaxAddrs   = 4
 	// pexFresh: only peers reached this recently are reported or used.
 	pexFresh = 10 * time.Minute
-	// pexPeriod is how often each online peer is asked when nothing
-	// changes; pexGap is the least time between two asks of one peer
-	// (a change in the table asks everyone again, no sooner than that).
+	// pexPeriod is how often each connected peer is asked again.
 	pexPeriod = 2 * time.Minute
-	pexGap    = 5 * time.Second
 	// pexAsks bounds the asks in flight at once.
 	pexAsks = 4
 )
@@ -134,58 +131,77 @@ func validFingerprint(fp string) bool {
 	return true
 }
 
-// pex asks online peers for the peers they know: each every pexPeriod, and
-// all of them again (each no sooner than pexGap) when one comes online, so
-// that what one `peer add` joined spreads in a few round trips.
+// pex asks online peers for the peers they know: each as soon as it is
+// first connected, then every pexPeriod. A new contact is asked at once,
+// and it asks back, so what one `peer add` joined spreads in a few round
+// trips without anyone asking everyone whenever the table changes (which
+// cost 50 peers started together seconds of CPU).
 type pex struct {
 	n     *Node
 	mu    sync.Mutex
 	asked map[string]time.Time
+	// seen is when each connected peer was first seen connected.
+	seen  map[string]time.Time
 	slots chan struct{}
 }
 
+// pexSettle is how long a new contact waits to be asked, per peer online:
+// in an office where 50 PCs start at once, mDNS finds them all anyway, and
+// exchanging lists in the middle of that only adds to the handshakes (it
+// doubled the time 50 peers took to converge). Two subnets of a few PCs
+// each are asked within a second.
+const (
+	pexSettlePerPeer = 100 * time.Millisecond
+	pexSettleMax     = 10 * time.Second
+)
+
 func (x *pex) run(ctx context.Context) {
-	events, stop := x.n.Peers.Subscribe()
-	defer stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	changed := true
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-events:
-			if !ok {
-				return
-			}
-			if e.Kind == discovery.EventUp {
-				changed = true
-			}
-			continue
 		case <-tick.C:
 		}
-		x.round(ctx, changed, time.Now())
-		changed = false
+		x.round(ctx, time.Now())
 	}
 }
 
 // round asks the online peers that are due.
-func (x *pex) round(ctx context.Context, changed bool, now time.Time) {
-	for _, p := range x.n.Peers.List() {
-		if !p.Online || len(p.Addresses) == 0 {
+func (x *pex) round(ctx context.Context, now time.Time) {
+	peers := x.n.Peers.List()
+	online := 0
+	for _, p := range peers {
+		if p.Online {
+			online++
+		}
+	}
+	settle := min(time.Duration(online)*pexSettlePerPeer, pexSettleMax)
+	x.mu.Lock()
+	for id, at := range x.asked {
+		if now.Sub(at) > 2*pexPeriod {
+			delete(x.asked, id)
+		}
+	}
+	for id, at := range x.seen {
+		if now.Sub(at) > 2*pexPeriod {
+			delete(x.seen, id)
+		}
+	}
+	x.mu.Unlock()
+	for _, p := range peers {
+		if !p.Online || len(p.Addresses) == 0 || !x.n.endpoint.Connected(p.ID) {
 			continue
 		}
 		x.mu.Lock()
-		last, seen := x.asked[p.ID]
-		due := !seen || now.Sub(last) >= pexPeriod || (changed && now.Sub(last) >= pexGap)
-		if due {
-			x.asked[p.ID] = now
+		first, ok := x.seen[p.ID]
+		if !ok {
+			first = now
+			x.seen[p.ID] = now
 		}
-		for id, at := range x.asked {
-			if now.Sub(at) > 2*pexPeriod {
-				delete(x.asked, id)
-			}
-		}
+		last, asked := x.asked[p.ID]
+		due := (!asked && now.Sub(first) >= settle) || (asked && now.Sub(last) >= pexPeriod)
 		x.mu.Unlock()
 		if !due {
 			continue
@@ -195,6 +211,9 @@ func (x *pex) round(ctx context.Context, changed bool, now time.Time) {
 		default:
 			return // the rest next second
 		}
+		x.mu.Lock()
+		x.asked[p.ID] = now
+		x.mu.Unlock()
 		x.n.wg.Add(1)
 		go func() {
 			defer x.n.wg.Done()
@@ -205,8 +224,14 @@ func (x *pex) round(ctx context.Context, changed bool, now time.Time) {
 }
 
 // ask gets p's list and hands what is new to liveness as learned hints.
+// Only over a session that is up: the exchange never dials (liveness
+// does), so it neither competes with a probe for the peer's one dial nor
+// keeps a gone peer's session looking busy.
 func (x *pex) ask(ctx context.Context, p discovery.Peer) {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if !x.n.endpoint.Connected(p.ID) {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var ans pexAnswer
 	if _, err := x.n.endpoint.Call(cctx, p.ID, p.Addresses, opPeerList, nil, &ans); err != nil {

@@ -705,20 +705,17 @@ func (e *Endpoint) Heard(id string) uint64 {
 	return 0
 }
 
-// Busy reports whether the session with peer id carries requests that
-// move data right now (a transfer, say). A liveness probe that times out
-// behind a busy session says little about the peer being gone; one behind
-// a session whose streams stopped moving does.
-func (e *Endpoint) Busy(id string) bool {
+// Busy reports whether the session with peer id carried data on an open
+// stream since the given time (a transfer, say). A liveness probe that
+// timed out behind a busy session says little about the peer being gone;
+// one behind a session whose streams moved nothing while it waited does,
+// even with a request still open on it (another caller's, waiting too).
+func (e *Endpoint) Busy(id string, since time.Time) bool {
 	e.mu.Lock()
 	s := e.sessions[id]
 	e.mu.Unlock()
-	return s != nil && s.streams.Load() > 0 && time.Since(time.Unix(0, s.moved.Load())) < busyStall
+	return s != nil && s.streams.Load() > 0 && time.Unix(0, s.moved.Load()).After(since)
 }
-
-// busyStall is how long a session with open streams may move nothing
-// before it counts as stuck rather than busy.
-const busyStall = 5 * time.Second
 
 // Sessions returns the peers with a live session.
 func (e *Endpoint) Sessions() []PeerInfo {
