@@ -39,6 +39,8 @@ type Options struct {
 	// Version is shown to the user (about, notifications); "" for a
 	// development build.
 	Version string
+	// LogPath is the log file Settings › Open log opens ("": no button).
+	LogPath string
 }
 
 // Run shows the desktop app for the running peer n and returns when the
@@ -70,7 +72,7 @@ func Run(n *node.Node, opts Options) error {
 	core := nodeCore{Node: n}
 	svc := services{
 		trust: core, files: core, shares: core, accounts: core, transfers: core,
-		audit: core, settings: core, send: core, print: core, sharing: core, network: core,
+		audit: core, settings: core, send: core, print: core, sharing: core, network: core, logPath: opts.LogPath,
 	}
 	if keyringAvailable() {
 		svc.creds = osKeyring{home: n.Home}

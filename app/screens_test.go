@@ -802,3 +802,23 @@ func TestShowErrorQuietOnCancel(t *testing.T) {
 		t.Fatalf("%d dialogs after a failed download, want 1", n)
 	}
 }
+
+// Settings › Open log opens the log the app writes (R2 7/7, 8).
+func TestSettingsOpenLog(t *testing.T) {
+	a := test.NewTempApp(t)
+	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}}}
+	s := newSettingsScreen(syncSvc(services{settings: f, logPath: "/home/ana/.peerdesk/peerdesk.log"}), a, nil)
+	test.NewTempWindow(t, s.view())
+	if s.openLog == nil {
+		t.Fatal("no Open log button")
+	}
+	test.Tap(s.openLog)
+	if got := s.status.Text; got != "Opened /home/ana/.peerdesk/peerdesk.log." {
+		t.Errorf("status %q", got)
+	}
+	s2 := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
+	test.NewTempWindow(t, s2.view())
+	if s2.openLog != nil {
+		t.Error("an Open log button without a log")
+	}
+}

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +45,7 @@ type settingsScreen struct {
 	look      *widget.RadioGroup
 	status    *widget.Label
 	check     *widget.Button
+	openLog   *widget.Button
 	autostart autostart
 }
 
@@ -88,6 +91,10 @@ func (s *settingsScreen) view() fyne.CanvasObject {
 	if s.svc.network != nil {
 		s.check = widget.NewButtonWithIcon("Network check", theme.SearchIcon(), s.networkCheck)
 		buttons.Add(s.check)
+	}
+	if s.svc.logPath != "" {
+		s.openLog = widget.NewButtonWithIcon("Open log", theme.DocumentIcon(), s.showLog)
+		buttons.Add(s.openLog)
 	}
 	s.reload()
 	return container.NewVBox(form, buttons, s.status)
@@ -185,4 +192,17 @@ func (s *settingsScreen) networkCheck() {
 			}
 		})
 	})
+}
+
+// showLog opens the log file in the system's viewer for it.
+func (s *settingsScreen) showLog() {
+	u, err := url.Parse("file://" + filepath.ToSlash(s.svc.logPath))
+	if err == nil {
+		err = s.app.OpenURL(u)
+	}
+	if err != nil {
+		s.status.SetText("The log is at " + s.svc.logPath + ".")
+		return
+	}
+	s.status.SetText("Opened " + s.svc.logPath + ".")
 }

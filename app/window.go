@@ -32,6 +32,8 @@ type services struct {
 	// network runs the network check (Settings › Network check; nil: no
 	// button).
 	network networkChecker
+	// logPath is the log file (Settings › Open log; "": no button).
+	logPath string
 	// onUI runs a function on the UI goroutine (fyne.Do); bg starts one
 	// in the background (go). Tests make both synchronous.
 	onUI func(func())

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/peerdesk/peerdesk/internal/human"
+	"github.com/peerdesk/peerdesk/internal/logfile"
 	"io"
 	"log/slog"
 	"os"
@@ -193,6 +194,22 @@ func parseFlags(fs *flag.FlagSet, args []string, minPos, maxPos int, usage strin
 	return pos, nil
 }
 
+// fileLogger logs to standard error and to the log file in the home
+// (internal/logfile); without a log file, to standard error alone.
+func (c *cli) fileLogger() (*slog.Logger, func()) {
+	if err := node.PrivateHome(c.home); err == nil {
+		if lf, err := logfile.Open(c.home); err == nil {
+			return newLogger(io.MultiWriter(c.stderr, lf)), func() { lf.Close() }
+		} else {
+			fmt.Fprintln(c.stderr, "peerdesk: no log file:", err)
+		}
+	}
+	return newLogger(c.stderr), func() {}
+}
+
+// logPath is the log file fileLogger writes.
+func (c *cli) logPath() string { return filepath.Join(c.home, logfile.Name) }
+
 func newLogger(w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	switch strings.ToLower(os.Getenv("PEERDESK_LOG")) {
@@ -218,7 +235,8 @@ func (c *cli) daemon(args []string) error {
 	if *port < 0 || *port > 65535 {
 		return usagef("daemon: --port must be 1-65535")
 	}
-	log := newLogger(c.stderr)
+	log, closeLog := c.fileLogger()
+	defer closeLog()
 	slog.SetDefault(log)
 	if path := os.Getenv("PEERDESK_CPUPROFILE"); path != "" {
 		// For developers measuring the daemon (docs/performance.md).

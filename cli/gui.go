@@ -33,7 +33,8 @@ func (c *cli) gui(args []string) error {
 	if *port < 0 || *port > 65535 {
 		return usagef("gui: --port must be 1-65535")
 	}
-	log := newLogger(c.stderr)
+	log, closeLog := c.fileLogger()
+	defer closeLog()
 	slog.SetDefault(log)
 
 	// The node lives until the app quits, not until the signal: Close says
@@ -47,7 +48,7 @@ func (c *cli) gui(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	runErr := app.Run(n, app.Options{Logger: log, Done: ctx.Done(), Version: Version})
+	runErr := app.Run(n, app.Options{Logger: log, Done: ctx.Done(), Version: Version, LogPath: c.logPath()})
 	log.Info("stopping")
 	return errors.Join(runErr, n.Close())
 }

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,12 @@ func TestDoctor(t *testing.T) {
 	a.start()
 	b.start()
 	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(a, b) })
+	// The daemon keeps its log in the home too, private (R2 7/7, 8).
+	if st, err := os.Stat(filepath.Join(a.host.Home, "peerdesk.log")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("log file: %v %v, want peerdesk.log with mode 0600", st, err)
+	} else if data, _ := os.ReadFile(filepath.Join(a.host.Home, "peerdesk.log")); !strings.Contains(string(data), "peer started") {
+		t.Errorf("log file holds %q, want the daemon's log", data)
+	}
 
 	start := time.Now()
 	r, code := doctor(t, a)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/test/netns"
 )
@@ -112,6 +113,9 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		b.ReportMetric(maxRSS, "MB-rss-max")
 		b.Logf("MEASURED %d peers started together: %d saw all others, median %v, last %v; RSS mean %.1f MB, max %.1f MB",
 			n, len(finished), pick(finished, len(finished)/2), pick(finished, len(finished)-1), rss/float64(n), maxRSS)
+		if idle := scaleIdle(); idle > 0 && len(finished) == n {
+			mdnsIdle(b, ps[:min(3, n)], idle)
+		}
 		if profile != "" {
 			_ = ps[0].proc.Signal(syscall.SIGTERM)
 			ps[0].proc.Wait(10 * time.Second)
@@ -159,4 +163,45 @@ func scaleWait() time.Duration {
 		return d
 	}
 	return 120 * time.Second
+}
+
+// scaleIdle is how long the benchmark watches the converged peers' idle
+// mDNS traffic (PEERDESK_SCALE_IDLE, e.g. 60s; default none).
+func scaleIdle() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv("PEERDESK_SCALE_IDLE"))
+	return d
+}
+
+// mdnsIdle reports the mDNS packets a few converged peers receive and the
+// queries they send per minute while nothing happens, two minutes after
+// the start, from their browsers' counters (the network check's report).
+func mdnsIdle(b *testing.B, ps []*peer, idle time.Duration) {
+	b.Helper()
+	stats := func(p *peer) discovery.BrowserStats {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var r node.DoctorReport
+		if err := control.Call(ctx, p.host.Home, node.OpDoctor, nil, &r); err != nil || r.MDNS == nil {
+			b.Fatalf("%s: doctor: %v", p.host.Name, err)
+		}
+		return *r.MDNS
+	}
+	// The queries back off from 1 s to a minute after start: let that pass.
+	time.Sleep(2 * time.Minute)
+	before := make([]discovery.BrowserStats, len(ps))
+	for i, p := range ps {
+		before[i] = stats(p)
+	}
+	time.Sleep(idle)
+	var in, queries float64
+	for i, p := range ps {
+		after := stats(p)
+		in += float64(after.PacketsReceived - before[i].PacketsReceived)
+		queries += float64(after.QueriesSent - before[i].QueriesSent)
+	}
+	perMin := float64(len(ps)) * idle.Minutes()
+	b.ReportMetric(in/perMin, "mdns-in/peer/min")
+	b.ReportMetric(queries/perMin, "mdns-queries/peer/min")
+	b.Logf("MEASURED idle mDNS over %v on %d of the converged peers: %.1f packets in and %.1f queries out per peer per minute",
+		idle, len(ps), in/perMin, queries/perMin)
 }
