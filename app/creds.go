@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/zalando/go-keyring"
 
@@ -64,4 +66,36 @@ func (k osKeyring) Forget(peerID string) error {
 		return nil
 	}
 	return err
+}
+
+// signInForAddedPrinters signs in, with the credentials the keyring
+// remembers, to the peers whose printers were added to this PC's print
+// system: jobs printed there go at once instead of waiting, held, for the
+// user to sign in (node/printqueues.go). Peers not online yet are tried
+// for a minute.
+func signInForAddedPrinters(n *node.Node, creds credStore) {
+	if creds == nil {
+		return
+	}
+	pending := map[string]node.Creds{}
+	for _, ap := range n.AddedPrinters() {
+		if c, ok := creds.Load(ap.Peer); ok {
+			pending[ap.Peer] = c
+		}
+	}
+	for try := 0; try < 12 && len(pending) > 0; try++ {
+		for id, c := range pending {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := n.Printers(ctx, id, c)
+			cancel()
+			if err == nil {
+				delete(pending, id)
+			}
+		}
+		select {
+		case <-n.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }

@@ -17,11 +17,13 @@ import (
 	"github.com/peerdesk/peerdesk/node"
 )
 
-// printService is what the Print screen needs: `peerdesk printers PEER`
-// and `peerdesk print PEER:PRINTER FILE --copies N --wait`.
+// printService is what the Print screen needs: `peerdesk printers PEER`,
+// `peerdesk print PEER:PRINTER FILE --copies N --wait` and `peerdesk
+// printer add PEER:PRINTER`.
 type printService interface {
 	Printers(ctx context.Context, ref string, creds node.Creds) ([]node.PrinterInfo, error)
 	Print(ctx context.Context, rp node.RemotePath, file string, creds node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error)
+	PrinterAdd(ctx context.Context, rp node.RemotePath, creds node.Creds) (node.AddedPrinterInfo, error)
 }
 
 // printJobTimeout bounds how long the screen follows a job.
@@ -41,6 +43,7 @@ type printScreen struct {
 	copies   *widget.Entry
 	state    *widget.Label
 	print    *widget.Button
+	add      *widget.Button
 }
 
 func newPrintScreen(svc services, peers *peersModel, win fyne.Window) *printScreen {
@@ -76,6 +79,8 @@ func (s *printScreen) view() fyne.CanvasObject {
 	s.state.Wrapping = fyne.TextWrapWord
 	s.print = widget.NewButtonWithIcon("Print", theme.DocumentPrintIcon(), s.submit)
 	s.print.Importance = widget.HighImportance
+	// Every program's print dialog then lists the printer.
+	s.add = widget.NewButtonWithIcon("Add to my printers", theme.ContentAddIcon(), s.addToMyPrinters)
 	form := widget.NewForm(
 		widget.NewFormItem("PC", s.peerSel),
 		widget.NewFormItem("Printer", s.prSel),
@@ -84,7 +89,7 @@ func (s *printScreen) view() fyne.CanvasObject {
 	)
 	s.syncPeers()
 	s.sync()
-	return container.NewVBox(form, container.NewHBox(s.print), s.state)
+	return container.NewVBox(form, container.NewHBox(s.print, s.add), s.state)
 }
 
 func (s *printScreen) syncPeers() {
@@ -104,6 +109,38 @@ func (s *printScreen) sync() {
 	} else {
 		s.print.Disable()
 	}
+	if s.prSel.Selected != "" {
+		s.add.Enable()
+	} else {
+		s.add.Disable()
+	}
+}
+
+// addToMyPrinters adds the chosen printer to this PC's print system.
+func (s *printScreen) addToMyPrinters() {
+	peer := s.peerIDs[s.peerSel.Selected]
+	i := s.prSel.SelectedIndex()
+	if peer == "" || i < 0 || i >= len(s.printers) {
+		return
+	}
+	printer := s.printers[i].Name
+	creds := s.creds(peer)
+	s.add.Disable()
+	s.state.SetText("Adding " + printer + " to this PC's printers…")
+	s.svc.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		added, err := s.svc.print.PrinterAdd(ctx, node.RemotePath{Peer: peer, Share: printer}, creds)
+		cancel()
+		s.svc.onUI(func() {
+			s.sync()
+			if err != nil {
+				s.state.SetText(humanError(err))
+				showError(s.win, "add "+printer+" to my printers", err)
+				return
+			}
+			s.state.SetText(fmt.Sprintf("%s is now printer %q: every program's print dialog lists it.", printer, added.Queue))
+		})
+	})
 }
 
 // printerLabel names a printer with its state: "Office (paused)".

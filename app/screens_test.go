@@ -687,6 +687,12 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 // fakePrint is a PC sharing one printer.
 type fakePrint struct {
 	printed []string
+	added   []string
+}
+
+func (f *fakePrint) PrinterAdd(_ context.Context, rp node.RemotePath, _ node.Creds) (node.AddedPrinterInfo, error) {
+	f.added = append(f.added, rp.Peer+":"+rp.Share)
+	return node.AddedPrinterInfo{AddedPrinter: node.AddedPrinter{Queue: "reception-" + rp.Share}}, nil
 }
 
 func (f *fakePrint) Printers(_ context.Context, ref string, _ node.Creds) ([]node.PrinterInfo, error) {
@@ -734,6 +740,18 @@ func TestPrintScreen(t *testing.T) {
 	test.Tap(s.print)
 	if !strings.Contains(s.state.Text, "paused or not accepting") {
 		t.Errorf("paused printer says %q", s.state.Text)
+	}
+	// Add to my printers: the chosen printer goes into the print system.
+	s.prSel.SetSelectedIndex(0)
+	if s.add.Disabled() {
+		t.Fatal("Add to my printers disabled with a printer chosen")
+	}
+	test.Tap(s.add)
+	if want := []string{"pc2:office"}; !reflect.DeepEqual(f.added, want) {
+		t.Errorf("added %v, want %v", f.added, want)
+	}
+	if !strings.Contains(s.state.Text, `"reception-office"`) || !strings.Contains(s.state.Text, "print dialog") {
+		t.Errorf("after adding: %q", s.state.Text)
 	}
 }
 

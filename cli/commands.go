@@ -109,6 +109,12 @@ Exit status: 0 ok, 1 error, 2 usage, 3 access denied, 4 not found,
 		example: "  peerdesk search invoice\n  peerdesk search invoice --peer \"Front desk\" --user alice"})
 
 	add("print", root, leaf{use: "printers [PEER] [--user U] [--json]", short: "local print queues, or a peer's shared printers with state", run: c.printers})
+	printer := add("print", root, leaf{use: "printer add|list|rm", short: "a colleague's printer in every program's print dialog", run: c.printerGroup})
+	add("", printer, leaf{use: "add PEER:PRINTER [--user U] [--json]", short: "add a peer's shared printer to this PC's printers", run: c.printerAdd,
+		long:    "Serves the shared printer on this PC as an IPP Everywhere printer on 127.0.0.1 and adds it to\nthe system's printers (a driverless CUPS queue; an IPP printer on Windows), so every program's\nprint dialog lists it. Jobs go to the owner under the account given here; when its password\nis not known (after a restart without a keyring), they wait until you sign in to that PC.",
+		example: "  peerdesk printer add \"Front desk:office\" --user alice"})
+	add("", printer, leaf{use: "list [--json]", short: "the added printers with their state", run: c.printerList})
+	add("", printer, leaf{use: "rm QUEUE|PEER:PRINTER", short: "remove an added printer from this PC's printers", run: c.printerRm, aliases: []string{"remove"}})
 	add("print", root, leaf{use: "print PEER:PRINTER FILE [--copies N] [--wait [--timeout D]] [--user U] [--json]", short: "print on a peer's shared printer", run: c.print,
 		example: "  peerdesk print \"Front desk:office\" report.pdf --copies 2 --wait"})
 

@@ -12,6 +12,9 @@ import "sync"
 type peerCreds struct {
 	mu sync.Mutex
 	m  map[string]Creds
+	// onRemember, if set, hears of every peer whose credentials were
+	// (re)remembered, outside the lock: held print jobs go then.
+	onRemember func(id string)
 }
 
 // maxRememberedPeers bounds the map (an office has at most ~100 PCs).
@@ -24,14 +27,26 @@ func (p *peerCreds) remember(id string, c Creds) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.m == nil {
 		p.m = map[string]Creds{}
 	}
 	if _, ok := p.m[id]; !ok && len(p.m) >= maxRememberedPeers {
+		p.mu.Unlock()
 		return
 	}
 	p.m[id] = c
+	fn := p.onRemember
+	p.mu.Unlock()
+	if fn != nil {
+		go fn(id)
+	}
+}
+
+// forget drops the credentials of peer id (the peer refused them).
+func (p *peerCreds) forget(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, id)
 }
 
 // of returns the credentials that worked with peer id, or guest.

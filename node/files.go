@@ -105,7 +105,12 @@ func (n *Node) target(ref string, creds Creds) (discovery.Peer, shares.Target, e
 	if err != nil {
 		return p, shares.Target{}, err
 	}
-	return p, shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}, nil
+	return p, n.targetOf(p, creds), nil
+}
+
+// targetOf is peer p reached with creds.
+func (n *Node) targetOf(p discovery.Peer, creds Creds) shares.Target {
+	return shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}
 }
 
 // RemotePath names a share and a path in it on a peer: PEER:SHARE/PATH.

@@ -77,6 +77,9 @@ type Node struct {
 	// printSvc answers other peers' print requests (kept to re-register
 	// it when sharing resumes, sharing.go).
 	printSvc *printing.Service
+	// queues are the shared printers of other peers served in this
+	// machine's print system (printqueues.go).
+	queues *printQueues
 
 	// instance is random per process: a goodbye names it, so a hello of
 	// the same process still in flight cannot bring the peer back, while a
@@ -177,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startPrinting(); err != nil {
 		return nil, err
 	}
+	n.startPrintQueues()
 
 	n.registerControl()
 	n.registerLocalControl()

@@ -106,6 +106,9 @@ func (n *Node) Printers(ctx context.Context, ref string, creds Creds) ([]Printer
 	if err != nil {
 		return nil, fmt.Errorf("printers of %s: %w", p.Name, err)
 	}
+	// Accepted credentials are what held jobs of added printers wait
+	// for (printqueues.go): listing the printers is signing in.
+	n.creds.remember(p.ID, creds)
 	out := make([]PrinterInfo, 0, len(list))
 	for _, r := range list {
 		formats := r.Formats

@@ -15,6 +15,13 @@ type (
 		Peer  string `json:"peer"`
 		Creds Creds  `json:"creds"`
 	}
+	PrinterAddArgs struct {
+		Target RemotePath `json:"target"`
+		Creds  Creds      `json:"creds"`
+	}
+	PrinterRemoveArgs struct {
+		Ref string `json:"ref"`
+	}
 	PrintArgs struct {
 		Target RemotePath `json:"target"`
 		File   string     `json:"file"`
@@ -36,6 +43,29 @@ func (n *Node) registerPrintControl() {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return n.Printers(ctx, a.Peer, a.Creds)
+	})
+	n.HandleControl(OpPrinterAdd, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+		var a PrinterAddArgs
+		if err := decodeArgs(raw, &a); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		return n.PrinterAdd(ctx, a.Target, a.Creds)
+	})
+	n.HandleControl(OpPrinterList, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return n.PrinterList(ctx), nil
+	})
+	n.HandleControl(OpPrinterRemove, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+		var a PrinterRemoveArgs
+		if err := decodeArgs(raw, &a); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return nil, n.PrinterRemove(ctx, a.Ref)
 	})
 	n.HandleControl(OpPrintersLocal, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

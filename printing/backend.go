@@ -42,6 +42,9 @@ var (
 	ErrJobFailed = errors.New("print job failed")
 	// ErrJobCanceled: someone canceled the job.
 	ErrJobCanceled = errors.New("print job canceled")
+	// ErrUnsupportedOption: the job asks for something the printer does
+	// not offer (media, two-sided, color, page ranges on Windows).
+	ErrUnsupportedOption = errors.New("print option not supported by the printer")
 	// ErrUnavailable: the spooler (cupsd, the Windows spooler service) does
 	// not answer.
 	ErrUnavailable = errors.New("print spooler unavailable")
@@ -143,6 +146,8 @@ type Queue struct {
 	// Formats are the MIME types the queue takes (IPP
 	// document-format-supported, or what the Windows driver accepts raw).
 	Formats []string `json:"formats"`
+	// Caps is what it can do besides (media, color, two-sided, copies).
+	Caps Capabilities `json:"caps"`
 }
 
 // SubmitRequest is a document to print. The zero values of the optional
@@ -167,6 +172,9 @@ type SubmitRequest struct {
 	FileName string
 	// Document is read once, to its end.
 	Document io.Reader
+	// Options are the job's page ranges, media, sides and color mode,
+	// checked against the queue's capabilities.
+	Options JobOptions
 	// Size is the number of bytes Document yields, if known; 0 means unknown
 	// (the backend then spools the document to a temporary file first,
 	// unless Document is an io.Seeker).

@@ -71,6 +71,8 @@ type SubmitOptions struct {
 	Name string
 	// Copies: 0 means 1.
 	Copies int
+	// Options are the page ranges, media, sides and color mode.
+	Options JobOptions
 	// Progress, if set, hears how many bytes have been sent.
 	Progress func(sent int64)
 }
@@ -91,7 +93,8 @@ func (c Client) Submit(ctx context.Context, t shares.Target, printer string, f i
 		return RemoteJob{}, fmt.Errorf("read document: %w", err)
 	}
 	req := submitRequest{Auth: t.Auth, Printer: printer, Name: DocumentName(opt.Name), Size: size,
-		Format: DetectFormat(head, opt.Name), Copies: opt.Copies}
+		Format: DetectFormat(head, opt.Name), Copies: opt.Copies, PageRanges: FormatPageRanges(opt.Options.PageRanges),
+		Media: opt.Options.Media, Sides: opt.Options.Sides, ColorMode: opt.Options.ColorMode}
 	if err := req.validate(); err != nil {
 		return RemoteJob{}, err
 	}
@@ -149,6 +152,21 @@ func (c Client) Job(ctx context.Context, t shares.Target, printer string, known 
 	}
 	if err := job.validate(OpPrintJob); err != nil {
 		return known, err
+	}
+	return job, nil
+}
+
+// Cancel cancels a job this peer submitted and returns its state after.
+func (c Client) Cancel(ctx context.Context, t shares.Target, printer string, id int) (RemoteJob, error) {
+	var job RemoteJob
+	if err := c.call(ctx, t, OpPrintCancel, jobRequest{Auth: t.Auth, Printer: printer, JobID: id}, &job); err != nil {
+		return RemoteJob{JobID: id}, err
+	}
+	if job.JobID != id {
+		return RemoteJob{JobID: id}, fmt.Errorf("%s: %w: answer about job %d, asked about %d", OpPrintCancel, transport.ErrProtocol, job.JobID, id)
+	}
+	if err := job.validate(OpPrintCancel); err != nil {
+		return RemoteJob{JobID: id}, err
 	}
 	return job, nil
 }

@@ -5,6 +5,7 @@ package printing
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,9 @@ func NewCUPS(cfg CUPSConfig) (*CUPS, error) {
 	if server == "" {
 		server = os.Getenv("CUPS_SERVER")
 	}
+	if server == "" {
+		server = systemSocket()
+	}
 	ep, err := parseCUPSServer(server)
 	if err != nil {
 		return nil, err
@@ -204,6 +208,8 @@ const (
 var queueAttributes = []string{
 	ipp.AttributePrinterName, ipp.AttributePrinterState, ipp.AttributePrinterStateMessage,
 	ipp.AttributePrinterStateReasons, attrPrinterIsAccepting, attrDocumentFormatSupported,
+	"printer-make-and-model", "media-supported", "media-default", "color-supported",
+	"sides-supported", "copies-supported", "pages-per-minute",
 }
 
 var jobAttributes = []string{
@@ -287,18 +293,6 @@ func (c *CUPS) printerAttributes(ctx context.Context, name string) (ipp.Attribut
 	return resp.PrinterAttributes[0], nil
 }
 
-// checkQueueName refuses names CUPS cannot have (RFC 8011 names, minus what
-// CUPS forbids: "/", "#", "\", quotes, space and control characters), so
-// nothing odd ends up in a URI.
-func checkQueueName(name string) error {
-	if name == "" || len(name) > 127 || strings.ContainsFunc(name, func(r rune) bool {
-		return r <= ' ' || r == 0x7f || strings.ContainsRune(`/#\'"`, r)
-	}) {
-		return fmt.Errorf("print queue %q: not a valid queue name: %w", name, ErrQueueNotFound)
-	}
-	return nil
-}
-
 func printerURI(name string) string {
 	return "ipp://localhost/printers/" + url.PathEscape(name)
 }
@@ -314,6 +308,7 @@ func queueFrom(a ipp.Attributes) Queue {
 		Message:   stateMessage(attrString(a, ipp.AttributePrinterStateMessage), attrStrings(a, ipp.AttributePrinterStateReasons)),
 		Accepting: attrBool(a, attrPrinterIsAccepting),
 		Formats:   attrStrings(a, attrDocumentFormatSupported),
+		Caps:      capabilitiesFrom(a),
 	}
 	return q
 }
@@ -373,6 +368,9 @@ func (c *CUPS) Submit(ctx context.Context, req SubmitRequest) (int, error) {
 		// Print-Job would answer 0x0506 anyway.
 		return 0, fmt.Errorf("submit: print queue %q: %w%s", req.Queue, ErrQueueRejecting, parenthesized(queue.Message))
 	}
+	if err := req.Options.check(req.Queue, queue.Caps); err != nil {
+		return 0, fmt.Errorf("submit: %w", err)
+	}
 	format, doc, headLen, err := documentFormat(&req, queue.Formats)
 	if err != nil {
 		return 0, fmt.Errorf("submit: %w", err)
@@ -389,6 +387,7 @@ func (c *CUPS) Submit(ctx context.Context, req SubmitRequest) (int, error) {
 	ippReq.OperationAttributes[ipp.AttributeJobName] = ippName(cmp.Or(req.JobName, "peerdesk job"))
 	ippReq.OperationAttributes[ipp.AttributeDocumentFormat] = format
 	ippReq.JobAttributes[ipp.AttributeCopies] = copies
+	setJobOptions(ippReq.JobAttributes, req.Options)
 	ippReq.File = doc
 	ippReq.FileSize = int(size)
 
@@ -623,4 +622,85 @@ func attrBool(a ipp.Attributes, name string) bool {
 		}
 	}
 	return false
+}
+
+// setJobOptions adds a job's options to a Print-Job's job attributes.
+func setJobOptions(attrs map[string]any, o JobOptions) {
+	if len(o.PageRanges) > 0 {
+		rs := make([]string, len(o.PageRanges))
+		for i, r := range o.PageRanges {
+			rs[i] = ippRange(r[0], r[1])
+		}
+		attrs["page-ranges"] = rs
+	}
+	for name, v := range map[string]string{"media": o.Media, "sides": o.Sides, "print-color-mode": o.ColorMode} {
+		if v != "" {
+			attrs[name] = v
+		}
+	}
+}
+
+// ippRange is a rangeOfInteger value for go-ipp's encoder, which writes a
+// string as length + bytes: exactly RFC 8010's encoding of a range.
+func ippRange(lo, hi int) string {
+	var b [8]byte
+	binary.BigEndian.PutUint32(b[:4], uint32(int32(lo)))
+	binary.BigEndian.PutUint32(b[4:], uint32(int32(hi)))
+	return string(b[:])
+}
+
+// Job template attributes CUPS is sent, with their tags for go-ipp's
+// encoder (it picks the tag by name).
+func init() {
+	for n, t := range map[string]int8{"page-ranges": ipp.TagRange, "sides": ipp.TagKeyword,
+		"print-color-mode": ipp.TagKeyword, "media": ipp.TagKeyword} {
+		ipp.AttributeTagMapping[n] = t
+	}
+}
+
+// capabilitiesFrom reads a CUPS queue's capabilities.
+func capabilitiesFrom(a ipp.Attributes) Capabilities {
+	c := Capabilities{
+		MakeModel:      truncate(attrString(a, "printer-make-and-model"), maxMakeModel),
+		MediaDefault:   attrString(a, "media-default"),
+		Color:          attrBool(a, "color-supported"),
+		Duplex:         slices.Contains(attrStrings(a, "sides-supported"), "two-sided-long-edge"),
+		PagesPerMinute: attrInt(a, "pages-per-minute"),
+	}
+	for _, m := range attrStrings(a, "media-supported") {
+		if validKeyword(m) && len(c.Media) < maxMedia {
+			c.Media = append(c.Media, m)
+		}
+	}
+	if !slices.Contains(c.Media, c.MediaDefault) {
+		c.MediaDefault = ""
+	}
+	if vs := a["copies-supported"]; len(vs) > 0 {
+		if r, ok := vs[0].Value.([]int32); ok && len(r) == 2 {
+			c.CopiesMax = min(int(r[1]), MaxCopies)
+		}
+	}
+	c.MakeModel = strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return ' '
+		}
+		return r
+	}, c.MakeModel)
+	return c
+}
+
+// systemSockets are where libcups finds the local scheduler's domain
+// socket when CUPS_SERVER is unset (its CUPS_DEFAULT_DOMAINSOCKET: Debian
+// and Ubuntu, other Linux, macOS).
+var systemSockets = []string{"/run/cups/cups.sock", "/var/run/cups/cups.sock", "/private/var/run/cupsd"}
+
+// systemSocket is the first of systemSockets that is a socket, or "" (then
+// localhost:631, as libcups falls back to).
+func systemSocket() string {
+	for _, s := range systemSockets {
+		if fi, err := os.Stat(s); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return s
+		}
+	}
+	return ""
 }

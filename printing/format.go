@@ -20,6 +20,9 @@ const (
 	FormatText       = "text/plain"
 	FormatXPS        = "application/vnd.ms-xpsdocument"
 	FormatOXPS       = "application/oxps"
+	// FormatPWGRaster is IPP Everywhere's raster format, what driverless
+	// clients send printers that do not take PDF.
+	FormatPWGRaster = "image/pwg-raster"
 	// FormatUnknown is what DetectFormat says about anything else. A queue
 	// that lists it (CUPS: auto-typing) is only given documents DetectFormat
 	// recognised.
@@ -38,6 +41,7 @@ var formatNames = map[string]string{
 	FormatText:       "plain text",
 	FormatXPS:        "XPS",
 	FormatOXPS:       "OpenXPS",
+	FormatPWGRaster:  "PWG raster",
 }
 
 // DetectFormat names the format of a document from its first bytes (up to
@@ -51,6 +55,9 @@ func DetectFormat(head []byte, name string) string {
 		head = head[:DetectHeadSize]
 	}
 	switch {
+	// PWG 5102.4: sync word "RaS2", then the header's "PwgRaster".
+	case bytes.HasPrefix(head, []byte("RaS2PwgRaster\x00")):
+		return FormatPWGRaster
 	// CUPS's own rule (mime.types): "%PDF" after optional line breaks.
 	case bytes.HasPrefix(bytes.TrimLeft(head, "\r\n"), []byte("%PDF-")):
 		return FormatPDF
@@ -114,7 +121,7 @@ func isKnownFormat(format string) bool {
 // content peerdesk recognised, so unknown bytes never reach a printer.
 func chooseFormat(queue, format string, supported []string) (string, error) {
 	if format == FormatUnknown {
-		return "", fmt.Errorf("printer %s: the document is not PDF, PostScript, PNG, JPEG or UTF-8 text; the printer takes %s: %w",
+		return "", fmt.Errorf("printer %s: the document is not PDF, PostScript, PNG, JPEG, PWG raster or UTF-8 text; the printer takes %s: %w",
 			queue, describeFormats(supported), ErrUnsupportedFormat)
 	}
 	if slices.Contains(supported, format) {

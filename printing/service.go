@@ -89,6 +89,7 @@ func (svc *Service) Register(m *transport.Mux) {
 	m.Handle(OpPrintersList, svc.handler(OpPrintersList, svc.servePrinters))
 	m.Handle(OpPrintSubmit, svc.handler(OpPrintSubmit, svc.serveSubmit))
 	m.Handle(OpPrintJob, svc.handler(OpPrintJob, svc.serveJob))
+	m.Handle(OpPrintCancel, svc.handler(OpPrintCancel, svc.serveCancel))
 }
 
 // handler adapts fn with shares.ServeErrors and this package's public
@@ -148,6 +149,8 @@ func (svc *Service) servePrinters(ctx context.Context, req transport.Request, s 
 			p.State, p.Message = PrinterUnavailable, "the printer's queue no longer exists on this peer"
 		default:
 			p.State, p.Message, p.Formats = printerState(q), q.Message, sendableFormats(q.Formats)
+			caps := q.Caps
+			p.Caps = &caps
 		}
 		out = append(out, p)
 	}
@@ -195,7 +198,7 @@ func printerState(q Queue) string {
 // not send them.
 func sendableFormats(supported []string) []string {
 	out := []string{}
-	for _, f := range []string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG, FormatXPS, FormatOXPS} {
+	for _, f := range []string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG, FormatPWGRaster, FormatXPS, FormatOXPS} {
 		listed := slices.Contains(supported, f)
 		if listed || (f != FormatXPS && f != FormatOXPS && slices.Contains(supported, FormatUnknown)) {
 			out = append(out, f)
@@ -257,6 +260,10 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 	if _, err := chooseFormat(g.Share.Name, in.Format, q.Formats); err != nil {
 		return refuse(err)
 	}
+	opts := in.options()
+	if err := opts.check(g.Share.Name, q.Caps); err != nil {
+		return refuse(err)
+	}
 
 	undoQuota, err := svc.quota.take(quotaKey{peer.ID, g.Account}, in.Copies, time.Now())
 	if err != nil {
@@ -300,6 +307,7 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 		FileName: in.Name,
 		Document: f,
 		Size:     in.Size,
+		Options:  opts,
 	})
 	if err != nil {
 		return refuse(svc.publicSubmitErr(g.Share.Name, err))
@@ -386,23 +394,9 @@ func (svc *Service) owner(k jobKey) (jobOwner, bool) {
 // serveJob answers print.job: once the job's state differs from what the
 // follower knows, or when its wait is up.
 func (svc *Service) serveJob(ctx context.Context, req transport.Request, s *transport.Stream) error {
-	var in jobRequest
-	if err := transport.DecodeBody(req, &in); err != nil {
-		return err
-	}
-	if err := in.validate(); err != nil {
-		return err
-	}
-	peer := s.Peer()
-	g, err := svc.printerShare(ctx, peer, in.Auth, in.Printer)
+	in, _, k, err := svc.jobOf(ctx, OpPrintJob, req, s)
 	if err != nil {
 		return err
-	}
-	k := jobKey{g.Share.Queue, in.JobID}
-	if o, ok := svc.owner(k); !ok || o.peer != peer.ID || o.account != g.Account {
-		// Someone else's job, or one this peer never submitted: the same
-		// answer, so job ids of others cannot be probed.
-		return fmt.Errorf("%w: no job %d of yours on printer %s", transport.ErrNotFound, in.JobID, g.Share.Name)
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(in.WaitMS)*time.Millisecond)
 	defer cancel()
@@ -520,4 +514,53 @@ func peerLabel(name, id string) string {
 		return "unknown-peer"
 	}
 	return id
+}
+
+// jobOf reads a print.job or print.cancel request and finds the job it
+// names among the sender's own.
+func (svc *Service) jobOf(ctx context.Context, op string, req transport.Request, s *transport.Stream) (jobRequest, shares.Grant, jobKey, error) {
+	var in jobRequest
+	if err := transport.DecodeBody(req, &in); err != nil {
+		return in, shares.Grant{}, jobKey{}, err
+	}
+	if err := in.validateAs(op); err != nil {
+		return in, shares.Grant{}, jobKey{}, err
+	}
+	peer := s.Peer()
+	g, err := svc.printerShare(ctx, peer, in.Auth, in.Printer)
+	if err != nil {
+		return in, g, jobKey{}, err
+	}
+	k, err := svc.ownJob(peer, g, in.JobID)
+	return in, g, k, err
+}
+
+// ownJob is the spooler job the peer and account of g submitted as id on
+// g's printer. Someone else's job, or one this peer never submitted, gets
+// the same answer, so job ids of others cannot be probed.
+func (svc *Service) ownJob(peer transport.PeerInfo, g shares.Grant, id int) (jobKey, error) {
+	k := jobKey{g.Share.Queue, id}
+	if o, ok := svc.owner(k); !ok || o.peer != peer.ID || o.account != g.Account {
+		return k, fmt.Errorf("%w: no job %d of yours on printer %s", transport.ErrNotFound, id, g.Share.Name)
+	}
+	return k, nil
+}
+
+// serveCancel answers print.cancel: the sender's own job is canceled in
+// the spooler (one already over is left as it is) and the cancel audited.
+func (svc *Service) serveCancel(ctx context.Context, req transport.Request, s *transport.Stream) error {
+	_, g, k, err := svc.jobOf(ctx, OpPrintCancel, req, s)
+	if err != nil {
+		return err
+	}
+	st := svc.status(ctx, k.queue, k.id)
+	if !st.Done {
+		if err := svc.cfg.Backend.Cancel(ctx, k.queue, k.id); err != nil && !errors.Is(err, ErrJobVanished) {
+			svc.log.Warn("cancel print job", "queue", k.queue, "job", k.id, "err", err)
+			return svc.publicSubmitErr(g.Share.Name, err)
+		}
+		svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, true, fmt.Sprintf("job %d canceled by its sender", k.id))
+		st = svc.status(ctx, k.queue, k.id)
+	}
+	return s.Respond(st)
 }

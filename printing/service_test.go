@@ -427,3 +427,32 @@ func TestServiceCopiesQuota(t *testing.T) {
 		t.Fatalf("the last copy of the quota: %v", err)
 	}
 }
+
+func TestServiceCancelBySender(t *testing.T) {
+	c := newTestCUPS(t)
+	paused := tempQueue(t, "svc-cancel", "cups-pdf:/")
+	cupsTool(t, "cupsdisable", paused)
+	e := newPrintEnv(t, c)
+	e.share("held", paused, false, "alice", "bob")
+	job, err := e.submit(user("alice"), "held", "a.pdf", testPDF(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Someone else's job cannot be canceled, nor told apart from none.
+	if _, err := e.client.Cancel(ctx, e.target(user("bob")), "held", job.JobID); !errors.Is(err, transport.ErrNotFound) {
+		t.Errorf("bob cancels alice's job: %v", err)
+	}
+	got, err := e.client.Cancel(ctx, e.target(user("alice")), "held", job.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != StateCanceled || !got.Done {
+		t.Fatalf("after cancel: %+v", got)
+	}
+	// Canceling a job that is over leaves it as it is.
+	if again, err := e.client.Cancel(ctx, e.target(user("alice")), "held", job.JobID); err != nil || again.State != StateCanceled {
+		t.Errorf("second cancel: %+v, %v", again, err)
+	}
+}

@@ -277,6 +277,11 @@ func (w *Winspool) Submit(ctx context.Context, req SubmitRequest) (int, error) {
 	if err := req.validate(); err != nil {
 		return 0, err
 	}
+	if o := req.Options; len(o.PageRanges) > 0 || o.Media != "" || (o.Sides != "" && o.Sides != "one-sided") || o.ColorMode == "color" {
+		// The raw document goes to the driver as sent: page ranges,
+		// media and sides would have to be set in it.
+		return 0, fmt.Errorf("submit to %q: page ranges, media and two-sided printing are not applied to a raw Windows print job: %w", req.Queue, ErrUnsupportedOption)
+	}
 	if req.Copies > 1 {
 		return 0, fmt.Errorf("submit to %q: %d copies: Windows prints a raw document as sent, so copies must be set in the document", req.Queue, req.Copies)
 	}

@@ -16,6 +16,13 @@ import (
 //	printers.list {auth}                                    → [{"name","state","message","formats"}]
 //	print.submit  {auth,printer,name,size,format,copies}    → {} (ready), then the document as a body of size bytes, → {job}
 //	print.job     {auth,printer,job_id,known,wait_ms}       → {job}
+//	print.cancel  {auth,printer,job_id}                     → {job}
+//
+// print.submit may also carry page_ranges ("1-3,5"), media, sides and
+// color_mode, checked against the queue's capabilities (printers.list
+// "caps") before a byte of the document travels. print.cancel cancels a
+// job the same peer and account submitted; anybody else's job is "not
+// found", as for print.job.
 //
 // {job} is {"job_id","state","message","done"}. print.submit refuses (before
 // a byte of the document travels) a printer the credentials may not print
@@ -28,6 +35,7 @@ const (
 	OpPrintersList = "printers.list"
 	OpPrintSubmit  = "print.submit"
 	OpPrintJob     = "print.job"
+	OpPrintCancel  = "print.cancel"
 )
 
 // Limits of printer sharing.
@@ -71,6 +79,9 @@ type RemotePrinter struct {
 	Formats []string `json:"formats"`
 	// Password is true when the printer needs its resource password.
 	Password bool `json:"password,omitempty"`
+	// Caps is what the printer can do besides; nil from peers before
+	// printer capabilities were shared.
+	Caps *Capabilities `json:"caps,omitempty"`
 }
 
 // RemoteJob is a remote print job's state.
@@ -125,6 +136,11 @@ func validatePrinters(list []RemotePrinter) error {
 				return err
 			}
 		}
+		if p.Caps != nil {
+			if err := p.Caps.check(); err != nil {
+				return protocolErr(OpPrintersList, "printer %s: caps: %v", p.Name, err)
+			}
+		}
 	}
 	return nil
 }
@@ -165,6 +181,17 @@ type submitRequest struct {
 	// of what arrives again before it reaches the spooler.
 	Format string `json:"format"`
 	Copies int    `json:"copies,omitempty"`
+	// PageRanges ("1-3,5"), Media, Sides and ColorMode are JobOptions.
+	PageRanges string `json:"page_ranges,omitempty"`
+	Media      string `json:"media,omitempty"`
+	Sides      string `json:"sides,omitempty"`
+	ColorMode  string `json:"color_mode,omitempty"`
+}
+
+// options reads the job options of a checked request.
+func (r *submitRequest) options() JobOptions {
+	rs, _ := ParsePageRanges(r.PageRanges)
+	return JobOptions{PageRanges: rs, Media: r.Media, Sides: r.Sides, ColorMode: r.ColorMode}
 }
 
 // jobRequest is the body of print.job.
@@ -194,19 +221,30 @@ func (r *submitRequest) validate() error {
 	if len(r.Format) > 128 {
 		return protocolErr(OpPrintSubmit, "format too long")
 	}
+	if len(r.PageRanges) > 1024 {
+		return protocolErr(OpPrintSubmit, "page_ranges too long")
+	}
+	if _, err := ParsePageRanges(r.PageRanges); err != nil {
+		return protocolErr(OpPrintSubmit, "page_ranges: %v", err)
+	}
+	for _, k := range []string{r.Media, r.Sides, r.ColorMode} {
+		if k != "" && !validKeyword(k) {
+			return protocolErr(OpPrintSubmit, "option %q is not a keyword", truncate(k, 40))
+		}
+	}
 	r.Name = DocumentName(r.Name)
 	return nil
 }
 
-func (r *jobRequest) validate() error {
+func (r *jobRequest) validateAs(op string) error {
 	if r.Printer == "" || len(r.Printer) > 64 {
-		return protocolErr(OpPrintJob, "printer name must have 1 to 64 bytes")
+		return protocolErr(op, "printer name must have 1 to 64 bytes")
 	}
 	if r.JobID <= 0 {
-		return protocolErr(OpPrintJob, "job id %d", r.JobID)
+		return protocolErr(op, "job id %d", r.JobID)
 	}
 	if r.WaitMS < 0 || r.WaitMS > MaxJobWait {
-		return protocolErr(OpPrintJob, "wait_ms %d (0 to %d)", r.WaitMS, MaxJobWait)
+		return protocolErr(op, "wait_ms %d (0 to %d)", r.WaitMS, MaxJobWait)
 	}
 	return nil
 }

@@ -61,10 +61,11 @@ func TestSendableFormats(t *testing.T) {
 		want      []string
 	}{
 		{"cups auto-typing", []string{"application/octet-stream", "application/pdf", "application/vnd.cups-raster"},
-			[]string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG}},
+			[]string{FormatPDF, FormatPostScript, FormatText, FormatPNG, FormatJPEG, FormatPWGRaster}},
 		{"windows xps driver", []string{FormatXPS, FormatOXPS}, []string{FormatXPS, FormatOXPS}},
 		{"pdf only", []string{"application/pdf", "image/urf"}, []string{FormatPDF}},
-		{"nothing peerdesk sends", []string{"image/pwg-raster"}, []string{}},
+		{"driverless raster printer", []string{"image/pwg-raster", "image/urf"}, []string{FormatPWGRaster}},
+		{"nothing peerdesk sends", []string{"image/urf", "application/vnd.hp-pcl"}, []string{}},
 		{"none", nil, []string{}},
 	}
 	for _, tt := range tests {
@@ -142,7 +143,7 @@ func TestSubmitRequestLimits(t *testing.T) {
 		}
 	}
 	j := jobRequest{Printer: "pdf", JobID: 1, WaitMS: MaxJobWait + 1}
-	if err := j.validate(); !errors.Is(err, transport.ErrProtocol) {
+	if err := j.validateAs(OpPrintJob); !errors.Is(err, transport.ErrProtocol) {
 		t.Errorf("wait over the cap: %v", err)
 	}
 }
@@ -165,7 +166,7 @@ func FuzzPrintRequests(f *testing.F) {
 			}
 		}
 		var j jobRequest
-		if transport.DecodeBody(req, &j) == nil && j.validate() == nil {
+		if transport.DecodeBody(req, &j) == nil && j.validateAs(OpPrintJob) == nil {
 			if j.JobID <= 0 || j.WaitMS < 0 || j.WaitMS > MaxJobWait {
 				t.Fatalf("accepted %+v", j)
 			}

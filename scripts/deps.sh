@@ -40,6 +40,8 @@ packages=(
 	iproute2 nftables iptables iputils-ping
 	# printing (ipptool from cups-ipp-utils)
 	cups cups-client cups-ipp-utils printer-driver-cups-pdf
+	# sample documents for the IPP Everywhere conformance suite
+	ghostscript
 )
 
 # The printing packages whose behaviour the tests depend on: kept at apt's

@@ -58,6 +58,10 @@ func startCUPS(t *testing.T, h *netns.Host) *nsCUPS {
 	if out, err := exec.CommandContext(ctx, script, "start", h.NS).CombinedOutput(); err != nil {
 		t.Fatalf("scripts/cups.sh start %s: %v\n%s", h.NS, err, out)
 	}
+	// The peer of this namespace finds its scheduler as libcups would:
+	// through CUPS_SERVER (its default, the system socket, belongs to the
+	// machine's own cupsd even inside the namespace).
+	h.Env = append(h.Env, "CUPS_SERVER="+filepath.Join("/run/peerdesk-cups", h.NS, "cups.sock"))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -251,7 +255,7 @@ func TestPrintOnSharedPrinter(t *testing.T) {
 					return !r.Allowed && r.Account == "alice" && r.Action == "login" && r.Resource == ""
 				}},
 			{name: "unsupported format", env: alice, printer: "pdf", file: writeBinary(t, client.data("blob.bin")), code: 1,
-				stderr: "printer pdf: the document is not PDF, PostScript, PNG, JPEG or UTF-8 text; the printer takes JPEG, PDF, PNG, PostScript, plain text",
+				stderr: "printer pdf: the document is not PDF, PostScript, PNG, JPEG, PWG raster or UTF-8 text; the printer takes JPEG, PDF, PNG, PWG raster, PostScript, plain text",
 				audit: func(r auditRecord) bool {
 					return !r.Allowed && r.Account == "alice" && r.Action == "print" && r.Resource == "pdf" && strings.Contains(r.Detail, "format")
 				}},
