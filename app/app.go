@@ -73,6 +73,7 @@ func Run(n *node.Node, opts Options) error {
 	svc := services{
 		trust: core, files: core, shares: core, accounts: core, transfers: core,
 		audit: core, settings: core, send: core, print: core, sharing: core, network: core, logPath: opts.LogPath,
+		adder: core,
 	}
 	if keyringAvailable() {
 		svc.creds = osKeyring{home: n.Home}

@@ -27,7 +27,11 @@ type peerTrust interface {
 func peersScreen(w *mainWindow) fyne.CanvasObject {
 	hint := widget.NewLabel("Click a PC to compare verification codes, browse its shares or send it files.")
 	hint.Importance = widget.LowImportance
-	return container.NewBorder(nil, hint, nil, nil, peersView(w.peers, w.showPeer))
+	var top fyne.CanvasObject
+	if w.svc.adder != nil {
+		top = container.NewHBox(widget.NewButtonWithIcon("Add PC by address…", theme.ContentAddIcon(), w.showAddPeer))
+	}
+	return container.NewBorder(top, hint, nil, nil, peersView(w.peers, w.showPeer))
 }
 
 // peerActions are what a peer card's buttons do.

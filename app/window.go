@@ -25,6 +25,8 @@ type services struct {
 	settings  settingsStore
 	send      sender
 	print     printService
+	// adder adds a PC by address (nil: no "Add PC by address…").
+	adder peerAdder
 	// creds remembers credentials in the OS keyring (nil: nowhere).
 	creds credStore
 	// sharing pauses and resumes sharing (the tray's Pause sharing).
