@@ -40,7 +40,9 @@ type browserScreen struct {
 func newBrowserScreen(svc services, peers *peersModel, win fyne.Window) *browserScreen {
 	s := &browserScreen{svc: svc, win: win, peers: peers, selected: -1, peerIDs: map[string]string{}}
 	s.m = newBrowserModel(svc.files, svc.onUI, svc.bg)
-	s.m.store = svc.creds
+	if svc.logins != nil {
+		s.m.logins = svc.logins
+	}
 	s.m.changed = s.refresh
 	s.m.askCreds = s.askCreds
 	return s
@@ -280,41 +282,10 @@ func (s *browserScreen) syncButtons() {
 // canUpload reports whether a drop can go into the current folder.
 func (s *browserScreen) canUpload() bool { return s.m.CanWrite() }
 
-// askCreds asks for an account of the peer (and a share password).
+// askCreds asks for an account of the peer (and a share password): the
+// session's login for that PC, used by every screen.
 func (s *browserScreen) askCreds(peerName string, retry func()) {
-	cur := s.m.Creds()
-	peer := s.m.Peer
-	user := widget.NewEntry()
-	user.SetText(cur.User)
-	user.SetPlaceHolder("guest")
-	pw := widget.NewPasswordEntry()
-	sharePW := widget.NewPasswordEntry()
-	sharePW.SetPlaceHolder("only if the share has one")
-	remember := widget.NewCheck("Remember in the system keyring", nil)
-	if s.svc.creds == nil {
-		remember.Disable()
-	}
-	items := []*widget.FormItem{
-		widget.NewFormItem("Account", user),
-		widget.NewFormItem("Password", pw),
-		widget.NewFormItem("Share password", sharePW),
-		widget.NewFormItem("", remember),
-	}
-	dialog.ShowForm("Log in to "+peerName, "Log in", "Cancel", items, func(ok bool) {
-		if !ok {
-			return
-		}
-		c := node.Creds{User: strings.TrimSpace(user.Text), Password: pw.Text, SharePassword: sharePW.Text}
-		// Kept for this session in any case; across sessions only in the
-		// OS keyring, never in a file of ours.
-		s.m.SetCreds(peer, c)
-		retry()
-		if remember.Checked && s.svc.creds != nil {
-			if err := s.svc.creds.Save(peer, c); err != nil {
-				dialog.ShowInformation("Not remembered", "This system has no keyring to keep the password in; Peerdesk remembers it until it quits.", s.win)
-			}
-		}
-	}, s.win)
+	askLogin(s.win, s.svc, s.m.Peer, peerName, func(node.Creds) { retry() })
 }
 
 func (s *browserScreen) chooseDownload() {

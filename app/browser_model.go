@@ -68,10 +68,9 @@ type browserModel struct {
 	SortBy         int
 	Desc           bool
 
-	creds map[string]node.Creds
-	// store, if set, holds credentials remembered across sessions.
-	store credStore
-	gen   int
+	// logins are the session's logins, shared with the other screens.
+	logins *logins
+	gen    int
 	// changed redraws the screen; askCreds asks for credentials after a
 	// refusal and calls retry once they are given.
 	changed  func()
@@ -79,7 +78,7 @@ type browserModel struct {
 }
 
 func newBrowserModel(files remoteFiles, onUI, bg func(func())) *browserModel {
-	return &browserModel{files: files, onUI: onUI, bg: bg, creds: map[string]node.Creds{}, changed: func() {}}
+	return &browserModel{files: files, onUI: onUI, bg: bg, logins: newLogins(nil), changed: func() {}}
 }
 
 // Target is where the screen is: PEER:SHARE/DIR.
@@ -88,20 +87,18 @@ func (m *browserModel) Target() node.RemotePath {
 }
 
 // Creds are the credentials given for the current peer (guest if none).
-func (m *browserModel) Creds() node.Creds { return m.creds[m.Peer] }
+func (m *browserModel) Creds() node.Creds {
+	c, _ := m.logins.Get(m.Peer)
+	return c
+}
 
 // SetCreds remembers credentials for a peer for this session.
-func (m *browserModel) SetCreds(peer string, c node.Creds) { m.creds[peer] = c }
+func (m *browserModel) SetCreds(peer string, c node.Creds) { m.logins.Set(peer, c) }
 
 // OpenPeer shows a peer's shares, with the credentials remembered for it
 // if there are any.
 func (m *browserModel) OpenPeer(id, name string) {
 	m.Peer, m.PeerName, m.Share, m.Dir = id, name, "", ""
-	if _, ok := m.creds[id]; !ok && m.store != nil {
-		if c, ok := m.store.Load(id); ok {
-			m.creds[id] = c
-		}
-	}
 	m.Load()
 }
 

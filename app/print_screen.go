@@ -44,6 +44,7 @@ type printScreen struct {
 	state    *widget.Label
 	print    *widget.Button
 	add      *widget.Button
+	login    *widget.Button
 }
 
 func newPrintScreen(svc services, peers *peersModel, win fyne.Window) *printScreen {
@@ -51,7 +52,13 @@ func newPrintScreen(svc services, peers *peersModel, win fyne.Window) *printScre
 }
 
 func (s *printScreen) view() fyne.CanvasObject {
-	s.peerSel = widget.NewSelect(nil, func(label string) { s.loadPrinters(s.peerIDs[label]) })
+	s.peerSel = widget.NewSelect(nil, func(label string) {
+		s.login.Enable()
+		s.loadPrinters(s.peerIDs[label])
+	})
+	// Printers other than guests' need an account of their PC.
+	s.login = widget.NewButton("Log in…", s.logIn)
+	s.login.Disable()
 	s.peerSel.PlaceHolder = "Choose a PC…"
 	s.peers.onChange(s.syncPeers)
 	s.prSel = widget.NewSelect(nil, func(string) { s.sync() })
@@ -82,7 +89,7 @@ func (s *printScreen) view() fyne.CanvasObject {
 	// Every program's print dialog then lists the printer.
 	s.add = widget.NewButtonWithIcon("Add to my printers", theme.ContentAddIcon(), s.addToMyPrinters)
 	form := widget.NewForm(
-		widget.NewFormItem("PC", s.peerSel),
+		widget.NewFormItem("PC", container.NewBorder(nil, nil, nil, s.login, s.peerSel)),
 		widget.NewFormItem("Printer", s.prSel),
 		widget.NewFormItem("File", container.NewBorder(nil, nil, nil, pick, s.file)),
 		widget.NewFormItem("Copies", s.copies),
@@ -151,13 +158,23 @@ func printerLabel(p node.PrinterInfo) string {
 	return p.Name + " (" + p.State + ")"
 }
 
+// creds are the session's login for peer (shared with Files), else the
+// keyring's, else guest.
 func (s *printScreen) creds(peer string) node.Creds {
-	if s.svc.creds != nil {
-		if c, ok := s.svc.creds.Load(peer); ok {
-			return c
-		}
+	c, _ := s.svc.logins.Get(peer)
+	return c
+}
+
+// logIn asks for an account of the chosen PC and lists its printers again
+// with it.
+func (s *printScreen) logIn() {
+	label := s.peerSel.Selected
+	peer := s.peerIDs[label]
+	if peer == "" {
+		return
 	}
-	return node.Creds{}
+	name, _, _ := strings.Cut(label, " (")
+	askLogin(s.win, s.svc, peer, name, func(node.Creds) { s.loadPrinters(peer) })
 }
 
 func (s *printScreen) loadPrinters(peer string) {

@@ -688,6 +688,7 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 type fakePrint struct {
 	printed []string
 	added   []string
+	asked   []node.Creds // credentials of each Printers call
 }
 
 func (f *fakePrint) PrinterAdd(_ context.Context, rp node.RemotePath, _ node.Creds) (node.AddedPrinterInfo, error) {
@@ -695,7 +696,8 @@ func (f *fakePrint) PrinterAdd(_ context.Context, rp node.RemotePath, _ node.Cre
 	return node.AddedPrinterInfo{AddedPrinter: node.AddedPrinter{Queue: "reception-" + rp.Share}}, nil
 }
 
-func (f *fakePrint) Printers(_ context.Context, ref string, _ node.Creds) ([]node.PrinterInfo, error) {
+func (f *fakePrint) Printers(_ context.Context, ref string, c node.Creds) ([]node.PrinterInfo, error) {
+	f.asked = append(f.asked, c)
 	return []node.PrinterInfo{{Name: "office", State: "idle"}, {Name: "label", State: "paused"}}, nil
 }
 
@@ -838,5 +840,88 @@ func TestSettingsOpenLog(t *testing.T) {
 	test.NewTempWindow(t, s2.view())
 	if s2.openLog != nil {
 		t.Error("an Open log button without a log")
+	}
+}
+
+// TestLoginsSharedAcrossScreens: the login given on one screen is the
+// one every screen uses for that PC (Print lists printers with the login
+// Files got), and Print can log in itself.
+func TestLoginsSharedAcrossScreens(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset([]discovery.Peer{peer("pc2", "reception", true, "pinned", fpA)})
+	f := &fakePrint{}
+	svc := syncSvc(services{print: f})
+	svc.defaults()
+	alice := node.Creds{User: "alice", Password: "pw"}
+	// Files logged in to pc2 (browser model and Print share svc.logins).
+	m := newBrowserModel(nil, svc.onUI, svc.bg)
+	m.logins = svc.logins
+	m.SetCreds("pc2", alice)
+	s := newPrintScreen(svc, peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	if !s.login.Disabled() {
+		t.Error("Log in… enabled before a PC is chosen")
+	}
+	s.peerSel.SetSelectedIndex(0)
+	if len(f.asked) != 1 || f.asked[0] != alice {
+		t.Fatalf("printers asked with %+v, want Files' login %+v", f.asked, alice)
+	}
+	if s.login.Disabled() {
+		t.Fatal("Log in… disabled with a PC chosen")
+	}
+	// Logging in on Print: the form's Log in keeps the login for every
+	// screen and lists the printers again with it.
+	test.Tap(s.login)
+	form := w.Canvas().Overlays().Top()
+	if form == nil {
+		t.Fatal("no login dialog")
+	}
+	var entries []*widget.Entry
+	walk(form, func(o fyne.CanvasObject) {
+		if e, ok := o.(*widget.Entry); ok {
+			entries = append(entries, e)
+		}
+	})
+	if len(entries) < 3 || entries[0].Text != "alice" {
+		t.Fatalf("login dialog entries %d, account %q", len(entries), entries[0].Text)
+	}
+	entries[0].SetText("bob")
+	entries[1].SetText("bob-pw")
+	var submit *widget.Button
+	walk(form, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Log in" {
+			submit = b
+		}
+	})
+	if submit == nil {
+		t.Fatal("no Log in button")
+	}
+	test.Tap(submit)
+	bob := node.Creds{User: "bob", Password: "bob-pw"}
+	if got := m.Creds(); m.Peer == "" && got != (node.Creds{}) {
+		t.Fatalf("model without a peer has %+v", got)
+	}
+	if c, _ := svc.logins.Get("pc2"); c != bob {
+		t.Errorf("session login after Print's Log in: %+v", c)
+	}
+	if last := f.asked[len(f.asked)-1]; last != bob {
+		t.Errorf("printers listed again with %+v, want %+v", last, bob)
+	}
+}
+
+// walk calls fn on o and every object under it, as labelsIn goes.
+func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
+	fn(o)
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walk(c, fn)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walk(c, fn)
+		}
 	}
 }

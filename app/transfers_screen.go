@@ -228,7 +228,8 @@ func (s *transfersScreen) canRetry(in transfer.Info) bool {
 }
 
 // retry starts a failed or canceled transfer again; a download resumes
-// from its partial data. Credentials are those remembered for the peer.
+// from its partial data. Credentials are the session's login for the peer
+// (the one Files used), else the keyring's.
 func (s *transfersScreen) retry(in transfer.Info) {
 	peer, _, _ := strings.Cut(in.Peer, "+") // a multi-source download names several
 	share, p, _ := strings.Cut(in.Path, "/")
@@ -236,9 +237,7 @@ func (s *transfersScreen) retry(in transfer.Info) {
 	if s.idOf != nil {
 		if id, ok := s.idOf(peer); ok {
 			peer = id
-			if s.svc.creds != nil {
-				creds, _ = s.svc.creds.Load(id)
-			}
+			creds, _ = s.svc.logins.Get(id)
 		}
 	}
 	s.svc.bg(func() {

@@ -29,6 +29,9 @@ type services struct {
 	adder peerAdder
 	// creds remembers credentials in the OS keyring (nil: nowhere).
 	creds credStore
+	// logins are the session's login per remote PC, shared by the
+	// screens (made from creds when nil).
+	logins *logins
 	// sharing pauses and resumes sharing (the tray's Pause sharing).
 	sharing sharingSwitch
 	// network runs the network check (Settings › Network check; nil: no
@@ -43,6 +46,9 @@ type services struct {
 }
 
 func (s *services) defaults() {
+	if s.logins == nil {
+		s.logins = newLogins(s.creds)
+	}
 	if s.onUI == nil {
 		s.onUI = fyne.Do
 	}
