@@ -118,7 +118,7 @@ func (s *browserScreen) view() fyne.CanvasObject {
 
 	up := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { s.selected = -1; s.m.Up() })
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), s.m.Load)
-	login := widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), func() { s.askCreds(s.m.PeerName, s.m.Load) })
+	login := widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), func() { s.askCreds(s.m.PeerName, nil, s.m.Load) })
 	s.download = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), s.chooseDownload)
 	s.uploadF = widget.NewButtonWithIcon("Upload file", theme.UploadIcon(), s.chooseUploadFile)
 	s.uploadD = widget.NewButtonWithIcon("Upload folder", theme.FolderIcon(), s.chooseUploadFolder)
@@ -284,8 +284,8 @@ func (s *browserScreen) canUpload() bool { return s.m.CanWrite() }
 
 // askCreds asks for an account of the peer (and a share password): the
 // session's login for that PC, used by every screen.
-func (s *browserScreen) askCreds(peerName string, retry func()) {
-	askLogin(s.win, s.svc, s.m.Peer, peerName, func(node.Creds) { retry() })
+func (s *browserScreen) askCreds(peerName string, refused error, retry func()) {
+	askLogin(s.win, s.svc, s.m.Peer, peerName, refused, func(node.Creds) { retry() })
 }
 
 func (s *browserScreen) chooseDownload() {

@@ -74,7 +74,7 @@ type browserModel struct {
 	// changed redraws the screen; askCreds asks for credentials after a
 	// refusal and calls retry once they are given.
 	changed  func()
-	askCreds func(peerName string, retry func())
+	askCreds func(peerName string, refused error, retry func())
 }
 
 func newBrowserModel(files remoteFiles, onUI, bg func(func())) *browserModel {
@@ -178,7 +178,7 @@ func (m *browserModel) Load() {
 				m.Rows, m.Err = nil, err
 				m.changed()
 				if errors.Is(err, transport.ErrAccessDenied) && m.askCreds != nil {
-					m.askCreds(m.PeerName, m.Load)
+					m.askCreds(m.PeerName, err, m.Load)
 				}
 				return
 			}

@@ -57,8 +57,10 @@ func (l *logins) Set(peer string, c node.Creds) {
 
 // askLogin asks for an account of a PC (and a share password), keeps it
 // as the session's login for that PC, in the keyring too when ticked, and
-// calls then with it.
-func askLogin(win fyne.Window, svc services, peer, peerName string, then func(node.Creds)) {
+// calls then with it. After a refusal, refused says why inside the dialog
+// and what was typed is still there (the account password too: a share
+// password may be what was missing), with the cursor in the password.
+func askLogin(win fyne.Window, svc services, peer, peerName string, refused error, then func(node.Creds)) {
 	cur, _ := svc.logins.Get(peer)
 	user := widget.NewEntry()
 	user.SetText(cur.User)
@@ -66,17 +68,28 @@ func askLogin(win fyne.Window, svc services, peer, peerName string, then func(no
 	pw := widget.NewPasswordEntry()
 	sharePW := widget.NewPasswordEntry()
 	sharePW.SetPlaceHolder("only if the share has one")
+	if refused != nil {
+		pw.SetText(cur.Password)
+		sharePW.SetText(cur.SharePassword)
+	}
 	remember := widget.NewCheck("Remember in the system keyring", nil)
 	if svc.creds == nil {
 		remember.Disable()
 	}
-	items := []*widget.FormItem{
+	var items []*widget.FormItem
+	if refused != nil {
+		why := widget.NewLabel(humanError(refused))
+		why.Importance = widget.DangerImportance
+		why.Wrapping = fyne.TextWrapWord
+		items = append(items, widget.NewFormItem("", why))
+	}
+	items = append(items,
 		widget.NewFormItem("Account", user),
 		widget.NewFormItem("Password", pw),
 		widget.NewFormItem("Share password", sharePW),
 		widget.NewFormItem("", remember),
-	}
-	dialog.ShowForm("Log in to "+peerName, "Log in", "Cancel", items, func(ok bool) {
+	)
+	d := dialog.NewForm("Log in to "+peerName, "Log in", "Cancel", items, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -89,4 +102,11 @@ func askLogin(win fyne.Window, svc services, peer, peerName string, then func(no
 		}
 		then(c)
 	}, win)
+	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	d.Show()
+	focus := user
+	if refused != nil || cur.User != "" {
+		focus = pw
+	}
+	win.Canvas().Focus(focus)
 }

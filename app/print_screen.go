@@ -174,7 +174,7 @@ func (s *printScreen) logIn() {
 		return
 	}
 	name, _, _ := strings.Cut(label, " (")
-	askLogin(s.win, s.svc, peer, name, func(node.Creds) { s.loadPrinters(peer) })
+	askLogin(s.win, s.svc, peer, name, nil, func(node.Creds) { s.loadPrinters(peer) })
 }
 
 func (s *printScreen) loadPrinters(peer string) {

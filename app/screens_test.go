@@ -104,7 +104,7 @@ func TestBrowseNavigation(t *testing.T) {
 	files := newFakeFiles()
 	m := newBrowserModel(files, func(f func()) { f() }, func(f func()) { f() })
 	var asked []string
-	m.askCreds = func(peer string, retry func()) {
+	m.askCreds = func(peer string, _ error, retry func()) {
 		asked = append(asked, peer)
 		m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
 		retry()
@@ -923,5 +923,37 @@ func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 		for _, c := range test.WidgetRenderer(x).Objects() {
 			walk(c, fn)
 		}
+	}
+}
+
+// TestLoginRefusalSaidInTheDialog: after a refusal the login dialog says
+// why, keeps what was typed (the account password too) and puts the
+// cursor in the password.
+func TestLoginRefusalSaidInTheDialog(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	svc := syncSvc(services{})
+	svc.defaults()
+	svc.logins.Set("pc1", node.Creds{User: "alice", Password: "typed-pw", SharePassword: "typed-share"})
+	refused := fmt.Errorf("%w: wrong account name or password", transport.ErrAccessDenied)
+	askLogin(w, svc, "pc1", "Front desk", refused, func(node.Creds) {})
+	form := w.Canvas().Overlays().Top()
+	if form == nil {
+		t.Fatal("no login dialog")
+	}
+	if text := labelsIn(form); !strings.Contains(text, humanError(refused)) {
+		t.Errorf("dialog does not say why: %q", text)
+	}
+	var entries []*widget.Entry
+	walk(form, func(o fyne.CanvasObject) {
+		if e, ok := o.(*widget.Entry); ok {
+			entries = append(entries, e)
+		}
+	})
+	if len(entries) != 3 || entries[0].Text != "alice" || entries[1].Text != "typed-pw" || entries[2].Text != "typed-share" {
+		t.Fatalf("typed values not kept: %d entries", len(entries))
+	}
+	if w.Canvas().Focused() != entries[1] {
+		t.Errorf("focus on %T, want the password", w.Canvas().Focused())
 	}
 }
