@@ -257,7 +257,7 @@ func TestAccessEditorSavesTheRightShare(t *testing.T) {
 	if e == nil || e.share.Name != "photos" {
 		t.Fatalf("editor for %+v, want photos", e)
 	}
-	if e.rights["alice"].Selected != "read only" || e.rights["bob"].Selected != "no access" || e.guest.Selected != "read only" {
+	if e.rights["alice"].Selected != "read only" || e.rights["bob"].Selected != asGuests || e.guest.Selected != "read only" {
 		t.Fatalf("editor starts from alice=%q bob=%q guest=%q", e.rights["alice"].Selected, e.rights["bob"].Selected, e.guest.Selected)
 	}
 	e.rights["alice"].SetSelected("no access")
@@ -269,7 +269,9 @@ func TestAccessEditorSavesTheRightShare(t *testing.T) {
 	if !reflect.DeepEqual(f.updated, []string{"photos"}) {
 		t.Fatalf("updated %v, want only photos", f.updated)
 	}
-	if want := map[string]shares.Right{"bob": shares.RightRW}; !reflect.DeepEqual(f.access, want) || f.guest != shares.RightNone {
+	// "no access" is kept as a refusal: alice no longer falls back to
+	// what guests may do.
+	if want := map[string]shares.Right{"alice": shares.RightNone, "bob": shares.RightRW}; !reflect.DeepEqual(f.access, want) || f.guest != shares.RightNone {
 		t.Errorf("saved access %v guest %q, want %v and none", f.access, f.guest, want)
 	}
 	if f.password["photos"] != "s3cret" || len(f.password) != 1 {

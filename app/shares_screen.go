@@ -288,10 +288,27 @@ func rightOf(k shares.Kind, label string) shares.Right {
 	return shares.RightNone
 }
 
+// asGuests is an account's choice of no right of its own: it gets what
+// guests get. "no access" is an explicit refusal, which holds even where
+// guests are let in.
+const asGuests = "as guests"
+
+// accountSelect is the right of one account: asGuests, or one of the
+// share's rights with "no access" refusing it.
+func accountSelect(k shares.Kind, cur shares.Right, has bool) *widget.Select {
+	sel := rightSelect(k, cur)
+	sel.Options = append([]string{asGuests}, sel.Options...)
+	if !has {
+		sel.SetSelected(asGuests)
+	}
+	return sel
+}
+
 func newAccessEditor(sh shares.ShareInfo, accounts []string) *accessEditor {
 	e := &accessEditor{share: sh, accounts: accounts, rights: map[string]*widget.Select{}}
 	for _, a := range accounts {
-		e.rights[a] = rightSelect(sh.Kind, sh.Access[a])
+		r, has := sh.Access[a]
+		e.rights[a] = accountSelect(sh.Kind, r, has)
 	}
 	e.guest = rightSelect(sh.Kind, sh.Guest)
 	e.password = widget.NewPasswordEntry()
@@ -323,13 +340,14 @@ func (e *accessEditor) items() []*widget.FormItem {
 	return items
 }
 
-// access is what the editor says: accounts with a right (none is left
-// out, so such an account falls back to the guests' right) and guests'.
+// access is what the editor says: the accounts with a right of their own
+// ("no access" included: it refuses the account even where guests are let
+// in; "as guests" is left out) and the guests' right.
 func (e *accessEditor) access() (map[string]shares.Right, shares.Right) {
 	acc := map[string]shares.Right{}
 	for _, a := range e.accounts {
-		if r := rightOf(e.share.Kind, e.rights[a].Selected); r != shares.RightNone {
-			acc[a] = r
+		if sel := e.rights[a].Selected; sel != asGuests {
+			acc[a] = rightOf(e.share.Kind, sel)
 		}
 	}
 	return acc, rightOf(e.share.Kind, e.guest.Selected)
