@@ -11,6 +11,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/grandcat/zeroconf"
+	"github.com/pion/dtls/v2/pkg/protocol"
+	"github.com/pion/dtls/v2/pkg/protocol/handshake"
+	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/transport"
@@ -98,16 +101,17 @@ func reflectProbes(ctx context.Context, args []string, out report) error {
 		return err
 	}
 	defer conn.Close()
-	counts := make(chan time.Time, 1<<16)
+	counts := make(chan arrival, 1<<16)
 	go func() {
 		buf := make([]byte, 2048)
 		for {
-			if _, _, err := conn.ReadFrom(buf); err != nil {
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
 				close(counts)
 				return
 			}
 			select {
-			case counts <- time.Now():
+			case counts <- arrival{at: time.Now(), attempt: helloRandom(buf[:n])}:
 			default:
 			}
 		}
@@ -140,20 +144,55 @@ func reflectProbes(ctx context.Context, args []string, out report) error {
 	case <-ctx.Done():
 	}
 	conn.Close()
-	during := 0
+	during, attemptsDuring := 0, 0
 	after := make([]int, int(*watch / *window))
-	for at := range counts {
+	attemptsAfter := make([]int, len(after))
+	seen := map[string]bool{}
+	for a := range counts {
+		// A retransmitted ClientHello keeps its random: a new random is a
+		// new handshake, that is, one more probe.
+		first := a.attempt != "" && !seen[a.attempt]
+		seen[a.attempt] = true
 		switch {
-		case at.Before(stop):
+		case a.at.Before(stop):
 			during++
+			if first {
+				attemptsDuring++
+			}
 		default:
-			if i := int(at.Sub(stop) / *window); i < len(after) {
+			if i := int(a.at.Sub(stop) / *window); i < len(after) {
 				after[i]++
+				if first {
+					attemptsAfter[i]++
+				}
 			}
 		}
 	}
 	out["announced_for_s"] = stop.Sub(start).Seconds()
 	out["datagrams_during"] = during
 	out["datagrams_after_by_window"] = after
+	out["handshakes_during"] = attemptsDuring
+	out["handshakes_after_by_window"] = attemptsAfter
 	return nil
+}
+
+// arrival is one datagram the fake records drew.
+type arrival struct {
+	at      time.Time
+	attempt string // the ClientHello's random, "" if it is none
+}
+
+// helloRandom is the random of a DTLS ClientHello datagram's first
+// record, or "" if the datagram starts with something else.
+func helloRandom(b []byte) string {
+	const (
+		at             = recordlayer.HeaderSize + handshake.HeaderLength + 2 // record header, handshake header, version
+		fragmentOffset = recordlayer.HeaderSize + 6
+	)
+	if len(b) < at+handshake.RandomLength || protocol.ContentType(b[0]) != protocol.ContentTypeHandshake ||
+		handshake.Type(b[recordlayer.HeaderSize]) != handshake.TypeClientHello ||
+		b[fragmentOffset] != 0 || b[fragmentOffset+1] != 0 || b[fragmentOffset+2] != 0 {
+		return ""
+	}
+	return string(b[at : at+handshake.RandomLength])
 }
