@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/peerdesk/peerdesk/transport"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
 
+	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/transport"
 )
 
 // Control ops the desktop app adds to its node's control socket.
@@ -31,6 +32,30 @@ const (
 // SendArgs is the argument of OpSend: absolute paths of files and folders.
 type SendArgs struct {
 	Files []string `json:"files"`
+}
+
+// Client asks the desktop app running for Home over its node's control
+// socket: the typed side of OpShow, OpState and OpSend, as
+// node.LocalClient is of the node's ops.
+type Client struct {
+	Home string
+}
+
+// Show brings the window to the front.
+func (c Client) Show(ctx context.Context) error {
+	return control.Call(ctx, c.Home, OpShow, nil, nil)
+}
+
+// State is what the window shows.
+func (c Client) State(ctx context.Context) (WindowState, error) {
+	var w WindowState
+	err := control.Call(ctx, c.Home, OpState, nil, &w)
+	return w, err
+}
+
+// Send raises the peer picker for files.
+func (c Client) Send(ctx context.Context, a SendArgs) error {
+	return control.Call(ctx, c.Home, OpSend, a, nil)
 }
 
 // ErrNotShowing is the answer to OpState before the app has started and

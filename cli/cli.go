@@ -257,28 +257,28 @@ func (c *cli) daemon(args []string) error {
 	return n.Close()
 }
 
-// call sends op to the running peer. With no peer running it returns
-// control.ErrNotRunning.
-func (c *cli) call(op string, args, out any, timeout time.Duration) error {
+// ask runs fn against the running peer, for at most timeout; Ctrl-C
+// cancels it. With no peer running it returns control.ErrNotRunning.
+func (c *cli) ask(timeout time.Duration, fn func(context.Context, node.LocalClient) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	return control.Call(ctx, c.home, op, args, out)
+	return fn(ctx, node.LocalClient{Home: c.home})
 }
 
 func notRunningHint() error {
 	return fmt.Errorf("%w: start one with `peerdesk daemon` (or the desktop app)", control.ErrNotRunning)
 }
 
-// callOrOffline sends op to the running peer, or, when none runs, calls
+// askOrOffline asks the running peer (online), or, when none runs, calls
 // offline (nil: the command needs a running peer) with the home's state while holding the instance lock (so that a
 // peer starting meanwhile waits its turn). A peer that holds the lock but
 // has no socket yet is starting: the call is retried for a moment.
-func (c *cli) callOrOffline(op string, args, out any, timeout time.Duration, offline func(*node.State) error) error {
+func (c *cli) askOrOffline(timeout time.Duration, online func(context.Context, node.LocalClient) error, offline func(*node.State) error) error {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		err := c.call(op, args, out, timeout)
+		err := c.ask(timeout, online)
 		if !errors.Is(err, control.ErrNotRunning) {
 			return err
 		}
@@ -317,7 +317,7 @@ func (c *cli) id(args []string) error {
 		return err
 	}
 	var info node.IDInfo
-	err := c.callOrOffline(node.OpID, nil, &info, 5*time.Second, func(st *node.State) error {
+	err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { info, err = lc.ID(ctx); return }, func(st *node.State) error {
 		info = st.ID()
 		return nil
 	})
@@ -339,7 +339,7 @@ func (c *cli) peers(args []string) error {
 		return err
 	}
 	var list []discovery.Peer
-	err := c.callOrOffline(node.OpPeers, nil, &list, 5*time.Second, func(st *node.State) error {
+	err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.Peers(ctx); return }, func(st *node.State) error {
 		list = st.Peers.List()
 		fmt.Fprintln(c.stderr, "peerdesk: no peer running for this home; showing remembered peers (all offline)")
 		return nil
@@ -399,7 +399,7 @@ func (c *cli) peerAdd(args []string) error {
 		return err
 	}
 	var p discovery.Peer
-	if err := c.callOrOffline(node.OpPeerAdd, node.PeerRef{Addr: pos[0]}, &p, 10*time.Second, nil); err != nil {
+	if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { p, err = lc.AddPeer(ctx, pos[0]); return }, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -415,7 +415,7 @@ func (c *cli) peerRm(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.callOrOffline(node.OpPeerRemove, node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+	return c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.RemovePeer(ctx, pos[0]) }, func(st *node.State) error {
 		if st.Peers.Remove(pos[0]) {
 			return nil
 		}
@@ -436,7 +436,7 @@ func (c *cli) ping(args []string) error {
 		return err
 	}
 	var res node.PingResult
-	if err := c.callOrOffline(node.OpPing, node.PeerRef{Peer: pos[0]}, &res, 10*time.Second, nil); err != nil {
+	if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { res, err = lc.Ping(ctx, pos[0]); return }, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -455,7 +455,10 @@ func (c *cli) trust(args []string) error {
 		return err
 	}
 	var e transport.TrustEntry
-	err = c.callOrOffline(node.OpTrust, node.PeerRef{Peer: pos[0], Fingerprint: *fp}, &e, 5*time.Second, func(st *node.State) error {
+	err = c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) {
+		e, err = lc.Trust(ctx, pos[0], *fp)
+		return
+	}, func(st *node.State) error {
 		var err error
 		e, err = st.TrustPeer(pos[0], *fp)
 		return err
@@ -476,7 +479,7 @@ func (c *cli) untrust(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.callOrOffline(node.OpUntrust, node.PeerRef{Peer: pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+	return c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.Untrust(ctx, pos[0]) }, func(st *node.State) error {
 		return st.UntrustPeer(pos[0])
 	})
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"time"
@@ -17,7 +18,7 @@ func (c *cli) doctor(args []string) error {
 		return err
 	}
 	var r node.DoctorReport
-	if err := c.callOrOffline(node.OpDoctor, nil, &r, 60*time.Second, nil); err != nil {
+	if err := c.askOrOffline(60*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { r, err = lc.Doctor(ctx); return }, nil); err != nil {
 		return err
 	}
 	if *asJSON {

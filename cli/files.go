@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,12 +67,12 @@ func (c *cli) creds(f remoteFlags) (node.Creds, error) {
 	return cr, nil
 }
 
-// callLong runs a long control op (a transfer): Ctrl-C cancels it, and
-// progress events drive a bar on a terminal.
-func (c *cli) callLong(op string, args, out any, onEvent func(json.RawMessage)) error {
+// askLong runs a long request of the running peer (a transfer, a print
+// job followed): Ctrl-C cancels it.
+func (c *cli) askLong(fn func(context.Context, node.LocalClient) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := control.CallEvents(ctx, c.home, op, args, out, onEvent)
+	err := fn(ctx, node.LocalClient{Home: c.home})
 	if errors.Is(err, control.ErrNotRunning) {
 		return notRunningHint()
 	}
@@ -96,12 +95,8 @@ func (c *cli) newProgress() *progressBars {
 	return &progressBars{enabled: ok && term.IsTerminal(int(f.Fd())), w: f, bars: map[string]*progressbar.ProgressBar{}}
 }
 
-func (p *progressBars) event(raw json.RawMessage) {
-	if !p.enabled {
-		return
-	}
-	var info node.Progress
-	if json.Unmarshal(raw, &info) != nil || info.ID == "" {
+func (p *progressBars) event(info node.Progress) {
+	if !p.enabled || info.ID == "" {
 		return
 	}
 	bar := p.bars[info.ID]
@@ -141,7 +136,10 @@ func (c *cli) ls(args []string) error {
 		return err
 	}
 	var l node.Listing
-	if err := c.callLong(node.OpLs, node.LsArgs{Target: rp, Creds: cr, Hidden: *all}, &l, nil); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		l, err = lc.Ls(ctx, node.LsArgs{Target: rp, Creds: cr, Hidden: *all})
+		return
+	}); err != nil {
 		return err
 	}
 	if rp.Share == "" {
@@ -210,7 +208,10 @@ func (c *cli) get(args []string) error {
 	}
 	var res node.GetResult
 	bars := c.newProgress()
-	err = c.callLong(node.OpGet, node.GetArgs{Source: rp, Creds: cr, GetOptions: node.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, &res, bars.event)
+	err = c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		res, err = lc.Get(ctx, node.GetArgs{Source: rp, Creds: cr, GetOptions: node.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, bars.event)
+		return
+	})
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,10 @@ func (c *cli) put(args []string) error {
 	}
 	var res []node.PutResult
 	bars := c.newProgress()
-	if err := c.callLong(node.OpPut, node.PutArgs{Locals: locals, Target: rp, Creds: cr, Replace: *replace}, &res, bars.event); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		res, err = lc.Put(ctx, node.PutArgs{Locals: locals, Target: rp, Creds: cr, Replace: *replace}, bars.event)
+		return
+	}); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -314,7 +318,10 @@ func (c *cli) send(args []string) error {
 	}
 	var res node.SendResult
 	bars := c.newProgress()
-	if err := c.callLong(node.OpSend, node.SendArgs{Peer: pos[0], Files: files}, &res, bars.event); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		res, err = lc.Send(ctx, node.SendArgs{Peer: pos[0], Files: files}, bars.event)
+		return
+	}); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -351,7 +358,10 @@ func (c *cli) search(args []string) error {
 		return err
 	}
 	var hits []node.SearchHit
-	if err := c.callLong(node.OpSearch, node.SearchArgs{Pattern: pos[0], Creds: cr, Peer: *peer}, &hits, nil); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		hits, err = lc.Search(ctx, node.SearchArgs{Pattern: pos[0], Creds: cr, Peer: *peer})
+		return
+	}); err != nil {
 		return err
 	}
 	if hits == nil {
@@ -375,7 +385,7 @@ func (c *cli) transfers(args []string) error {
 		return err
 	}
 	var list []node.Progress
-	if err := c.callOrOffline(node.OpTransfers, nil, &list, 5*time.Second, func(st *node.State) error {
+	if err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.Transfers(ctx); return }, func(st *node.State) error {
 		list = transfer.NewManager(st.Home, nil).List()
 		return nil
 	}); err != nil {
@@ -408,7 +418,7 @@ func (c *cli) auditLog(args []string) error {
 		return err
 	}
 	var recs []shares.AuditRecord
-	if err := c.callOrOffline(node.OpLog, node.LogArgs{Limit: *limit}, &recs, 10*time.Second, func(st *node.State) error {
+	if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { recs, err = lc.Log(ctx, *limit); return }, func(st *node.State) error {
 		var err error
 		recs, err = st.ReadAuditLog(*limit)
 		return err

@@ -55,7 +55,7 @@ func (c *cli) gui(args []string) error {
 
 // handOff asks the app already running for this home to show its window.
 func (c *cli) handOff() error {
-	err := c.call(app.OpShow, nil, nil, 5*time.Second)
+	err := c.ask(5*time.Second, func(ctx context.Context, _ node.LocalClient) error { return app.Client{Home: c.home}.Show(ctx) })
 	var ce *control.Error
 	if errors.As(err, &ce) && ce.Code == "usage" {
 		// The running peer does not know the op: it is a daemon.
@@ -74,7 +74,7 @@ func (c *cli) handOff() error {
 // an error naming the command that can.
 func (c *cli) sendToGUI(files []string) error {
 	args := app.SendArgs{Files: files}
-	err := c.call(app.OpSend, args, nil, 5*time.Second)
+	err := c.handFiles(args)
 	if errors.Is(err, control.ErrNotRunning) {
 		if derr := app.CheckDisplay(); derr != nil {
 			return fmt.Errorf("no peer runs for this home and there is no desktop to ask which peer on; name it: `peerdesk send PEER FILE...`: %w", derr)
@@ -100,7 +100,7 @@ func (c *cli) sendToGUI(files []string) error {
 func (c *cli) retrySend(args app.SendArgs, exited <-chan error, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
-		err := c.call(app.OpSend, args, nil, 5*time.Second)
+		err := c.handFiles(args)
 		if err == nil || time.Now().After(deadline) || !(errors.Is(err, control.ErrNotRunning) || isNotShowing(err) || isUnknownOp(err)) {
 			return err
 		}
@@ -110,6 +110,11 @@ func (c *cli) retrySend(args app.SendArgs, exited <-chan error, wait time.Durati
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// handFiles asks the desktop app to raise its peer picker for files.
+func (c *cli) handFiles(args app.SendArgs) error {
+	return c.ask(5*time.Second, func(ctx context.Context, _ node.LocalClient) error { return app.Client{Home: c.home}.Send(ctx, args) })
 }
 
 // isUnknownOp: the running peer has no desktop app (a daemon) — or, just

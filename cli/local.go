@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -115,11 +116,12 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		a := node.UserArgs{Name: pos[0], Password: pw}
-		op, local := node.OpUserAdd, (*node.State).AddUser
+		online, local := node.LocalClient.AddUser, (*node.State).AddUser
 		if sub == "passwd" {
-			op, local = node.OpUserPasswd, (*node.State).SetUserPassword
+			online, local = node.LocalClient.SetUserPassword, (*node.State).SetUserPassword
 		}
-		if err := c.callOrOffline(op, a, nil, 10*time.Second, func(st *node.State) error { return local(st, a) }); err != nil {
+		if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) error { return online(lc, ctx, a) },
+			func(st *node.State) error { return local(st, a) }); err != nil {
 			return err
 		}
 		if sub == "add" {
@@ -134,13 +136,13 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		a := node.UserArgs{Name: pos[0]}
-		return c.callOrOffline(node.OpUserRemove, a, nil, 10*time.Second, func(st *node.State) error { return st.RemoveUser(a) })
+		return c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.RemoveUser(ctx, a) }, func(st *node.State) error { return st.RemoveUser(a) })
 	case "list", "ls":
 		if _, err := parseFlags(fs, args, 0, 0, "user list [--json]"); err != nil {
 			return err
 		}
 		var list []shares.AccountInfo
-		err := c.callOrOffline(node.OpUserList, nil, &list, 5*time.Second, func(st *node.State) error {
+		err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.Users(ctx); return }, func(st *node.State) error {
 			list = st.Accounts.List()
 			return nil
 		})
@@ -196,7 +198,7 @@ func (c *cli) share(args []string) error {
 			}
 		}
 		var info shares.ShareInfo
-		if err := c.callOrOffline(node.OpShareFolder, a, &info, 10*time.Second, func(st *node.State) error {
+		if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { info, err = lc.ShareFolder(ctx, a); return }, func(st *node.State) error {
 			var err error
 			info, err = st.AddFolderShare(a)
 			return err
@@ -219,7 +221,10 @@ func (c *cli) share(args []string) error {
 			}
 		}
 		var info shares.ShareInfo
-		if err := c.callOrOffline(node.OpSharePrinter, a, &info, 10*time.Second, func(st *node.State) error {
+		if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) {
+			info, err = lc.SharePrinter(ctx, a)
+			return
+		}, func(st *node.State) error {
 			var err error
 			info, err = st.AddPrinterShare(a)
 			return err
@@ -234,7 +239,7 @@ func (c *cli) share(args []string) error {
 			return err
 		}
 		var list []shares.ShareInfo
-		if err := c.callOrOffline(node.OpShareList, nil, &list, 5*time.Second, func(st *node.State) error {
+		if err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.Shares(ctx); return }, func(st *node.State) error {
 			list = st.Shares.Infos()
 			return nil
 		}); err != nil {
@@ -265,7 +270,7 @@ func (c *cli) share(args []string) error {
 		if err != nil {
 			return err
 		}
-		return c.callOrOffline(node.OpShareRemove, map[string]string{"name": pos[0]}, nil, 5*time.Second, func(st *node.State) error {
+		return c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.RemoveShare(ctx, pos[0]) }, func(st *node.State) error {
 			return st.RemoveShare(pos[0])
 		})
 	case "pause", "resume":
@@ -275,7 +280,7 @@ func (c *cli) share(args []string) error {
 			return err
 		}
 		paused := sub == "pause"
-		err := c.call(node.OpSharingPause, map[string]bool{"paused": paused}, nil, 5*time.Second)
+		err := c.ask(5*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.PauseSharing(ctx, paused) })
 		if errors.Is(err, control.ErrNotRunning) {
 			return notRunningHint()
 		}
@@ -322,7 +327,7 @@ func (c *cli) settings(args []string) error {
 		if err != nil {
 			return err
 		}
-		return c.callOrOffline(node.OpSettingsSet, node.SettingArgs{Key: pos[0], Value: pos[1]}, nil, 5*time.Second, func(st *node.State) error {
+		return c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.SetSetting(ctx, pos[0], pos[1]) }, func(st *node.State) error {
 			return st.SetSetting(pos[0], pos[1])
 		})
 	}
@@ -332,7 +337,7 @@ func (c *cli) settings(args []string) error {
 		return err
 	}
 	var v node.SettingsView
-	if err := c.callOrOffline(node.OpSettings, nil, &v, 5*time.Second, func(st *node.State) error {
+	if err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { v, err = lc.Settings(ctx); return }, func(st *node.State) error {
 		v = node.SettingsView{Settings: st.Settings, InboxDir: st.InboxDir()}
 		return nil
 	}); err != nil {

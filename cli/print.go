@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -32,7 +31,10 @@ func (c *cli) printers(args []string) error {
 		return err
 	}
 	var list []node.PrinterInfo
-	if err := c.callLong(node.OpPrinters, node.PrintersArgs{Peer: pos[0], Creds: cr}, &list, nil); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		list, err = lc.Printers(ctx, node.PrintersArgs{Peer: pos[0], Creds: cr})
+		return
+	}); err != nil {
 		return err
 	}
 	if list == nil {
@@ -57,7 +59,7 @@ func (c *cli) printers(args []string) error {
 // none running, straight from the spooler.
 func (c *cli) localPrinters(asJSON bool) error {
 	var list []printing.Queue
-	err := c.callOrOffline(node.OpPrintersLocal, nil, &list, 30*time.Second, func(*node.State) error {
+	err := c.askOrOffline(30*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.LocalPrinters(ctx); return }, func(*node.State) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		var err error
@@ -120,17 +122,19 @@ func (c *cli) print(args []string) error {
 		return err
 	}
 	var job node.PrintJob
-	onEvent := func(raw json.RawMessage) {
-		var j node.PrintJob
-		if !*wait || json.Unmarshal(raw, &j) != nil || j.JobID == 0 {
+	onEvent := func(j node.PrintJob) {
+		if !*wait || j.JobID == 0 {
 			return
 		}
 		// While following, the state changes go to stderr, so stdout
 		// keeps the one result.
 		fmt.Fprintf(c.stderr, "job %d on %s:%s: %s%s\n", j.JobID, j.Peer, j.Printer, j.State, parens(j.Message))
 	}
-	err = c.callLong(node.OpPrint, node.PrintArgs{Target: rp, File: files[0], Creds: cr,
-		PrintOptions: node.PrintOptions{Copies: *copies, Wait: *wait}, WaitTimeout: *timeout}, &job, onEvent)
+	err = c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		job, err = lc.Print(ctx, node.PrintArgs{Target: rp, File: files[0], Creds: cr,
+			PrintOptions: node.PrintOptions{Copies: *copies, Wait: *wait}, WaitTimeout: *timeout}, onEvent)
+		return
+	})
 	if err != nil {
 		return err
 	}

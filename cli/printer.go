@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -36,7 +37,10 @@ func (c *cli) printerAdd(args []string) error {
 		return err
 	}
 	var added node.AddedPrinterInfo
-	if err := c.callLong(node.OpPrinterAdd, node.PrinterAddArgs{Target: rp, Creds: cr}, &added, nil); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
+		added, err = lc.AddPrinter(ctx, node.PrinterAddArgs{Target: rp, Creds: cr})
+		return
+	}); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -57,7 +61,7 @@ func (c *cli) printerList(args []string) error {
 		return err
 	}
 	var list []node.AddedPrinterInfo
-	if err := c.callLong(node.OpPrinterList, nil, &list, nil); err != nil {
+	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.AddedPrinters(ctx); return }); err != nil {
 		return err
 	}
 	if list == nil {
@@ -84,5 +88,5 @@ func (c *cli) printerRm(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.callLong(node.OpPrinterRemove, node.PrinterRemoveArgs{Ref: pos[0]}, nil, nil)
+	return c.askLong(func(ctx context.Context, lc node.LocalClient) error { return lc.RemovePrinter(ctx, pos[0]) })
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strconv"
@@ -288,9 +287,7 @@ func (n *Node) usableInterfaces() []net.Interface {
 }
 
 func (n *Node) registerDoctorControl() {
-	n.HandleControl(OpDoctor, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
-		return n.Doctor(ctx), nil
-	})
+	handle(n, opDoctor, func(ctx context.Context, _ none) (DoctorReport, error) { return n.Doctor(ctx), nil })
 }
 
 // Text is the report as `peerdesk doctor` prints it and the Settings

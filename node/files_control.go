@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -50,63 +49,28 @@ func emitProgress(ctx context.Context) func(Progress) {
 }
 
 func (n *Node) registerFilesControl() {
-	handle := func(op string, fn func(ctx context.Context, args json.RawMessage) (any, error)) {
-		n.HandleControl(op, func(ctx context.Context, _ string, args json.RawMessage) (any, error) { return fn(ctx, args) })
-	}
-	handle(OpLs, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a LsArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opLs, func(ctx context.Context, a LsArgs) (Listing, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		return n.Browse(ctx, a.Target, a.Creds, a.Hidden)
 	})
-	handle(OpGet, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a GetArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opGet, func(ctx context.Context, a GetArgs) (GetResult, error) {
 		return n.Get(ctx, a.Source, a.Creds, a.GetOptions, emitProgress(ctx))
 	})
-	handle(OpPut, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a PutArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPut, func(ctx context.Context, a PutArgs) ([]PutResult, error) {
 		return n.Put(ctx, a.Locals, a.Target, a.Creds, a.Replace, emitProgress(ctx))
 	})
-	handle(OpSend, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a SendArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opSend, func(ctx context.Context, a SendArgs) (SendResult, error) {
 		return n.Send(ctx, a.Peer, a.Files, emitProgress(ctx))
 	})
-	handle(OpSearch, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a SearchArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opSearch, func(ctx context.Context, a SearchArgs) ([]SearchHit, error) {
 		return n.Search(ctx, a.Pattern, a.Creds, a.Peer)
 	})
-	handle(OpTransfers, func(context.Context, json.RawMessage) (any, error) {
-		return n.transfers.List(), nil
+	handle(n, opTransfers, func(context.Context, none) ([]Progress, error) { return n.transfers.List(), nil })
+	handle(n, opTransfersCancel, func(_ context.Context, a TransferCancelArgs) (none, error) {
+		return none{}, n.transfers.Cancel(a.ID)
 	})
-	handle(OpTransfersCancel, func(_ context.Context, raw json.RawMessage) (any, error) {
-		var a struct {
-			ID string `json:"id"`
-		}
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
-		return nil, n.transfers.Cancel(a.ID)
-	})
-	handle(OpLog, func(_ context.Context, raw json.RawMessage) (any, error) {
-		var a LogArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opLog, func(_ context.Context, a LogArgs) ([]shares.AuditRecord, error) {
 		return n.files.AuditLog().Read(a.Limit)
 	})
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -131,64 +130,20 @@ func ParseAllow(values []string, def string) (map[string]string, error) {
 }
 
 func (n *Node) registerLocalControl() {
-	userOp := func(fn func(UserArgs) error) func(context.Context, string, json.RawMessage) (any, error) {
-		return func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-			var a UserArgs
-			if err := decodeArgs(args, &a); err != nil {
-				return nil, err
-			}
-			return nil, fn(a)
-		}
+	userOp := func(fn func(UserArgs) error) func(context.Context, UserArgs) (none, error) {
+		return func(_ context.Context, a UserArgs) (none, error) { return none{}, fn(a) }
 	}
-	n.HandleControl(OpUserAdd, userOp(n.AddUser))
-	n.HandleControl(OpUserPasswd, userOp(n.SetUserPassword))
-	n.HandleControl(OpUserRemove, userOp(n.RemoveUser))
-	n.HandleControl(OpUserList, func(context.Context, string, json.RawMessage) (any, error) {
-		return n.Accounts.List(), nil
-	})
-	n.HandleControl(OpShareFolder, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-		var a FolderShareArgs
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
-		return n.AddFolderShare(a)
-	})
-	n.HandleControl(OpSharePrinter, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-		var a PrinterShareArgs
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
-		return n.AddPrinterShare(a)
-	})
-	n.HandleControl(OpSettings, func(context.Context, string, json.RawMessage) (any, error) {
-		return n.SettingsView(), nil
-	})
-	n.HandleControl(OpSettingsSet, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-		var a SettingArgs
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
-		return nil, n.ChangeSetting(a.Key, a.Value)
-	})
-	n.HandleControl(OpShareList, func(context.Context, string, json.RawMessage) (any, error) {
-		return n.Shares.Infos(), nil
-	})
-	n.HandleControl(OpShareRemove, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-		var a struct {
-			Name string `json:"name"`
-		}
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
-		return nil, n.RemoveShare(a.Name)
-	})
+	handle(n, opUserAdd, userOp(n.AddUser))
+	handle(n, opUserPasswd, userOp(n.SetUserPassword))
+	handle(n, opUserRemove, userOp(n.RemoveUser))
+	handle(n, opUserList, func(context.Context, none) ([]shares.AccountInfo, error) { return n.Accounts.List(), nil })
+	handle(n, opShareFolder, func(_ context.Context, a FolderShareArgs) (shares.ShareInfo, error) { return n.AddFolderShare(a) })
+	handle(n, opSharePrinter, func(_ context.Context, a PrinterShareArgs) (shares.ShareInfo, error) { return n.AddPrinterShare(a) })
+	handle(n, opSettings, func(context.Context, none) (SettingsView, error) { return n.SettingsView(), nil })
+	handle(n, opSettingsSet, func(_ context.Context, a SettingArgs) (none, error) { return none{}, n.ChangeSetting(a.Key, a.Value) })
+	handle(n, opShareList, func(context.Context, none) ([]shares.ShareInfo, error) { return n.Shares.Infos(), nil })
+	handle(n, opShareRemove, func(_ context.Context, a ShareRemoveArgs) (none, error) { return none{}, n.RemoveShare(a.Name) })
 }
-
-// Control ops of the settings.
-const (
-	OpSettings    = "settings"
-	OpSettingsSet = "settings.set"
-)
 
 // SettingsView is the settings as `peerdesk settings --json` and the
 // settings op show them: with the inbox folder files land in.

@@ -224,7 +224,7 @@ func lockInstance(ctx context.Context, home string) (*os.File, error) {
 			return lock, err
 		}
 		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		perr := control.Call(pctx, home, "id", nil, nil)
+		perr := control.Call(pctx, home, OpID, nil, nil)
 		cancel()
 		if perr == nil || time.Now().After(deadline) {
 			return nil, ErrAlreadyRunning
@@ -579,58 +579,36 @@ func decodeArgs(args json.RawMessage, v any) error {
 }
 
 func (n *Node) registerControl() {
-	n.HandleControl(OpID, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.ID(), nil })
-	n.HandleControl(OpPeers, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return n.PeerList(), nil })
-	n.HandleControl(OpPeerAdd, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
-		var a PeerRef
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opID, func(context.Context, none) (IDInfo, error) { return n.ID(), nil })
+	handle(n, opPeers, func(context.Context, none) ([]discovery.Peer, error) { return n.PeerList(), nil })
+	handle(n, opPeerAdd, func(ctx context.Context, a PeerRef) (discovery.Peer, error) {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		return n.AddPeer(ctx, a.Addr)
 	})
-	n.HandleControl(OpPeerRemove, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
-		var a PeerRef
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
-		return nil, n.RemovePeer(a.Peer)
-	})
-	n.HandleControl(OpTrust, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
-		var a PeerRef
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPeerRemove, func(_ context.Context, a PeerRef) (none, error) { return none{}, n.RemovePeer(a.Peer) })
+	handle(n, opTrust, func(_ context.Context, a PeerRef) (transport.TrustEntry, error) {
 		e, err := n.TrustPeer(a.Peer, a.Fingerprint)
 		if err != nil {
-			return nil, err
+			return e, err
 		}
 		// Talk to it again now rather than at the next probe.
 		n.endpoint.Drop(e.ID)
 		n.live.probeSoon(e.ID)
 		return e, nil
 	})
-	n.HandleControl(OpUntrust, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
-		var a PeerRef
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opUntrust, func(_ context.Context, a PeerRef) (none, error) {
 		p, err := n.ResolvePeer(a.Peer)
 		if err != nil {
-			return nil, err
+			return none{}, err
 		}
 		if err := n.Trust.Untrust(p.ID); err != nil && !errors.Is(err, transport.ErrNotFound) {
-			return nil, err
+			return none{}, err
 		}
 		n.endpoint.Drop(p.ID)
-		return nil, nil
+		return none{}, nil
 	})
-	n.HandleControl(OpPing, func(ctx context.Context, _ string, args json.RawMessage) (any, error) {
-		var a PeerRef
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPing, func(ctx context.Context, a PeerRef) (PingResult, error) {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		return n.Ping(ctx, a.Peer)

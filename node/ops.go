@@ -1,8 +1,20 @@
 package node
 
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
 // The control ops: the requests the CLI and a second app start send to the
-// running peer over its control socket (package control). Declared once,
-// used by the handlers here and by their callers.
+// running peer over its control socket (package control). Their names are
+// declared once here; their argument and answer types once, in the
+// contracts below, which both the handlers (handle) and LocalClient
+// (localCall) take, so the compiler holds the two sides to the same types.
 const (
 	OpDoctor          = "doctor"
 	OpGet             = "get"
@@ -22,6 +34,8 @@ const (
 	OpPut             = "put"
 	OpSearch          = "search"
 	OpSend            = "send"
+	OpSettings        = "settings"
+	OpSettingsSet     = "settings.set"
 	OpShareFolder     = "share.folder"
 	OpShareList       = "share.list"
 	OpSharePrinter    = "share.printer"
@@ -36,3 +50,82 @@ const (
 	OpUserPasswd      = "user.passwd"
 	OpUserRemove      = "user.rm"
 )
+
+// The arguments of ops that take one value.
+type (
+	// ShareRemoveArgs are OpShareRemove's.
+	ShareRemoveArgs struct {
+		Name string `json:"name"`
+	}
+	// TransferCancelArgs are OpTransfersCancel's.
+	TransferCancelArgs struct {
+		ID string `json:"id"`
+	}
+	// SharingPauseArgs are OpSharingPause's.
+	SharingPauseArgs struct {
+		Paused bool `json:"paused"`
+	}
+)
+
+// contract is a control op whose arguments are A and whose answer is R.
+type contract[A, R any] string
+
+var (
+	opDoctor          = contract[none, DoctorReport](OpDoctor)
+	opGet             = contract[GetArgs, GetResult](OpGet)
+	opID              = contract[none, IDInfo](OpID)
+	opLog             = contract[LogArgs, []shares.AuditRecord](OpLog)
+	opLs              = contract[LsArgs, Listing](OpLs)
+	opPeerAdd         = contract[PeerRef, discovery.Peer](OpPeerAdd)
+	opPeerRemove      = contract[PeerRef, none](OpPeerRemove)
+	opPeers           = contract[none, []discovery.Peer](OpPeers)
+	opPing            = contract[PeerRef, PingResult](OpPing)
+	opPrint           = contract[PrintArgs, PrintJob](OpPrint)
+	opPrinters        = contract[PrintersArgs, []PrinterInfo](OpPrinters)
+	opPrintersLocal   = contract[none, []printing.Queue](OpPrintersLocal)
+	opPrinterAdd      = contract[PrinterAddArgs, AddedPrinterInfo](OpPrinterAdd)
+	opPrinterList     = contract[none, []AddedPrinterInfo](OpPrinterList)
+	opPrinterRemove   = contract[PrinterRemoveArgs, none](OpPrinterRemove)
+	opPut             = contract[PutArgs, []PutResult](OpPut)
+	opSearch          = contract[SearchArgs, []SearchHit](OpSearch)
+	opSend            = contract[SendArgs, SendResult](OpSend)
+	opSettings        = contract[none, SettingsView](OpSettings)
+	opSettingsSet     = contract[SettingArgs, none](OpSettingsSet)
+	opShareFolder     = contract[FolderShareArgs, shares.ShareInfo](OpShareFolder)
+	opShareList       = contract[none, []shares.ShareInfo](OpShareList)
+	opSharePrinter    = contract[PrinterShareArgs, shares.ShareInfo](OpSharePrinter)
+	opShareRemove     = contract[ShareRemoveArgs, none](OpShareRemove)
+	opSharingPause    = contract[SharingPauseArgs, none](OpSharingPause)
+	opTransfers       = contract[none, []Progress](OpTransfers)
+	opTransfersCancel = contract[TransferCancelArgs, none](OpTransfersCancel)
+	opTrust           = contract[PeerRef, transport.TrustEntry](OpTrust)
+	opUntrust         = contract[PeerRef, none](OpUntrust)
+	opUserAdd         = contract[UserArgs, none](OpUserAdd)
+	opUserList        = contract[none, []shares.AccountInfo](OpUserList)
+	opUserPasswd      = contract[UserArgs, none](OpUserPasswd)
+	opUserRemove      = contract[UserArgs, none](OpUserRemove)
+)
+
+// none is the arguments of an op that takes none, or the answer of one
+// that answers nothing (sent as null).
+type none = struct{}
+
+// handle registers fn as the handler of control op: the arguments are
+// decoded into A (a usage error if they do not fit), the answer R is sent
+// back (null for none).
+func handle[A, R any](n *Node, op contract[A, R], fn func(context.Context, A) (R, error)) {
+	n.HandleControl(string(op), func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
+		var a A
+		if err := decodeArgs(raw, &a); err != nil {
+			return nil, err
+		}
+		r, err := fn(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if _, void := any(r).(none); void {
+			return nil, nil
+		}
+		return r, nil
+	})
+}

@@ -2,10 +2,10 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/printing"
 )
 
 // PrintersArgs and PrintArgs are the arguments of the printers and print
@@ -35,50 +35,34 @@ type (
 )
 
 func (n *Node) registerPrintControl() {
-	n.HandleControl(OpPrinters, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
-		var a PrintersArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPrinters, func(ctx context.Context, a PrintersArgs) ([]PrinterInfo, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return n.Printers(ctx, a.Peer, a.Creds)
 	})
-	n.HandleControl(OpPrinterAdd, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
-		var a PrinterAddArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPrinterAdd, func(ctx context.Context, a PrinterAddArgs) (AddedPrinterInfo, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		return n.PrinterAdd(ctx, a.Target, a.Creds)
 	})
-	n.HandleControl(OpPrinterList, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+	handle(n, opPrinterList, func(ctx context.Context, _ none) ([]AddedPrinterInfo, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return n.PrinterList(ctx), nil
 	})
-	n.HandleControl(OpPrinterRemove, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
-		var a PrinterRemoveArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPrinterRemove, func(ctx context.Context, a PrinterRemoveArgs) (none, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		return nil, n.PrinterRemove(ctx, a.Ref)
+		return none{}, n.PrinterRemove(ctx, a.Ref)
 	})
-	n.HandleControl(OpPrintersLocal, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+	handle(n, opPrintersLocal, func(ctx context.Context, _ none) ([]printing.Queue, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return LocalPrinters(ctx)
 	})
 	// print runs as long as the job is followed; the client's going away
 	// (Ctrl-C) ends ctx and the follow, not the job.
-	n.HandleControl(OpPrint, func(ctx context.Context, _ string, raw json.RawMessage) (any, error) {
-		var a PrintArgs
-		if err := decodeArgs(raw, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opPrint, func(ctx context.Context, a PrintArgs) (PrintJob, error) {
 		emit := func(j PrintJob) { _ = control.Emit(ctx, j) }
 		if a.WaitTimeout > 0 {
 			var cancel context.CancelFunc

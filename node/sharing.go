@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 
@@ -68,14 +67,8 @@ func (n *Node) Mkdir(ctx context.Context, rp RemotePath, creds Creds) error {
 // registerSharingControl adds the control op that pauses sharing, so a
 // daemon can do what the tray does.
 func (n *Node) registerSharingControl() {
-	n.HandleControl(OpSharingPause, func(_ context.Context, _ string, args json.RawMessage) (any, error) {
-		var a struct {
-			Paused bool `json:"paused"`
-		}
-		if err := decodeArgs(args, &a); err != nil {
-			return nil, err
-		}
+	handle(n, opSharingPause, func(_ context.Context, a SharingPauseArgs) (none, error) {
 		n.SetSharingPaused(a.Paused)
-		return a, nil
+		return none{}, nil
 	})
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/app"
-	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/test/netns"
 )
 
@@ -43,9 +42,7 @@ func TestDebHandOffToRunningApp(t *testing.T) {
 	state := func() (app.WindowState, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		var st app.WindowState
-		err := control.Call(ctx, desk.Home, app.OpState, nil, &st)
-		return st, err
+		return app.Client{Home: desk.Home}.State(ctx)
 	}
 	netns.WaitFor(t, 30*time.Second, 50*time.Millisecond, func() (bool, string) {
 		st, err := state()

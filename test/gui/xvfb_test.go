@@ -25,7 +25,6 @@ import (
 
 	"github.com/peerdesk/peerdesk/app"
 	"github.com/peerdesk/peerdesk/assets"
-	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/test/netns"
 )
 
@@ -99,9 +98,7 @@ func startXvfb(t *testing.T) string {
 func windowState(home string) (app.WindowState, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var st app.WindowState
-	err := control.Call(ctx, home, app.OpState, nil, &st)
-	return st, err
+	return app.Client{Home: home}.State(ctx)
 }
 
 // rssKiB reads a process's resident set size.

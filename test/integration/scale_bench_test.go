@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/test/netns"
@@ -133,8 +132,8 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 func onlineCount(p *peer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var rows []peerRow
-	if err := control.Call(ctx, p.host.Home, node.OpPeers, nil, &rows); err != nil {
+	rows, err := node.LocalClient{Home: p.host.Home}.Peers(ctx)
+	if err != nil {
 		if os.Getenv("PEERDESK_SCALE_DEBUG") != "" {
 			p.t.Logf("%s: peers: %v", p.host.Name, err)
 		}
@@ -180,8 +179,8 @@ func mdnsIdle(b *testing.B, ps []*peer, idle time.Duration) {
 	stats := func(p *peer) discovery.BrowserStats {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		var r node.DoctorReport
-		if err := control.Call(ctx, p.host.Home, node.OpDoctor, nil, &r); err != nil || r.MDNS == nil {
+		r, err := node.LocalClient{Home: p.host.Home}.Doctor(ctx)
+		if err != nil || r.MDNS == nil {
 			b.Fatalf("%s: doctor: %v", p.host.Name, err)
 		}
 		return *r.MDNS
