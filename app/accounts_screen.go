@@ -7,13 +7,13 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
-	"github.com/peerdesk/peerdesk/shares"
 )
 
 // accountAdmin is what the Accounts screen needs: `peerdesk user ...`.
 type accountAdmin interface {
-	AccountList() []shares.AccountInfo
+	AccountList() []access.AccountInfo
 	AddUser(a node.UserArgs) error
 	SetUserPassword(a node.UserArgs) error
 	RemoveUser(a node.UserArgs) error
@@ -25,7 +25,7 @@ type accountsScreen struct {
 	svc    services
 	win    fyne.Window
 	list   *widget.List
-	rows   []shares.AccountInfo
+	rows   []access.AccountInfo
 	chosen int
 	passwd *widget.Button
 	remove *widget.Button

@@ -5,13 +5,12 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 )
 
 // auditSource is what the Audit log screen reads: `peerdesk log`.
 type auditSource interface {
-	AuditRecords(limit int) ([]shares.AuditRecord, error)
+	AuditRecords(limit int) ([]access.AuditRecord, error)
 }
 
 // auditLimit is how many of the newest records the screen shows.
@@ -23,7 +22,7 @@ type auditScreen struct {
 	svc     services
 	win     fyne.Window
 	table   *widget.Table
-	records []shares.AuditRecord
+	records []access.AuditRecord
 	status  *widget.Label
 }
 
@@ -65,7 +64,7 @@ func (s *auditScreen) view() fyne.CanvasObject {
 	return container.NewBorder(container.NewHBox(refresh, s.status), nil, nil, nil, s.table)
 }
 
-func auditCell(r shares.AuditRecord, col int) string {
+func auditCell(r access.AuditRecord, col int) string {
 	switch col {
 	case 0:
 		return humanTime(r.Time)

@@ -12,8 +12,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
-	"github.com/peerdesk/peerdesk/shares"
 )
 
 // browserScreen is the Files tab: a peer's shares and folders, with
@@ -140,7 +140,7 @@ func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
 	case 0:
 		icon.Show()
 		switch {
-		case r.Share && r.Kind == shares.KindPrinter:
+		case r.Share && r.Kind == access.KindPrinter:
 			icon.SetResource(theme.DocumentPrintIcon())
 		case r.Dir:
 			icon.SetResource(theme.FolderIcon())
@@ -171,15 +171,15 @@ func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
 }
 
 // rightLabel says what a right allows.
-func rightLabel(r shares.Right) string {
+func rightLabel(r access.Right) string {
 	switch r {
-	case shares.RightRO:
+	case access.RightRO:
 		return "read only"
-	case shares.RightRW:
+	case access.RightRW:
 		return "read & write"
-	case shares.RightWO:
+	case access.RightWO:
 		return "drop box"
-	case shares.RightPrint:
+	case access.RightPrint:
 		return "print"
 	}
 	return "no access"

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
-	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -30,8 +30,8 @@ type browseRow struct {
 	Size     int64
 	Mtime    time.Time
 	Share    bool
-	Kind     shares.Kind
-	Right    shares.Right
+	Kind     access.Kind
+	Right    access.Right
 	Password bool // the share needs its resource password
 }
 
@@ -105,7 +105,7 @@ func (m *browserModel) OpenPeer(id, name string) {
 // Open goes into the row: a share, or a folder of the current one.
 func (m *browserModel) Open(r browseRow) {
 	switch {
-	case r.Share && r.Kind == shares.KindFolder:
+	case r.Share && r.Kind == access.KindFolder:
 		m.Share, m.Dir = r.Name, ""
 	case !r.Share && r.Dir:
 		m.Dir = path.Join(m.Dir, r.Name)
@@ -193,7 +193,7 @@ func rowsOf(rp node.RemotePath, l node.Listing) []browseRow {
 	var out []browseRow
 	if rp.Share == "" {
 		for _, s := range l.Shares {
-			out = append(out, browseRow{Name: s.Name, Share: true, Dir: s.Kind == shares.KindFolder, Kind: s.Kind, Right: s.Right, Password: s.Password})
+			out = append(out, browseRow{Name: s.Name, Share: true, Dir: s.Kind == access.KindFolder, Kind: s.Kind, Right: s.Right, Password: s.Password})
 		}
 		return out
 	}

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
-	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -67,7 +67,7 @@ func (c nodeCore) Forget(ref string) error {
 }
 
 // ShareInfos lists this peer's shares.
-func (c nodeCore) ShareInfos() []shares.ShareInfo { return c.Shares.Infos() }
+func (c nodeCore) ShareInfos() []access.ShareInfo { return c.Shares.Infos() }
 
 // AccountNames lists this peer's accounts.
 func (c nodeCore) AccountNames() []string {
@@ -79,12 +79,12 @@ func (c nodeCore) AccountNames() []string {
 }
 
 // AccountList lists this peer's accounts with their dates.
-func (c nodeCore) AccountList() []shares.AccountInfo { return c.Accounts.List() }
+func (c nodeCore) AccountList() []access.AccountInfo { return c.Accounts.List() }
 
 // UpdateShareAccess replaces who may use a share and how.
-func (c nodeCore) UpdateShareAccess(name string, access map[string]shares.Right, guest shares.Right) error {
-	_, err := c.Shares.Update(name, func(sh *shares.Share) error {
-		sh.Access = access
+func (c nodeCore) UpdateShareAccess(name string, rights map[string]access.Right, guest access.Right) error {
+	_, err := c.Shares.Update(name, func(sh *access.Share) error {
+		sh.Access = rights
 		sh.Guest = guest
 		return nil
 	})
@@ -113,7 +113,7 @@ func (c nodeCore) SubscribeTransfers() (<-chan transfer.Info, func()) {
 func (c nodeCore) CancelTransfer(id string) error { return c.Transfers().Cancel(id) }
 
 // AuditRecords reads the newest records of the audit log.
-func (c nodeCore) AuditRecords(limit int) ([]shares.AuditRecord, error) {
+func (c nodeCore) AuditRecords(limit int) ([]access.AuditRecord, error) {
 	return c.Files().AuditLog().Read(limit)
 }
 

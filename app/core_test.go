@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
@@ -67,10 +68,10 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The access editor's save: bob rw, guests nothing.
-	if err := other.UpdateShareAccess("docs", map[string]shares.Right{"bob": shares.RightRW}, shares.RightNone); err != nil {
+	if err := other.UpdateShareAccess("docs", map[string]access.Right{"bob": access.RightRW}, access.RightNone); err != nil {
 		t.Fatal(err)
 	}
-	if infos := other.ShareInfos(); len(infos) != 1 || infos[0].Access["bob"] != shares.RightRW {
+	if infos := other.ShareInfos(); len(infos) != 1 || infos[0].Access["bob"] != access.RightRW {
 		t.Fatalf("share after the editor saved: %+v", infos)
 	}
 	if _, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(portB)); err != nil {

@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"errors"
-	"github.com/peerdesk/peerdesk/shares/transfer"
 	"io/fs"
 	"log/slog"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -51,8 +53,8 @@ var errorMessages = []struct {
 	{transport.ErrStalled, "The other PC stopped answering in the middle of the transfer. Try again: it continues where it stopped."},
 	{node.ErrUnknownCommand, "The running Peerdesk is an older version that cannot do this. Restart it after the update."},
 	{node.ErrUnsafeInbox, "Files from other PCs cannot go to that folder (your home folder, a hidden folder or a system folder). Choose a folder such as Downloads/Peerdesk."},
-	{shares.ErrBusy, "The other PC is busy. Try again in a moment."},
-	{shares.ErrExists, "Something with that name already exists."},
+	{access.ErrBusy, "The other PC is busy. Try again in a moment."},
+	{access.ErrExists, "Something with that name already exists."},
 	{node.ErrPeerNotFound, "That PC is not known here. Wait until it shows up on the Peers tab, or add it by address."},
 	{transport.ErrUnreachable, "The other PC does not answer: it may be switched off, asleep or off the network."},
 	{transport.ErrNotFound, "Not found: the file, folder, share, account or printer does not exist (any more)."},
@@ -90,7 +92,7 @@ func humanError(err error) string {
 			return m.msg + spoolerWords(err)
 		}
 	}
-	for _, sentinel := range []error{node.ErrUsage, shares.ErrInvalid} {
+	for _, sentinel := range []error{node.ErrUsage, access.ErrInvalid} {
 		if errors.Is(err, sentinel) {
 			if s := afterSentinel(err.Error(), sentinel.Error()+": "); s != "" {
 				return s

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/node"
@@ -63,9 +64,9 @@ func (f *fakeFiles) Browse(_ context.Context, rp node.RemotePath, c node.Creds, 
 		return node.Listing{}, fmt.Errorf("browse %s: %w", rp.Peer, node.ErrPeerNotFound)
 	}
 	if rp.Share == "" {
-		l := node.Listing{Shares: []shares.VisibleShare{{Name: "public", Kind: shares.KindFolder, Right: shares.RightRO}}}
+		l := node.Listing{Shares: []access.VisibleShare{{Name: "public", Kind: access.KindFolder, Right: access.RightRO}}}
 		if c.User == "bob" && c.Password == "pw" {
-			l.Shares = append(l.Shares, shares.VisibleShare{Name: "docs", Kind: shares.KindFolder, Right: shares.RightRW})
+			l.Shares = append(l.Shares, access.VisibleShare{Name: "docs", Kind: access.KindFolder, Right: access.RightRW})
 		}
 		return l, nil
 	}
@@ -163,7 +164,7 @@ func TestBrowseNavigation(t *testing.T) {
 
 	// A refusal asks for credentials and retries with them.
 	m.SetCreds("pc1", node.Creds{})
-	m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: shares.KindFolder})
+	m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
 	if len(asked) != 1 || asked[0] != "Front desk" {
 		t.Fatalf("refusal asked for credentials %v times (%v), want once for Front desk", len(asked), asked)
 	}
@@ -188,7 +189,7 @@ func TestBrowserScreenShowsFolder(t *testing.T) {
 	w.Resize(fyne.NewSize(900, 500))
 	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
 	s.m.OpenPeer("pc1", "Front desk")
-	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: shares.KindFolder})
+	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
 	markup := test.RenderToMarkup(w.Canvas())
 	for _, want := range []string{">Front desk<", ">docs<", ">Reports<", ">a.pdf<", ">2.0 KiB<", ">300 B<", "3 items"} {
 		if !strings.Contains(markup, want) {
@@ -208,25 +209,25 @@ func TestBrowserScreenShowsFolder(t *testing.T) {
 
 // fakeShares records what the My shares screen changes.
 type fakeShares struct {
-	infos    []shares.ShareInfo
+	infos    []access.ShareInfo
 	updated  []string
-	access   map[string]shares.Right
-	guest    shares.Right
+	access   map[string]access.Right
+	guest    access.Right
 	password map[string]string
 }
 
-func (f *fakeShares) ShareInfos() []shares.ShareInfo { return slices.Clone(f.infos) }
+func (f *fakeShares) ShareInfos() []access.ShareInfo { return slices.Clone(f.infos) }
 func (f *fakeShares) AccountNames() []string         { return []string{"alice", "bob"} }
-func (f *fakeShares) AddFolderShare(a node.FolderShareArgs) (shares.ShareInfo, error) {
-	sh := shares.ShareInfo{Name: a.Name, Kind: shares.KindFolder, Path: a.Path, Access: map[string]shares.Right{}}
+func (f *fakeShares) AddFolderShare(a node.FolderShareArgs) (access.ShareInfo, error) {
+	sh := access.ShareInfo{Name: a.Name, Kind: access.KindFolder, Path: a.Path, Access: map[string]access.Right{}}
 	f.infos = append(f.infos, sh)
 	return sh, nil
 }
-func (f *fakeShares) AddPrinterShare(a node.PrinterShareArgs) (shares.ShareInfo, error) {
-	return shares.ShareInfo{}, errors.New("not in this test")
+func (f *fakeShares) AddPrinterShare(a node.PrinterShareArgs) (access.ShareInfo, error) {
+	return access.ShareInfo{}, errors.New("not in this test")
 }
 func (f *fakeShares) RemoveShare(string) error { return nil }
-func (f *fakeShares) UpdateShareAccess(name string, access map[string]shares.Right, guest shares.Right) error {
+func (f *fakeShares) UpdateShareAccess(name string, access map[string]access.Right, guest access.Right) error {
 	f.updated = append(f.updated, name)
 	f.access, f.guest = access, guest
 	return nil
@@ -239,10 +240,10 @@ func (f *fakeShares) LocalQueues(context.Context) ([]printing.Queue, error) { re
 
 func TestAccessEditorSavesTheRightShare(t *testing.T) {
 	test.NewTempApp(t)
-	f := &fakeShares{password: map[string]string{}, infos: []shares.ShareInfo{
-		{Name: "accounts", Kind: shares.KindFolder, Path: "/srv/accounts", Access: map[string]shares.Right{"alice": shares.RightRW}},
-		{Name: "office-printer", Kind: shares.KindPrinter, Queue: "PDF", Access: map[string]shares.Right{}},
-		{Name: "photos", Kind: shares.KindFolder, Path: "/srv/photos", Access: map[string]shares.Right{"alice": shares.RightRO}, Guest: shares.RightRO, Password: true},
+	f := &fakeShares{password: map[string]string{}, infos: []access.ShareInfo{
+		{Name: "accounts", Kind: access.KindFolder, Path: "/srv/accounts", Access: map[string]access.Right{"alice": access.RightRW}},
+		{Name: "office-printer", Kind: access.KindPrinter, Queue: "PDF", Access: map[string]access.Right{}},
+		{Name: "photos", Kind: access.KindFolder, Path: "/srv/photos", Access: map[string]access.Right{"alice": access.RightRO}, Guest: access.RightRO, Password: true},
 	}}
 	s := newSharesScreen(syncSvc(services{shares: f}), nil)
 	w := test.NewTempWindow(t, s.view())
@@ -271,7 +272,7 @@ func TestAccessEditorSavesTheRightShare(t *testing.T) {
 	}
 	// "no access" is kept as a refusal: alice no longer falls back to
 	// what guests may do.
-	if want := map[string]shares.Right{"alice": shares.RightNone, "bob": shares.RightRW}; !reflect.DeepEqual(f.access, want) || f.guest != shares.RightNone {
+	if want := map[string]access.Right{"alice": access.RightNone, "bob": access.RightRW}; !reflect.DeepEqual(f.access, want) || f.guest != access.RightNone {
 		t.Errorf("saved access %v guest %q, want %v and none", f.access, f.guest, want)
 	}
 	if f.password["photos"] != "s3cret" || len(f.password) != 1 {
@@ -414,7 +415,7 @@ func TestHumanErrors(t *testing.T) {
 		transport.ErrIdentityChanged, transport.ErrWrongPeer, transport.ErrBadCertificate, transport.ErrProtocol,
 		transport.ErrFrameTooLarge, transport.ErrTruncated, transport.ErrAccessDenied, transport.ErrNotFound,
 		transport.ErrUnreachable, transport.ErrClosed,
-		shares.ErrDiskFull, shares.ErrHashMismatch, shares.ErrBusy, shares.ErrExists,
+		shares.ErrDiskFull, shares.ErrHashMismatch, access.ErrBusy, access.ErrExists,
 		printing.ErrQueueNotFound, printing.ErrQueueRejecting, printing.ErrUnsupportedFormat, printing.ErrJobVanished,
 		printing.ErrJobFailed, printing.ErrJobCanceled, printing.ErrUnavailable, printing.ErrNotAuthorized,
 		printing.ErrRefused, node.ErrPeerNotFound, node.ErrFingerprintMismatch, node.ErrAlreadyRunning,

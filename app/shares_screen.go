@@ -15,20 +15,20 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
-	"github.com/peerdesk/peerdesk/shares"
 )
 
 // shareAdmin is what the My shares screen needs from the core: the same
 // operations as `peerdesk share ...`.
 type shareAdmin interface {
-	ShareInfos() []shares.ShareInfo
+	ShareInfos() []access.ShareInfo
 	AccountNames() []string
-	AddFolderShare(a node.FolderShareArgs) (shares.ShareInfo, error)
-	AddPrinterShare(a node.PrinterShareArgs) (shares.ShareInfo, error)
+	AddFolderShare(a node.FolderShareArgs) (access.ShareInfo, error)
+	AddPrinterShare(a node.PrinterShareArgs) (access.ShareInfo, error)
 	RemoveShare(name string) error
-	UpdateShareAccess(name string, access map[string]shares.Right, guest shares.Right) error
+	UpdateShareAccess(name string, access map[string]access.Right, guest access.Right) error
 	SetSharePassword(name, password string) error
 	LocalQueues(ctx context.Context) ([]printing.Queue, error)
 }
@@ -39,7 +39,7 @@ type sharesScreen struct {
 	svc    services
 	win    fyne.Window
 	list   *widget.List
-	infos  []shares.ShareInfo
+	infos  []access.ShareInfo
 	chosen int
 	edit   *widget.Button
 	remove *widget.Button
@@ -70,7 +70,7 @@ func (s *sharesScreen) view() fyne.CanvasObject {
 			icon := c.Objects[1].(*widget.Icon)
 			box.Objects[0].(*widget.Label).SetText(sh.Name)
 			box.Objects[1].(*widget.Label).SetText(shareSummary(sh))
-			if sh.Kind == shares.KindPrinter {
+			if sh.Kind == access.KindPrinter {
 				icon.SetResource(theme.DocumentPrintIcon())
 			} else {
 				icon.SetResource(theme.FolderIcon())
@@ -89,9 +89,9 @@ func (s *sharesScreen) view() fyne.CanvasObject {
 }
 
 // shareSummary says in one line what a share is and who may use it.
-func shareSummary(sh shares.ShareInfo) string {
+func shareSummary(sh access.ShareInfo) string {
 	var where string
-	if sh.Kind == shares.KindPrinter {
+	if sh.Kind == access.KindPrinter {
 		where = "printer " + sh.Queue
 	} else {
 		where = sh.Path
@@ -100,7 +100,7 @@ func shareSummary(sh shares.ShareInfo) string {
 	for _, acc := range slices.Sorted(maps.Keys(sh.Access)) {
 		who = append(who, acc+" ("+rightLabel(sh.Access[acc])+")")
 	}
-	if sh.Guest != "" && sh.Guest != shares.RightNone {
+	if sh.Guest != "" && sh.Guest != access.RightNone {
 		who = append(who, "guests ("+rightLabel(sh.Guest)+")")
 	}
 	if len(who) == 0 {
@@ -250,7 +250,7 @@ func (s *sharesScreen) confirmRemove() {
 // accessEditor edits who may use one share: a right per account, the
 // guests' right, and the share's password.
 type accessEditor struct {
-	share    shares.ShareInfo
+	share    access.ShareInfo
 	accounts []string
 	rights   map[string]*widget.Select
 	guest    *widget.Select
@@ -259,33 +259,33 @@ type accessEditor struct {
 }
 
 // rightChoices are the rights offered for a kind of share, as labels.
-func rightChoices(k shares.Kind) []shares.Right {
-	if k == shares.KindPrinter {
-		return []shares.Right{shares.RightNone, shares.RightPrint}
+func rightChoices(k access.Kind) []access.Right {
+	if k == access.KindPrinter {
+		return []access.Right{access.RightNone, access.RightPrint}
 	}
-	return []shares.Right{shares.RightNone, shares.RightRO, shares.RightRW, shares.RightWO}
+	return []access.Right{access.RightNone, access.RightRO, access.RightRW, access.RightWO}
 }
 
-func rightSelect(k shares.Kind, cur shares.Right) *widget.Select {
+func rightSelect(k access.Kind, cur access.Right) *widget.Select {
 	var opts []string
 	for _, r := range rightChoices(k) {
 		opts = append(opts, rightLabel(r))
 	}
 	sel := widget.NewSelect(opts, nil)
 	if cur == "" {
-		cur = shares.RightNone
+		cur = access.RightNone
 	}
 	sel.SetSelected(rightLabel(cur))
 	return sel
 }
 
-func rightOf(k shares.Kind, label string) shares.Right {
+func rightOf(k access.Kind, label string) access.Right {
 	for _, r := range rightChoices(k) {
 		if rightLabel(r) == label {
 			return r
 		}
 	}
-	return shares.RightNone
+	return access.RightNone
 }
 
 // asGuests is an account's choice of no right of its own: it gets what
@@ -295,7 +295,7 @@ const asGuests = "as guests"
 
 // accountSelect is the right of one account: asGuests, or one of the
 // share's rights with "no access" refusing it.
-func accountSelect(k shares.Kind, cur shares.Right, has bool) *widget.Select {
+func accountSelect(k access.Kind, cur access.Right, has bool) *widget.Select {
 	sel := rightSelect(k, cur)
 	sel.Options = append([]string{asGuests}, sel.Options...)
 	if !has {
@@ -304,7 +304,7 @@ func accountSelect(k shares.Kind, cur shares.Right, has bool) *widget.Select {
 	return sel
 }
 
-func newAccessEditor(sh shares.ShareInfo, accounts []string) *accessEditor {
+func newAccessEditor(sh access.ShareInfo, accounts []string) *accessEditor {
 	e := &accessEditor{share: sh, accounts: accounts, rights: map[string]*widget.Select{}}
 	for _, a := range accounts {
 		r, has := sh.Access[a]
@@ -343,8 +343,8 @@ func (e *accessEditor) items() []*widget.FormItem {
 // access is what the editor says: the accounts with a right of their own
 // ("no access" included: it refuses the account even where guests are let
 // in; "as guests" is left out) and the guests' right.
-func (e *accessEditor) access() (map[string]shares.Right, shares.Right) {
-	acc := map[string]shares.Right{}
+func (e *accessEditor) access() (map[string]access.Right, access.Right) {
+	acc := map[string]access.Right{}
 	for _, a := range e.accounts {
 		if sel := e.rights[a].Selected; sel != asGuests {
 			acc[a] = rightOf(e.share.Kind, sel)

@@ -17,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/internal/human"
 	"github.com/peerdesk/peerdesk/node"
@@ -48,7 +49,7 @@ func (c *cli) creds(f remoteFlags) (node.Creds, error) {
 		user = os.Getenv("PEERDESK_USER")
 	}
 	var cr node.Creds
-	if user != "" && user != shares.GuestUser {
+	if user != "" && user != access.GuestUser {
 		pw, err := c.passwords(*f.passwordFile, envPassword, "Password of "+user, false).read()
 		if err != nil {
 			return cr, err
@@ -144,7 +145,7 @@ func (c *cli) ls(args []string) error {
 	}
 	if rp.Share == "" {
 		if l.Shares == nil {
-			l.Shares = []shares.VisibleShare{}
+			l.Shares = []access.VisibleShare{}
 		}
 		if *asJSON {
 			return writeJSON(c.stdout, l.Shares)
@@ -417,7 +418,7 @@ func (c *cli) auditLog(args []string) error {
 	if _, err := parseFlags(fs, args, 0, 0, "log [--json] [-n N]"); err != nil {
 		return err
 	}
-	var recs []shares.AuditRecord
+	var recs []access.AuditRecord
 	if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { recs, err = lc.Log(ctx, *limit); return }, func(st *node.State) error {
 		var err error
 		recs, err = st.ReadAuditLog(*limit)
@@ -426,7 +427,7 @@ func (c *cli) auditLog(args []string) error {
 		return err
 	}
 	if recs == nil {
-		recs = []shares.AuditRecord{}
+		recs = []access.AuditRecord{}
 	}
 	if *asJSON {
 		return writeJSON(c.stdout, recs)

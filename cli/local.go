@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/node"
-	"github.com/peerdesk/peerdesk/shares"
 )
 
 // Environment variables that carry passwords (never a plain flag value:
@@ -108,7 +108,7 @@ func (c *cli) user(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := shares.ValidUsername(pos[0]); err != nil {
+		if err := access.ValidUsername(pos[0]); err != nil {
 			return fmt.Errorf("%w: %v", node.ErrUsage, err)
 		}
 		pw, err := c.passwords(*pwFile, envPassword, "Password for "+pos[0], true).read()
@@ -141,7 +141,7 @@ func (c *cli) user(args []string) error {
 		if _, err := parseFlags(fs, args, 0, 0, "user list [--json]"); err != nil {
 			return err
 		}
-		var list []shares.AccountInfo
+		var list []access.AccountInfo
 		err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.Users(ctx); return }, func(st *node.State) error {
 			list = st.Accounts.List()
 			return nil
@@ -150,7 +150,7 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		if list == nil {
-			list = []shares.AccountInfo{}
+			list = []access.AccountInfo{}
 		}
 		if *asJSON {
 			return writeJSON(c.stdout, list)
@@ -197,7 +197,7 @@ func (c *cli) share(args []string) error {
 				return err
 			}
 		}
-		var info shares.ShareInfo
+		var info access.ShareInfo
 		if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { info, err = lc.ShareFolder(ctx, a); return }, func(st *node.State) error {
 			var err error
 			info, err = st.AddFolderShare(a)
@@ -220,7 +220,7 @@ func (c *cli) share(args []string) error {
 				return err
 			}
 		}
-		var info shares.ShareInfo
+		var info access.ShareInfo
 		if err := c.askOrOffline(10*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) {
 			info, err = lc.SharePrinter(ctx, a)
 			return
@@ -238,7 +238,7 @@ func (c *cli) share(args []string) error {
 		if _, err := parseFlags(fs, args, 0, 0, "share list [--json]"); err != nil {
 			return err
 		}
-		var list []shares.ShareInfo
+		var list []access.ShareInfo
 		if err := c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) { list, err = lc.Shares(ctx); return }, func(st *node.State) error {
 			list = st.Shares.Infos()
 			return nil
@@ -246,7 +246,7 @@ func (c *cli) share(args []string) error {
 			return err
 		}
 		if list == nil {
-			list = []shares.ShareInfo{}
+			list = []access.ShareInfo{}
 		}
 		if *asJSON {
 			return writeJSON(c.stdout, list)
@@ -255,7 +255,7 @@ func (c *cli) share(args []string) error {
 		fmt.Fprintln(tw, "SHARE\tKIND\tFOLDER/QUEUE\tACCESS\tGUEST\tPASSWORD")
 		for _, s := range list {
 			where := s.Path
-			if s.Kind == shares.KindPrinter {
+			if s.Kind == access.KindPrinter {
 				where = s.Queue
 			}
 			pw := "no"
@@ -297,7 +297,7 @@ func (c *cli) share(args []string) error {
 	return usagef("share: unknown subcommand %q (want folder, printer, list, rm, pause, resume)", sub)
 }
 
-func formatAccess(acl map[string]shares.Right) string {
+func formatAccess(acl map[string]access.Right) string {
 	if len(acl) == 0 {
 		return "-"
 	}

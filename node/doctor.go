@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
-	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -92,7 +92,7 @@ func (n *Node) servePeerReach(ctx context.Context, _ transport.Request, s *trans
 	n.reachMu.Lock()
 	if n.reaching[asker] {
 		n.reachMu.Unlock()
-		_ = s.Fail(fmt.Errorf("%w: a check is running", shares.ErrBusy))
+		_ = s.Fail(fmt.Errorf("%w: a check is running", access.ErrBusy))
 		return
 	}
 	n.reaching[asker] = true

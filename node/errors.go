@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io/fs"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -27,7 +27,7 @@ var (
 // "usage", "denied", "not_found", "changed" or "error".
 func Code(err error) string {
 	switch {
-	case errors.Is(err, ErrUsage), errors.Is(err, ErrUnknownCommand), errors.Is(err, shares.ErrInvalid):
+	case errors.Is(err, ErrUsage), errors.Is(err, ErrUnknownCommand), errors.Is(err, access.ErrInvalid):
 		return "usage"
 	case errors.Is(err, transport.ErrAccessDenied):
 		return "denied"

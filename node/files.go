@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
@@ -27,7 +28,7 @@ import (
 const multiSourceMin = 32 << 20
 
 // Creds are the credentials the CLI or GUI presents to another peer.
-type Creds = shares.Credentials
+type Creds = access.Credentials
 
 // Progress is a running transfer's state for whoever started it.
 type Progress = transfer.Info
@@ -100,17 +101,17 @@ func (n *Node) Files() *shares.Service { return n.files }
 
 // target resolves a peer reference for a remote request, refusing a peer
 // whose identity changed until it is trusted again.
-func (n *Node) target(ref string, creds Creds) (discovery.Peer, shares.Target, error) {
+func (n *Node) target(ref string, creds Creds) (discovery.Peer, access.Target, error) {
 	p, err := n.ResolvePeer(ref)
 	if err != nil {
-		return p, shares.Target{}, err
+		return p, access.Target{}, err
 	}
 	return p, n.targetOf(p, creds), nil
 }
 
 // targetOf is peer p reached with creds.
-func (n *Node) targetOf(p discovery.Peer, creds Creds) shares.Target {
-	return shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}
+func (n *Node) targetOf(p discovery.Peer, creds Creds) access.Target {
+	return access.Target{ID: p.ID, Addrs: p.Addresses, Auth: creds}
 }
 
 // RemotePath names a share and a path in it on a peer: PEER:SHARE/PATH.
@@ -132,7 +133,7 @@ func ParseRemotePath(s string) (RemotePath, error) {
 
 // Listing is what `ls` shows: a peer's shares, or a folder's entries.
 type Listing struct {
-	Shares  []shares.VisibleShare `json:"shares,omitempty"`
+	Shares  []access.VisibleShare `json:"shares,omitempty"`
 	Entries []shares.Entry        `json:"entries,omitempty"`
 }
 
@@ -293,7 +294,7 @@ func destFor(dest, base string) (string, string) {
 // The owner's chunk sums are per transfer chunk: a compile error if not.
 const _ = uint(shares.ChunkSumSize-transfer.ChunkSize) + uint(transfer.ChunkSize-shares.ChunkSumSize)
 
-func (n *Node) getFile(ctx context.Context, peer discovery.Peer, t shares.Target, share, p string, st shares.Entry, dir, name string, opt GetOptions, progress func(Progress)) (GotFile, error) {
+func (n *Node) getFile(ctx context.Context, peer discovery.Peer, t access.Target, share, p string, st shares.Entry, dir, name string, opt GetOptions, progress func(Progress)) (GotFile, error) {
 	sources := []transfer.Source{&remoteSource{c: n.client, t: t, share: share, path: p, name: peer.Name}}
 	var sums [][sha256.Size]byte
 	if !opt.SingleSource && st.Size >= multiSourceMin {
@@ -366,7 +367,7 @@ func (n *Node) getFile(ctx context.Context, peer discovery.Peer, t shares.Target
 // remoteSource reads a file of a peer's share for a download.
 type remoteSource struct {
 	c     shares.Client
-	t     shares.Target
+	t     access.Target
 	share string
 	path  string
 	name  string
@@ -443,7 +444,7 @@ func (n *Node) otherSources(ctx context.Context, primary string, creds Creds, na
 			defer wg.Done()
 			// That peer's own credentials, or guest: never the ones typed
 			// for the primary.
-			t := shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: n.creds.of(p.ID)}
+			t := access.Target{ID: p.ID, Addrs: p.Addresses, Auth: n.creds.of(p.ID)}
 			hits, err := n.client.Search(ctx, t, name)
 			if err != nil {
 				return
@@ -703,7 +704,7 @@ func (n *Node) Search(ctx context.Context, pattern string, creds Creds, ref stri
 			if p.ID == credsFor {
 				auth = creds
 			}
-			hits, err := n.client.Search(ctx, shares.Target{ID: p.ID, Addrs: p.Addresses, Auth: auth}, pattern)
+			hits, err := n.client.Search(ctx, access.Target{ID: p.ID, Addrs: p.Addresses, Auth: auth}, pattern)
 			if err != nil {
 				n.log.Debug("search", "peer", p.ID, "err", err)
 				return

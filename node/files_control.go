@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
-	"github.com/peerdesk/peerdesk/shares"
 )
 
 // LsArgs, GetArgs, ... are the control ops' arguments: the CLI's view of
@@ -70,15 +70,15 @@ func (n *Node) registerFilesControl() {
 	handle(n, opTransfersCancel, func(_ context.Context, a TransferCancelArgs) (none, error) {
 		return none{}, n.transfers.Cancel(a.ID)
 	})
-	handle(n, opLog, func(_ context.Context, a LogArgs) ([]shares.AuditRecord, error) {
+	handle(n, opLog, func(_ context.Context, a LogArgs) ([]access.AuditRecord, error) {
 		return n.files.AuditLog().Read(a.Limit)
 	})
 }
 
 // ReadAuditLog reads the newest limit records of the home's audit log
 // with no peer running.
-func (s *State) ReadAuditLog(limit int) ([]shares.AuditRecord, error) {
-	l, err := shares.OpenAuditLog(s.Home, shares.AuditConfig{})
+func (s *State) ReadAuditLog(limit int) ([]access.AuditRecord, error) {
+	l, err := access.OpenAuditLog(s.Home, access.AuditConfig{})
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}

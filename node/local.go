@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -64,37 +64,37 @@ func (s *State) RemoveUser(a UserArgs) error {
 }
 
 // AddFolderShare shares a folder.
-func (s *State) AddFolderShare(a FolderShareArgs) (shares.ShareInfo, error) {
-	sh := shares.Share{Name: a.Name, Kind: shares.KindFolder, Path: a.Path, Access: map[string]shares.Right{}}
+func (s *State) AddFolderShare(a FolderShareArgs) (access.ShareInfo, error) {
+	sh := access.Share{Name: a.Name, Kind: access.KindFolder, Path: a.Path, Access: map[string]access.Right{}}
 	for user, r := range a.Allow {
-		right, err := shares.ParseRight(r)
+		right, err := access.ParseRight(r)
 		if err != nil {
-			return shares.ShareInfo{}, err
+			return access.ShareInfo{}, err
 		}
 		if err := s.checkAccount(user); err != nil {
-			return shares.ShareInfo{}, err
+			return access.ShareInfo{}, err
 		}
 		sh.Access[user] = right
 	}
-	guest, err := shares.ParseRight(a.Guest)
+	guest, err := access.ParseRight(a.Guest)
 	if err != nil {
-		return shares.ShareInfo{}, err
+		return access.ShareInfo{}, err
 	}
 	sh.Guest = guest
 	return s.Shares.Add(sh, a.Password)
 }
 
 // AddPrinterShare shares a local print queue.
-func (s *State) AddPrinterShare(a PrinterShareArgs) (shares.ShareInfo, error) {
-	sh := shares.Share{Name: a.Name, Kind: shares.KindPrinter, Queue: a.Queue, Access: map[string]shares.Right{}}
+func (s *State) AddPrinterShare(a PrinterShareArgs) (access.ShareInfo, error) {
+	sh := access.Share{Name: a.Name, Kind: access.KindPrinter, Queue: a.Queue, Access: map[string]access.Right{}}
 	for _, user := range a.Allow {
 		if err := s.checkAccount(user); err != nil {
-			return shares.ShareInfo{}, err
+			return access.ShareInfo{}, err
 		}
-		sh.Access[user] = shares.RightPrint
+		sh.Access[user] = access.RightPrint
 	}
 	if a.Guest {
-		sh.Guest = shares.RightPrint
+		sh.Guest = access.RightPrint
 	}
 	return s.Shares.Add(sh, a.Password)
 }
@@ -118,10 +118,10 @@ func ParseAllow(values []string, def string) (map[string]string, error) {
 		if !ok {
 			right = def
 		}
-		if _, err := shares.ParseRight(right); err != nil {
+		if _, err := access.ParseRight(right); err != nil {
 			return nil, fmt.Errorf("%w: --allow %s: %v", ErrUsage, v, err)
 		}
-		if err := shares.ValidUsername(user); err != nil {
+		if err := access.ValidUsername(user); err != nil {
 			return nil, fmt.Errorf("%w: --allow %s: %v", ErrUsage, v, err)
 		}
 		out[user] = right
@@ -136,12 +136,12 @@ func (n *Node) registerLocalControl() {
 	handle(n, opUserAdd, userOp(n.AddUser))
 	handle(n, opUserPasswd, userOp(n.SetUserPassword))
 	handle(n, opUserRemove, userOp(n.RemoveUser))
-	handle(n, opUserList, func(context.Context, none) ([]shares.AccountInfo, error) { return n.Accounts.List(), nil })
-	handle(n, opShareFolder, func(_ context.Context, a FolderShareArgs) (shares.ShareInfo, error) { return n.AddFolderShare(a) })
-	handle(n, opSharePrinter, func(_ context.Context, a PrinterShareArgs) (shares.ShareInfo, error) { return n.AddPrinterShare(a) })
+	handle(n, opUserList, func(context.Context, none) ([]access.AccountInfo, error) { return n.Accounts.List(), nil })
+	handle(n, opShareFolder, func(_ context.Context, a FolderShareArgs) (access.ShareInfo, error) { return n.AddFolderShare(a) })
+	handle(n, opSharePrinter, func(_ context.Context, a PrinterShareArgs) (access.ShareInfo, error) { return n.AddPrinterShare(a) })
 	handle(n, opSettings, func(context.Context, none) (SettingsView, error) { return n.SettingsView(), nil })
 	handle(n, opSettingsSet, func(_ context.Context, a SettingArgs) (none, error) { return none{}, n.ChangeSetting(a.Key, a.Value) })
-	handle(n, opShareList, func(context.Context, none) ([]shares.ShareInfo, error) { return n.Shares.Infos(), nil })
+	handle(n, opShareList, func(context.Context, none) ([]access.ShareInfo, error) { return n.Shares.Infos(), nil })
 	handle(n, opShareRemove, func(_ context.Context, a ShareRemoveArgs) (none, error) { return none{}, n.RemoveShare(a.Name) })
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/printing"
-	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -107,22 +107,22 @@ func (c LocalClient) RemoveUser(ctx context.Context, a UserArgs) error {
 }
 
 // Users lists the local accounts.
-func (c LocalClient) Users(ctx context.Context) ([]shares.AccountInfo, error) {
+func (c LocalClient) Users(ctx context.Context) ([]access.AccountInfo, error) {
 	return localCall(ctx, c, opUserList, none{}, nil)
 }
 
 // ShareFolder shares a folder (or changes its share).
-func (c LocalClient) ShareFolder(ctx context.Context, a FolderShareArgs) (shares.ShareInfo, error) {
+func (c LocalClient) ShareFolder(ctx context.Context, a FolderShareArgs) (access.ShareInfo, error) {
 	return localCall(ctx, c, opShareFolder, a, nil)
 }
 
 // SharePrinter shares a local printer (or changes its share).
-func (c LocalClient) SharePrinter(ctx context.Context, a PrinterShareArgs) (shares.ShareInfo, error) {
+func (c LocalClient) SharePrinter(ctx context.Context, a PrinterShareArgs) (access.ShareInfo, error) {
 	return localCall(ctx, c, opSharePrinter, a, nil)
 }
 
 // Shares lists this peer's shares.
-func (c LocalClient) Shares(ctx context.Context) ([]shares.ShareInfo, error) {
+func (c LocalClient) Shares(ctx context.Context) ([]access.ShareInfo, error) {
 	return localCall(ctx, c, opShareList, none{}, nil)
 }
 
@@ -187,7 +187,7 @@ func (c LocalClient) CancelTransfer(ctx context.Context, id string) error {
 }
 
 // Log is the newest limit records of the audit log.
-func (c LocalClient) Log(ctx context.Context, limit int) ([]shares.AuditRecord, error) {
+func (c LocalClient) Log(ctx context.Context, limit int) ([]access.AuditRecord, error) {
 	return localCall(ctx, c, opLog, LogArgs{Limit: limit}, nil)
 }
 

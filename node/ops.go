@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/printing"
-	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -74,7 +74,7 @@ var (
 	opDoctor          = contract[none, DoctorReport](OpDoctor)
 	opGet             = contract[GetArgs, GetResult](OpGet)
 	opID              = contract[none, IDInfo](OpID)
-	opLog             = contract[LogArgs, []shares.AuditRecord](OpLog)
+	opLog             = contract[LogArgs, []access.AuditRecord](OpLog)
 	opLs              = contract[LsArgs, Listing](OpLs)
 	opPeerAdd         = contract[PeerRef, discovery.Peer](OpPeerAdd)
 	opPeerRemove      = contract[PeerRef, none](OpPeerRemove)
@@ -91,9 +91,9 @@ var (
 	opSend            = contract[SendArgs, SendResult](OpSend)
 	opSettings        = contract[none, SettingsView](OpSettings)
 	opSettingsSet     = contract[SettingArgs, none](OpSettingsSet)
-	opShareFolder     = contract[FolderShareArgs, shares.ShareInfo](OpShareFolder)
-	opShareList       = contract[none, []shares.ShareInfo](OpShareList)
-	opSharePrinter    = contract[PrinterShareArgs, shares.ShareInfo](OpSharePrinter)
+	opShareFolder     = contract[FolderShareArgs, access.ShareInfo](OpShareFolder)
+	opShareList       = contract[none, []access.ShareInfo](OpShareList)
+	opSharePrinter    = contract[PrinterShareArgs, access.ShareInfo](OpSharePrinter)
 	opShareRemove     = contract[ShareRemoveArgs, none](OpShareRemove)
 	opSharingPause    = contract[SharingPauseArgs, none](OpSharingPause)
 	opTransfers       = contract[none, []Progress](OpTransfers)
@@ -101,7 +101,7 @@ var (
 	opTrust           = contract[PeerRef, transport.TrustEntry](OpTrust)
 	opUntrust         = contract[PeerRef, none](OpUntrust)
 	opUserAdd         = contract[UserArgs, none](OpUserAdd)
-	opUserList        = contract[none, []shares.AccountInfo](OpUserList)
+	opUserList        = contract[none, []access.AccountInfo](OpUserList)
 	opUserPasswd      = contract[UserArgs, none](OpUserPasswd)
 	opUserRemove      = contract[UserArgs, none](OpUserRemove)
 )

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -24,7 +24,7 @@ func (g *serviceGate) ServeStream(ctx context.Context, req transport.Request, s 
 		return
 	}
 	if _, ok := g.services.Lookup(req.Op); ok && g.paused.Load() {
-		_ = s.Fail(fmt.Errorf("%w: sharing is paused on this peer (%s)", shares.ErrBusy, req.Op))
+		_ = s.Fail(fmt.Errorf("%w: sharing is paused on this peer (%s)", access.ErrBusy, req.Op))
 		return
 	}
 	g.services.ServeStream(ctx, req, s)

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/internal/atomicfile"
-	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -90,8 +90,8 @@ type State struct {
 	Identity *transport.Identity
 	Trust    *transport.TrustStore
 	Peers    *discovery.Table
-	Accounts *shares.Accounts
-	Shares   *shares.Store
+	Accounts *access.Accounts
+	Shares   *access.Store
 	Settings Settings
 }
 
@@ -112,11 +112,11 @@ func OpenState(home string, log *slog.Logger) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := shares.OpenAccounts(home)
+	accounts, err := access.OpenAccounts(home)
 	if err != nil {
 		return nil, err
 	}
-	store, err := shares.OpenStore(home)
+	store, err := access.OpenStore(home)
 	if err != nil {
 		return nil, err
 	}

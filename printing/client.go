@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -16,11 +16,11 @@ import (
 // remote classes: errors.Is(err, transport.ErrAccessDenied /
 // transport.ErrNotFound) as the transport maps them, plus
 // ErrUnsupportedFormat, ErrQueueRejecting, ErrQueueNotFound, ErrUnavailable,
-// ErrNotAuthorized, ErrRefused and shares.ErrBusy recognised from the
+// ErrNotAuthorized, ErrRefused and access.ErrBusy recognised from the
 // remote message, which carries the owner's spooler's own words.
-type Client struct{ shares.Caller }
+type Client struct{ access.Caller }
 
-func (c Client) open(ctx context.Context, t shares.Target, op string, body any) (*transport.Stream, func(), error) {
+func (c Client) open(ctx context.Context, t access.Target, op string, body any) (*transport.Stream, func(), error) {
 	st, err := c.Caller.Open(ctx, t.ID, t.Addrs, op, body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", op, err)
@@ -29,7 +29,7 @@ func (c Client) open(ctx context.Context, t shares.Target, op string, body any) 
 	return st, func() { stop(); st.Close() }, nil
 }
 
-func (c Client) call(ctx context.Context, t shares.Target, op string, in, out any) error {
+func (c Client) call(ctx context.Context, t access.Target, op string, in, out any) error {
 	st, done, err := c.open(ctx, t, op, in)
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func clientErr(ctx context.Context, op string, err error) error {
 }
 
 // Printers lists the printers of t its credentials may print on.
-func (c Client) Printers(ctx context.Context, t shares.Target) ([]RemotePrinter, error) {
+func (c Client) Printers(ctx context.Context, t access.Target) ([]RemotePrinter, error) {
 	var out []RemotePrinter
 	if err := c.call(ctx, t, OpPrintersList, authRequest{Auth: t.Auth}, &out); err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ type SubmitOptions struct {
 // on t and returns the job's first state. The document's format is
 // detected here and checked by the owner against its queue before a byte
 // of the document travels.
-func (c Client) Submit(ctx context.Context, t shares.Target, printer string, f io.ReaderAt, size int64, opt SubmitOptions) (RemoteJob, error) {
+func (c Client) Submit(ctx context.Context, t access.Target, printer string, f io.ReaderAt, size int64, opt SubmitOptions) (RemoteJob, error) {
 	if size <= 0 {
 		return RemoteJob{}, fmt.Errorf("%s: the document is empty: %w", OpPrintSubmit, ErrUnsupportedFormat)
 	}
@@ -140,7 +140,7 @@ func (c Client) Submit(ctx context.Context, t shares.Target, printer string, f i
 
 // Job asks for a job's state, waiting up to wait for it to differ from
 // known.
-func (c Client) Job(ctx context.Context, t shares.Target, printer string, known RemoteJob, wait time.Duration) (RemoteJob, error) {
+func (c Client) Job(ctx context.Context, t access.Target, printer string, known RemoteJob, wait time.Duration) (RemoteJob, error) {
 	ms := int(min(wait, MaxJobWait*time.Millisecond) / time.Millisecond)
 	var job RemoteJob
 	err := c.call(ctx, t, OpPrintJob, jobRequest{Auth: t.Auth, Printer: printer, JobID: known.JobID, Known: known, WaitMS: max(ms, 0)}, &job)
@@ -157,7 +157,7 @@ func (c Client) Job(ctx context.Context, t shares.Target, printer string, known 
 }
 
 // Cancel cancels a job this peer submitted and returns its state after.
-func (c Client) Cancel(ctx context.Context, t shares.Target, printer string, id int) (RemoteJob, error) {
+func (c Client) Cancel(ctx context.Context, t access.Target, printer string, id int) (RemoteJob, error) {
 	var job RemoteJob
 	if err := c.call(ctx, t, OpPrintCancel, jobRequest{Auth: t.Auth, Printer: printer, JobID: id}, &job); err != nil {
 		return RemoteJob{JobID: id}, err

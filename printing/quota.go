@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 )
 
 // DefaultCopiesPerHour bounds the copies one peer's account may print on
@@ -54,7 +54,7 @@ func (q *copyQuota) take(k quotaKey, copies int, now time.Time) (undo func(), er
 		sum += u.copies
 	}
 	if copies > q.limit {
-		return nil, fmt.Errorf("%w: %d copies in one job; this printer's owner allows %d an hour", shares.ErrBusy, copies, q.limit)
+		return nil, fmt.Errorf("%w: %d copies in one job; this printer's owner allows %d an hour", access.ErrBusy, copies, q.limit)
 	}
 	if sum+copies > q.limit {
 		// The oldest jobs free their copies first.
@@ -68,7 +68,7 @@ func (q *copyQuota) take(k quotaKey, copies int, now time.Time) (undo func(), er
 		}
 		mins := int((when.Sub(now) + time.Minute - 1) / time.Minute)
 		return nil, fmt.Errorf("%w: %d copies printed in the last hour, %d allowed; %d more can print in %d min",
-			shares.ErrBusy, sum, q.limit, copies, mins)
+			access.ErrBusy, sum, q.limit, copies, mins)
 	}
 	if len(uses) == 0 && len(q.used) >= maxQuotaKeys {
 		q.forgetIdle(now)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 )
 
 func TestCopyQuota(t *testing.T) {
@@ -20,7 +20,7 @@ func TestCopyQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := q.take(k, 5, t0.Add(20*time.Minute))
-	if !errors.Is(err, shares.ErrBusy) || !strings.Contains(err.Error(), "in 40 min") {
+	if !errors.Is(err, access.ErrBusy) || !strings.Contains(err.Error(), "in 40 min") {
 		t.Fatalf("over the quota: %v, want busy, more in 40 min (when the first job's 6 copies free)", err)
 	}
 	// Another account of the same peer, and the same account of another peer, have their own.

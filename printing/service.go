@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -27,9 +27,9 @@ type ServiceConfig struct {
 	// Access checks credentials and rights and writes the audit log; it is
 	// the folder shares' own checker, so printers are guarded exactly like
 	// folders (rate-limited logins, resource passwords, guests).
-	Access *shares.Access
+	Access *access.Access
 	// Shares holds the printer shares.
-	Shares *shares.Store
+	Shares *access.Store
 	// TempDir holds documents while they arrive (default os.TempDir()).
 	TempDir string
 	// PollInterval is how often a job is asked about while a follower waits
@@ -49,7 +49,7 @@ type ServiceConfig struct {
 type Service struct {
 	cfg   ServiceConfig
 	log   *slog.Logger
-	gate  *shares.PeerGate
+	gate  *access.PeerGate
 	quota *copyQuota
 
 	mu   sync.Mutex
@@ -81,7 +81,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 50 * time.Millisecond
 	}
-	return &Service{cfg: cfg, log: cfg.Logger, gate: shares.NewPeerGate(2), quota: newCopyQuota(cfg.CopiesPerHour), jobs: map[jobKey]jobOwner{}}, nil
+	return &Service{cfg: cfg, log: cfg.Logger, gate: access.NewPeerGate(2), quota: newCopyQuota(cfg.CopiesPerHour), jobs: map[jobKey]jobOwner{}}, nil
 }
 
 // Register registers the service's ops on m.
@@ -92,16 +92,16 @@ func (svc *Service) Register(m *transport.Mux) {
 	m.Handle(OpPrintCancel, svc.handler(OpPrintCancel, svc.serveCancel))
 }
 
-// handler adapts fn with shares.ServeErrors and this package's public
+// handler adapts fn with access.ServeErrors and this package's public
 // errors.
 func (svc *Service) handler(op string, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
-	return shares.ServeErrors(svc.log, op, "the printer's peer", isPublic, fn)
+	return access.ServeErrors(svc.log, op, "the printer's peer", isPublic, fn)
 }
 
 // publicClasses are the errors whose messages may go to the remote peer.
 var publicClasses = []error{
 	transport.ErrAccessDenied, transport.ErrNotFound, transport.ErrProtocol, transport.ErrTruncated,
-	shares.ErrBusy, ErrQueueRejecting, ErrUnsupportedFormat, ErrUnavailable, ErrQueueNotFound,
+	access.ErrBusy, ErrQueueRejecting, ErrUnsupportedFormat, ErrUnavailable, ErrQueueNotFound,
 	ErrJobFailed, ErrJobCanceled, ErrNotAuthorized, ErrRefused,
 }
 
@@ -130,7 +130,7 @@ func (svc *Service) servePrinters(ctx context.Context, req transport.Request, s 
 	var queues map[string]Queue
 	var qerr error
 	for _, v := range visible {
-		if v.Kind != shares.KindPrinter || !v.Right.Covers(shares.RightPrint) {
+		if v.Kind != access.KindPrinter || !v.Right.Covers(access.RightPrint) {
 			continue
 		}
 		sh, err := svc.cfg.Shares.Get(v.Name)
@@ -154,7 +154,7 @@ func (svc *Service) servePrinters(ctx context.Context, req transport.Request, s 
 		}
 		out = append(out, p)
 	}
-	svc.cfg.Access.Audit(s.Peer(), account, shares.ActionList, "printers", true, fmt.Sprintf("%d printers", len(out)))
+	svc.cfg.Access.Audit(s.Peer(), account, access.ActionList, "printers", true, fmt.Sprintf("%d printers", len(out)))
 	return s.Respond(out)
 }
 
@@ -209,13 +209,13 @@ func sendableFormats(supported []string) []string {
 
 // printerShare authorizes creds to print on the named printer share.
 // Refusals are audited (by Access, or here for a folder named as printer).
-func (svc *Service) printerShare(ctx context.Context, peer transport.PeerInfo, creds shares.Credentials, name string) (shares.Grant, error) {
-	g, err := svc.cfg.Access.Authorize(ctx, peer, creds, name, shares.RightPrint)
+func (svc *Service) printerShare(ctx context.Context, peer transport.PeerInfo, creds access.Credentials, name string) (access.Grant, error) {
+	g, err := svc.cfg.Access.Authorize(ctx, peer, creds, name, access.RightPrint)
 	if err != nil {
 		return g, err
 	}
-	if g.Share.Kind != shares.KindPrinter {
-		svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, false, "not a printer")
+	if g.Share.Kind != access.KindPrinter {
+		svc.cfg.Access.AuditGrant(g, access.ActionPrint, g.Share.Name, false, "not a printer")
 		return g, fmt.Errorf("%w: %s is not a printer", transport.ErrNotFound, g.Share.Name)
 	}
 	return g, nil
@@ -239,12 +239,12 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 		return err
 	}
 	refuse := func(err error) error {
-		svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, false, err.Error())
+		svc.cfg.Access.AuditGrant(g, access.ActionPrint, g.Share.Name, false, err.Error())
 		return err
 	}
 	release, ok := svc.gate.Enter(peer.ID)
 	if !ok {
-		return refuse(fmt.Errorf("%w: too many print jobs arriving from this peer; retry shortly", shares.ErrBusy))
+		return refuse(fmt.Errorf("%w: too many print jobs arriving from this peer; retry shortly", access.ErrBusy))
 	}
 	defer release()
 
@@ -314,7 +314,7 @@ func (svc *Service) serveSubmit(ctx context.Context, req transport.Request, s *t
 	}
 	submitted = true
 	svc.track(jobKey{g.Share.Queue, id}, jobOwner{peer: peer.ID, account: g.Account, at: time.Now()})
-	svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, true,
+	svc.cfg.Access.AuditGrant(g, access.ActionPrint, g.Share.Name, true,
 		fmt.Sprintf("job %d: %s, %d bytes, %d copies, as %s", id, in.Name, in.Size, max(in.Copies, 1), user))
 	svc.log.Info("remote print job submitted", "peer", peer.ID, "share", g.Share.Name, "queue", g.Share.Queue, "job", id, "bytes", in.Size)
 	return s.Respond(svc.status(ctx, g.Share.Queue, id))
@@ -330,7 +330,7 @@ func spoolerTrouble(whose string, err error) string {
 }
 
 // queue looks up a printer share's queue.
-func (svc *Service) queue(ctx context.Context, sh shares.Share) (Queue, error) {
+func (svc *Service) queue(ctx context.Context, sh access.Share) (Queue, error) {
 	queues, err := svc.queues(ctx)
 	if err != nil {
 		return Queue{}, svc.publicSubmitErr(sh.Name, err)
@@ -483,7 +483,7 @@ func RequestingUser(account, peerName, peerID string) string {
 		return s
 	}
 	if account == "" {
-		account = shares.GuestUser
+		account = access.GuestUser
 	}
 	return clean(account, 64) + "@" + clean(peerLabel(peerName, peerID), 120)
 }
@@ -518,13 +518,13 @@ func peerLabel(name, id string) string {
 
 // jobOf reads a print.job or print.cancel request and finds the job it
 // names among the sender's own.
-func (svc *Service) jobOf(ctx context.Context, op string, req transport.Request, s *transport.Stream) (jobRequest, shares.Grant, jobKey, error) {
+func (svc *Service) jobOf(ctx context.Context, op string, req transport.Request, s *transport.Stream) (jobRequest, access.Grant, jobKey, error) {
 	var in jobRequest
 	if err := transport.DecodeBody(req, &in); err != nil {
-		return in, shares.Grant{}, jobKey{}, err
+		return in, access.Grant{}, jobKey{}, err
 	}
 	if err := in.validateAs(op); err != nil {
-		return in, shares.Grant{}, jobKey{}, err
+		return in, access.Grant{}, jobKey{}, err
 	}
 	peer := s.Peer()
 	g, err := svc.printerShare(ctx, peer, in.Auth, in.Printer)
@@ -538,7 +538,7 @@ func (svc *Service) jobOf(ctx context.Context, op string, req transport.Request,
 // ownJob is the spooler job the peer and account of g submitted as id on
 // g's printer. Someone else's job, or one this peer never submitted, gets
 // the same answer, so job ids of others cannot be probed.
-func (svc *Service) ownJob(peer transport.PeerInfo, g shares.Grant, id int) (jobKey, error) {
+func (svc *Service) ownJob(peer transport.PeerInfo, g access.Grant, id int) (jobKey, error) {
 	k := jobKey{g.Share.Queue, id}
 	if o, ok := svc.owner(k); !ok || o.peer != peer.ID || o.account != g.Account {
 		return k, fmt.Errorf("%w: no job %d of yours on printer %s", transport.ErrNotFound, id, g.Share.Name)
@@ -559,7 +559,7 @@ func (svc *Service) serveCancel(ctx context.Context, req transport.Request, s *t
 			svc.log.Warn("cancel print job", "queue", k.queue, "job", k.id, "err", err)
 			return svc.publicSubmitErr(g.Share.Name, err)
 		}
-		svc.cfg.Access.AuditGrant(g, shares.ActionPrint, g.Share.Name, true, fmt.Sprintf("job %d canceled by its sender", k.id))
+		svc.cfg.Access.AuditGrant(g, access.ActionPrint, g.Share.Name, true, fmt.Sprintf("job %d canceled by its sender", k.id))
 		st = svc.status(ctx, k.queue, k.id)
 	}
 	return s.Respond(st)

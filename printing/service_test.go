@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -96,34 +97,34 @@ func newPrintEnvWith(t testing.TB, backend Backend, configure func(*ServiceConfi
 	return e
 }
 
-func (e *printEnv) target(c shares.Credentials) shares.Target {
-	return shares.Target{ID: e.serverID, Addrs: []string{e.server.Addr().String()}, Auth: c}
+func (e *printEnv) target(c access.Credentials) access.Target {
+	return access.Target{ID: e.serverID, Addrs: []string{e.server.Addr().String()}, Auth: c}
 }
 
 func (e *printEnv) share(name, queue string, guest bool, users ...string) {
 	e.t.Helper()
-	sh := shares.Share{Name: name, Kind: shares.KindPrinter, Queue: queue, Access: map[string]shares.Right{}}
+	sh := access.Share{Name: name, Kind: access.KindPrinter, Queue: queue, Access: map[string]access.Right{}}
 	for _, u := range users {
 		if !e.files.Accounts().Exists(u) {
 			if err := e.files.Accounts().Add(u, u+"-pw"); err != nil {
 				e.t.Fatal(err)
 			}
 		}
-		sh.Access[u] = shares.RightPrint
+		sh.Access[u] = access.RightPrint
 	}
 	if guest {
-		sh.Guest = shares.RightPrint
+		sh.Guest = access.RightPrint
 	}
 	if _, err := e.files.Shares().Add(sh, ""); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
-func user(name string) shares.Credentials {
-	return shares.Credentials{User: name, Password: name + "-pw"}
+func user(name string) access.Credentials {
+	return access.Credentials{User: name, Password: name + "-pw"}
 }
 
-func (e *printEnv) submit(c shares.Credentials, printer, name string, doc []byte, copies int) (RemoteJob, error) {
+func (e *printEnv) submit(c access.Credentials, printer, name string, doc []byte, copies int) (RemoteJob, error) {
 	e.t.Helper()
 	path := filepath.Join(e.t.TempDir(), name)
 	if err := os.WriteFile(path, doc, 0o644); err != nil {
@@ -140,7 +141,7 @@ func (e *printEnv) submit(c shares.Credentials, printer, name string, doc []byte
 }
 
 // follow long-polls a job to its end.
-func (e *printEnv) follow(c shares.Credentials, printer string, j RemoteJob) RemoteJob {
+func (e *printEnv) follow(c access.Credentials, printer string, j RemoteJob) RemoteJob {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -158,11 +159,11 @@ func TestServiceGuestPrintsTextWithCopies(t *testing.T) {
 	c := newTestCUPS(t)
 	e := newPrintEnv(t, c)
 	e.share("office", "PDF", true)
-	job, err := e.submit(shares.Credentials{}, "office", "notes.txt", []byte("minutes of the meeting\n"), 2)
+	job, err := e.submit(access.Credentials{}, "office", "notes.txt", []byte("minutes of the meeting\n"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job = e.follow(shares.Credentials{}, "office", job); job.State != StateCompleted {
+	if job = e.follow(access.Credentials{}, "office", job); job.State != StateCompleted {
 		t.Fatalf("job %+v", job)
 	}
 	// The job belongs to guest@<sending peer's name>~<its id's start>
@@ -185,7 +186,7 @@ func TestServiceRefusesBeforeTheDocumentTravels(t *testing.T) {
 	e.share("ghost", "peerdesk-test-no-such-queue", false, "alice")
 	tests := []struct {
 		name    string
-		creds   shares.Credentials
+		creds   access.Credentials
 		printer string
 		doc     []byte
 		want    error
@@ -193,8 +194,8 @@ func TestServiceRefusesBeforeTheDocumentTravels(t *testing.T) {
 		{"unknown format", user("alice"), "pdf", []byte{0, 1, 2, 3, 0xfe, 0xff}, ErrUnsupportedFormat},
 		{"rejecting queue", user("alice"), "closed", testPDF(t), ErrQueueRejecting},
 		{"queue gone", user("alice"), "ghost", testPDF(t), ErrQueueNotFound},
-		{"guest not let in", shares.Credentials{}, "pdf", testPDF(t), transport.ErrAccessDenied},
-		{"wrong password", shares.Credentials{User: "alice", Password: "nope"}, "pdf", testPDF(t), transport.ErrAccessDenied},
+		{"guest not let in", access.Credentials{}, "pdf", testPDF(t), transport.ErrAccessDenied},
+		{"wrong password", access.Credentials{User: "alice", Password: "nope"}, "pdf", testPDF(t), transport.ErrAccessDenied},
 		{"no such printer", user("alice"), "nosuch", testPDF(t), transport.ErrNotFound},
 	}
 	for _, tt := range tests {
@@ -278,7 +279,7 @@ func TestServiceListsPrintersWithState(t *testing.T) {
 		t.Errorf("ghost: %+v", p)
 	}
 	// A guest sees only what guests may use.
-	list, err = e.client.Printers(ctx, e.target(shares.Credentials{}))
+	list, err = e.client.Printers(ctx, e.target(access.Credentials{}))
 	if err != nil || len(list) != 1 || list[0].Name != "guests" {
 		t.Errorf("guest sees %+v, %v", list, err)
 	}
@@ -289,11 +290,11 @@ func TestServiceWithoutSpooler(t *testing.T) {
 	e.share("pdf", "PDF", true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	list, err := e.client.Printers(ctx, e.target(shares.Credentials{}))
+	list, err := e.client.Printers(ctx, e.target(access.Credentials{}))
 	if err != nil || len(list) != 1 || list[0].State != PrinterUnavailable {
 		t.Fatalf("printers without a spooler: %+v, %v", list, err)
 	}
-	if _, err := e.submit(shares.Credentials{}, "pdf", "a.txt", []byte("hello\n"), 1); !errors.Is(err, ErrUnavailable) {
+	if _, err := e.submit(access.Credentials{}, "pdf", "a.txt", []byte("hello\n"), 1); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("submit without a spooler: %v", err)
 	}
 }
@@ -327,14 +328,14 @@ func TestServiceSaysWhatTheSpoolerAnswered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newPrintEnv(t, tt.backend)
 			e.share("pdf", "PDF", true)
-			list, err := e.client.Printers(t.Context(), e.target(shares.Credentials{}))
+			list, err := e.client.Printers(t.Context(), e.target(access.Credentials{}))
 			if err != nil || len(list) != 1 || list[0].State != PrinterUnavailable {
 				t.Fatalf("printers: %+v, %v", list, err)
 			}
 			if msg := list[0].Message; !says(msg, strings.Replace(tt.message, "the printer's peer", "this peer", 1), tt.said, tt.notSaying) {
 				t.Errorf("printer state message %q, want it to say %q", msg, tt.message)
 			}
-			_, err = e.submit(shares.Credentials{}, "pdf", "a.pdf", testPDF(t), 1)
+			_, err = e.submit(access.Credentials{}, "pdf", "a.pdf", testPDF(t), 1)
 			if !errors.Is(err, tt.class) || !says(err.Error(), tt.message, tt.said, tt.notSaying) {
 				t.Fatalf("submit: %v; want %v saying %q", err, tt.class, tt.message)
 			}
@@ -382,10 +383,10 @@ func BenchmarkRemotePrint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		job, err := e.client.Submit(ctx, e.target(shares.Credentials{}), "bench", f, size, SubmitOptions{Name: "bench.pdf"})
+		job, err := e.client.Submit(ctx, e.target(access.Credentials{}), "bench", f, size, SubmitOptions{Name: "bench.pdf"})
 		f.Close()
 		for err == nil && !job.Done {
-			job, err = e.client.Job(ctx, e.target(shares.Credentials{}), "bench", job, 5*time.Second)
+			job, err = e.client.Job(ctx, e.target(access.Credentials{}), "bench", job, 5*time.Second)
 		}
 		remote += time.Since(start)
 		cancel()
@@ -407,23 +408,23 @@ func TestServiceCopiesQuota(t *testing.T) {
 	e := newPrintEnvWith(t, c, func(cfg *ServiceConfig) { cfg.CopiesPerHour = 5 })
 	e.share("office", "PDF", true)
 	e.share("ghost", "peerdesk-test-no-such-queue", true)
-	if _, err := e.submit(shares.Credentials{}, "office", "big.txt", []byte("x\n"), 6); !errors.Is(err, shares.ErrBusy) || !strings.Contains(err.Error(), "allows 5 an hour") {
+	if _, err := e.submit(access.Credentials{}, "office", "big.txt", []byte("x\n"), 6); !errors.Is(err, access.ErrBusy) || !strings.Contains(err.Error(), "allows 5 an hour") {
 		t.Fatalf("6 copies with a quota of 5: %v", err)
 	}
-	if _, err := e.submit(shares.Credentials{}, "ghost", "a.txt", []byte("x\n"), 4); !errors.Is(err, ErrQueueNotFound) {
+	if _, err := e.submit(access.Credentials{}, "ghost", "a.txt", []byte("x\n"), 4); !errors.Is(err, ErrQueueNotFound) {
 		t.Fatalf("a job for a missing queue: %v", err)
 	}
-	job, err := e.submit(shares.Credentials{}, "office", "a.txt", []byte("x\n"), 4)
+	job, err := e.submit(access.Credentials{}, "office", "a.txt", []byte("x\n"), 4)
 	if err != nil {
 		t.Fatalf("4 copies (the refused job did not count): %v", err)
 	}
-	e.follow(shares.Credentials{}, "office", job)
-	_, err = e.submit(shares.Credentials{}, "office", "b.txt", []byte("x\n"), 2)
-	if !errors.Is(err, shares.ErrBusy) || !strings.Contains(err.Error(), "4 copies printed in the last hour, 5 allowed") {
+	e.follow(access.Credentials{}, "office", job)
+	_, err = e.submit(access.Credentials{}, "office", "b.txt", []byte("x\n"), 2)
+	if !errors.Is(err, access.ErrBusy) || !strings.Contains(err.Error(), "4 copies printed in the last hour, 5 allowed") {
 		t.Fatalf("2 more copies over the quota: %v", err)
 	}
 	t.Logf("the sender reads: %v", err)
-	if _, err := e.submit(shares.Credentials{}, "office", "c.txt", []byte("x\n"), 1); err != nil {
+	if _, err := e.submit(access.Credentials{}, "office", "c.txt", []byte("x\n"), 1); err != nil {
 		t.Fatalf("the last copy of the quota: %v", err)
 	}
 }

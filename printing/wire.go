@@ -7,11 +7,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
-// Ops of printer sharing (JSON bodies; "auth" is shares.Credentials):
+// Ops of printer sharing (JSON bodies; "auth" is access.Credentials):
 //
 //	printers.list {auth}                                    → [{"name","state","message","formats"}]
 //	print.submit  {auth,printer,name,size,format,copies}    → {} (ready), then the document as a body of size bytes, → {job}
@@ -119,7 +119,7 @@ func validatePrinters(list []RemotePrinter) error {
 		return protocolErr(OpPrintersList, "%d printers", len(list))
 	}
 	for _, p := range list {
-		if err := shares.ValidShareName(p.Name); err != nil {
+		if err := access.ValidShareName(p.Name); err != nil {
 			return protocolErr(OpPrintersList, "printer name: %v", err)
 		}
 		if !slices.Contains(printerStates, p.State) {
@@ -166,12 +166,12 @@ func (j RemoteJob) sameAs(o RemoteJob) bool {
 
 // authRequest is the body of printers.list.
 type authRequest struct {
-	Auth shares.Credentials `json:"auth"`
+	Auth access.Credentials `json:"auth"`
 }
 
 // submitRequest is the body of print.submit.
 type submitRequest struct {
-	Auth    shares.Credentials `json:"auth"`
+	Auth    access.Credentials `json:"auth"`
 	Printer string             `json:"printer"`
 	// Name is the document's file name (base name), for the job name.
 	Name string `json:"name"`
@@ -196,7 +196,7 @@ func (r *submitRequest) options() JobOptions {
 
 // jobRequest is the body of print.job.
 type jobRequest struct {
-	Auth    shares.Credentials `json:"auth"`
+	Auth    access.Credentials `json:"auth"`
 	Printer string             `json:"printer"`
 	JobID   int                `json:"job_id"`
 	// Known is the state the follower has; the answer waits for another.

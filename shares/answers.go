@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -24,7 +25,7 @@ func checkSum(sum string) error {
 		return nil
 	}
 	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
-		return fmt.Errorf("%w: sha256 %q is not a hex SHA-256", transport.ErrProtocol, truncateForMessage(sum))
+		return fmt.Errorf("%w: sha256 %q is not a hex SHA-256", transport.ErrProtocol, access.Shorten(sum))
 	}
 	return nil
 }
@@ -35,7 +36,7 @@ func (e Entry) validate() error {
 		return err
 	}
 	if e.Name != "" && (strings.ContainsAny(e.Name, "/\\\x00") || len(e.Name) > 255) {
-		return fmt.Errorf("%w: entry name %q", transport.ErrProtocol, truncateForMessage(e.Name))
+		return fmt.Errorf("%w: entry name %q", transport.ErrProtocol, access.Shorten(e.Name))
 	}
 	return checkSum(e.SHA256)
 }
@@ -50,7 +51,7 @@ func (h SearchHit) validate() error {
 		return err
 	}
 	if clean, err := CleanPath(h.Path); err != nil || clean != h.Path {
-		return fmt.Errorf("%w: search hit path %q", transport.ErrProtocol, truncateForMessage(h.Path))
+		return fmt.Errorf("%w: search hit path %q", transport.ErrProtocol, access.Shorten(h.Path))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -40,7 +41,7 @@ func TestPathAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.addShare(Share{Name: "s", Access: map[string]Right{"bob": RightRW}}, "")
+	e.addShare(access.Share{Name: "s", Access: map[string]access.Right{"bob": access.RightRW}}, "")
 	outsideBefore := snapshot(t, base, e.shareDir)
 
 	attacks := []string{
@@ -68,7 +69,7 @@ func TestPathAttacks(t *testing.T) {
 		t.Fatalf("only %d attacks", len(attacks))
 	}
 	ctx := e.ctx()
-	tg := e.target(Credentials{User: "bob", Password: "pw"})
+	tg := e.target(access.Credentials{User: "bob", Password: "pw"})
 	refused := func(op, p string, err error) {
 		t.Helper()
 		if err == nil {

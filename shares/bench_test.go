@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/peerdesk/peerdesk/access"
 )
 
 // BenchmarkList10000 lists a 10,000-entry folder over an established
@@ -13,14 +15,14 @@ import (
 // body transfer and decoding. SPEC target: ≤ 300 ms.
 func BenchmarkList10000(b *testing.B) {
 	e := newEnv(b)
-	e.addShare(Share{Name: "big", Guest: RightRO}, "")
+	e.addShare(access.Share{Name: "big", Guest: access.RightRO}, "")
 	for i := range 10000 {
 		if err := os.WriteFile(filepath.Join(e.shareDir, fmt.Sprintf("document-%05d.pdf", i)), nil, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}
 	ctx := e.ctx()
-	tg := e.target(Credentials{})
+	tg := e.target(access.Credentials{})
 	if _, err := e.client.List(ctx, tg, "big", "", false); err != nil {
 		b.Fatal(err)
 	}
@@ -37,11 +39,11 @@ func BenchmarkList10000(b *testing.B) {
 // session (the default data plane).
 func BenchmarkRead8MiB(b *testing.B) {
 	e := newEnv(b)
-	e.addShare(Share{Name: "s", Guest: RightRO}, "")
+	e.addShare(access.Share{Name: "s", Guest: access.RightRO}, "")
 	const size = 8 << 20
 	writeFile(b, e.shareDir, "f.bin", randomBytes(b, size))
 	ctx := e.ctx()
-	tg := e.target(Credentials{})
+	tg := e.target(access.Credentials{})
 	if _, _, err := e.client.ReadRange(ctx, tg, "s", "f.bin", 0, 1, io.Discard); err != nil {
 		b.Fatal(err)
 	}

@@ -13,32 +13,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
-
-// Caller is what the client needs of the transport; *transport.Endpoint
-// implements it.
-type Caller interface {
-	Open(ctx context.Context, id string, addrs []string, op string, body any) (*transport.Stream, error)
-}
-
-// Target is a remote peer and the credentials presented to it.
-type Target struct {
-	// ID is the peer's id; Addrs where to dial it if no session is up.
-	ID    string
-	Addrs []string
-	Auth  Credentials
-}
 
 // Client calls the file service of other peers. Errors keep the remote
 // classes: errors.Is(err, transport.ErrAccessDenied / transport.ErrNotFound)
 // as the transport maps them, plus ErrDiskFull, ErrHashMismatch and ErrBusy
 // recognised from the remote message.
-type Client struct{ Caller }
+type Client struct{ access.Caller }
 
 // open sends a request; done stops watching ctx and closes the stream
 // (the client reads last, so it closes first).
-func (c Client) open(ctx context.Context, t Target, op string, body any) (*transport.Stream, func(), error) {
+func (c Client) open(ctx context.Context, t access.Target, op string, body any) (*transport.Stream, func(), error) {
 	st, err := c.Caller.Open(ctx, t.ID, t.Addrs, op, body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", op, err)
@@ -47,7 +34,7 @@ func (c Client) open(ctx context.Context, t Target, op string, body any) (*trans
 	return st, func() { stop(); st.Close() }, nil
 }
 
-func (c Client) call(ctx context.Context, t Target, op string, in, out any) error {
+func (c Client) call(ctx context.Context, t access.Target, op string, in, out any) error {
 	st, done, err := c.open(ctx, t, op, in)
 	if err != nil {
 		return err
@@ -60,7 +47,7 @@ func (c Client) call(ctx context.Context, t Target, op string, in, out any) erro
 }
 
 // callList calls a list-like op, whose answer comes inline or as a body.
-func (c Client) callList(ctx context.Context, t Target, op string, in, out any) error {
+func (c Client) callList(ctx context.Context, t access.Target, op string, in, out any) error {
 	st, done, err := c.open(ctx, t, op, in)
 	if err != nil {
 		return err
@@ -102,13 +89,13 @@ func clientErr(ctx context.Context, op string, err error) error {
 }
 
 // ListShares returns the shares of t visible with its credentials.
-func (c Client) ListShares(ctx context.Context, t Target) ([]VisibleShare, error) {
-	var out []VisibleShare
+func (c Client) ListShares(ctx context.Context, t access.Target) ([]access.VisibleShare, error) {
+	var out []access.VisibleShare
 	err := c.callList(ctx, t, OpSharesList, authRequest{Auth: t.Auth}, &out)
 	return out, err
 }
 
-func pathReq(t Target, share, p string, hidden bool) (pathRequest, error) {
+func pathReq(t access.Target, share, p string, hidden bool) (pathRequest, error) {
 	clean, err := CleanPath(p)
 	if err != nil {
 		return pathRequest{}, err
@@ -119,7 +106,7 @@ func pathReq(t Target, share, p string, hidden bool) (pathRequest, error) {
 
 // List lists a folder of a share, sorted by name; hidden entries only if
 // hidden is set.
-func (c Client) List(ctx context.Context, t Target, share, p string, hidden bool) ([]Entry, error) {
+func (c Client) List(ctx context.Context, t access.Target, share, p string, hidden bool) ([]Entry, error) {
 	req, err := pathReq(t, share, p, hidden)
 	if err != nil {
 		return nil, err
@@ -132,7 +119,7 @@ func (c Client) List(ctx context.Context, t Target, share, p string, hidden bool
 }
 
 // Stat describes a file (with its SHA-256) or folder of a share.
-func (c Client) Stat(ctx context.Context, t Target, share, p string) (Entry, error) {
+func (c Client) Stat(ctx context.Context, t access.Target, share, p string) (Entry, error) {
 	req, err := pathReq(t, share, p, false)
 	if err != nil {
 		return Entry{}, err
@@ -149,7 +136,7 @@ func (c Client) Stat(ctx context.Context, t Target, share, p string) (Entry, err
 
 // Chunks asks for the SHA-256 of a file and of each of its ChunkSumSize
 // chunks (32 bytes each, in order).
-func (c Client) Chunks(ctx context.Context, t Target, share, p string) (ChunksMeta, [][sha256.Size]byte, error) {
+func (c Client) Chunks(ctx context.Context, t access.Target, share, p string) (ChunksMeta, [][sha256.Size]byte, error) {
 	req, err := pathReq(t, share, p, false)
 	if err != nil {
 		return ChunksMeta{}, nil, err
@@ -185,7 +172,7 @@ func (c Client) Chunks(ctx context.Context, t Target, share, p string) (ChunksMe
 
 // Tree lists everything below a folder of a share (for a recursive get),
 // without hidden entries, symlinks and partial uploads.
-func (c Client) Tree(ctx context.Context, t Target, share, p string) ([]TreeEntry, error) {
+func (c Client) Tree(ctx context.Context, t access.Target, share, p string) ([]TreeEntry, error) {
 	req, err := pathReq(t, share, p, false)
 	if err != nil {
 		return nil, err
@@ -201,7 +188,7 @@ func (c Client) Tree(ctx context.Context, t Target, share, p string) ([]TreeEntr
 	for _, e := range out {
 		// Never trust a remote tree with local paths.
 		if clean, err := CleanPath(e.Path); err != nil || clean != e.Path || clean == "" {
-			return nil, fmt.Errorf("%s: %w: entry %q", OpTree, ErrBadPath, truncateForMessage(e.Path))
+			return nil, fmt.Errorf("%s: %w: entry %q", OpTree, ErrBadPath, access.Shorten(e.Path))
 		}
 	}
 	return out, nil
@@ -209,7 +196,7 @@ func (c Client) Tree(ctx context.Context, t Target, share, p string) ([]TreeEntr
 
 // ReadRange writes length bytes of a file from offset into w (length 0: to
 // the end) and returns the file's metadata and the bytes written.
-func (c Client) ReadRange(ctx context.Context, t Target, share, p string, offset, length int64, w io.Writer) (ReadMeta, int64, error) {
+func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string, offset, length int64, w io.Writer) (ReadMeta, int64, error) {
 	pr, err := pathReq(t, share, p, false)
 	if err != nil {
 		return ReadMeta{}, 0, err
@@ -266,7 +253,7 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 // Mkdir creates a folder (and its parents) in a share.
-func (c Client) Mkdir(ctx context.Context, t Target, share, p string) error {
+func (c Client) Mkdir(ctx context.Context, t access.Target, share, p string) error {
 	req, err := pathReq(t, share, p, false)
 	if err != nil {
 		return err
@@ -288,7 +275,7 @@ type PutOptions struct {
 
 // Put uploads the local file to path p of a share, resuming whatever part
 // the receiver already holds. The result names the file as stored.
-func (c Client) Put(ctx context.Context, t Target, share, p, local string, opt PutOptions) (PutResult, error) {
+func (c Client) Put(ctx context.Context, t access.Target, share, p, local string, opt PutOptions) (PutResult, error) {
 	pr, err := pathReq(t, share, p, false)
 	if err != nil {
 		return PutResult{}, err
@@ -340,7 +327,7 @@ func NewLocalFile(ctx context.Context, path, name string) (LocalFile, error) {
 }
 
 // Offer offers files to t for push-send; the receiver accepts or declines.
-func (c Client) Offer(ctx context.Context, t Target, files []OfferFile) (OfferResult, error) {
+func (c Client) Offer(ctx context.Context, t access.Target, files []OfferFile) (OfferResult, error) {
 	req := offerRequest{Files: files}
 	for _, f := range files {
 		req.Total += f.Size
@@ -377,7 +364,7 @@ func (c Client) Offer(ctx context.Context, t Target, files []OfferFile) (OfferRe
 
 // SendFile sends file index of an accepted offer, resuming whatever part
 // the receiver already holds.
-func (c Client) SendFile(ctx context.Context, t Target, offerID string, index int, lf LocalFile, progress func(done int64)) (PutResult, error) {
+func (c Client) SendFile(ctx context.Context, t access.Target, offerID string, index int, lf LocalFile, progress func(done int64)) (PutResult, error) {
 	f, fi, err := openLocal(lf.Path)
 	if err != nil {
 		return PutResult{}, err
@@ -394,7 +381,7 @@ func (c Client) SendFile(ctx context.Context, t Target, offerID string, index in
 // the receiver's final answer comes back. The body is sent while the
 // answer is awaited, so a receiver that gives up early (disk full) is
 // heard at once and the send stops.
-func (c Client) upload(ctx context.Context, t Target, op string, body any, f *os.File, size int64, progress func(int64)) (PutResult, error) {
+func (c Client) upload(ctx context.Context, t access.Target, op string, body any, f *os.File, size int64, progress func(int64)) (PutResult, error) {
 	st, done, err := c.open(ctx, t, op, body)
 	if err != nil {
 		return PutResult{}, err
@@ -452,7 +439,7 @@ func (c Client) upload(ctx context.Context, t Target, op string, body any, f *os
 
 // Search asks t for file names matching pattern in the shares its
 // credentials may read.
-func (c Client) Search(ctx context.Context, t Target, pattern string) ([]SearchHit, error) {
+func (c Client) Search(ctx context.Context, t access.Target, pattern string) ([]SearchHit, error) {
 	var out []SearchHit
 	if err := c.callList(ctx, t, OpSearch, searchRequest{Auth: t.Auth, Pattern: pattern}, &out); err != nil {
 		return nil, err

@@ -1,9 +1,7 @@
-// Package shares owns everything on the owning peer's side of resource
-// sharing: local accounts (argon2id), the share store (folders and
-// printers with per-account rights, guest access and resource passwords),
-// access checks with rate limiting, the audit log, and the file service
-// that answers remote browse, download, upload, push-send and search over
-// the transport. It also holds thin client stubs for those operations.
+// Package shares is the file service: it answers other peers' browse,
+// download, upload, push-send and search requests for the folders this
+// peer shares, behind the access checks of package access, and its Client
+// makes those requests of other peers.
 //
 // Folder access goes through os.Root opened at the share's folder, and
 // every share-relative path is checked by CleanPath first, so neither a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -68,7 +69,7 @@ type env struct {
 }
 
 type envOptions struct {
-	limiter *Limiter
+	limiter *access.Limiter
 }
 
 func newEnv(tb testing.TB, opts ...envOptions) *env {
@@ -105,8 +106,8 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 	return e
 }
 
-func (e *env) target(creds Credentials) Target {
-	return Target{ID: e.serverID, Addrs: []string{e.server.Addr().String()}, Auth: creds}
+func (e *env) target(creds access.Credentials) access.Target {
+	return access.Target{ID: e.serverID, Addrs: []string{e.server.Addr().String()}, Auth: creds}
 }
 
 func (e *env) ctx() context.Context {
@@ -122,12 +123,12 @@ func (e *env) addUser(name, password string) {
 	}
 }
 
-func (e *env) addShare(sh Share, password string) {
+func (e *env) addShare(sh access.Share, password string) {
 	e.tb.Helper()
 	if sh.Kind == "" {
-		sh.Kind = KindFolder
+		sh.Kind = access.KindFolder
 	}
-	if sh.Kind == KindFolder && sh.Path == "" {
+	if sh.Kind == access.KindFolder && sh.Path == "" {
 		sh.Path = e.shareDir
 	}
 	if _, err := e.svc.Shares().Add(sh, password); err != nil {

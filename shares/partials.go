@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/peerdesk/peerdesk/access"
 )
 
 // Partial files (.peerdesk-*.part beside their target) keep an interrupted
@@ -26,7 +28,7 @@ const (
 func (svc *Service) CleanPartials(ctx context.Context, now time.Time, maxAge time.Duration) (int, int64) {
 	var dirs []string
 	for _, sh := range svc.shares.List() {
-		if sh.Kind == KindFolder {
+		if sh.Kind == access.KindFolder {
 			dirs = append(dirs, sh.Path)
 		}
 	}

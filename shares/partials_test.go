@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/peerdesk/peerdesk/access"
 )
 
 // TestCleanPartialsRemovesOnlyStaleOnes: partial files of an upload no one
@@ -30,7 +32,7 @@ func TestCleanPartialsRemovesOnlyStaleOnes(t *testing.T) {
 		}
 		return path
 	}
-	e.addShare(Share{Name: "docs", Guest: RightRW}, "")
+	e.addShare(access.Share{Name: "docs", Guest: access.RightRW}, "")
 	stale := []string{
 		write(filepath.Join(e.shareDir, ".peerdesk-0123456789abcdef.part"), true),
 		write(filepath.Join(e.shareDir, "deep", "er", ".peerdesk-fedcba9876543210.part"), true),

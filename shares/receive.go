@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -93,7 +94,7 @@ func (w *hashingWriter) Write(p []byte) (int, error) {
 func (svc *Service) receive(ctx context.Context, s *transport.Stream, in incoming) (PutResult, error) {
 	lockKey := in.where + "\x00" + in.temp()
 	if !svc.lockUpload(lockKey) {
-		return PutResult{}, fmt.Errorf("%w: %s: this file is being received already; retry shortly", ErrBusy, in.where)
+		return PutResult{}, fmt.Errorf("%w: %s: this file is being received already; retry shortly", access.ErrBusy, in.where)
 	}
 	defer svc.unlockUpload(lockKey)
 

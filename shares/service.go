@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -54,11 +53,11 @@ type ServiceConfig struct {
 	Logger   *slog.Logger
 	// Accounts, Shares and Audit are opened from Home when nil. An Audit
 	// log opened here is closed by Close.
-	Accounts *Accounts
-	Shares   *Store
-	Audit    *AuditLog
+	Accounts *access.Accounts
+	Shares   *access.Store
+	Audit    *access.AuditLog
 	// Limiter counts failed logins (default: NewLimiter defaults).
-	Limiter *Limiter
+	Limiter *access.Limiter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -68,13 +67,13 @@ type ServiceConfig struct {
 type Service struct {
 	cfg       ServiceConfig
 	log       *slog.Logger
-	accounts  *Accounts
-	shares    *Store
-	audit     *AuditLog
+	accounts  *access.Accounts
+	shares    *access.Store
+	audit     *access.AuditLog
 	ownsAudit bool
-	access    *Access
+	access    *access.Access
 	hashes    *hashCache
-	offerGate *PeerGate
+	offerGate *access.PeerGate
 	// offerLists holds a slot per offer file list being read.
 	offerLists chan struct{}
 
@@ -106,27 +105,27 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	svc := &Service{
 		cfg: cfg, log: cfg.Logger, accounts: cfg.Accounts, shares: cfg.Shares, audit: cfg.Audit,
-		hashes: newHashCache(20000), offerGate: NewPeerGate(2), offerLists: make(chan struct{}, maxOfferLists),
+		hashes: newHashCache(20000), offerGate: access.NewPeerGate(2), offerLists: make(chan struct{}, maxOfferLists),
 		offers: map[string]*offer{}, uploads: map[string]bool{},
 	}
 	var err error
 	if svc.accounts == nil {
-		if svc.accounts, err = OpenAccounts(cfg.Home); err != nil {
+		if svc.accounts, err = access.OpenAccounts(cfg.Home); err != nil {
 			return nil, err
 		}
 	}
 	if svc.shares == nil {
-		if svc.shares, err = OpenStore(cfg.Home); err != nil {
+		if svc.shares, err = access.OpenStore(cfg.Home); err != nil {
 			return nil, err
 		}
 	}
 	if svc.audit == nil {
-		if svc.audit, err = OpenAuditLog(cfg.Home, AuditConfig{Logger: cfg.Logger, Now: cfg.Now}); err != nil {
+		if svc.audit, err = access.OpenAuditLog(cfg.Home, access.AuditConfig{Logger: cfg.Logger, Now: cfg.Now}); err != nil {
 			return nil, err
 		}
 		svc.ownsAudit = true
 	}
-	svc.access = NewAccess(AccessConfig{
+	svc.access = access.NewAccess(access.AccessConfig{
 		Accounts: svc.accounts, Shares: svc.shares, Audit: svc.audit, Limiter: cfg.Limiter,
 		PeerName: cfg.PeerName, Logger: cfg.Logger, Now: cfg.Now,
 	})
@@ -144,17 +143,17 @@ func DefaultInbox() string {
 }
 
 // Accounts is the service's account store.
-func (svc *Service) Accounts() *Accounts { return svc.accounts }
+func (svc *Service) Accounts() *access.Accounts { return svc.accounts }
 
 // Shares is the service's share store.
-func (svc *Service) Shares() *Store { return svc.shares }
+func (svc *Service) Shares() *access.Store { return svc.shares }
 
 // AuditLog is the service's audit log.
-func (svc *Service) AuditLog() *AuditLog { return svc.audit }
+func (svc *Service) AuditLog() *access.AuditLog { return svc.audit }
 
 // Access is the service's access checker (printing uses it for printer
 // shares).
-func (svc *Service) Access() *Access { return svc.access }
+func (svc *Service) Access() *access.Access { return svc.access }
 
 // Inbox is the folder pushed files land in.
 func (svc *Service) Inbox() string {
@@ -193,52 +192,18 @@ func (svc *Service) Register(m *transport.Mux) {
 
 // handler adapts fn with ServeErrors and this package's public errors.
 func (svc *Service) handler(op string, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
-	return ServeErrors(svc.log, op, "the serving peer", isPublic, fn)
-}
-
-// ServeErrors adapts fn to a transport handler: an error fn returns is sent
-// as the (final) failure response. Only errors that public accepts travel
-// with their message; the rest are logged here and reported as an internal
-// error of owner, so nothing of this machine's layout (absolute paths,
-// queue URIs) leaks. The printing service shares it.
-func ServeErrors(log *slog.Logger, op, owner string, public func(error) bool, fn func(ctx context.Context, req transport.Request, s *transport.Stream) error) transport.HandlerFunc {
-	return func(ctx context.Context, req transport.Request, s *transport.Stream) {
-		err := fn(ctx, req, s)
-		if err == nil {
-			return
-		}
-		switch {
-		case ctx.Err() != nil || IsDisconnect(err):
-			log.Info("request interrupted", "op", op, "peer", s.Peer().ID, "err", err)
-			err = fmt.Errorf("%w: %s interrupted", transport.ErrTruncated, op)
-		case !public(err):
-			log.Error("request failed", "op", op, "peer", s.Peer().ID, "err", err)
-			err = fmt.Errorf("%s: internal error on %s (see its log)", op, owner)
-		default:
-			log.Debug("request refused", "op", op, "peer", s.Peer().ID, "err", err)
-		}
-		_ = s.Fail(err)
-	}
+	return access.ServeErrors(svc.log, op, "the serving peer", isPublic, fn)
 }
 
 // isPublic reports whether err's message may go to the remote peer: errors
 // of the classes this package builds its messages for.
 func isPublic(err error) bool {
-	for _, class := range []error{transport.ErrAccessDenied, transport.ErrNotFound, transport.ErrProtocol, transport.ErrTruncated, transport.ErrFrameTooLarge, ErrDiskFull, ErrHashMismatch, ErrBusy} {
+	for _, class := range []error{transport.ErrAccessDenied, transport.ErrNotFound, transport.ErrProtocol, transport.ErrTruncated, transport.ErrFrameTooLarge, ErrDiskFull, ErrHashMismatch, access.ErrBusy} {
 		if errors.Is(err, class) {
 			return true
 		}
 	}
 	return false
-}
-
-// IsDisconnect reports an exchange that ended because the other side went
-// away or gave up, rather than a failure here.
-func IsDisconnect(err error) bool {
-	var re *transport.RemoteError
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, transport.ErrClosed) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.As(err, &re)
 }
 
 // decode decodes a request body.
@@ -260,11 +225,11 @@ func resolve(share, p string, hidden bool) (string, error) {
 	}
 	for comp := range strings.SplitSeq(clean, "/") {
 		if isTempName(comp) {
-			return "", fmt.Errorf("%w: %s/%s", transport.ErrNotFound, share, truncateForMessage(clean))
+			return "", fmt.Errorf("%w: %s/%s", transport.ErrNotFound, share, access.Shorten(clean))
 		}
 	}
 	if !hidden && isHidden(clean) {
-		return "", fmt.Errorf("%w: %s/%s is hidden (ask for hidden files to see it)", transport.ErrNotFound, share, truncateForMessage(clean))
+		return "", fmt.Errorf("%w: %s/%s is hidden (ask for hidden files to see it)", transport.ErrNotFound, share, access.Shorten(clean))
 	}
 	return clean, nil
 }
@@ -277,7 +242,7 @@ func fsErr(err error, where, rel string) error {
 	}
 	name := where
 	if rel != "" {
-		name = where + ": " + truncateForMessage(rel)
+		name = where + ": " + access.Shorten(rel)
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist), isNotDirErr(err), errors.Is(err, errNotDir):
@@ -307,8 +272,8 @@ func isEscape(err error) bool {
 }
 
 // openShare opens a folder share's root.
-func (svc *Service) openShare(sh Share) (*os.Root, error) {
-	if sh.Kind != KindFolder {
+func (svc *Service) openShare(sh access.Share) (*os.Root, error) {
+	if sh.Kind != access.KindFolder {
 		return nil, fmt.Errorf("%w: %s is a %s share, not a folder", transport.ErrNotFound, sh.Name, sh.Kind)
 	}
 	root, err := os.OpenRoot(sh.Path)
@@ -359,5 +324,5 @@ func resource(share, rel string) string {
 	if rel == "" {
 		return share
 	}
-	return share + "/" + truncateForMessage(rel)
+	return share + "/" + access.Shorten(rel)
 }

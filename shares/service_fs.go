@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -24,42 +25,42 @@ func (svc *Service) serveSharesList(ctx context.Context, req transport.Request, 
 	if err != nil {
 		return err
 	}
-	svc.access.Audit(s.Peer(), account, ActionList, "", true, fmt.Sprintf("%d shares", len(list)))
+	svc.access.Audit(s.Peer(), account, access.ActionList, "", true, fmt.Sprintf("%d shares", len(list)))
 	return respondList(ctx, s, list)
 }
 
 // authorizePath authorizes a path request and resolves its path, auditing
 // a refused path under action.
-func (svc *Service) authorizePath(ctx context.Context, s *transport.Stream, in pathRequest, need Right, action Action) (Grant, string, error) {
+func (svc *Service) authorizePath(ctx context.Context, s *transport.Stream, in pathRequest, need access.Right, action access.Action) (access.Grant, string, error) {
 	g, err := svc.access.Authorize(ctx, s.Peer(), in.Auth, in.Share, need)
 	if err != nil {
-		return Grant{}, "", err
+		return access.Grant{}, "", err
 	}
 	clean, err := resolve(g.Share.Name, in.Path, in.Hidden)
 	if err != nil {
-		svc.access.AuditGrant(g, action, resource(g.Share.Name, truncateForMessage(in.Path)), false, err.Error())
-		return Grant{}, "", err
+		svc.access.AuditGrant(g, action, resource(g.Share.Name, access.Shorten(in.Path)), false, err.Error())
+		return access.Grant{}, "", err
 	}
 	return g, clean, nil
 }
 
 // openTarget authorizes a path request and opens its share's root; the
 // caller closes it.
-func (svc *Service) openTarget(ctx context.Context, s *transport.Stream, in pathRequest, need Right, action Action) (Grant, *os.Root, string, error) {
+func (svc *Service) openTarget(ctx context.Context, s *transport.Stream, in pathRequest, need access.Right, action access.Action) (access.Grant, *os.Root, string, error) {
 	g, clean, err := svc.authorizePath(ctx, s, in, need, action)
 	if err != nil {
-		return Grant{}, nil, "", err
+		return access.Grant{}, nil, "", err
 	}
 	root, err := svc.openShare(g.Share)
 	if err != nil {
-		return Grant{}, nil, "", err
+		return access.Grant{}, nil, "", err
 	}
 	return g, root, clean, nil
 }
 
 // refuseFS audits a file-system refusal (escape, loop, missing) and returns
 // it in its travelling form.
-func (svc *Service) refuseFS(g Grant, action Action, rel string, err error) error {
+func (svc *Service) refuseFS(g access.Grant, action access.Action, rel string, err error) error {
 	err = fsErr(err, g.Share.Name, rel)
 	if isPublic(err) {
 		svc.access.AuditGrant(g, action, resource(g.Share.Name, rel), false, err.Error())
@@ -72,16 +73,16 @@ func (svc *Service) serveList(ctx context.Context, req transport.Request, s *tra
 	if err != nil {
 		return err
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionList)
+	g, root, clean, err := svc.openTarget(ctx, s, in, access.RightRO, access.ActionList)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
 	entries, err := listFolder(root, clean, in.Hidden)
 	if err != nil {
-		return svc.refuseFS(g, ActionList, clean, err)
+		return svc.refuseFS(g, access.ActionList, clean, err)
 	}
-	svc.access.AuditGrant(g, ActionList, resource(g.Share.Name, clean), true, fmt.Sprintf("%d entries", len(entries)))
+	svc.access.AuditGrant(g, access.ActionList, resource(g.Share.Name, clean), true, fmt.Sprintf("%d entries", len(entries)))
 	svc.log.Debug("listed", "peer", g.Peer.ID, "share", g.Share.Name, "entries", len(entries))
 	return respondList(ctx, s, entries)
 }
@@ -180,7 +181,7 @@ func (svc *Service) serveStat(ctx context.Context, req transport.Request, s *tra
 	if err != nil {
 		return err
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionRead)
+	g, root, clean, err := svc.openTarget(ctx, s, in, access.RightRO, access.ActionRead)
 	if err != nil {
 		return err
 	}
@@ -191,11 +192,11 @@ func (svc *Service) serveStat(ctx context.Context, req transport.Request, s *tra
 	}
 	f, fi, err := openRegular(root, clean)
 	if err != nil {
-		return svc.refuseFS(g, ActionRead, clean, err)
+		return svc.refuseFS(g, access.ActionRead, clean, err)
 	}
 	if f == nil {
 		if !fi.IsDir() {
-			return svc.refuseFS(g, ActionRead, clean, fs.ErrNotExist)
+			return svc.refuseFS(g, access.ActionRead, clean, fs.ErrNotExist)
 		}
 		return s.Respond(entryOf(name, fi))
 	}
@@ -209,8 +210,8 @@ func (svc *Service) serveStat(ctx context.Context, req transport.Request, s *tra
 
 // openReadFile authorizes reading a regular file of a share and opens it;
 // done closes what it opened.
-func (svc *Service) openReadFile(ctx context.Context, s *transport.Stream, in pathRequest) (Grant, *os.File, fs.FileInfo, string, func(), error) {
-	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionRead)
+func (svc *Service) openReadFile(ctx context.Context, s *transport.Stream, in pathRequest) (access.Grant, *os.File, fs.FileInfo, string, func(), error) {
+	g, root, clean, err := svc.openTarget(ctx, s, in, access.RightRO, access.ActionRead)
 	if err != nil {
 		return g, nil, nil, "", nil, err
 	}
@@ -220,7 +221,7 @@ func (svc *Service) openReadFile(ctx context.Context, s *transport.Stream, in pa
 	}
 	if err != nil {
 		root.Close()
-		return g, nil, nil, "", nil, svc.refuseFS(g, ActionRead, clean, err)
+		return g, nil, nil, "", nil, svc.refuseFS(g, access.ActionRead, clean, err)
 	}
 	return g, f, fi, clean, func() { f.Close(); root.Close() }, nil
 }
@@ -257,16 +258,16 @@ func (svc *Service) serveTree(ctx context.Context, req transport.Request, s *tra
 	if err != nil {
 		return err
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in, RightRO, ActionList)
+	g, root, clean, err := svc.openTarget(ctx, s, in, access.RightRO, access.ActionList)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
 	entries, err := walkTree(ctx, root, clean, in.Hidden)
 	if err != nil {
-		return svc.refuseFS(g, ActionList, clean, err)
+		return svc.refuseFS(g, access.ActionList, clean, err)
 	}
-	svc.access.AuditGrant(g, ActionList, resource(g.Share.Name, clean), true, fmt.Sprintf("tree of %d entries", len(entries)))
+	svc.access.AuditGrant(g, access.ActionList, resource(g.Share.Name, clean), true, fmt.Sprintf("tree of %d entries", len(entries)))
 	return respondList(ctx, s, entries)
 }
 
@@ -386,7 +387,7 @@ func (svc *Service) serveRead(ctx context.Context, req transport.Request, s *tra
 	// Hashing here would delay the first byte by a full read of the file:
 	// only a known sum is sent; fs.stat computes it.
 	meta.SHA256, _ = svc.hashes.get(keyOf(g.Share.Name+"/"+clean, fi))
-	svc.access.AuditGrant(g, ActionRead, resource(g.Share.Name, clean), true, fmt.Sprintf("bytes %d-%d of %d", in.Offset, in.Offset+length, size))
+	svc.access.AuditGrant(g, access.ActionRead, resource(g.Share.Name, clean), true, fmt.Sprintf("bytes %d-%d of %d", in.Offset, in.Offset+length, size))
 	if err := s.Respond(meta); err != nil {
 		return nil
 	}
@@ -405,29 +406,29 @@ func (svc *Service) serveMkdir(ctx context.Context, req transport.Request, s *tr
 	if err != nil {
 		return err
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in, RightWO, ActionWrite)
+	g, root, clean, err := svc.openTarget(ctx, s, in, access.RightWO, access.ActionWrite)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
 	if err := mkdirAll(root, clean); err != nil {
-		return svc.refuseFS(g, ActionWrite, clean, err)
+		return svc.refuseFS(g, access.ActionWrite, clean, err)
 	}
-	svc.access.AuditGrant(g, ActionWrite, resource(g.Share.Name, clean), true, "folder")
+	svc.access.AuditGrant(g, access.ActionWrite, resource(g.Share.Name, clean), true, "folder")
 	return s.Respond(nil)
 }
 
 // putTarget authorizes and checks a put request and opens its share.
-func (svc *Service) putTarget(ctx context.Context, s *transport.Stream, op string, in putRequest) (Grant, incoming, error) {
+func (svc *Service) putTarget(ctx context.Context, s *transport.Stream, op string, in putRequest) (access.Grant, incoming, error) {
 	if err := in.validate(op); err != nil {
-		return Grant{}, incoming{}, err
+		return access.Grant{}, incoming{}, err
 	}
 	if clean, err := CleanPath(in.Path); err == nil && clean == "" {
-		return Grant{}, incoming{}, fmt.Errorf("%w: %s: a file name is needed", ErrBadPath, op)
+		return access.Grant{}, incoming{}, fmt.Errorf("%w: %s: a file name is needed", ErrBadPath, op)
 	}
-	g, root, clean, err := svc.openTarget(ctx, s, in.pathRequest, RightWO, ActionWrite)
+	g, root, clean, err := svc.openTarget(ctx, s, in.pathRequest, access.RightWO, access.ActionWrite)
 	if err != nil {
-		return Grant{}, incoming{}, err
+		return access.Grant{}, incoming{}, err
 	}
 	return g, incoming{
 		root: root, where: "share " + g.Share.Name, target: clean,
@@ -440,7 +441,7 @@ func (svc *Service) putTarget(ctx context.Context, s *transport.Stream, op strin
 
 // dropBox reports whether g may write but not read: the share is a drop
 // box for this caller.
-func dropBox(g Grant) bool { return !g.Right.Covers(RightRO) }
+func dropBox(g access.Grant) bool { return !g.Right.Covers(access.RightRO) }
 
 func (svc *Service) servePutBegin(ctx context.Context, req transport.Request, s *transport.Stream) error {
 	in, err := decode[putRequest](req)
@@ -454,7 +455,7 @@ func (svc *Service) servePutBegin(ctx context.Context, req transport.Request, s 
 	defer inc.root.Close()
 	held, err := inc.prepare()
 	if err != nil {
-		return svc.refuseFS(g, ActionWrite, inc.target, err)
+		return svc.refuseFS(g, access.ActionWrite, inc.target, err)
 	}
 	return s.Respond(offsetResponse{Offset: held})
 }
@@ -473,7 +474,7 @@ func (svc *Service) servePutData(ctx context.Context, req transport.Request, s *
 	if err != nil {
 		svc.log.Info("upload stopped", "peer", g.Peer.ID, "share", g.Share.Name, "bytes", res.Offset, "err", err)
 		if errors.Is(err, ErrHashMismatch) || errors.Is(err, ErrDiskFull) {
-			svc.access.AuditGrant(g, ActionWrite, resource(g.Share.Name, inc.target), true, "failed: "+err.Error())
+			svc.access.AuditGrant(g, access.ActionWrite, resource(g.Share.Name, inc.target), true, "failed: "+err.Error())
 		}
 		return err
 	}
@@ -493,7 +494,7 @@ func (svc *Service) servePutData(ctx context.Context, req transport.Request, s *
 			}
 			res.Name = inc.target
 		}
-		svc.access.AuditGrant(g, ActionWrite, resource(g.Share.Name, res.Name), true, detail)
+		svc.access.AuditGrant(g, access.ActionWrite, resource(g.Share.Name, res.Name), true, detail)
 		svc.log.Info("upload complete", "peer", g.Peer.ID, "share", g.Share.Name, "bytes", inc.size)
 	}
 	return s.Respond(res)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -29,7 +30,7 @@ func nameMatcher(pattern string) (func(name string) bool, error) {
 		return func(name string) bool { return strings.Contains(strings.ToLower(name), pat) }, nil
 	}
 	if _, err := path.Match(pat, ""); err != nil {
-		return nil, protocolErr(OpSearch, "pattern %q: %v", truncateForMessage(pattern), err)
+		return nil, protocolErr(OpSearch, "pattern %q: %v", access.Shorten(pattern), err)
 	}
 	return func(name string) bool {
 		ok, _ := path.Match(pat, strings.ToLower(name))
@@ -54,7 +55,7 @@ func (svc *Service) serveSearch(ctx context.Context, req transport.Request, s *t
 	if err != nil {
 		return err
 	}
-	grants := svc.access.readable(ctx, peer, account, in.Auth.SharePassword)
+	grants := svc.access.Readable(ctx, peer, account, in.Auth.SharePassword)
 	wctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
 	hits := []SearchHit{}
@@ -85,6 +86,6 @@ func (svc *Service) serveSearch(ctx context.Context, req transport.Request, s *t
 			svc.log.Warn("search walk failed", "peer", peer.ID, "share", g.Share.Name, "err", err)
 		}
 	}
-	svc.access.Audit(peer, account, ActionList, "search", true, fmt.Sprintf("pattern %q: %d hits in %d shares", truncateForMessage(in.Pattern), len(hits), len(grants)))
+	svc.access.Audit(peer, account, access.ActionList, "search", true, fmt.Sprintf("pattern %q: %d hits in %d shares", access.Shorten(in.Pattern), len(hits), len(grants)))
 	return respondList(ctx, s, hits)
 }

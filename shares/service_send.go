@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -45,15 +46,15 @@ func (svc *Service) serveSendOffer(ctx context.Context, req transport.Request, s
 	// (docs/security.md, H3).
 	release, ok := svc.offerGate.Enter(peer.ID)
 	if !ok {
-		svc.access.Audit(peer, "", ActionSend, "inbox", false, "too many offers waiting")
-		return fmt.Errorf("%w: %s: this peer already has offers waiting for an answer", ErrBusy, OpSendOffer)
+		svc.access.Audit(peer, "", access.ActionSend, "inbox", false, "too many offers waiting")
+		return fmt.Errorf("%w: %s: this peer already has offers waiting for an answer", access.ErrBusy, OpSendOffer)
 	}
 	defer release()
 	if in.FilesBytes != 0 {
 		select {
 		case svc.offerLists <- struct{}{}:
 		default:
-			return fmt.Errorf("%w: %s: too many offers arriving at once; retry shortly", ErrBusy, OpSendOffer)
+			return fmt.Errorf("%w: %s: too many offers arriving at once; retry shortly", access.ErrBusy, OpSendOffer)
 		}
 		lctx, cancel := context.WithTimeout(ctx, offerListTimeout)
 		files, err := receiveOfferFiles(lctx, s, in)
@@ -65,7 +66,7 @@ func (svc *Service) serveSendOffer(ctx context.Context, req transport.Request, s
 		in.Files = files
 	}
 	if err := validateOffer(&in); err != nil {
-		svc.access.Audit(peer, "", ActionSend, "inbox", false, err.Error())
+		svc.access.Audit(peer, "", access.ActionSend, "inbox", false, err.Error())
 		return err
 	}
 	o := Offer{ID: uuid.NewString(), Peer: peer, PeerName: svc.cfg.PeerName(peer.ID), Files: in.Files, Total: in.Total}
@@ -79,7 +80,7 @@ func (svc *Service) serveSendOffer(ctx context.Context, req transport.Request, s
 	if !accepted {
 		detail += ": declined"
 	}
-	svc.access.Audit(peer, "", ActionSend, "inbox", accepted, detail)
+	svc.access.Audit(peer, "", access.ActionSend, "inbox", accepted, detail)
 	svc.log.Info("push-send offer", "peer", peer.ID, "files", len(in.Files), "bytes", in.Total, "accepted", accepted)
 	res := OfferResult{Accepted: accepted, Receiver: svc.cfg.Name}
 	if accepted {
@@ -156,7 +157,7 @@ func (svc *Service) serveSendData(ctx context.Context, req transport.Request, s 
 	peer := s.Peer()
 	o, ok := svc.acceptedOffer(in.OfferID, peer.ID)
 	if !ok {
-		return fmt.Errorf("%w: %s: no open offer %q from this peer (declined, finished or expired)", transport.ErrNotFound, OpSendData, truncateForMessage(in.OfferID))
+		return fmt.Errorf("%w: %s: no open offer %q from this peer (declined, finished or expired)", transport.ErrNotFound, OpSendData, access.Shorten(in.OfferID))
 	}
 	if err := in.validate(len(o.Files)); err != nil {
 		return err
@@ -177,7 +178,7 @@ func (svc *Service) serveSendData(ctx context.Context, req transport.Request, s 
 	}
 	if res.Complete {
 		svc.fileDone(o.ID, in.Index)
-		svc.access.Audit(peer, "", ActionSend, "inbox/"+res.Name, true, fmt.Sprintf("%d bytes received", f.Size))
+		svc.access.Audit(peer, "", access.ActionSend, "inbox/"+res.Name, true, fmt.Sprintf("%d bytes received", f.Size))
 		svc.log.Info("push-send file received", "peer", peer.ID, "bytes", f.Size)
 	}
 	return s.Respond(res)

@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
 func TestServiceListStatRead(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "pw")
-	e.addShare(Share{Name: "docs", Access: map[string]Right{"alice": RightRO}}, "")
+	e.addShare(access.Share{Name: "docs", Access: map[string]access.Right{"alice": access.RightRO}}, "")
 	data := randomBytes(t, 1<<20+12345)
 	writeFile(t, e.shareDir, "b.bin", data)
 	writeFile(t, e.shareDir, "a.txt", []byte("hello"))
@@ -29,7 +30,7 @@ func TestServiceListStatRead(t *testing.T) {
 	writeFile(t, e.shareDir, ".peerdesk-0123456789abcdef.part", []byte("partial"))
 	writeFile(t, e.shareDir, "sub/c.txt", []byte("c"))
 	os.Symlink("a.txt", filepath.Join(e.shareDir, "link-in"))
-	tg := e.target(Credentials{User: "alice", Password: "pw"})
+	tg := e.target(access.Credentials{User: "alice", Password: "pw"})
 	ctx := e.ctx()
 
 	ents, err := e.client.List(ctx, tg, "docs", "", false)
@@ -122,12 +123,12 @@ func TestServiceListStatRead(t *testing.T) {
 func TestServiceRightsOverTransport(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "pw")
-	e.addShare(Share{Name: "ro", Access: map[string]Right{"alice": RightRO}}, "")
-	e.addShare(Share{Name: "drop", Path: mkdir(t, e.shareDir, "drop"), Access: map[string]Right{"alice": RightWO}}, "")
-	e.addShare(Share{Name: "locked", Path: mkdir(t, e.shareDir, "locked"), Access: map[string]Right{"alice": RightRW}}, "letmein")
+	e.addShare(access.Share{Name: "ro", Access: map[string]access.Right{"alice": access.RightRO}}, "")
+	e.addShare(access.Share{Name: "drop", Path: mkdir(t, e.shareDir, "drop"), Access: map[string]access.Right{"alice": access.RightWO}}, "")
+	e.addShare(access.Share{Name: "locked", Path: mkdir(t, e.shareDir, "locked"), Access: map[string]access.Right{"alice": access.RightRW}}, "letmein")
 	ctx := e.ctx()
 	local := writeFile(t, t.TempDir(), "f.txt", []byte("payload"))
-	alice := e.target(Credentials{User: "alice", Password: "pw"})
+	alice := e.target(access.Credentials{User: "alice", Password: "pw"})
 
 	if _, err := e.client.Put(ctx, alice, "ro", "f.txt", local, PutOptions{}); !errors.Is(err, transport.ErrAccessDenied) {
 		t.Fatalf("put into ro: %v", err)
@@ -150,11 +151,11 @@ func TestServiceRightsOverTransport(t *testing.T) {
 	if _, err := e.client.List(ctx, alice, "locked", "", false); !errors.Is(err, transport.ErrAccessDenied) {
 		t.Fatalf("locked share without its password: %v", err)
 	}
-	withPw := e.target(Credentials{User: "alice", Password: "pw", SharePassword: "letmein"})
+	withPw := e.target(access.Credentials{User: "alice", Password: "pw", SharePassword: "letmein"})
 	if _, err := e.client.List(ctx, withPw, "locked", "", false); err != nil {
 		t.Fatalf("locked share with its password: %v", err)
 	}
-	wrong := e.target(Credentials{User: "alice", Password: "bad"})
+	wrong := e.target(access.Credentials{User: "alice", Password: "bad"})
 	if _, err := e.client.ListShares(ctx, wrong); !errors.Is(err, transport.ErrAccessDenied) {
 		t.Fatalf("list shares, wrong password: %v", err)
 	}
@@ -187,9 +188,9 @@ func mkdir(t *testing.T, dir, name string) string {
 func TestServicePutConflictAndReplace(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("bob", "pw")
-	e.addShare(Share{Name: "up", Access: map[string]Right{"bob": RightRW}}, "")
+	e.addShare(access.Share{Name: "up", Access: map[string]access.Right{"bob": access.RightRW}}, "")
 	ctx := e.ctx()
-	tg := e.target(Credentials{User: "bob", Password: "pw"})
+	tg := e.target(access.Credentials{User: "bob", Password: "pw"})
 	if err := e.client.Mkdir(ctx, tg, "up", "reports/2026"); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +257,7 @@ func assertNoTemp(t *testing.T, dir string) {
 
 // startPut opens an fs.put.data exchange by hand and sends the first n
 // bytes of data, then leaves the body unfinished.
-func startPut(t *testing.T, e *env, tg Target, share, p string, data []byte, n int) *transport.Stream {
+func startPut(t *testing.T, e *env, tg access.Target, share, p string, data []byte, n int) *transport.Stream {
 	t.Helper()
 	ctx := e.ctx()
 	req := putRequest{pathRequest: pathRequest{Auth: tg.Auth, Share: share, Path: p}, Size: int64(len(data)), SHA256: sumHex(data)}
@@ -287,9 +288,9 @@ func (e *env) uploadsIdle() bool {
 func TestServicePutResume(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("bob", "pw")
-	e.addShare(Share{Name: "up", Access: map[string]Right{"bob": RightRW}}, "")
+	e.addShare(access.Share{Name: "up", Access: map[string]access.Right{"bob": access.RightRW}}, "")
 	ctx := e.ctx()
-	tg := e.target(Credentials{User: "bob", Password: "pw"})
+	tg := e.target(access.Credentials{User: "bob", Password: "pw"})
 	data := randomBytes(t, 3<<20+777)
 	temp := filepath.Join(e.shareDir, tempPrefix+sumHex(data)[:16]+tempSuffix)
 	final := filepath.Join(e.shareDir, "big.bin")
@@ -335,8 +336,8 @@ func TestServicePutResume(t *testing.T) {
 func TestServicePutResumeComplete(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("bob", "pw")
-	e.addShare(Share{Name: "up", Access: map[string]Right{"bob": RightRW}}, "")
-	tg := e.target(Credentials{User: "bob", Password: "pw"})
+	e.addShare(access.Share{Name: "up", Access: map[string]access.Right{"bob": access.RightRW}}, "")
+	tg := e.target(access.Credentials{User: "bob", Password: "pw"})
 	data := randomBytes(t, 500000)
 	temp := filepath.Join(e.shareDir, tempPrefix+sumHex(data)[:16]+tempSuffix)
 	startPut(t, e, tg, "up", "f.bin", data, len(data))
@@ -362,8 +363,8 @@ func TestServicePutResumeComplete(t *testing.T) {
 func TestServicePutResumeAfterRestart(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("bob", "pw")
-	e.addShare(Share{Name: "up", Access: map[string]Right{"bob": RightRW}}, "")
-	tg := e.target(Credentials{User: "bob", Password: "pw"})
+	e.addShare(access.Share{Name: "up", Access: map[string]access.Right{"bob": access.RightRW}}, "")
+	tg := e.target(access.Credentials{User: "bob", Password: "pw"})
 	data := randomBytes(t, 2<<20)
 	temp := filepath.Join(e.shareDir, tempPrefix+sumHex(data)[:16]+tempSuffix)
 	startPut(t, e, tg, "up", "x.bin", data, 700000)
@@ -376,7 +377,7 @@ func TestServicePutResumeAfterRestart(t *testing.T) {
 	e.server.Close()
 	e.svc.Close()
 	e2 := newEnvAt(t, e.home, e.shareDir, e.inbox)
-	tg2 := e2.target(Credentials{User: "bob", Password: "pw"})
+	tg2 := e2.target(access.Credentials{User: "bob", Password: "pw"})
 	local := writeFile(t, t.TempDir(), "x.bin", data)
 	var first int64 = -1
 	if _, err := e2.client.Put(e2.ctx(), tg2, "up", "x.bin", local, PutOptions{Progress: func(n int64) {
@@ -416,9 +417,9 @@ func newEnvAt(t *testing.T, home, shareDir, inbox string) *env {
 func TestServicePutHashMismatch(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("bob", "pw")
-	e.addShare(Share{Name: "up", Access: map[string]Right{"bob": RightRW}}, "")
+	e.addShare(access.Share{Name: "up", Access: map[string]access.Right{"bob": access.RightRW}}, "")
 	ctx := e.ctx()
-	tg := e.target(Credentials{User: "bob", Password: "pw"})
+	tg := e.target(access.Credentials{User: "bob", Password: "pw"})
 	data := randomBytes(t, 200000)
 	local := writeFile(t, t.TempDir(), "f.bin", data)
 	// The announced hash is not the content's.
@@ -439,7 +440,7 @@ func TestServicePutHashMismatch(t *testing.T) {
 func TestServiceSendOffer(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
-	tg := e.target(Credentials{})
+	tg := e.target(access.Credentials{})
 	src := t.TempDir()
 	a := randomBytes(t, 100000)
 	b := randomBytes(t, 3000)
@@ -495,7 +496,7 @@ func TestServiceSendOffer(t *testing.T) {
 	recs, _ := e.svc.AuditLog().Read(0)
 	var sends []string
 	for _, r := range recs {
-		if r.Action == ActionSend {
+		if r.Action == access.ActionSend {
 			sends = append(sends, fmt.Sprint(r.Allowed, " ", r.Resource))
 		}
 	}
@@ -507,7 +508,7 @@ func TestServiceSendOffer(t *testing.T) {
 func TestServiceSendHostileNames(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
-	tg := e.target(Credentials{})
+	tg := e.target(access.Credentials{})
 	outside := t.TempDir()
 	os.MkdirAll(e.inbox, 0o755)
 	os.Symlink(outside, filepath.Join(e.inbox, "evil"))
@@ -557,7 +558,7 @@ func TestServiceSendLargeOffer(t *testing.T) {
 	for i := range files {
 		files[i] = OfferFile{Name: fmt.Sprintf("dir/file-%04d.txt", i), Size: 1, SHA256: sumHex([]byte{byte(i)})}
 	}
-	res, err := e.client.Offer(e.ctx(), e.target(Credentials{}), files)
+	res, err := e.client.Offer(e.ctx(), e.target(access.Credentials{}), files)
 	if err != nil || !res.Accepted {
 		t.Fatalf("offer of 2000 files (sent as a body): %+v, %v", res, err)
 	}
@@ -566,16 +567,16 @@ func TestServiceSendLargeOffer(t *testing.T) {
 func TestServiceSearch(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "pw")
-	e.addShare(Share{Name: "mine", Path: mkdir(t, e.shareDir, "mine"), Access: map[string]Right{"alice": RightRO}}, "")
-	e.addShare(Share{Name: "pub", Path: mkdir(t, e.shareDir, "pub"), Guest: RightRO}, "")
-	e.addShare(Share{Name: "other", Path: mkdir(t, e.shareDir, "other")}, "")
-	e.addShare(Share{Name: "drop", Path: mkdir(t, e.shareDir, "drop"), Guest: RightWO}, "")
-	e.addShare(Share{Name: "pwd", Path: mkdir(t, e.shareDir, "pwd"), Guest: RightRO}, "sesame")
+	e.addShare(access.Share{Name: "mine", Path: mkdir(t, e.shareDir, "mine"), Access: map[string]access.Right{"alice": access.RightRO}}, "")
+	e.addShare(access.Share{Name: "pub", Path: mkdir(t, e.shareDir, "pub"), Guest: access.RightRO}, "")
+	e.addShare(access.Share{Name: "other", Path: mkdir(t, e.shareDir, "other")}, "")
+	e.addShare(access.Share{Name: "drop", Path: mkdir(t, e.shareDir, "drop"), Guest: access.RightWO}, "")
+	e.addShare(access.Share{Name: "pwd", Path: mkdir(t, e.shareDir, "pwd"), Guest: access.RightRO}, "sesame")
 	for _, p := range []string{"mine/Budget-2026.xlsx", "mine/deep/a/b/budget.txt", "pub/budget.pdf", "pub/.budget-hidden", "other/budget.doc", "drop/budget.zip", "pwd/budget.key", "pub/notes.txt"} {
 		writeFile(t, e.shareDir, p, []byte("x"))
 	}
 	ctx := e.ctx()
-	find := func(creds Credentials, pattern string) string {
+	find := func(creds access.Credentials, pattern string) string {
 		hits, err := e.client.Search(ctx, e.target(creds), pattern)
 		if err != nil {
 			return "error: " + err.Error()
@@ -587,23 +588,23 @@ func TestServiceSearch(t *testing.T) {
 		slices.Sort(out)
 		return strings.Join(out, ",")
 	}
-	alice := Credentials{User: "alice", Password: "pw"}
+	alice := access.Credentials{User: "alice", Password: "pw"}
 	for _, tc := range []struct {
-		creds         Credentials
+		creds         access.Credentials
 		pattern, want string
 	}{
 		{alice, "budget", "mine:Budget-2026.xlsx,mine:deep/a/b/budget.txt,pub:budget.pdf"},
 		{alice, "BUDGET*.txt", "mine:deep/a/b/budget.txt"},
-		{Credentials{}, "budget", "pub:budget.pdf"},
-		{Credentials{SharePassword: "sesame"}, "*.key", "pwd:budget.key"},
-		{Credentials{}, "*.key", ""},
+		{access.Credentials{}, "budget", "pub:budget.pdf"},
+		{access.Credentials{SharePassword: "sesame"}, "*.key", "pwd:budget.key"},
+		{access.Credentials{}, "*.key", ""},
 		{alice, "nomatch", ""},
 	} {
 		if got := find(tc.creds, tc.pattern); got != tc.want {
 			t.Errorf("search %q as %q = %s, want %s", tc.pattern, tc.creds.User, got, tc.want)
 		}
 	}
-	if got := find(Credentials{User: "alice", Password: "bad"}, "budget"); !strings.HasPrefix(got, "error") {
+	if got := find(access.Credentials{User: "alice", Password: "bad"}, "budget"); !strings.HasPrefix(got, "error") {
 		t.Errorf("search with a wrong password: %s", got)
 	}
 	if got := find(alice, "[bad"); !strings.HasPrefix(got, "error") {
@@ -613,7 +614,7 @@ func TestServiceSearch(t *testing.T) {
 
 func TestServiceList10000(t *testing.T) {
 	e := newEnv(t)
-	e.addShare(Share{Name: "big", Guest: RightRO}, "")
+	e.addShare(access.Share{Name: "big", Guest: access.RightRO}, "")
 	const n = 10000
 	for i := range n {
 		if err := os.WriteFile(filepath.Join(e.shareDir, fmt.Sprintf("file-%05d.dat", i)), make([]byte, i%97), 0o644); err != nil {
@@ -621,7 +622,7 @@ func TestServiceList10000(t *testing.T) {
 		}
 	}
 	ctx := e.ctx()
-	tg := e.target(Credentials{})
+	tg := e.target(access.Credentials{})
 	if _, err := e.client.ListShares(ctx, tg); err != nil { // session up
 		t.Fatal(err)
 	}
@@ -665,7 +666,7 @@ func TestServiceDiskFull(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", e.inbox).Run() })
 	e.accept = func(Offer) bool { return true }
 	ctx := e.ctx()
-	tg := e.target(Credentials{})
+	tg := e.target(access.Credentials{})
 	data := randomBytes(t, 3<<20)
 	lf, _ := NewLocalFile(ctx, writeFile(t, t.TempDir(), "big.bin", data), "big.bin")
 	res, err := e.client.Offer(ctx, tg, []OfferFile{lf.OfferFile})
@@ -697,7 +698,7 @@ func TestClientRefusesHostileTree(t *testing.T) {
 	c := Client{Caller: clientEP}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := c.Tree(ctx, Target{ID: id, Addrs: []string{server.Addr().String()}}, "s", "")
+	_, err := c.Tree(ctx, access.Target{ID: id, Addrs: []string{server.Addr().String()}}, "s", "")
 	if !errors.Is(err, ErrBadPath) {
 		t.Fatalf("hostile tree: %v", err)
 	}
@@ -709,13 +710,13 @@ func TestClientRefusesHostileTree(t *testing.T) {
 func TestChunkSums(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "pw")
-	e.addShare(Share{Name: "docs", Access: map[string]Right{"alice": RightRO}}, "")
+	e.addShare(access.Share{Name: "docs", Access: map[string]access.Right{"alice": access.RightRO}}, "")
 	data := randomBytes(t, 2*ChunkSumSize+5)
 	writeFile(t, e.shareDir, "big.bin", data)
 	writeFile(t, e.shareDir, "empty", nil)
 	writeFile(t, e.shareDir, "sub/x", []byte("x"))
 	ctx := e.ctx()
-	tg := e.target(Credentials{User: "alice", Password: "pw"})
+	tg := e.target(access.Credentials{User: "alice", Password: "pw"})
 	meta, sums, err := e.client.Chunks(ctx, tg, "docs", "big.bin")
 	if err != nil {
 		t.Fatal(err)
@@ -739,7 +740,7 @@ func TestChunkSums(t *testing.T) {
 	if _, _, err := e.client.Chunks(ctx, tg, "docs", "sub"); !errors.Is(err, transport.ErrNotFound) {
 		t.Fatalf("a folder: %v", err)
 	}
-	if _, _, err := e.client.Chunks(ctx, e.target(Credentials{User: "alice", Password: "wrong"}), "docs", "big.bin"); !errors.Is(err, transport.ErrAccessDenied) {
+	if _, _, err := e.client.Chunks(ctx, e.target(access.Credentials{User: "alice", Password: "wrong"}), "docs", "big.bin"); !errors.Is(err, transport.ErrAccessDenied) {
 		t.Fatalf("a wrong password: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -112,15 +113,15 @@ type OfferResult struct {
 
 // authRequest is the body of shares.list.
 type authRequest struct {
-	Auth Credentials `json:"auth"`
+	Auth access.Credentials `json:"auth"`
 }
 
 // pathRequest is the body of fs.list, fs.stat, fs.tree and fs.mkdir.
 type pathRequest struct {
-	Auth   Credentials `json:"auth"`
-	Share  string      `json:"share"`
-	Path   string      `json:"path"`
-	Hidden bool        `json:"hidden,omitempty"`
+	Auth   access.Credentials `json:"auth"`
+	Share  string             `json:"share"`
+	Path   string             `json:"path"`
+	Hidden bool               `json:"hidden,omitempty"`
 }
 
 // readRequest is the body of fs.read. Length 0 reads to the end.
@@ -173,8 +174,8 @@ type sendDataRequest struct {
 
 // searchRequest is the body of search.
 type searchRequest struct {
-	Auth    Credentials `json:"auth"`
-	Pattern string      `json:"pattern"`
+	Auth    access.Credentials `json:"auth"`
+	Pattern string             `json:"pattern"`
 }
 
 // offsetResponse answers fs.put.begin, and is the "ready" answer of
@@ -275,14 +276,14 @@ func validateOffer(r *offerRequest) error {
 		total += f.Size
 		key := lowerASCII(clean)
 		if names[key] {
-			return protocolErr(OpSendOffer, "file %d: %q offered twice", i, truncateForMessage(clean))
+			return protocolErr(OpSendOffer, "file %d: %q offered twice", i, access.Shorten(clean))
 		}
 		names[key] = true
 	}
 	for i := range r.Files {
 		for dir := parentRel(r.Files[i].Name); dir != ""; dir = parentRel(dir) {
 			if names[lowerASCII(dir)] {
-				return protocolErr(OpSendOffer, "file %d: %q is both a file and a folder", i, truncateForMessage(dir))
+				return protocolErr(OpSendOffer, "file %d: %q is both a file and a folder", i, access.Shorten(dir))
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
@@ -64,7 +65,7 @@ func serveShare(dir string, n int64, pattern []byte, mux *transport.Mux, log *sl
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := svc.Shares().Add(shares.Share{Name: getShare, Kind: shares.KindFolder, Path: folder, Guest: shares.RightRO}, ""); err != nil {
+	if _, err := svc.Shares().Add(access.Share{Name: getShare, Kind: access.KindFolder, Path: folder, Guest: access.RightRO}, ""); err != nil {
 		svc.Close()
 		return nil, "", err
 	}
@@ -75,7 +76,7 @@ func serveShare(dir string, n int64, pattern []byte, mux *transport.Mux, log *sl
 // shareSource is transfer.Source over shares.Client, as node's.
 type shareSource struct {
 	c shares.Client
-	t shares.Target
+	t access.Target
 }
 
 func (s shareSource) Name() string { return "server" }
@@ -86,7 +87,7 @@ func (s shareSource) ReadRange(ctx context.Context, off, n int64, w io.Writer) (
 }
 
 // getOurs downloads the shared file into dir and removes it after.
-func getOurs(ctx context.Context, ep *transport.Endpoint, t shares.Target, dir string) (int64, error) {
+func getOurs(ctx context.Context, ep *transport.Endpoint, t access.Target, dir string) (int64, error) {
 	c := shares.Client{Caller: ep}
 	st, err := c.Stat(ctx, t, getShare, getFile)
 	if err != nil {

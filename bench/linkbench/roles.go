@@ -26,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -329,7 +330,7 @@ func clientRole(o options) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	target := shares.Target{ID: srv.ID, Addrs: addrs}
+	target := access.Target{ID: srv.ID, Addrs: addrs}
 	var fileSize int64
 	var fileSum string
 	if o.get {

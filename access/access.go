@@ -1,4 +1,4 @@
-package shares
+package access
 
 import (
 	"context"
@@ -160,7 +160,7 @@ func (a *Access) Authorize(ctx context.Context, peer transport.PeerInfo, creds C
 	}
 	sh, err := a.cfg.Shares.Get(shareName)
 	if err != nil {
-		a.Audit(peer, account, actionFor(need), truncateForMessage(shareName), false, "no such share")
+		a.Audit(peer, account, actionFor(need), Shorten(shareName), false, "no such share")
 		return Grant{}, err
 	}
 	g := Grant{Share: sh, Account: account, Right: sh.RightOf(account), Peer: peer, PeerName: a.cfg.PeerName(peer.ID)}
@@ -384,11 +384,11 @@ func (a *Access) Visible(ctx context.Context, peer transport.PeerInfo, creds Cre
 	return out, account, nil
 }
 
-// readable returns the folder shares an already logged-in account may read
+// Readable returns the folder shares an already logged-in account may read
 // with the given share password, without auditing the shares it may not
 // (search covers every share; one refusal per share would drown the log).
 // A wrong share password is still rate-limited and audited.
-func (a *Access) readable(ctx context.Context, peer transport.PeerInfo, account, sharePassword string) []Grant {
+func (a *Access) Readable(ctx context.Context, peer transport.PeerInfo, account, sharePassword string) []Grant {
 	var out []Grant
 	for _, sh := range a.cfg.Shares.List() {
 		if sh.Kind != KindFolder || !sh.RightOf(account).Covers(RightRO) {

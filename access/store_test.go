@@ -1,4 +1,4 @@
-package shares
+package access
 
 import (
 	"encoding/json"
@@ -82,7 +82,10 @@ func TestStoreValidation(t *testing.T) {
 	home := filepath.Join(base, "home")
 	dir := filepath.Join(base, "docs")
 	os.MkdirAll(dir, 0o755)
-	file := writeFile(t, base, "file.txt", []byte("x"))
+	file := filepath.Join(base, "file.txt")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s, _ := OpenStore(home)
 	for name, sh := range map[string]Share{
 		"bad name":            {Name: "a/b", Kind: KindFolder, Path: dir},

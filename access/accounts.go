@@ -1,4 +1,4 @@
-package shares
+package access
 
 import (
 	"fmt"
@@ -78,7 +78,7 @@ func ValidUsername(name string) error {
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("%w: account name %q: only a-z, 0-9, '.', '_' and '-' are allowed", ErrInvalid, truncateForMessage(name))
+			return fmt.Errorf("%w: account name %q: only a-z, 0-9, '.', '_' and '-' are allowed", ErrInvalid, Shorten(name))
 		}
 	}
 	if name == GuestUser {
@@ -120,7 +120,7 @@ func (a *Accounts) SetPassword(name, password string) error {
 	defer a.mu.Unlock()
 	old, ok := a.accounts[name]
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrNoAccount, truncateForMessage(name))
+		return fmt.Errorf("%w: %s", ErrNoAccount, Shorten(name))
 	}
 	acc := old
 	acc.Hash = hash
@@ -140,7 +140,7 @@ func (a *Accounts) Remove(name string) error {
 	defer a.mu.Unlock()
 	old, ok := a.accounts[name]
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrNoAccount, truncateForMessage(name))
+		return fmt.Errorf("%w: %s", ErrNoAccount, Shorten(name))
 	}
 	delete(a.accounts, name)
 	if err := a.saveLocked(); err != nil {

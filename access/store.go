@@ -1,4 +1,4 @@
-package shares
+package access
 
 import (
 	"fmt"
@@ -46,7 +46,7 @@ func ParseRight(s string) (Right, error) {
 	case RightRO, RightRW, RightWO, RightPrint:
 		return r, nil
 	}
-	return "", fmt.Errorf("%w: right %q (want none, ro, rw, wo or print)", ErrInvalid, truncateForMessage(s))
+	return "", fmt.Errorf("%w: right %q (want none, ro, rw, wo or print)", ErrInvalid, Shorten(s))
 }
 
 // Covers reports whether holding r allows an operation needing need:
@@ -140,7 +140,7 @@ func ValidShareName(name string) error {
 	}
 	for _, r := range name {
 		if !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '.' || r == '_' || r == '-' || r == ' ') {
-			return fmt.Errorf("%w: share name %q: only letters, digits, '.', '_', '-' and space are allowed", ErrInvalid, truncateForMessage(name))
+			return fmt.Errorf("%w: share name %q: only letters, digits, '.', '_', '-' and space are allowed", ErrInvalid, Shorten(name))
 		}
 	}
 	if strings.HasPrefix(name, " ") || strings.HasSuffix(name, " ") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
@@ -320,7 +320,7 @@ func (s *Store) Update(name string, fn func(*Share) error) (ShareInfo, error) {
 	key := strings.ToLower(name)
 	old, ok := s.shares[key]
 	if !ok {
-		return ShareInfo{}, fmt.Errorf("%w: %s", ErrNoShare, truncateForMessage(name))
+		return ShareInfo{}, fmt.Errorf("%w: %s", ErrNoShare, Shorten(name))
 	}
 	sh := old.clone()
 	if err := fn(&sh); err != nil {
@@ -389,7 +389,7 @@ func (s *Store) Remove(name string) error {
 	key := strings.ToLower(name)
 	old, ok := s.shares[key]
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrNoShare, truncateForMessage(name))
+		return fmt.Errorf("%w: %s", ErrNoShare, Shorten(name))
 	}
 	delete(s.shares, key)
 	if err := s.saveLocked(); err != nil {
@@ -405,7 +405,7 @@ func (s *Store) Get(name string) (Share, error) {
 	defer s.mu.RUnlock()
 	sh, ok := s.shares[strings.ToLower(name)]
 	if !ok {
-		return Share{}, fmt.Errorf("%w: %s", ErrNoShare, truncateForMessage(name))
+		return Share{}, fmt.Errorf("%w: %s", ErrNoShare, Shorten(name))
 	}
 	return sh.clone(), nil
 }
