@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares/transfer"
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // nodeCore gives the screens the running node's API. Most of it is the
@@ -39,12 +39,12 @@ var _ interface {
 func (c nodeCore) NetworkCheck(ctx context.Context) node.DoctorReport { return c.Doctor(ctx) }
 
 // TrustOf is the trust store's entry for a peer id.
-func (c nodeCore) TrustOf(id string) transport.TrustEntry { return c.Trust.Get(id) }
+func (c nodeCore) TrustOf(id string) identity.TrustEntry { return c.Trust.Get(id) }
 
 // Retrust pins (or verifies) a peer's key and reconnects, as the "trust"
 // control op does, so a peer whose identity changed comes back now rather
 // than at the next liveness probe.
-func (c nodeCore) Retrust(ref, fingerprintOrCode string) (transport.TrustEntry, error) {
+func (c nodeCore) Retrust(ref, fingerprintOrCode string) (identity.TrustEntry, error) {
 	e, err := c.TrustPeer(ref, fingerprintOrCode)
 	if err != nil {
 		return e, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
@@ -190,10 +191,10 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 	}
 
 	// Peer card: pinned on first contact; comparing codes verifies.
-	if st := gui.TrustOf(peer).State; st != transport.TrustPinned {
+	if st := gui.TrustOf(peer).State; st != identity.TrustPinned {
 		t.Errorf("trust after contact: %s, want pinned", st)
 	}
-	if e, err := gui.Retrust(peer, b.ID().Fingerprint); err != nil || e.State != transport.TrustVerified {
+	if e, err := gui.Retrust(peer, b.ID().Fingerprint); err != nil || e.State != identity.TrustVerified {
 		t.Errorf("verify: %+v, %v", e, err)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 
 	"fyne.io/fyne/v2"
@@ -29,10 +30,10 @@ var errorMessages = []struct {
 	err error
 	msg string
 }{
-	{transport.ErrIdentityChanged, "This PC now presents a different identity than the one you trusted. Nothing is exchanged with it until you compare verification codes with its owner and trust it again (Peers tab)."},
+	{identity.ErrIdentityChanged, "This PC now presents a different identity than the one you trusted. Nothing is exchanged with it until you compare verification codes with its owner and trust it again (Peers tab)."},
 	{node.ErrFingerprintMismatch, "The code you typed does not match the code of this PC. Read it again with the PC's owner; if it still differs, do not trust it."},
 	{transport.ErrWrongPeer, "The PC at that address is not the one you asked for (another PC took its address)."},
-	{transport.ErrBadCertificate, "The other PC presented an invalid certificate; the connection was refused."},
+	{identity.ErrBadCertificate, "The other PC presented an invalid certificate; the connection was refused."},
 	{printing.ErrQueueRejecting, "The printer is paused or not accepting jobs. Ask its owner to resume it."},
 	{printing.ErrQueueNotFound, "That printer no longer exists on its PC."},
 	{printing.ErrUnsupportedFormat, "The printer cannot print this kind of file. Save it as PDF and try again."},
@@ -56,6 +57,7 @@ var errorMessages = []struct {
 	{access.ErrBusy, "The other PC is busy. Try again in a moment."},
 	{access.ErrExists, "Something with that name already exists."},
 	{node.ErrPeerNotFound, "That PC is not known here. Wait until it shows up on the Peers tab, or add it by address."},
+	{identity.ErrNotPinned, "No key is known for that PC yet: it has not been reached. Wait until it shows up online on the Peers tab."},
 	{transport.ErrUnreachable, "The other PC does not answer: it may be switched off, asleep or off the network."},
 	{transport.ErrNotFound, "Not found: the file, folder, share, account or printer does not exist (any more)."},
 	{fs.ErrNotExist, "The file or folder does not exist."},

@@ -8,17 +8,16 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/peerdesk/peerdesk/transport"
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 // peerTrust is what the peer card needs from the core.
 type peerTrust interface {
 	// TrustOf is the pinned state of a peer id.
-	TrustOf(id string) transport.TrustEntry
+	TrustOf(id string) identity.TrustEntry
 	// Retrust pins, or with a fingerprint or code, verifies a peer's key
 	// (also the key it presents after an identity change).
-	Retrust(ref, fingerprintOrCode string) (transport.TrustEntry, error)
+	Retrust(ref, fingerprintOrCode string) (identity.TrustEntry, error)
 	// Forget drops a peer's pinned key.
 	Forget(ref string) error
 }
@@ -44,7 +43,7 @@ type peerActions struct {
 
 // keyToVerify is the key a person compares codes of: another key offered
 // for the peer's id, else the pinned one, else the announced one.
-func keyToVerify(r peerRow, e transport.TrustEntry, announced string) string {
+func keyToVerify(r peerRow, e identity.TrustEntry, announced string) string {
 	switch {
 	case e.Offered != "":
 		return e.Offered
@@ -55,7 +54,7 @@ func keyToVerify(r peerRow, e transport.TrustEntry, announced string) string {
 }
 
 // peerCard shows a peer's identity and the trust flow for its state.
-func peerCard(r peerRow, e transport.TrustEntry, announced, ownCode string, act peerActions) fyne.CanvasObject {
+func peerCard(r peerRow, e identity.TrustEntry, announced, ownCode string, act peerActions) fyne.CanvasObject {
 	status, statusImp := statusLabel(r.Online)
 	trust, trustImp := trustLabel(string(e.State))
 	st := widget.NewLabel(status)
@@ -69,7 +68,7 @@ func peerCard(r peerRow, e transport.TrustEntry, announced, ownCode string, act 
 		widget.NewFormItem("Address", widget.NewLabel(orDash(r.Address))),
 	)
 	fp := keyToVerify(r, e, announced)
-	theirCode := transport.VerificationCode(fp)
+	theirCode := identity.VerificationCode(fp)
 	code := widget.NewLabelWithStyle(orDash(theirCode), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true, Bold: true})
 	mine := widget.NewLabelWithStyle(orDash(ownCode), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 
@@ -80,14 +79,14 @@ func peerCard(r peerRow, e transport.TrustEntry, announced, ownCode string, act 
 			"The identity you trusted keeps working; nothing is exchanged with the new key until you decide.", r.Name))
 		warn.Wrapping = fyne.TextWrapWord
 		warn.Importance = widget.DangerImportance
-		old := widget.NewLabelWithStyle(orDash(transport.VerificationCode(e.Fingerprint)), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		old := widget.NewLabelWithStyle(orDash(identity.VerificationCode(e.Fingerprint)), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		ask := widget.NewLabel("Ask its owner to read the code at the top of their Peerdesk window. Trust the new identity only if it is exactly the new code:")
 		ask.Wrapping = fyne.TextWrapWord
 		retrust := widget.NewButtonWithIcon("The codes match — trust the new identity", theme.ConfirmIcon(), func() { act.verify(fp) })
 		retrust.Importance = widget.DangerImportance
 		flow = []fyne.CanvasObject{warn, container.NewHBox(widget.NewLabel("Trusted code:"), old), ask,
 			container.NewHBox(widget.NewLabel("New code:"), code), retrust}
-	case e.State == transport.TrustVerified:
+	case e.State == identity.TrustVerified:
 		ok := widget.NewLabel("Verified: you compared codes with this PC's owner.")
 		ok.Importance = widget.SuccessImportance
 		flow = []fyne.CanvasObject{ok, container.NewHBox(widget.NewLabel("Its code:"), code)}
@@ -109,7 +108,7 @@ func peerCard(r peerRow, e transport.TrustEntry, announced, ownCode string, act 
 		send.Disable()
 	}
 	forget := widget.NewButtonWithIcon("Forget its key", theme.DeleteIcon(), act.forget)
-	if e.State == transport.TrustNew || e.State == "" {
+	if e.State == identity.TrustNew || e.State == "" {
 		forget.Disable()
 	}
 	buttons := container.NewHBox(browse, send, forget)

@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/peerdesk/peerdesk/discovery"
-	"github.com/peerdesk/peerdesk/transport"
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 // peerRow is one line of the peers screen, formatted for display.
@@ -25,7 +25,7 @@ type peerRow struct {
 }
 
 func rowFor(p discovery.Peer) peerRow {
-	r := peerRow{ID: p.ID, Name: p.Name, Online: p.Online, Trust: p.Trust, Code: transport.VerificationCode(p.Fingerprint)}
+	r := peerRow{ID: p.ID, Name: p.Name, Online: p.Online, Trust: p.Trust, Code: identity.VerificationCode(p.Fingerprint)}
 	if r.Name == "" {
 		r.Name = shortID(p.ID)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
@@ -316,7 +317,7 @@ func TestAcceptPrompt(t *testing.T) {
 	test.NewTempApp(t)
 	w := test.NewTempWindow(t, widget.NewLabel("main"))
 	w.Resize(fyne.NewSize(800, 600))
-	offer := shares.Offer{ID: "o1", PeerName: "Reception", Peer: transport.PeerInfo{ID: "pc2", Trust: transport.TrustVerified},
+	offer := shares.Offer{ID: "o1", PeerName: "Reception", Peer: transport.PeerInfo{ID: "pc2", Trust: identity.TrustVerified},
 		Files: []shares.OfferFile{{Name: "invoice.pdf", Size: 2048}, {Name: "photo.jpg", Size: 1 << 20}}, Total: 2048 + 1<<20}
 
 	for _, tc := range []struct {
@@ -387,7 +388,7 @@ func TestHumanErrors(t *testing.T) {
 		// A declined push-send is not a wrong password (R2 7/7, 8).
 		{fmt.Errorf("%w (%w): Desk 2 declined the files", node.ErrDeclined, transport.ErrAccessDenied), "declined the files"},
 		{fmt.Errorf("get: %w", transport.ErrUnreachable), "does not answer"},
-		{fmt.Errorf("send: %w: pc2 now presents another key", transport.ErrIdentityChanged), "different identity"},
+		{fmt.Errorf("send: %w: pc2 now presents another key", identity.ErrIdentityChanged), "different identity"},
 		{fmt.Errorf("write: %w", shares.ErrDiskFull), "disk is full"},
 		{fmt.Errorf("print: %w", printing.ErrQueueRejecting), "paused or not accepting"},
 		{fmt.Errorf("print.submit: remote peer says: %w: printer pdf: the print spooler of the printer's peer answered bad request: Bad value 'x'.", printing.ErrRefused),
@@ -412,7 +413,7 @@ func TestHumanErrors(t *testing.T) {
 	}
 	// Every sentinel a screen can meet has words of its own.
 	for _, err := range []error{
-		transport.ErrIdentityChanged, transport.ErrWrongPeer, transport.ErrBadCertificate, transport.ErrProtocol,
+		identity.ErrIdentityChanged, transport.ErrWrongPeer, identity.ErrBadCertificate, transport.ErrProtocol,
 		transport.ErrFrameTooLarge, transport.ErrTruncated, transport.ErrAccessDenied, transport.ErrNotFound,
 		transport.ErrUnreachable, transport.ErrClosed,
 		shares.ErrDiskFull, shares.ErrHashMismatch, access.ErrBusy, access.ErrExists,
@@ -598,15 +599,15 @@ func TestPeerCardTrustFlow(t *testing.T) {
 	r := peerRow{ID: "pc2", Name: "reception", Online: true}
 	for _, tc := range []struct {
 		name   string
-		entry  transport.TrustEntry
+		entry  identity.TrustEntry
 		button string
 		want   string // the key verify must pin
 		says   string
 	}{
-		{"pinned", transport.TrustEntry{ID: "pc2", State: transport.TrustPinned, Fingerprint: fpA}, "The codes match — mark as verified", fpA, "It must be:"},
+		{"pinned", identity.TrustEntry{ID: "pc2", State: identity.TrustPinned, Fingerprint: fpA}, "The codes match — mark as verified", fpA, "It must be:"},
 		// Another key offered for its id: both codes shown, the new one
 		// adopted only by the button; the trusted identity keeps working.
-		{"another key offered", transport.TrustEntry{ID: "pc2", State: transport.TrustPinned, Fingerprint: fpA, Offered: fpB}, "The codes match — trust the new identity", fpB, "Another key was offered"},
+		{"another key offered", identity.TrustEntry{ID: "pc2", State: identity.TrustPinned, Fingerprint: fpA, Offered: fpB}, "The codes match — trust the new identity", fpB, "Another key was offered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var verified string
@@ -618,10 +619,10 @@ func TestPeerCardTrustFlow(t *testing.T) {
 			w := test.NewTempWindow(t, card)
 			w.Resize(fyne.NewSize(600, 500))
 			markup := test.RenderToMarkup(w.Canvas())
-			if !strings.Contains(markup, tc.says) || !strings.Contains(markup, transport.VerificationCode(tc.want)) {
+			if !strings.Contains(markup, tc.says) || !strings.Contains(markup, identity.VerificationCode(tc.want)) {
 				t.Errorf("card lacks %q or the code to compare:\n%s", tc.says, markup)
 			}
-			if tc.entry.Offered != "" && !strings.Contains(markup, transport.VerificationCode(tc.entry.Fingerprint)) {
+			if tc.entry.Offered != "" && !strings.Contains(markup, identity.VerificationCode(tc.entry.Fingerprint)) {
 				t.Errorf("card lacks the trusted code next to the new one:\n%s", markup)
 			}
 			b := findButton(t, card, tc.button)

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/peerdesk/peerdesk/internal/human"
-	"github.com/peerdesk/peerdesk/internal/logfile"
 	"io"
 	"log/slog"
 	"os"
@@ -20,10 +18,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/internal/human"
+	"github.com/peerdesk/peerdesk/internal/logfile"
+
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/node"
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // Version is the release this binary reports (set by package main).
@@ -376,7 +377,7 @@ func (c *cli) peers(args []string) error {
 		if p.Offered != "" {
 			trust += " (another key offered)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(p.Name), shortID(p.ID), status, trust, orDash(transport.VerificationCode(p.Fingerprint)), addr, seen)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(p.Name), shortID(p.ID), status, trust, orDash(identity.VerificationCode(p.Fingerprint)), addr, seen)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -385,7 +386,7 @@ func (c *cli) peers(args []string) error {
 		if p.Offered != "" {
 			fmt.Fprintf(c.stdout, "\nAnother key (code %s) was offered for %s, whose trusted code is %s. The trusted key stays.\n"+
 				"If %s was reinstalled, compare codes with its owner, then: peerdesk trust %s --fingerprint CODE\n",
-				transport.VerificationCode(p.Offered), orDash(p.Name), transport.VerificationCode(p.Fingerprint), orDash(p.Name), p.ID)
+				identity.VerificationCode(p.Offered), orDash(p.Name), identity.VerificationCode(p.Fingerprint), orDash(p.Name), p.ID)
 		}
 	}
 	return nil
@@ -405,7 +406,7 @@ func (c *cli) peerAdd(args []string) error {
 	if *asJSON {
 		return writeJSON(c.stdout, p)
 	}
-	fmt.Fprintf(c.stdout, "Added %s (%s), trust %s, code %s\n", orDash(p.Name), p.ID, p.Trust, transport.VerificationCode(p.Fingerprint))
+	fmt.Fprintf(c.stdout, "Added %s (%s), trust %s, code %s\n", orDash(p.Name), p.ID, p.Trust, identity.VerificationCode(p.Fingerprint))
 	return nil
 }
 
@@ -442,7 +443,7 @@ func (c *cli) ping(args []string) error {
 	if *asJSON {
 		return writeJSON(c.stdout, res)
 	}
-	fmt.Fprintf(c.stdout, "%s (%s): %.2f ms, trust %s, code %s\n", res.Name, res.ID, res.RTTMillis, res.Trust, transport.VerificationCode(res.Fingerprint))
+	fmt.Fprintf(c.stdout, "%s (%s): %.2f ms, trust %s, code %s\n", res.Name, res.ID, res.RTTMillis, res.Trust, identity.VerificationCode(res.Fingerprint))
 	return nil
 }
 
@@ -454,7 +455,7 @@ func (c *cli) trust(args []string) error {
 	if err != nil {
 		return err
 	}
-	var e transport.TrustEntry
+	var e identity.TrustEntry
 	err = c.askOrOffline(5*time.Second, func(ctx context.Context, lc node.LocalClient) (err error) {
 		e, err = lc.Trust(ctx, pos[0], *fp)
 		return
@@ -469,7 +470,7 @@ func (c *cli) trust(args []string) error {
 	if *asJSON {
 		return writeJSON(c.stdout, e)
 	}
-	fmt.Fprintf(c.stdout, "%s is now %s (code %s)\n", e.ID, e.State, transport.VerificationCode(e.Fingerprint))
+	fmt.Fprintf(c.stdout, "%s is now %s (code %s)\n", e.ID, e.State, identity.VerificationCode(e.Fingerprint))
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -51,7 +52,7 @@ func TestExitCodes(t *testing.T) {
 		{nil, exitOK},
 		{usagef("bad"), exitUsage},
 		{fmt.Errorf("wrap: %w", node.ErrPeerNotFound), exitNotFound},
-		{fmt.Errorf("wrap: %w", transport.ErrIdentityChanged), exitChanged},
+		{fmt.Errorf("wrap: %w", identity.ErrIdentityChanged), exitChanged},
 		{fmt.Errorf("wrap: %w", transport.ErrAccessDenied), exitDenied},
 		{&control.Error{Code: "denied", Message: "no"}, exitDenied},
 		{&control.Error{Code: "not_found", Message: "no"}, exitNotFound},

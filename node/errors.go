@@ -5,6 +5,7 @@ import (
 	"io/fs"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -31,9 +32,9 @@ func Code(err error) string {
 		return "usage"
 	case errors.Is(err, transport.ErrAccessDenied):
 		return "denied"
-	case errors.Is(err, ErrPeerNotFound), errors.Is(err, transport.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, ErrPeerNotFound), errors.Is(err, transport.ErrNotFound), errors.Is(err, identity.ErrNotPinned), errors.Is(err, fs.ErrNotExist):
 		return "not_found"
-	case errors.Is(err, transport.ErrIdentityChanged), errors.Is(err, ErrFingerprintMismatch), errors.Is(err, transport.ErrWrongPeer):
+	case errors.Is(err, identity.ErrIdentityChanged), errors.Is(err, ErrFingerprintMismatch), errors.Is(err, transport.ErrWrongPeer):
 		return "changed"
 	}
 	return "error"
@@ -50,6 +51,7 @@ func init() {
 	transport.RegisterClass("usage", ErrUsage)
 	transport.RegisterClass("already_running", ErrAlreadyRunning)
 	transport.RegisterClass("peer_not_found", ErrPeerNotFound)
+	transport.RegisterClass("not_pinned", identity.ErrNotPinned)
 	transport.RegisterClass("fingerprint_mismatch", ErrFingerprintMismatch)
 	transport.RegisterClass("declined", ErrDeclined)
 	transport.RegisterClass("unknown_command", ErrUnknownCommand)
@@ -59,7 +61,7 @@ func init() {
 	transport.RegisterClass("denied", transport.ErrAccessDenied)
 	transport.RegisterClass("not_found", transport.ErrNotFound)
 	transport.RegisterClass("protocol", transport.ErrProtocol)
-	transport.RegisterClass("bad_certificate", transport.ErrBadCertificate)
+	transport.RegisterClass("bad_certificate", identity.ErrBadCertificate)
 	transport.RegisterClass("closed", transport.ErrClosed)
 	// The transfer package stays free of the transport: its classes are
 	// declared here.

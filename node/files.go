@@ -18,6 +18,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
@@ -58,7 +59,7 @@ func (n *Node) acceptOffer(ctx context.Context, o shares.Offer) bool {
 	n.settingsMu.Lock()
 	auto := n.Settings.AutoAccept
 	n.settingsMu.Unlock()
-	return auto && n.Trust.Get(o.Peer.ID).State == transport.TrustVerified
+	return auto && n.Trust.Get(o.Peer.ID).State == identity.TrustVerified
 }
 
 // startFiles sets up the file service and the transfer manager.
@@ -436,7 +437,7 @@ func (n *Node) otherSources(ctx context.Context, primary string, creds Creds, na
 		wg  sync.WaitGroup
 	)
 	for _, p := range n.PeerList() {
-		if p.ID == primary || !p.Online || p.Trust == string(transport.TrustChanged) {
+		if p.ID == primary || !p.Online || p.Trust == string(identity.TrustChanged) {
 			continue
 		}
 		wg.Add(1)
@@ -694,7 +695,7 @@ func (n *Node) Search(ctx context.Context, pattern string, creds Creds, ref stri
 		wg  sync.WaitGroup
 	)
 	for _, p := range n.PeerList() {
-		if !p.Online || p.Trust == string(transport.TrustChanged) {
+		if !p.Online || p.Trust == string(identity.TrustChanged) {
 			continue
 		}
 		wg.Add(1)

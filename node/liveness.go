@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -478,7 +479,7 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		l.finish(p.ID, false, p.Online, now)
 		return
 	}
-	if p.Online && lastOK && !errors.Is(err, transport.ErrIdentityChanged) && l.n.endpoint.Heard(p.ID) != heard {
+	if p.Online && lastOK && !errors.Is(err, identity.ErrIdentityChanged) && l.n.endpoint.Heard(p.ID) != heard {
 		// The peer's side of the session moved while the probe waited: it
 		// is there, only slow (a loaded machine). Dropping the session
 		// would cost both a new handshake and load them more: 50 peers on
@@ -488,14 +489,14 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		l.finish(p.ID, false, true, now)
 		return
 	}
-	if l.n.endpoint.Busy(p.ID, started) && !errors.Is(err, transport.ErrIdentityChanged) {
+	if l.n.endpoint.Busy(p.ID, started) && !errors.Is(err, identity.ErrIdentityChanged) {
 		// The probe waited behind a transfer on the same session; the
 		// transfer itself fails if the peer is really gone.
 		l.finish(p.ID, false, p.Online, now)
 		return
 	}
 	l.n.endpoint.Drop(p.ID)
-	if errors.Is(err, transport.ErrIdentityChanged) {
+	if errors.Is(err, identity.ErrIdentityChanged) {
 		// Another key answered at the peer's address: the pin stays, the
 		// peer is not reachable there.
 		l.n.Peers.MarkOffline(p.ID, "another key answered at its address")

@@ -7,8 +7,8 @@ import (
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/printing"
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // LocalClient asks the peer running for a home over its control socket:
@@ -73,7 +73,7 @@ func (c LocalClient) RemovePeer(ctx context.Context, peer string) error {
 }
 
 // Trust pins peer's key; fingerprint confirms a changed one.
-func (c LocalClient) Trust(ctx context.Context, peer, fingerprint string) (transport.TrustEntry, error) {
+func (c LocalClient) Trust(ctx context.Context, peer, fingerprint string) (identity.TrustEntry, error) {
 	return localCall(ctx, c, opTrust, PeerRef{Peer: peer, Fingerprint: fingerprint}, nil)
 }
 

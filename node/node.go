@@ -25,6 +25,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
@@ -173,7 +174,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.Trust.OnChange(func(e transport.TrustEntry) { n.Peers.TrustChanged(e.ID) })
+	n.Trust.OnChange(func(e identity.TrustEntry) { n.Peers.TrustChanged(e.ID) })
 	if err := n.startFiles(); err != nil {
 		return nil, err
 	}
@@ -587,7 +588,7 @@ func (n *Node) registerControl() {
 		return n.AddPeer(ctx, a.Addr)
 	})
 	handle(n, opPeerRemove, func(_ context.Context, a PeerRef) (none, error) { return none{}, n.RemovePeer(a.Peer) })
-	handle(n, opTrust, func(_ context.Context, a PeerRef) (transport.TrustEntry, error) {
+	handle(n, opTrust, func(_ context.Context, a PeerRef) (identity.TrustEntry, error) {
 		e, err := n.TrustPeer(a.Peer, a.Fingerprint)
 		if err != nil {
 			return e, err
@@ -602,7 +603,7 @@ func (n *Node) registerControl() {
 		if err != nil {
 			return none{}, err
 		}
-		if err := n.Trust.Untrust(p.ID); err != nil && !errors.Is(err, transport.ErrNotFound) {
+		if err := n.Trust.Untrust(p.ID); err != nil && !errors.Is(err, identity.ErrNotPinned) {
 			return none{}, err
 		}
 		n.endpoint.Drop(p.ID)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -138,7 +139,7 @@ func TestChangedIdentityIsRefusedUntilRetrusted(t *testing.T) {
 	}
 	b.Close()
 	// Same uuid, new key.
-	_, certPEM, keyPEM, err := transport.NewIdentity(b.Identity.ID)
+	_, certPEM, keyPEM, err := identity.NewIdentity(b.Identity.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,18 +147,18 @@ func TestChangedIdentityIsRefusedUntilRetrusted(t *testing.T) {
 	os.WriteFile(filepath.Join(bHome, "identity.crt"), certPEM, 0o600)
 	b2 := startNode(t, bHome, "", pb)
 	_, err = a.Ping(ctx, bID)
-	if !errors.Is(err, transport.ErrIdentityChanged) || Code(err) != "changed" {
+	if !errors.Is(err, identity.ErrIdentityChanged) || Code(err) != "changed" {
 		t.Fatalf("ping changed peer: %v (code %s)", err, Code(err))
 	}
 	// The new key is a candidate; the pin and the table's trust stay.
-	if got := a.Trust.Get(bID); got.State != transport.TrustPinned || got.Offered != b2.Identity.Fingerprint() {
+	if got := a.Trust.Get(bID); got.State != identity.TrustPinned || got.Offered != b2.Identity.Fingerprint() {
 		t.Fatalf("after the new key was offered: %+v", got)
 	}
-	if st := peerState(a, bID).Trust; st != string(transport.TrustPinned) {
+	if st := peerState(a, bID).Trust; st != string(identity.TrustPinned) {
 		t.Fatalf("table trust %q, want pinned", st)
 	}
 	// A bare trust never adopts what was offered.
-	if _, err := a.TrustPeer(bID, ""); !errors.Is(err, transport.ErrIdentityChanged) {
+	if _, err := a.TrustPeer(bID, ""); !errors.Is(err, identity.ErrIdentityChanged) {
 		t.Fatalf("bare trust with a candidate key: %v, want ErrIdentityChanged", err)
 	}
 	// A wrong code does not re-trust.
@@ -167,7 +168,7 @@ func TestChangedIdentityIsRefusedUntilRetrusted(t *testing.T) {
 	if _, err := a.TrustPeer(bID, b2.Identity.Code()); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.Trust.Get(bID); got.State != transport.TrustVerified || got.Fingerprint != b2.Identity.Fingerprint() {
+	if got := a.Trust.Get(bID); got.State != identity.TrustVerified || got.Fingerprint != b2.Identity.Fingerprint() {
 		t.Fatalf("after re-trust %+v", got)
 	}
 	if _, err := a.Ping(ctx, bID); err != nil {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/printing"
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // The control ops: the requests the CLI and a second app start send to the
@@ -98,7 +98,7 @@ var (
 	opSharingPause    = contract[SharingPauseArgs, none](OpSharingPause)
 	opTransfers       = contract[none, []Progress](OpTransfers)
 	opTransfersCancel = contract[TransferCancelArgs, none](OpTransfersCancel)
-	opTrust           = contract[PeerRef, transport.TrustEntry](OpTrust)
+	opTrust           = contract[PeerRef, identity.TrustEntry](OpTrust)
 	opUntrust         = contract[PeerRef, none](OpUntrust)
 	opUserAdd         = contract[UserArgs, none](OpUserAdd)
 	opUserList        = contract[none, []access.AccountInfo](OpUserList)

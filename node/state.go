@@ -12,8 +12,8 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/internal/atomicfile"
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // DefaultPort is the UDP port a peer listens on unless told otherwise.
@@ -87,8 +87,8 @@ func (s *State) SetSetting(key, value string) error {
 // the network: the CLI uses it directly when no peer is running.
 type State struct {
 	Home     string
-	Identity *transport.Identity
-	Trust    *transport.TrustStore
+	Identity *identity.Identity
+	Trust    *identity.TrustStore
 	Peers    *discovery.Table
 	Accounts *access.Accounts
 	Shares   *access.Store
@@ -100,11 +100,11 @@ func OpenState(home string, log *slog.Logger) (*State, error) {
 	if err := PrivateHome(home); err != nil {
 		return nil, err
 	}
-	id, err := transport.LoadOrCreateIdentity(home)
+	id, err := identity.LoadOrCreateIdentity(home)
 	if err != nil {
 		return nil, err
 	}
-	trust, err := transport.OpenTrustStore(filepath.Join(home, "trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(home, "trust.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -222,10 +222,10 @@ func (s *State) ResolvePeer(ref string) (discovery.Peer, error) {
 
 // TrustPeer pins (or verifies, when fingerprint is given and matches) the
 // peer's key.
-func (s *State) TrustPeer(ref, fingerprint string) (transport.TrustEntry, error) {
+func (s *State) TrustPeer(ref, fingerprint string) (identity.TrustEntry, error) {
 	p, err := s.ResolvePeer(ref)
 	if err != nil {
-		return transport.TrustEntry{}, err
+		return identity.TrustEntry{}, err
 	}
 	cur := s.Trust.Get(p.ID)
 	if fingerprint == "" {
@@ -234,10 +234,10 @@ func (s *State) TrustPeer(ref, fingerprint string) (transport.TrustEntry, error)
 			// claiming this peer's public id.
 			return cur, fmt.Errorf("%w: another key (code %s) was offered for %s, whose pinned code is %s. The pinned key stays. "+
 				"If %s was reinstalled, ask its owner to read the code off their screen, then `peerdesk trust %s --fingerprint CODE`",
-				transport.ErrIdentityChanged, transport.VerificationCode(cur.Offered), p.Name, transport.VerificationCode(cur.Fingerprint), p.Name, p.ID)
+				identity.ErrIdentityChanged, identity.VerificationCode(cur.Offered), p.Name, identity.VerificationCode(cur.Fingerprint), p.Name, p.ID)
 		}
 		e, err := s.Trust.Trust(p.ID, "", false)
-		if errors.Is(err, transport.ErrNotFound) && p.Fingerprint != "" {
+		if errors.Is(err, identity.ErrNotPinned) && p.Fingerprint != "" {
 			e, err = s.Trust.Trust(p.ID, p.Fingerprint, false)
 		}
 		return e, err
@@ -246,11 +246,11 @@ func (s *State) TrustPeer(ref, fingerprint string) (transport.TrustEntry, error)
 	// name the key this peer presents (offered after a change, else pinned,
 	// else announced).
 	for _, fp := range []string{cur.Offered, cur.Fingerprint, p.Fingerprint} {
-		if fp != "" && transport.MatchesFingerprint(fp, fingerprint) {
+		if fp != "" && identity.MatchesFingerprint(fp, fingerprint) {
 			return s.Trust.Trust(p.ID, fp, true)
 		}
 	}
-	return transport.TrustEntry{}, fmt.Errorf("%w: %q does not match the key of %s (code %s)", ErrFingerprintMismatch, fingerprint, p.ID, transport.VerificationCode(firstNonEmpty(cur.Offered, cur.Fingerprint, p.Fingerprint)))
+	return identity.TrustEntry{}, fmt.Errorf("%w: %q does not match the key of %s (code %s)", ErrFingerprintMismatch, fingerprint, p.ID, identity.VerificationCode(firstNonEmpty(cur.Offered, cur.Fingerprint, p.Fingerprint)))
 }
 
 // UntrustPeer forgets the peer's pinned key.
@@ -289,7 +289,7 @@ func LockHome(home string) (unlock func(), err error) {
 
 // retrustHint adds what to do to an identity-changed error about p.
 func retrustHint(p discovery.Peer, err error) error {
-	if !errors.Is(err, transport.ErrIdentityChanged) {
+	if !errors.Is(err, identity.ErrIdentityChanged) {
 		return err
 	}
 	return fmt.Errorf("%w. If %s was reinstalled, ask its owner to read its code off their screen, then `peerdesk trust %s --fingerprint CODE`", err, p.Name, p.ID)

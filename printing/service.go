@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -493,7 +494,7 @@ func RequestingUser(account, peerName, peerID string) string {
 // alone only for a peer whose code the owner verified; others carry their
 // id's first 8 characters, which their key proves.
 func displayedPeer(name string, peer transport.PeerInfo) string {
-	if strings.TrimSpace(name) == "" || peer.Trust == transport.TrustVerified {
+	if strings.TrimSpace(name) == "" || peer.Trust == identity.TrustVerified {
 		return name
 	}
 	id := peer.ID

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -35,11 +36,11 @@ func quietLogger() *slog.Logger {
 
 func testEndpoint(t testing.TB, mux *transport.Mux) (*transport.Endpoint, string) {
 	t.Helper()
-	id, _, _, err := transport.NewIdentity(uuid.New())
+	id, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		t.Fatal(err)
 	}
-	trust, err := transport.OpenTrustStore(filepath.Join(t.TempDir(), "trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(t.TempDir(), "trust.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -179,13 +180,13 @@ func TestDisplayedPeer(t *testing.T) {
 	id := "5c65a037-2af8-4511-844c-5e231b9d4b07"
 	for _, tt := range []struct {
 		name  string
-		trust transport.TrustState
+		trust identity.TrustState
 		want  string
 	}{
-		{"desk-2", transport.TrustVerified, "desk-2"},
-		{"desk-2", transport.TrustPinned, "desk-2~5c65a037"},
-		{"boss-pc", transport.TrustNew, "boss-pc~5c65a037"},
-		{"", transport.TrustPinned, ""},
+		{"desk-2", identity.TrustVerified, "desk-2"},
+		{"desk-2", identity.TrustPinned, "desk-2~5c65a037"},
+		{"boss-pc", identity.TrustNew, "boss-pc~5c65a037"},
+		{"", identity.TrustPinned, ""},
 	} {
 		if got := displayedPeer(tt.name, transport.PeerInfo{ID: id, Trust: tt.trust}); got != tt.want {
 			t.Errorf("displayedPeer(%q, %s) = %q, want %q", tt.name, tt.trust, got, tt.want)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -30,11 +31,11 @@ func quietLogger() *slog.Logger {
 // testEndpoint starts a transport endpoint on loopback serving mux.
 func testEndpoint(tb testing.TB, mux *transport.Mux) (*transport.Endpoint, string) {
 	tb.Helper()
-	id, _, _, err := transport.NewIdentity(uuid.New())
+	id, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	trust, err := transport.OpenTrustStore(filepath.Join(tb.TempDir(), "trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(tb.TempDir(), "trust.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}

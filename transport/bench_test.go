@@ -9,17 +9,18 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 // benchEndpoint starts an endpoint on loopback that answers "bench.download"
 // with a body of the requested size.
-func benchEndpoint(tb testing.TB) (*Endpoint, *Identity) {
+func benchEndpoint(tb testing.TB) (*Endpoint, *identity.Identity) {
 	tb.Helper()
-	id, _, _, err := NewIdentity(uuid.New())
+	id, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	trust, err := OpenTrustStore(filepath.Join(tb.TempDir(), "trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(tb.TempDir(), "trust.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 // Failure classes on the wire.
@@ -110,7 +112,7 @@ func sentinelOfCode(code string) error {
 
 func init() {
 	// The transport's own classes beyond the generic codes.
-	RegisterClass("identity_changed", ErrIdentityChanged)
+	RegisterClass("identity_changed", identity.ErrIdentityChanged)
 	RegisterClass("wrong_peer", ErrWrongPeer)
 	RegisterClass("truncated", ErrTruncated)
 	RegisterClass("too_large", ErrFrameTooLarge)

@@ -1,13 +1,12 @@
-// Package transport owns a peer's identity (uuid, ECDSA key, self-signed
-// certificate, fingerprint), the trust-on-first-use store of other peers'
-// fingerprints, and the encrypted link between peers. It holds four
-// concerns today (R2 3/7 splits them into packages of their own):
+// Package transport is the encrypted link between peers, authenticated
+// with the identities and pins of package identity. It holds three
+// concerns (R2 3/7 leaves the last two to become internal packages):
 //
-//   - identity and trust: identity.go, trust.go;
 //   - sessions and streams: mutually authenticated DTLS 1.2 (pion/dtls)
 //     carrying SCTP streams, one request per stream, framed as described in
 //     docs/protocol.md (endpoint.go, session.go, stream.go, frame.go,
-//     message.go, mux.go);
+//     message.go, mux.go), and the failure classes that travel in
+//     responses (codes.go);
 //   - the UDP layer: one socket per endpoint shared by DTLS and the bulk
 //     channel, demultiplexed by record content type (demux.go), with
 //     segmentation offload where the OS has it (demux_udp*.go: sendmmsg,

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/pion/dtls/v2"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
@@ -21,8 +22,8 @@ import (
 // Config configures an Endpoint. Zero values are safe defaults.
 type Config struct {
 	// Identity and Trust are required.
-	Identity *Identity
-	Trust    *TrustStore
+	Identity *identity.Identity
+	Trust    *identity.TrustStore
 	// Handler answers streams the other side opens. Nil refuses them all.
 	Handler Handler
 	// Logger receives connection events; default slog.Default().
@@ -184,7 +185,7 @@ func (e *Endpoint) Addr() *net.UDPAddr { return e.ln.Addr().(*net.UDPAddr) }
 
 // dtlsConfig builds the DTLS configuration for one handshake. wantID, if
 // non-empty, is the peer id the caller expects at the other end.
-func (e *Endpoint) dtlsConfig(ctx context.Context, wantID string, verdict *error, trust *TrustState) *dtls.Config {
+func (e *Endpoint) dtlsConfig(ctx context.Context, wantID string, verdict *error, trust *identity.TrustState) *dtls.Config {
 	return &dtls.Config{
 		Certificates:         []tls.Certificate{e.cfg.Identity.Certificate},
 		CipherSuites:         []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
@@ -235,22 +236,22 @@ func expectedFingerprint(ctx context.Context) string {
 	return fp
 }
 
-func (e *Endpoint) verifyPeer(raw [][]byte, wantID, wantFP string) (TrustState, error) {
+func (e *Endpoint) verifyPeer(raw [][]byte, wantID, wantFP string) (identity.TrustState, error) {
 	if len(raw) == 0 {
-		return "", fmt.Errorf("%w: none presented", ErrBadCertificate)
+		return "", fmt.Errorf("%w: none presented", identity.ErrBadCertificate)
 	}
 	cert, err := x509.ParseCertificate(raw[0])
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadCertificate, err)
+		return "", fmt.Errorf("%w: %v", identity.ErrBadCertificate, err)
 	}
 	now := time.Now()
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-		return "", fmt.Errorf("%w: outside its validity period", ErrBadCertificate)
+		return "", fmt.Errorf("%w: outside its validity period", identity.ErrBadCertificate)
 	}
 	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
-		return "", fmt.Errorf("%w: not self-signed: %v", ErrBadCertificate, err)
+		return "", fmt.Errorf("%w: not self-signed: %v", identity.ErrBadCertificate, err)
 	}
-	id, err := CertificatePeerID(cert)
+	id, err := identity.CertificatePeerID(cert)
 	if err != nil {
 		return "", err
 	}
@@ -260,7 +261,7 @@ func (e *Endpoint) verifyPeer(raw [][]byte, wantID, wantFP string) (TrustState, 
 	if wantID != "" && id.String() != wantID {
 		return "", fmt.Errorf("%w: expected %s, found %s", ErrWrongPeer, wantID, id)
 	}
-	fp := Fingerprint(cert)
+	fp := identity.Fingerprint(cert)
 	if wantFP != "" && fp != wantFP {
 		return "", fmt.Errorf("%w: %s answered with another key than the one reported for it", ErrWrongPeer, id)
 	}
@@ -295,7 +296,7 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.HandshakeTimeout)
 	defer cancel()
 	var verdict error
-	var trust TrustState
+	var trust identity.TrustState
 	sniff := newALPNSniffer(c, false)
 	cfg := e.dtlsConfig(e.ctx, "", &verdict, &trust)
 	if cfg.SupportedProtocols != nil {
@@ -530,7 +531,7 @@ func (e *Endpoint) Session(ctx context.Context, id string, addrs []string) (*Ses
 		if err == nil {
 			return s, nil
 		}
-		if errors.Is(err, ErrIdentityChanged) || errors.Is(err, ErrBadCertificate) {
+		if errors.Is(err, identity.ErrIdentityChanged) || errors.Is(err, identity.ErrBadCertificate) {
 			return nil, err
 		}
 		errs = append(errs, err)
@@ -576,7 +577,7 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 	defer cancel()
 	var verdict error
-	var trust TrustState
+	var trust identity.TrustState
 	sniff := newALPNSniffer(dc, true)
 	dconn, err := dtls.ClientWithContext(hctx, sniff, e.dtlsConfig(hctx, id, &verdict, &trust))
 	if err != nil {
@@ -613,7 +614,7 @@ func (e *Endpoint) Reach(ctx context.Context, id, addr string) (time.Duration, e
 	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 	defer cancel()
 	var verdict error
-	var trust TrustState
+	var trust identity.TrustState
 	cfg := e.dtlsConfig(hctx, id, &verdict, &trust)
 	cfg.SupportedProtocols = []string{alpnReach}
 	start := time.Now()

@@ -12,30 +12,31 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 type testPeer struct {
-	id    *Identity
-	trust *TrustStore
+	id    *identity.Identity
+	trust *identity.TrustStore
 	ep    *Endpoint
 	mux   *Mux
 }
 
-func newTestPeer(t *testing.T, id *Identity) *testPeer {
+func newTestPeer(t *testing.T, id *identity.Identity) *testPeer {
 	t.Helper()
 	return newTestPeerWith(t, id, nil)
 }
 
-func newTestPeerWith(t *testing.T, id *Identity, tune func(*Config)) *testPeer {
+func newTestPeerWith(t *testing.T, id *identity.Identity, tune func(*Config)) *testPeer {
 	t.Helper()
 	if id == nil {
 		var err error
-		id, _, _, err = NewIdentity(uuid.New())
+		id, _, _, err = identity.NewIdentity(uuid.New())
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	trust, err := OpenTrustStore(filepath.Join(t.TempDir(), "trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(t.TempDir(), "trust.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +104,10 @@ func TestCallPinsOnFirstUseBothWays(t *testing.T) {
 	if peer.Fingerprint != b.id.Fingerprint() {
 		t.Fatalf("fingerprint %s, want %s", peer.Fingerprint, b.id.Fingerprint())
 	}
-	if got := a.trust.Get(b.id.ID.String()); got.State != TrustPinned || got.Fingerprint != b.id.Fingerprint() {
+	if got := a.trust.Get(b.id.ID.String()); got.State != identity.TrustPinned || got.Fingerprint != b.id.Fingerprint() {
 		t.Fatalf("a's pin of b = %+v", got)
 	}
-	if got := b.trust.Get(a.id.ID.String()); got.State != TrustPinned || got.Fingerprint != a.id.Fingerprint() {
+	if got := b.trust.Get(a.id.ID.String()); got.State != identity.TrustPinned || got.Fingerprint != a.id.Fingerprint() {
 		t.Fatalf("b's pin of a = %+v", got)
 	}
 	// The session is reused: a second call does not dial again.
@@ -128,17 +129,17 @@ func TestChangedKeyIsRefused(t *testing.T) {
 	// b comes back with a new key under the same uuid.
 	b.ep.Close()
 	a.ep.Drop(b.id.ID.String())
-	forged, _, _, err := NewIdentity(b.id.ID)
+	forged, _, _, err := identity.NewIdentity(b.id.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b2 := newTestPeer(t, forged)
 	_, err = a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil)
-	if !errors.Is(err, ErrIdentityChanged) {
+	if !errors.Is(err, identity.ErrIdentityChanged) {
 		t.Fatalf("err = %v, want ErrIdentityChanged", err)
 	}
 	// The pin stays; the new key is only a candidate.
-	if st := a.trust.Get(b.id.ID.String()); st.State != TrustPinned || st.Fingerprint != b.id.Fingerprint() || st.Offered != forged.Fingerprint() {
+	if st := a.trust.Get(b.id.ID.String()); st.State != identity.TrustPinned || st.Fingerprint != b.id.Fingerprint() || st.Offered != forged.Fingerprint() {
 		t.Fatalf("trust = %+v", st)
 	}
 	// b2 dialling a is refused by a too.
@@ -150,7 +151,7 @@ func TestChangedKeyIsRefused(t *testing.T) {
 	if _, err := a.trust.Trust(b.id.ID.String(), "", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil); !errors.Is(err, ErrIdentityChanged) {
+	if _, err := a.ep.Call(ctx, b.id.ID.String(), []string{b2.ep.Addr().String()}, "echo", nil, nil); !errors.Is(err, identity.ErrIdentityChanged) {
 		t.Fatalf("after a bare re-trust: %v, want ErrIdentityChanged", err)
 	}
 	// Trusting the new key by name (its code compared): now it works.

@@ -4,13 +4,8 @@ import "errors"
 
 // Sentinel errors callers branch on (exit codes, GUI messages).
 var (
-	// ErrIdentityChanged: the peer presented a key other than the one pinned
-	// for its id. Nothing is exchanged until a person re-trusts it.
-	ErrIdentityChanged = errors.New("peer identity changed")
 	// ErrWrongPeer: the peer at the address is not the peer that was asked for.
 	ErrWrongPeer = errors.New("peer at address has another id")
-	// ErrBadCertificate: the certificate is not a valid peer certificate.
-	ErrBadCertificate = errors.New("invalid peer certificate")
 	// ErrProtocol: the peer sent something the protocol does not allow.
 	ErrProtocol = errors.New("protocol error")
 	// ErrFrameTooLarge: a frame exceeds its size limit.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 // rawFrame builds a frame byte by byte, so tests can break any field.
@@ -316,7 +318,7 @@ func TestFailureClassesTravel(t *testing.T) {
 }
 
 func TestRemoteErrorIs(t *testing.T) {
-	sentinels := []error{ErrAccessDenied, ErrNotFound, ErrProtocol, ErrIdentityChanged}
+	sentinels := []error{ErrAccessDenied, ErrNotFound, ErrProtocol, identity.ErrIdentityChanged}
 	tests := []struct {
 		code string
 		is   error // the one sentinel it must match, nil for none

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/pion/dtls/v2"
 	"github.com/pion/logging"
 	"github.com/pion/sctp"
@@ -18,7 +19,7 @@ import (
 type PeerInfo struct {
 	ID          string
 	Fingerprint string
-	Trust       TrustState
+	Trust       identity.TrustState
 	// Addr is the UDP address the session runs over.
 	Addr *net.UDPAddr
 }
@@ -118,22 +119,22 @@ func quietLoggerFactory() logging.LoggerFactory {
 // newSession sets up SCTP over an established DTLS conn. alpn is the
 // application protocol the handshake negotiated ("" for none); under is
 // the datagram conn below DTLS (the bulk sender batches its writes).
-func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust TrustState, data DataPlane, alpn string, under net.Conn) (*Session, error) {
+func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identity.TrustState, data DataPlane, alpn string, under net.Conn) (*Session, error) {
 	state := dconn.ConnectionState()
 	if len(state.PeerCertificates) == 0 {
-		return nil, fmt.Errorf("%w: no peer certificate", ErrBadCertificate)
+		return nil, fmt.Errorf("%w: no peer certificate", identity.ErrBadCertificate)
 	}
 	cert, err := x509.ParseCertificate(state.PeerCertificates[0])
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCertificate, err)
+		return nil, fmt.Errorf("%w: %v", identity.ErrBadCertificate, err)
 	}
-	id, err := CertificatePeerID(cert)
+	id, err := identity.CertificatePeerID(cert)
 	if err != nil {
 		return nil, err
 	}
 	addr, _ := dconn.RemoteAddr().(*net.UDPAddr)
 	s := &Session{
-		peer:   PeerInfo{ID: id.String(), Fingerprint: Fingerprint(cert), Trust: trust, Addr: addr},
+		peer:   PeerInfo{ID: id.String(), Fingerprint: identity.Fingerprint(cert), Trust: trust, Addr: addr},
 		dconn:  dconn,
 		data:   data,
 		client: client,

@@ -27,6 +27,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -105,12 +106,12 @@ func logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-func newEndpoint(ctx context.Context, dir, name, listen string, plane transport.DataPlane, h transport.Handler) (*transport.Endpoint, *transport.Identity, error) {
-	id, _, _, err := transport.NewIdentity(uuid.New())
+func newEndpoint(ctx context.Context, dir, name, listen string, plane transport.DataPlane, h transport.Handler) (*transport.Endpoint, *identity.Identity, error) {
+	id, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		return nil, nil, err
 	}
-	trust, err := transport.OpenTrustStore(filepath.Join(dir, name+"-trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(dir, name+"-trust.json"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -207,7 +208,7 @@ func serveRole(o options) error {
 		return err
 	}
 	defer ep.Close()
-	tlsID, _, _, err := transport.NewIdentity(uuid.New())
+	tlsID, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		return err
 	}
@@ -362,7 +363,7 @@ func clientRole(o options) error {
 		}
 		return err
 	}
-	clientTLS, _, _, err := transport.NewIdentity(uuid.New())
+	clientTLS, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		return err
 	}
@@ -371,7 +372,7 @@ func clientRole(o options) error {
 		MinVersion:         tls.VersionTLS13,
 		InsecureSkipVerify: true, // self-signed; pinned below
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 || transport.Fingerprint(cs.PeerCertificates[0]) != srv.TLSFP {
+			if len(cs.PeerCertificates) == 0 || identity.Fingerprint(cs.PeerCertificates[0]) != srv.TLSFP {
 				return errors.New("TLS server does not match its pinned fingerprint")
 			}
 			return nil

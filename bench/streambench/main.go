@@ -35,6 +35,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -294,14 +295,14 @@ func startOurs(ctx context.Context, dir string, pattern []byte) (transfer, func(
 			ep.Close()
 		}
 	}
-	var server *transport.Identity
+	var server *identity.Identity
 	for _, name := range []string{"server", "client"} {
-		id, _, _, err := transport.NewIdentity(uuid.New())
+		id, _, _, err := identity.NewIdentity(uuid.New())
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
-		trust, err := transport.OpenTrustStore(filepath.Join(dir, name+"-trust.json"))
+		trust, err := identity.OpenTrustStore(filepath.Join(dir, name+"-trust.json"))
 		if err != nil {
 			closeAll()
 			return nil, nil, err
@@ -354,17 +355,17 @@ func startOurs(ctx context.Context, dir string, pattern []byte) (transfer, func(
 // and returns a transfer over a fresh connection (handshake not timed) plus
 // the negotiated cipher suite.
 func startTLS(ctx context.Context, pattern []byte) (transfer, uint16, func(), error) {
-	serverID, _, _, err := transport.NewIdentity(uuid.New())
+	serverID, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	clientID, _, _, err := transport.NewIdentity(uuid.New())
+	clientID, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	pin := func(fp string) func(tls.ConnectionState) error {
 		return func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 || transport.Fingerprint(cs.PeerCertificates[0]) != fp {
+			if len(cs.PeerCertificates) == 0 || identity.Fingerprint(cs.PeerCertificates[0]) != fp {
 				return errors.New("peer certificate does not match the pinned fingerprint")
 			}
 			return nil

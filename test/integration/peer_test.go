@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/test/netns"
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // port is the DTLS port every test peer listens on (each in its own
@@ -253,7 +253,7 @@ func TestChangedIdentityRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.proc.Wait(5 * time.Second)
-	_, certPEM, keyPEM, err := transport.NewIdentity(uuid.MustParse(b.id.ID))
+	_, certPEM, keyPEM, err := identity.NewIdentity(uuid.MustParse(b.id.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/peerdesk/peerdesk/transport"
+	"github.com/peerdesk/peerdesk/identity"
 )
 
 // A colleague's printer in every program's print dialog: p2 (h1) adds
@@ -234,7 +233,7 @@ func TestSharedPrinterInEveryPrintDialog(t *testing.T) {
 			t.Fatal(err)
 		}
 		owner.proc.Wait(5 * time.Second)
-		_, certPEM, keyPEM, err := transport.NewIdentity(uuid.MustParse(owner.id.ID))
+		_, certPEM, keyPEM, err := identity.NewIdentity(uuid.MustParse(owner.id.ID))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -58,8 +59,8 @@ func (r *recorder) report(out report) {
 
 // endpoint is a transport endpoint of the attacker's own, with identity id
 // (a fresh key: whatever id it claims) listening on addr.
-func endpoint(ctx context.Context, id uuid.UUID, addr string, rec *recorder) (*transport.Endpoint, *transport.Identity, error) {
-	ident, _, _, err := transport.NewIdentity(id)
+func endpoint(ctx context.Context, id uuid.UUID, addr string, rec *recorder) (*transport.Endpoint, *identity.Identity, error) {
+	ident, _, _, err := identity.NewIdentity(id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,7 +68,7 @@ func endpoint(ctx context.Context, id uuid.UUID, addr string, rec *recorder) (*t
 	if err != nil {
 		return nil, nil, err
 	}
-	trust, err := transport.OpenTrustStore(filepath.Join(dir, "trust.json"))
+	trust, err := identity.OpenTrustStore(filepath.Join(dir, "trust.json"))
 	if err != nil {
 		return nil, nil, err
 	}

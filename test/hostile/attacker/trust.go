@@ -16,6 +16,7 @@ import (
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
 	"github.com/peerdesk/peerdesk/discovery"
+	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -119,7 +120,7 @@ func reflectProbes(ctx context.Context, args []string, out report) error {
 	ip := ownIPv4()
 	var servers []*zeroconf.Server
 	for range *records {
-		ident, _, _, err := transport.NewIdentity(uuid.New())
+		ident, _, _, err := identity.NewIdentity(uuid.New())
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package transport
+package identity
 
 import (
 	"encoding/json"
@@ -236,7 +236,7 @@ func (s *TrustStore) Trust(id, fp string, verified bool) (TrustEntry, error) {
 	if fp == "" {
 		if !ok {
 			s.mu.Unlock()
-			return TrustEntry{}, fmt.Errorf("trust %s: no key known for this peer yet: %w", id, ErrNotFound)
+			return TrustEntry{}, fmt.Errorf("trust %s: %w yet", id, ErrNotPinned)
 		}
 		fp = e.Fingerprint
 	}
@@ -270,7 +270,7 @@ func (s *TrustStore) Untrust(id string) error {
 	s.mu.Lock()
 	if _, ok := s.entries[id]; !ok {
 		s.mu.Unlock()
-		return fmt.Errorf("untrust %s: %w", id, ErrNotFound)
+		return fmt.Errorf("untrust %s: %w", id, ErrNotPinned)
 	}
 	old := s.entries[id]
 	delete(s.entries, id)

@@ -1,4 +1,4 @@
-package transport
+package identity
 
 import (
 	"errors"
@@ -94,7 +94,7 @@ func TestTrustStoreSequences(t *testing.T) {
 			{op: "verify", id: peerA, fp: "", state: TrustVerified, pinned: keyA, stateNow: TrustVerified},
 		}},
 		{"trust with empty key for an unknown peer", []trustStep{
-			{op: "trust", id: peerA, fp: "", err: ErrNotFound, stateNow: TrustNew},
+			{op: "trust", id: peerA, fp: "", err: ErrNotPinned, stateNow: TrustNew},
 		}},
 		{"verified survives checks with the same key", []trustStep{
 			{op: "verify", id: peerA, fp: keyA, state: TrustVerified, pinned: keyA},
@@ -115,7 +115,7 @@ func TestTrustStoreSequences(t *testing.T) {
 			{op: "check", id: peerA, fp: keyB, state: TrustPinned, pinned: keyB, stateNow: TrustPinned},
 		}},
 		{"untrust of an unknown peer", []trustStep{
-			{op: "untrust", id: peerA, err: ErrNotFound, stateNow: TrustNew},
+			{op: "untrust", id: peerA, err: ErrNotPinned, stateNow: TrustNew},
 		}},
 		{"peers are independent", []trustStep{
 			{op: "check", id: peerA, fp: keyA, state: TrustPinned},
