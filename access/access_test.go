@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerdesk/peerdesk/internal/testlog"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -31,7 +32,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	accts, _ := OpenAccounts(home)
 	store, _ := OpenStore(home)
 	clk := newFakeClock()
-	audit, err := OpenAuditLog(home, AuditConfig{Logger: quietLogger(), Now: clk.Now})
+	audit, err := OpenAuditLog(home, AuditConfig{Logger: testlog.Logger(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	add(Share{Name: "drop", Guest: RightWO}, "")
 	add(Share{Name: "secret", Access: map[string]Right{"alice": RightRW}, Guest: RightRO}, "open-sesame")
 	add(Share{Name: "laser", Kind: KindPrinter, Queue: "Laser", Access: map[string]Right{"dave": RightPrint}}, "")
-	a := NewAccess(AccessConfig{Accounts: accts, Shares: store, Audit: audit, Now: clk.Now, Logger: quietLogger()})
+	a := NewAccess(AccessConfig{Accounts: accts, Shares: store, Audit: audit, Now: clk.Now, Logger: testlog.Logger()})
 	return &accessFixture{access: a, audit: audit, accts: accts, store: store, clock: clk}
 }
 

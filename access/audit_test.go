@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerdesk/peerdesk/internal/testlog"
 )
 
 func TestAuditAppendRead(t *testing.T) {
 	home := t.TempDir()
-	l, err := OpenAuditLog(home, AuditConfig{Logger: quietLogger()})
+	l, err := OpenAuditLog(home, AuditConfig{Logger: testlog.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestAuditAppendRead(t *testing.T) {
 
 func TestAuditTornLine(t *testing.T) {
 	home := t.TempDir()
-	l, _ := OpenAuditLog(home, AuditConfig{Logger: quietLogger()})
+	l, _ := OpenAuditLog(home, AuditConfig{Logger: testlog.Logger()})
 	l.Append(AuditRecord{PeerID: "p", Action: ActionLogin, Resource: "one"})
 	l.Append(AuditRecord{PeerID: "p", Action: ActionLogin, Resource: "two"})
 	l.Close()
@@ -53,7 +55,7 @@ func TestAuditTornLine(t *testing.T) {
 	f.WriteString(`{"time":"2026-01-01T00:00:00Z","peer_id":"p","act`)
 	f.Close()
 
-	l2, err := OpenAuditLog(home, AuditConfig{Logger: quietLogger()})
+	l2, err := OpenAuditLog(home, AuditConfig{Logger: testlog.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestAuditTornLine(t *testing.T) {
 
 func TestAuditRotation(t *testing.T) {
 	home := t.TempDir()
-	l, _ := OpenAuditLog(home, AuditConfig{Logger: quietLogger(), MaxBytes: 4096})
+	l, _ := OpenAuditLog(home, AuditConfig{Logger: testlog.Logger(), MaxBytes: 4096})
 	defer l.Close()
 	for i := range 200 {
 		l.Append(AuditRecord{PeerID: "p", Action: ActionList, Resource: fmt.Sprintf("r%03d", i), Time: time.Unix(int64(i), 0)})
@@ -104,7 +106,7 @@ func TestAuditRotation(t *testing.T) {
 // an earlier record stays kept however small the log.
 func TestAuditRefusalFloodCannotFlush(t *testing.T) {
 	clk := newFakeClock()
-	l, err := OpenAuditLog(t.TempDir(), AuditConfig{MaxBytes: 64 << 10, Now: clk.Now, Logger: quietLogger()})
+	l, err := OpenAuditLog(t.TempDir(), AuditConfig{MaxBytes: 64 << 10, Now: clk.Now, Logger: testlog.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

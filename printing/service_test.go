@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/internal/testlog"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -26,13 +25,6 @@ import (
 // The service tests run the owner's Service and a Client on two real
 // transport endpoints on loopback, printing on the real cupsd (see
 // cups_test.go).
-
-func quietLogger() *slog.Logger {
-	if os.Getenv("PEERDESK_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
 
 func testEndpoint(t testing.TB, mux *transport.Mux) (*transport.Endpoint, string) {
 	t.Helper()
@@ -44,7 +36,7 @@ func testEndpoint(t testing.TB, mux *transport.Mux) (*transport.Endpoint, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := transport.Config{Identity: id, Trust: trust, Logger: quietLogger(), HandshakeTimeout: 3 * time.Second}
+	cfg := transport.Config{Identity: id, Trust: trust, Logger: testlog.Logger(), HandshakeTimeout: 3 * time.Second}
 	if mux != nil {
 		cfg.Handler = mux
 	}
@@ -74,14 +66,14 @@ func newPrintEnv(t testing.TB, backend Backend) *printEnv {
 func newPrintEnvWith(t testing.TB, backend Backend, configure func(*ServiceConfig)) *printEnv {
 	t.Helper()
 	files, err := shares.NewService(shares.ServiceConfig{
-		Home: t.TempDir(), Name: "owner", Logger: quietLogger(),
+		Home: t.TempDir(), Name: "owner", Logger: testlog.Logger(),
 		PeerName: func(id string) string { return "desk-2" },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { files.Close() })
-	cfg := ServiceConfig{Backend: backend, Access: files.Access(), Shares: files.Shares(), Logger: quietLogger(), TempDir: t.TempDir()}
+	cfg := ServiceConfig{Backend: backend, Access: files.Access(), Shares: files.Shares(), Logger: testlog.Logger(), TempDir: t.TempDir()}
 	if configure != nil {
 		configure(&cfg)
 	}

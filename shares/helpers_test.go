@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,16 +15,9 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/internal/testlog"
 	"github.com/peerdesk/peerdesk/transport"
 )
-
-// quietLogger keeps test output readable; set PEERDESK_TEST_LOG=1 to see logs.
-func quietLogger() *slog.Logger {
-	if os.Getenv("PEERDESK_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
 
 // testEndpoint starts a transport endpoint on loopback serving mux.
 func testEndpoint(tb testing.TB, mux *transport.Mux) (*transport.Endpoint, string) {
@@ -39,7 +30,7 @@ func testEndpoint(tb testing.TB, mux *transport.Mux) (*transport.Endpoint, strin
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := transport.Config{Identity: id, Trust: trust, Logger: quietLogger(), HandshakeTimeout: 3 * time.Second}
+	cfg := transport.Config{Identity: id, Trust: trust, Logger: testlog.Logger(), HandshakeTimeout: 3 * time.Second}
 	if mux != nil {
 		cfg.Handler = mux
 	}
@@ -85,7 +76,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 		tb.Fatal(err)
 	}
 	svc, err := NewService(ServiceConfig{
-		Home: e.home, Name: "server", Inbox: e.inbox, Logger: quietLogger(), Limiter: o.limiter,
+		Home: e.home, Name: "server", Inbox: e.inbox, Logger: testlog.Logger(), Limiter: o.limiter,
 		PeerName: func(id string) string { return "client-" + id[:4] },
 		Accept: func(ctx context.Context, off Offer) bool {
 			e.mu.Lock()

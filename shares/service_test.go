@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/internal/testlog"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -402,7 +403,7 @@ func newEnvAt(t *testing.T, home, shareDir, inbox string) *env {
 	e := newEnv(t)
 	e.server.Close()
 	e.svc.Close()
-	svc, err := NewService(ServiceConfig{Home: home, Inbox: inbox, Logger: quietLogger()})
+	svc, err := NewService(ServiceConfig{Home: home, Inbox: inbox, Logger: testlog.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package access
+// Package testlog is the logger of the core packages' tests: quiet, unless
+// PEERDESK_TEST_LOG is set, then everything down to debug on stderr.
+package testlog
 
 import (
 	"io"
@@ -6,8 +8,8 @@ import (
 	"os"
 )
 
-// quietLogger keeps test output readable; set PEERDESK_TEST_LOG=1 to see logs.
-func quietLogger() *slog.Logger {
+// Logger is a test's logger.
+func Logger() *slog.Logger {
 	if os.Getenv("PEERDESK_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
