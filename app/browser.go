@@ -35,10 +35,11 @@ type browserScreen struct {
 	uploadF  *widget.Button
 	uploadD  *widget.Button
 	mkdir    *widget.Button
+	act      *activity // what the last download or upload did
 }
 
 func newBrowserScreen(svc services, peers *peersModel, win fyne.Window) *browserScreen {
-	s := &browserScreen{svc: svc, win: win, peers: peers, selected: -1, peerIDs: map[string]string{}}
+	s := &browserScreen{svc: svc, win: win, peers: peers, selected: -1, peerIDs: map[string]string{}, act: newActivity()}
 	s.m = newBrowserModel(svc.files, svc.onUI, svc.bg)
 	if svc.logins != nil {
 		s.m.logins = svc.logins
@@ -129,7 +130,7 @@ func (s *browserScreen) view() fyne.CanvasObject {
 	s.status.Wrapping = fyne.TextWrapWord
 	s.syncPeers()
 	s.refresh()
-	return container.NewBorder(container.NewVBox(top, tools), s.status, nil, nil, s.table)
+	return container.NewBorder(container.NewVBox(top, tools), container.NewVBox(s.act.box, s.status), nil, nil, s.table)
 }
 
 func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
@@ -303,21 +304,39 @@ func (s *browserScreen) chooseDownload() {
 		if err != nil || dir == nil {
 			return
 		}
-		dest := dir.Path()
-		s.svc.bg(func() {
-			res, err := s.svc.files.Get(context.Background(), rp, creds, node.GetOptions{Dest: dest}, nil)
-			s.svc.onUI(func() {
-				if err != nil {
-					showError(s.win, "download "+name, err)
-					return
-				}
-				fyne.CurrentApp().SendNotification(fyne.NewNotification("Download finished",
-					fmt.Sprintf("%s: %d file(s), %s in %s", name, len(res.Files), humanBytes(res.Bytes), dest)))
-			})
-		})
+		s.downloadInto(rp, name, creds, dir.Path())
 	}, s.win)
 	d.SetTitleText("Download " + name + " into…")
 	d.Show()
+}
+
+// downloadInto fetches rp (called name) into the local folder dest,
+// saying on this screen how far it is and where the files went.
+func (s *browserScreen) downloadInto(rp node.RemotePath, name string, creds node.Creds, dest string) {
+	s.act.start("Downloading " + name + " from " + s.m.PeerName + "…")
+	progress := func(p node.Progress) { s.svc.onUI(func() { s.act.progress(p) }) }
+	s.svc.bg(func() {
+		res, err := s.svc.files.Get(context.Background(), rp, creds, node.GetOptions{Dest: dest}, progress)
+		s.svc.onUI(func() {
+			if err != nil {
+				s.act.finish("Download of "+name+" stopped: "+humanError(err), "")
+				showError(s.win, "download "+name, err)
+				return
+			}
+			text := fmt.Sprintf("Downloaded %s: %s in %s", name, filesAndBytes(len(res.Files), res.Bytes), dest)
+			s.act.finish(text, dest)
+			fyne.CurrentApp().SendNotification(fyne.NewNotification("Download finished", text))
+		})
+	})
+}
+
+// filesAndBytes is "1 file, 2.0 KiB" or "3 files, 1.5 MiB".
+func filesAndBytes(n int, size int64) string {
+	files := "files"
+	if n == 1 {
+		files = "file"
+	}
+	return fmt.Sprintf("%d %s, %s", n, files, humanBytes(size))
 }
 
 func (s *browserScreen) chooseUploadFile() {
@@ -347,17 +366,27 @@ func (s *browserScreen) upload(paths []string) {
 	}
 	rp, creds := s.m.Target(), s.m.Creds()
 	what := filesSummary(paths)
+	where := s.m.PeerName + ":" + path.Join(rp.Share, rp.Path)
+	s.act.start("Uploading " + what + " to " + where + "…")
+	progress := func(p node.Progress) { s.svc.onUI(func() { s.act.progress(p) }) }
 	s.svc.bg(func() {
-		res, err := s.svc.files.Put(context.Background(), paths, rp, creds, false, nil)
+		res, err := s.svc.files.Put(context.Background(), paths, rp, creds, false, progress)
 		s.svc.onUI(func() {
 			if rp == s.m.Target() {
 				s.m.Load()
 			}
 			if err != nil {
+				s.act.finish("Upload of "+what+" stopped: "+humanError(err), "")
 				showError(s.win, "upload "+what, err)
 				return
 			}
-			fyne.CurrentApp().SendNotification(fyne.NewNotification("Upload finished", fmt.Sprintf("%d file(s) to %s", len(res), s.m.PeerName)))
+			var size int64
+			for _, r := range res {
+				size += r.Size
+			}
+			text := fmt.Sprintf("Uploaded %s to %s", filesAndBytes(len(res), size), where)
+			s.act.finish(text, "")
+			fyne.CurrentApp().SendNotification(fyne.NewNotification("Upload finished", text))
 		})
 	})
 }

@@ -44,6 +44,10 @@ type fakeFiles struct {
 	tree  map[string][]shares.Entry // "share/dir" → entries
 	calls []string
 	made  []node.RemotePath
+	// midway, if set, runs in Get and Put after half of the bytes moved;
+	// failGet, if set, is what Get returns after that.
+	midway  func()
+	failGet error
 }
 
 func newFakeFiles() *fakeFiles {
@@ -81,12 +85,29 @@ func (f *fakeFiles) Browse(_ context.Context, rp node.RemotePath, c node.Creds, 
 	return node.Listing{Entries: slices.Clone(e)}, nil
 }
 
-func (f *fakeFiles) Get(context.Context, node.RemotePath, node.Creds, node.GetOptions, func(node.Progress)) (node.GetResult, error) {
-	return node.GetResult{}, nil
+func (f *fakeFiles) Get(_ context.Context, rp node.RemotePath, _ node.Creds, _ node.GetOptions, progress func(node.Progress)) (node.GetResult, error) {
+	f.halfway(progress)
+	if f.failGet != nil {
+		return node.GetResult{}, f.failGet
+	}
+	return node.GetResult{Files: []node.GotFile{{}, {}}, Bytes: 4096}, nil
 }
 
-func (f *fakeFiles) Put(context.Context, []string, node.RemotePath, node.Creds, bool, func(node.Progress)) ([]node.PutResult, error) {
-	return nil, nil
+func (f *fakeFiles) Put(_ context.Context, locals []string, _ node.RemotePath, _ node.Creds, _ bool, progress func(node.Progress)) ([]node.PutResult, error) {
+	f.halfway(progress)
+	return []node.PutResult{{Local: locals[0], Size: 300}}, nil
+}
+
+// halfway reports two transfers, one done and one not started, as a
+// transfer would, and runs midway.
+func (f *fakeFiles) halfway(progress func(node.Progress)) {
+	if progress != nil {
+		progress(node.Progress{ID: "t1", Bytes: 2048, Total: 2048})
+		progress(node.Progress{ID: "t2", Bytes: 0, Total: 2048})
+	}
+	if f.midway != nil {
+		f.midway()
+	}
 }
 
 func (f *fakeFiles) Mkdir(_ context.Context, rp node.RemotePath, _ node.Creds) error {
@@ -205,6 +226,60 @@ func TestBrowserScreenShowsFolder(t *testing.T) {
 	s.makeFolder(" New ")
 	if len(files.made) != 1 || files.made[0] != (node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports/New"}) {
 		t.Errorf("mkdir %+v", files.made)
+	}
+}
+
+// TestFilesSaysWhatTransfersDid (R2 7/7 item 3): a download or upload
+// started on the Files screen is said there while it runs (what, how far)
+// and when it ends (how many files, how much, where; Open folder for a
+// download), not only in a notification; a failed one says so there too.
+func TestFilesSaysWhatTransfersDid(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	files := newFakeFiles()
+	s := newBrowserScreen(syncSvc(services{files: files}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 500))
+	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+	s.m.OpenPeer("pc1", "Front desk")
+	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
+	if s.act.box.Visible() {
+		t.Fatal("the activity strip shows before anything ran")
+	}
+
+	dest := t.TempDir()
+	var during string
+	var fraction float64
+	files.midway = func() { during, fraction = s.act.label.Text, s.act.bar.Value }
+	s.downloadInto(node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports"}, "Reports", s.m.Creds(), dest)
+	if during != "Downloading Reports from Front desk…" || fraction != 0.5 {
+		t.Errorf("while downloading: %q at %v, want the name and 0.5", during, fraction)
+	}
+	markup := test.RenderToMarkup(w.Canvas())
+	for _, want := range []string{"Downloaded Reports: 2 files, 4.0 KiB in " + dest, ">Open folder<"} {
+		if !strings.Contains(markup, want) {
+			t.Errorf("after the download the Files screen lacks %q", want)
+		}
+	}
+	if !s.act.open.Visible() || s.act.bar.Visible() || s.act.dir != dest {
+		t.Errorf("after the download: open %v, bar %v, dir %q", s.act.open.Visible(), s.act.bar.Visible(), s.act.dir)
+	}
+
+	s.m.Open(s.m.Rows[0]) // Reports: writable for bob
+	s.upload([]string{filepath.Join(dest, "minutes.txt")})
+	if during != "Uploading minutes.txt to Front desk:docs/Reports…" {
+		t.Errorf("while uploading: %q", during)
+	}
+	if got := s.act.label.Text; got != "Uploaded 1 file, 300 B to Front desk:docs/Reports" || s.act.open.Visible() {
+		t.Errorf("after the upload: %q (open folder shown: %v)", got, s.act.open.Visible())
+	}
+
+	files.failGet = fmt.Errorf("get: %w", transport.ErrUnreachable)
+	s.downloadInto(node.RemotePath{Peer: "pc1", Share: "docs", Path: "a.pdf"}, "a.pdf", s.m.Creds(), dest)
+	if got := s.act.label.Text; !strings.HasPrefix(got, "Download of a.pdf stopped: The other PC does not answer") || s.act.open.Visible() {
+		t.Errorf("after a failed download: %q (open folder shown: %v)", got, s.act.open.Visible())
 	}
 }
 
