@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/peerdesk/peerdesk/transport/internal/udp"
 )
 
 // BulkDataPlane moves bodies over the session's bulk channel: offset-
@@ -104,7 +106,7 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 // bulkMux is a session's bulk channel: the transfers of both directions,
 // as bulk records on the session's UDP flow.
 type bulkMux struct {
-	conn     datagramConn
+	conn     udp.Conn
 	keys     *bulkKeys
 	maxChunk int // data bytes per packet that fit this side's path
 	closed   <-chan struct{}
@@ -188,7 +190,7 @@ func (m *bulkMux) flushAcks() {
 	}
 }
 
-func newBulkMux(conn datagramConn, keys *bulkKeys, maxChunk int, closed <-chan struct{}) *bulkMux {
+func newBulkMux(conn udp.Conn, keys *bulkKeys, maxChunk int, closed <-chan struct{}) *bulkMux {
 	return &bulkMux{
 		conn:     conn,
 		keys:     keys,
@@ -212,14 +214,14 @@ func (m *bulkMux) write(msg []byte) error {
 	if err != nil {
 		return err
 	}
-	return m.conn.writeDatagram(rec)
+	return m.conn.WriteDatagram(rec)
 }
 
 // writeBatch sends messages with as few system calls as the datagram
 // layer allows.
 func (m *bulkMux) writeBatch(msgs [][]byte) error {
 	if len(msgs) > 1 {
-		m.conn.cork()
+		m.conn.Cork()
 	}
 	var err error
 	for _, msg := range msgs {
@@ -228,15 +230,25 @@ func (m *bulkMux) writeBatch(msgs [][]byte) error {
 		}
 	}
 	if len(msgs) > 1 {
-		if uerr := m.conn.uncork(); err == nil {
+		if uerr := m.conn.Uncork(); err == nil {
 			err = uerr
 		}
 	}
 	return err
 }
 
-// takeRecord takes one bulk record from the datagram layer; it runs on the
-// goroutine that reads the session's datagrams.
+// divert takes a datagram the UDP layer read if it is a bulk record (DTLS
+// gets the others); it runs on the goroutine that reads the session's
+// datagrams.
+func (m *bulkMux) divert(d []byte) bool {
+	if !isBulkRecord(d) {
+		return false
+	}
+	m.takeRecord(d)
+	return true
+}
+
+// takeRecord takes one bulk record from the datagram layer.
 func (m *bulkMux) takeRecord(rec []byte) {
 	msg, err := m.keys.openRecord(rec)
 	if err != nil || len(msg) == 0 {

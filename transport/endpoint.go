@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/transport/internal/udp"
 	"github.com/pion/dtls/v2"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
@@ -143,7 +144,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	}
 	// Only a DTLS handshake record may create a connection: stray or
 	// forged datagrams cost nothing.
-	ln, err := listenUDP(uaddr, cfg.SocketBuffer, isHandshakeDatagram)
+	ln, err := udp.Listen(uaddr, cfg.SocketBuffer, isHandshakeDatagram)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
@@ -573,7 +574,7 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	}
 	_ = uc.SetReadBuffer(e.cfg.SocketBuffer)
 	_ = uc.SetWriteBuffer(e.cfg.SocketBuffer)
-	dc := newDgramConn(uc)
+	dc := udp.NewConnected(uc)
 	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 	defer cancel()
 	var verdict error
@@ -618,7 +619,7 @@ func (e *Endpoint) Reach(ctx context.Context, id, addr string) (time.Duration, e
 	cfg := e.dtlsConfig(hctx, id, &verdict, &trust)
 	cfg.SupportedProtocols = []string{alpnReach}
 	start := time.Now()
-	dconn, err := dtls.ClientWithContext(hctx, newDgramConn(uc), cfg)
+	dconn, err := dtls.ClientWithContext(hctx, udp.NewConnected(uc), cfg)
 	if err != nil {
 		uc.Close()
 		if verdict != nil {

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/peerdesk/peerdesk/transport/internal/udp"
 )
 
 // TestHandlerPanicEndsOnlyItsStream: a handler that panics on what a peer
@@ -139,7 +141,7 @@ func TestDeadPeerSessionClosed(t *testing.T) {
 	}
 	<-sending
 	// a vanishes: its socket closes under it, nothing is said.
-	a.ep.ln.(*udpListener).sock.c.Close()
+	a.ep.ln.(*udp.Listener).Socket().Close()
 	gone := time.Now()
 	has := func(id string) bool {
 		for _, p := range b.ep.Sessions() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/transport/internal/udp"
 	"github.com/pion/dtls/v2"
 	"github.com/pion/logging"
 	"github.com/pion/sctp"
@@ -150,11 +151,11 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identi
 		// The bulk channel needs keys from the handshake and the datagram
 		// layer to send and take its records; without either, bodies go
 		// as data frames.
-		dc, ok := under.(datagramConn)
+		dc, ok := under.(udp.Conn)
 		keys, err := newBulkKeys(state, client)
 		if ok && err == nil {
 			s.bulk = newBulkMux(dc, keys, datagramLimit(addr)-bulkRecordOverhead-bulkDataHeader, s.closed)
-			dc.setBulkHandler(s.bulk.takeRecord, s.bulk.flushAcks)
+			dc.SetDivert(s.bulk.divert, s.bulk.flushAcks)
 		}
 	}
 	opts := sctpOptions(dconn, id.String())

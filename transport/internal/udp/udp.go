@@ -1,4 +1,12 @@
-package transport
+// Package udp is the UDP layer under a peer's DTLS sessions. One socket
+// serves every remote address (Listener hands each its own net.Conn); a
+// dialled session has its own connected socket (Connected). It batches
+// datagrams where the system can: the bulk sender corks a conn, pion
+// writes a burst of records into it, and uncorking sends them with one
+// system call (UDP segmentation offload on Linux; docs/transport.md has
+// the numbers). Reads take coalesced datagrams (UDP GRO) apart. Elsewhere
+// it falls back to one datagram per call.
+package udp
 
 import (
 	"errors"
@@ -13,13 +21,6 @@ import (
 
 	"github.com/pion/transport/v2/deadline"
 )
-
-// The UDP layer under DTLS. It batches datagrams where the system can:
-// the bulk sender corks a socket, pion writes a burst of records into it,
-// and uncorking sends them with one system call (UDP segmentation offload
-// on Linux; docs/transport.md has the numbers). Reads take coalesced
-// datagrams (UDP GRO) apart. Elsewhere it falls back to one datagram per
-// call.
 
 const (
 	// maxGSOSegments and maxGSOBytes bound one segmented send (the
@@ -36,44 +37,46 @@ const (
 	acceptBacklog = 128
 )
 
-// datagramConn is the conn under DTLS as the bulk channel uses it: it
-// sends bulk records next to pion's, batching them while corked, and hands
-// the bulk records it reads to the handler instead of to pion.
-type datagramConn interface {
-	cork()
-	uncork() error
-	writeDatagram(b []byte) error
-	setBulkHandler(h func(rec []byte), drained func())
+// Conn is the conn under DTLS as a second consumer of the same socket
+// (the bulk channel) uses it: it sends that consumer's datagrams next to
+// pion's, batching them while corked, and diverts the datagrams it reads
+// that the consumer takes instead of handing them to pion.
+type Conn interface {
+	// Cork holds writes back until Uncork sends them in as few system
+	// calls as the OS allows.
+	Cork()
+	Uncork() error
+	WriteDatagram(b []byte) error
+	// SetDivert offers every datagram read to take first: one it takes
+	// does not reach pion. drained runs when the datagrams read so far
+	// are all handled and the next read may block (the bulk receiver
+	// acknowledges then: one ack per batch of datagrams, not per
+	// datagram).
+	SetDivert(take func(datagram []byte) bool, drained func())
 }
 
-// bulkHook holds a conn's bulk handlers: h takes each bulk record, drained
-// runs when the records read so far are all handled and the next read may
-// block (the receiver acknowledges then: one ack per batch of datagrams,
-// not per datagram).
-type bulkHook struct {
-	h       atomic.Pointer[func([]byte)]
+// divertHook holds a conn's divert handlers.
+type divertHook struct {
+	take    atomic.Pointer[func([]byte) bool]
 	drained atomic.Pointer[func()]
 }
 
-func (k *bulkHook) setBulkHandler(h func([]byte), drained func()) {
+// SetDivert sets the divert handlers (see Conn).
+func (k *divertHook) SetDivert(take func([]byte) bool, drained func()) {
 	k.drained.Store(&drained)
-	k.h.Store(&h)
+	k.take.Store(&take)
 }
 
-func (k *bulkHook) drain() {
+func (k *divertHook) drain() {
 	if d := k.drained.Load(); d != nil && *d != nil {
 		(*d)()
 	}
 }
 
-// take hands d to the bulk handler if it is a bulk record.
-func (k *bulkHook) take(d []byte) bool {
-	h := k.h.Load()
-	if h == nil || !isBulkRecord(d) {
-		return false
-	}
-	(*h)(d)
-	return true
+// diverted offers d to the divert handler; it reports whether it was taken.
+func (k *divertHook) diverted(d []byte) bool {
+	h := k.take.Load()
+	return h != nil && *h != nil && (*h)(d)
 }
 
 // rxBatch is one read: a buffer and the datagrams in it.
@@ -160,24 +163,25 @@ func (q *sendQueue) flushLocked() error {
 	return err
 }
 
-// dgramConn is a dialled (connected) UDP socket as the net.Conn DTLS runs
+// Connected is a dialled (connected) UDP socket as the net.Conn DTLS runs
 // over: reads hand out coalesced datagrams one by one, writes batch while
 // corked.
-type dgramConn struct {
+type Connected struct {
 	*net.UDPConn
-	bulkHook
+	divertHook
 	sock *udpSock
 	q    sendQueue
 	rx   *rxBatch
 	next int
 }
 
-func newDgramConn(c *net.UDPConn) *dgramConn {
+// NewConnected wraps a connected socket; the conn owns it from now on.
+func NewConnected(c *net.UDPConn) *Connected {
 	s := newUDPSock(c, true)
-	return &dgramConn{UDPConn: c, sock: s, q: sendQueue{sock: s}, rx: getRx()}
+	return &Connected{UDPConn: c, sock: s, q: sendQueue{sock: s}, rx: getRx()}
 }
 
-func (d *dgramConn) Read(p []byte) (int, error) {
+func (d *Connected) Read(p []byte) (int, error) {
 	for {
 		if d.next >= len(d.rx.segs) {
 			d.drain()
@@ -189,7 +193,7 @@ func (d *dgramConn) Read(p []byte) (int, error) {
 		}
 		seg := d.rx.segs[d.next]
 		d.next++
-		if d.take(seg) {
+		if d.diverted(seg) {
 			continue
 		}
 		if len(seg) > len(p) {
@@ -199,15 +203,15 @@ func (d *dgramConn) Read(p []byte) (int, error) {
 	}
 }
 
-func (d *dgramConn) Write(p []byte) (int, error)  { return d.q.write(p) }
-func (d *dgramConn) writeDatagram(b []byte) error { _, err := d.q.write(b); return err }
-func (d *dgramConn) cork()                        { d.q.cork() }
-func (d *dgramConn) uncork() error                { return d.q.uncork() }
+func (d *Connected) Write(p []byte) (int, error)  { return d.q.write(p) }
+func (d *Connected) WriteDatagram(b []byte) error { _, err := d.q.write(b); return err }
+func (d *Connected) Cork()                        { d.q.cork() }
+func (d *Connected) Uncork() error                { return d.q.uncork() }
 
-// udpListener is the endpoint's UDP socket: it hands each remote address
+// Listener is the endpoint's UDP socket: it hands each remote address
 // its own conn (only a datagram that passes filter may create one) and
 // reads in batches.
-type udpListener struct {
+type Listener struct {
 	sock   *udpSock
 	filter func([]byte) bool
 	accept chan *udpPeerConn
@@ -218,14 +222,17 @@ type udpListener struct {
 	done   chan struct{}
 }
 
-func listenUDP(addr *net.UDPAddr, buffer int, filter func([]byte) bool) (*udpListener, error) {
+// Listen opens the socket at addr with buffer bytes of kernel buffers each
+// way. A remote address gets its conn only with a datagram filter accepts
+// (a DTLS ClientHello), so stray datagrams hold nothing.
+func Listen(addr *net.UDPAddr, buffer int, filter func([]byte) bool) (*Listener, error) {
 	c, err := net.ListenUDP("udp", addr)
 	if err != nil {
 		return nil, err
 	}
 	_ = c.SetReadBuffer(buffer)
 	_ = c.SetWriteBuffer(buffer)
-	l := &udpListener{
+	l := &Listener{
 		sock:   newUDPSock(c, false),
 		filter: filter,
 		accept: make(chan *udpPeerConn, acceptBacklog),
@@ -236,7 +243,7 @@ func listenUDP(addr *net.UDPAddr, buffer int, filter func([]byte) bool) (*udpLis
 	return l, nil
 }
 
-func (l *udpListener) readLoop() {
+func (l *Listener) readLoop() {
 	defer close(l.done)
 	for {
 		b := getRx()
@@ -274,7 +281,7 @@ func canonical(a netip.AddrPort) netip.AddrPort {
 }
 
 // conn finds the conn of b's sender, making one if b may open it.
-func (l *udpListener) conn(b *rxBatch) *udpPeerConn {
+func (l *Listener) conn(b *rxBatch) *udpPeerConn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if c := l.conns[b.from]; c != nil {
@@ -301,7 +308,7 @@ func (l *udpListener) conn(b *rxBatch) *udpPeerConn {
 	}
 }
 
-func (l *udpListener) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.accept:
 		return c, nil
@@ -311,7 +318,7 @@ func (l *udpListener) Accept() (net.Conn, error) {
 }
 
 // Close stops accepting and closes the socket; conns still open fail.
-func (l *udpListener) Close() error {
+func (l *Listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -324,12 +331,16 @@ func (l *udpListener) Close() error {
 	return err
 }
 
-func (l *udpListener) Addr() net.Addr { return l.sock.c.LocalAddr() }
+func (l *Listener) Addr() net.Addr { return l.sock.c.LocalAddr() }
+
+// Socket is the socket itself (tests close it under the conns, as a
+// machine that vanishes would).
+func (l *Listener) Socket() *net.UDPConn { return l.sock.c }
 
 // udpPeerConn is one remote address's share of the listener's socket.
 type udpPeerConn struct {
-	bulkHook
-	l     *udpListener
+	divertHook
+	l     *Listener
 	addr  netip.AddrPort
 	uaddr *net.UDPAddr
 	q     sendQueue
@@ -349,7 +360,7 @@ func (c *udpPeerConn) Read(p []byte) (int, error) {
 			if c.next < len(c.cur.segs) {
 				seg := c.cur.segs[c.next]
 				c.next++
-				if c.take(seg) {
+				if c.diverted(seg) {
 					continue
 				}
 				if len(seg) > len(p) {
@@ -389,9 +400,9 @@ func (c *udpPeerConn) Write(p []byte) (int, error) {
 	return c.q.write(p)
 }
 
-func (c *udpPeerConn) writeDatagram(b []byte) error { _, err := c.Write(b); return err }
-func (c *udpPeerConn) cork()                        { c.q.cork() }
-func (c *udpPeerConn) uncork() error                { return c.q.uncork() }
+func (c *udpPeerConn) WriteDatagram(b []byte) error { _, err := c.Write(b); return err }
+func (c *udpPeerConn) Cork()                        { c.q.cork() }
+func (c *udpPeerConn) Uncork() error                { return c.q.uncork() }
 
 func (c *udpPeerConn) Close() error {
 	c.closeOnce.Do(func() {
