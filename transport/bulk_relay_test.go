@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/peerdesk/peerdesk/transport/internal/bulk"
 )
 
 // relay is an in-process UDP relay between a client and a server endpoint
@@ -114,7 +116,7 @@ func (r *relay) damage(dir int, d []byte) [][]byte {
 	if r.blackhole.Load() {
 		return nil
 	}
-	if !isBulkRecord(d) {
+	if !bulk.IsRecord(d) {
 		return [][]byte{d}
 	}
 	r.bulkSeen.Add(1)
@@ -303,8 +305,8 @@ func TestBulkSurvivesDamage(t *testing.T) {
 // that crashed or left the network): both ends must give up with an error
 // within a bounded time, not hang.
 func TestBulkPeerVanishes(t *testing.T) {
-	defer func(d time.Duration) { bulkIdleTimeout = d }(bulkIdleTimeout)
-	bulkIdleTimeout = time.Second
+	defer func(d time.Duration) { bulk.IdleTimeout = d }(bulk.IdleTimeout)
+	bulk.IdleTimeout = time.Second
 	p := newRelayPair(t, impairment{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

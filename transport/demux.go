@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/peerdesk/peerdesk/transport/internal/bulk"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/extension"
 	"github.com/pion/dtls/v2/pkg/protocol/handshake"
@@ -27,7 +28,7 @@ const (
 
 // datagramLimit is the largest datagram that reaches remote without IP
 // fragmentation: the MTU of the local interface that routes to remote,
-// less IP and UDP headers, and never more than bulkMaxDatagram. Both sides
+// less IP and UDP headers, and never more than bulk.MaxDatagram. Both sides
 // measure it; the receiver's value wins (bulkAck.chunk). When the
 // interface cannot be found it assumes the smallest IPv6 MTU.
 func datagramLimit(remote *net.UDPAddr) int {
@@ -42,7 +43,7 @@ func datagramLimit(remote *net.UDPAddr) int {
 	if remote != nil && remote.IP.To4() == nil {
 		overhead = 40 + 8
 	}
-	return min(mtu-overhead, bulkMaxDatagram)
+	return min(mtu-overhead, bulk.MaxDatagram)
 }
 
 // interfaceMTU finds the MTU of the interface the system would send to

@@ -379,7 +379,7 @@ func (e *Endpoint) adopt(sess *Session) {
 	e.sessions[sess.peer.ID] = sess
 	e.mu.Unlock()
 	if sess.bulk != nil {
-		sess.bulk.log = e.cfg.Logger.With("peer", sess.peer.ID)
+		sess.bulk.SetLogger(e.cfg.Logger.With("peer", sess.peer.ID))
 	}
 	if old != nil && old != sess {
 		// Both sides dialled at once, or the peer restarted. Keep the new one

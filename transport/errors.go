@@ -1,17 +1,23 @@
 package transport
 
-import "errors"
+import (
+	"errors"
 
-// Sentinel errors callers branch on (exit codes, GUI messages).
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
+)
+
+// Sentinel errors callers branch on (exit codes, GUI messages). Those the
+// internal packages produce too are declared in internal/errs (and
+// ErrStalled in internal/bulk): the same values under their public names.
 var (
 	// ErrWrongPeer: the peer at the address is not the peer that was asked for.
 	ErrWrongPeer = errors.New("peer at address has another id")
 	// ErrProtocol: the peer sent something the protocol does not allow.
-	ErrProtocol = errors.New("protocol error")
+	ErrProtocol = errs.Protocol
 	// ErrFrameTooLarge: a frame exceeds its size limit.
-	ErrFrameTooLarge = errors.New("frame too large")
+	ErrFrameTooLarge = errs.FrameTooLarge
 	// ErrTruncated: a body ended before its announced end.
-	ErrTruncated = errors.New("body truncated")
+	ErrTruncated = errs.Truncated
 	// ErrAccessDenied: the remote peer refused the request.
 	ErrAccessDenied = errors.New("access denied")
 	// ErrNotFound: the remote peer has no such thing.
@@ -19,5 +25,5 @@ var (
 	// ErrUnreachable: no connection to the peer could be made.
 	ErrUnreachable = errors.New("peer unreachable")
 	// ErrClosed: the endpoint or session is closed.
-	ErrClosed = errors.New("closed")
+	ErrClosed = errs.Closed
 )

@@ -3,6 +3,8 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/peerdesk/peerdesk/transport/internal/bulk"
 )
 
 // ProtocolVersion is the version every frame carries. A peer refuses frames
@@ -72,7 +74,7 @@ func (t FrameType) maxPayload() int {
 	case FrameEnd:
 		return 8
 	case FrameBulk:
-		return bulkStartSize
+		return bulk.StartSize
 	}
 	return -1
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/transport/internal/bulk"
 	"github.com/peerdesk/peerdesk/transport/internal/udp"
 	"github.com/pion/dtls/v2"
 	"github.com/pion/logging"
@@ -32,7 +33,7 @@ type Session struct {
 	dconn  *dtls.Conn
 	assoc  *sctp.Association
 	data   DataPlane
-	bulk   *bulkMux // nil unless the peer speaks the bulk channel
+	bulk   *bulk.Mux // nil unless the peer speaks the bulk channel
 	client bool
 
 	mu     sync.Mutex
@@ -75,7 +76,7 @@ func (s *Session) peerGone(now time.Time) bool {
 	}
 	// A bulk transfer moves no SCTP traffic for as long as it runs, and
 	// has its own idle timeout: it counts as hearing from the peer.
-	if rx := s.assoc.BytesReceived(); rx != s.heard || s.heardAt.IsZero() || (s.bulk != nil && s.bulk.busy()) {
+	if rx := s.assoc.BytesReceived(); rx != s.heard || s.heardAt.IsZero() || (s.bulk != nil && s.bulk.Busy()) {
 		s.heard, s.heardAt = rx, now
 		return false
 	}
@@ -152,10 +153,10 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identi
 		// layer to send and take its records; without either, bodies go
 		// as data frames.
 		dc, ok := under.(udp.Conn)
-		keys, err := newBulkKeys(state, client)
+		keys, err := bulk.NewKeys(state, client)
 		if ok && err == nil {
-			s.bulk = newBulkMux(dc, keys, datagramLimit(addr)-bulkRecordOverhead-bulkDataHeader, s.closed)
-			dc.SetDivert(s.bulk.divert, s.bulk.flushAcks)
+			s.bulk = bulk.NewMux(dc, keys, datagramLimit(addr), s.closed)
+			dc.SetDivert(s.bulk.Divert, s.bulk.FlushAcks)
 		}
 	}
 	opts := sctpOptions(dconn, id.String())
@@ -320,6 +321,6 @@ func (s *Session) abort() {
 
 func (s *Session) closeBulk() {
 	if s.bulk != nil {
-		s.bulk.close(fmt.Errorf("session with %s: %w", s.peer.ID, ErrClosed))
+		s.bulk.Close(fmt.Errorf("session with %s: %w", s.peer.ID, ErrClosed))
 	}
 }

@@ -1,12 +1,14 @@
-package transport
+package bulk
 
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 )
 
 // Bulk message types: the first byte of a bulk record's plaintext
-// (bulk_record.go, docs/transport.md).
+// (record.go, docs/transport.md).
 const (
 	recBulkData  byte = 0x01 // bulkData: a chunk of a body
 	recBulkAck   byte = 0x02 // bulkAck: the receiver's acknowledgement and window
@@ -23,18 +25,18 @@ const (
 	bulkMaxRanges = 32
 	// bulkAbortSize is tag, transfer id and code.
 	bulkAbortSize = 1 + 4 + 1
-	// bulkStartSize is the payload of a FrameBulk.
-	bulkStartSize = 1 + 4 + 2
+	// StartSize is the payload of a FrameBulk.
+	StartSize = 1 + 4 + 2
 	// bulkVersion is the bulk protocol version a FrameBulk announces.
 	bulkVersion = 1
-	// bulkMaxDatagram bounds a bulk datagram: 16 KiB, a TLS record's
+	// MaxDatagram bounds a bulk datagram: 16 KiB, a TLS record's
 	// size, where the path allows (loopback); on Ethernet the MTU does.
-	bulkMaxDatagram = 16 << 10
+	MaxDatagram = 16 << 10
 	// bulkMinChunk and bulkMaxChunk bound the data bytes of one packet:
 	// the minimum fits the smallest IPv6 path, the maximum the largest
 	// datagram with record and bulk headers.
 	bulkMinChunk = 1024
-	bulkMaxChunk = bulkMaxDatagram - bulkRecordOverhead - bulkDataHeader
+	bulkMaxChunk = MaxDatagram - bulkRecordOverhead - bulkDataHeader
 	// bulkPrefix is the room a message leaves before itself for the
 	// record header and explicit nonce (sealed in place).
 	bulkPrefix = dtlsHeaderSize + gcmExplicitNonce
@@ -54,15 +56,15 @@ func (b bulkStart) append(dst []byte) []byte {
 }
 
 func decodeBulkStart(p []byte) (bulkStart, error) {
-	if len(p) != bulkStartSize {
-		return bulkStart{}, fmt.Errorf("%w: bulk start of %d bytes", ErrProtocol, len(p))
+	if len(p) != StartSize {
+		return bulkStart{}, fmt.Errorf("%w: bulk start of %d bytes", errs.Protocol, len(p))
 	}
 	if p[0] != bulkVersion {
-		return bulkStart{}, fmt.Errorf("%w: bulk version %d not supported", ErrProtocol, p[0])
+		return bulkStart{}, fmt.Errorf("%w: bulk version %d not supported", errs.Protocol, p[0])
 	}
 	b := bulkStart{id: binary.BigEndian.Uint32(p[1:]), maxChunk: int(binary.BigEndian.Uint16(p[5:]))}
 	if b.maxChunk < bulkMinChunk || b.maxChunk > bulkMaxChunk {
-		return bulkStart{}, fmt.Errorf("%w: bulk chunk size %d", ErrProtocol, b.maxChunk)
+		return bulkStart{}, fmt.Errorf("%w: bulk chunk size %d", errs.Protocol, b.maxChunk)
 	}
 	return b, nil
 }
@@ -85,7 +87,7 @@ func appendBulkDataHeader(dst []byte, id uint32, pn uint64, off int64) []byte {
 
 func decodeBulkData(rec []byte) (bulkData, error) {
 	if len(rec) <= bulkDataHeader || rec[0] != recBulkData {
-		return bulkData{}, fmt.Errorf("%w: bulk data record of %d bytes", ErrProtocol, len(rec))
+		return bulkData{}, fmt.Errorf("%w: bulk data record of %d bytes", errs.Protocol, len(rec))
 	}
 	d := bulkData{
 		id:      binary.BigEndian.Uint32(rec[1:]),
@@ -94,7 +96,7 @@ func decodeBulkData(rec []byte) (bulkData, error) {
 		payload: rec[bulkDataHeader:],
 	}
 	if d.off < 0 || d.off > maxBulkOffset {
-		return bulkData{}, fmt.Errorf("%w: bulk offset %d", ErrProtocol, d.off)
+		return bulkData{}, fmt.Errorf("%w: bulk offset %d", errs.Protocol, d.off)
 	}
 	return d, nil
 }
@@ -153,7 +155,7 @@ func (a *bulkAck) append(dst []byte) []byte {
 // decodeBulkAck parses an ack into a (reused) ranges slice.
 func decodeBulkAck(rec []byte, a *bulkAck) error {
 	if len(rec) < bulkAckFixed || rec[0] != recBulkAck {
-		return fmt.Errorf("%w: bulk ack of %d bytes", ErrProtocol, len(rec))
+		return fmt.Errorf("%w: bulk ack of %d bytes", errs.Protocol, len(rec))
 	}
 	a.id = binary.BigEndian.Uint32(rec[1:])
 	largest := binary.BigEndian.Uint64(rec[5:])
@@ -163,13 +165,13 @@ func decodeBulkAck(rec []byte, a *bulkAck) error {
 	a.chunk = int(binary.BigEndian.Uint16(rec[33:]))
 	n := int(rec[35])
 	if a.cum < 0 || a.cum > maxBulkOffset || a.limit < 0 || a.limit > maxBulkOffset {
-		return fmt.Errorf("%w: bulk ack offsets %d/%d", ErrProtocol, a.cum, a.limit)
+		return fmt.Errorf("%w: bulk ack offsets %d/%d", errs.Protocol, a.cum, a.limit)
 	}
 	if a.chunk < bulkMinChunk || a.chunk > bulkMaxChunk {
-		return fmt.Errorf("%w: bulk ack chunk size %d", ErrProtocol, a.chunk)
+		return fmt.Errorf("%w: bulk ack chunk size %d", errs.Protocol, a.chunk)
 	}
 	if n > bulkMaxRanges || len(rec) != bulkAckFixed+8*n {
-		return fmt.Errorf("%w: bulk ack with %d ranges in %d bytes", ErrProtocol, n, len(rec))
+		return fmt.Errorf("%w: bulk ack with %d ranges in %d bytes", errs.Protocol, n, len(rec))
 	}
 	a.ranges = a.ranges[:0]
 	next := largest // highest packet number the next range may end at
@@ -180,27 +182,27 @@ func decodeBulkAck(rec []byte, a *bulkAck) error {
 		if i > 0 {
 			gap++ // ranges after the first are separated by at least one missing packet
 		} else if gap != 0 {
-			return fmt.Errorf("%w: bulk ack's first range does not end at its largest packet", ErrProtocol)
+			return fmt.Errorf("%w: bulk ack's first range does not end at its largest packet", errs.Protocol)
 		}
 		if gap > next {
-			return fmt.Errorf("%w: bulk ack range below packet 0", ErrProtocol)
+			return fmt.Errorf("%w: bulk ack range below packet 0", errs.Protocol)
 		}
 		hi := next - gap
 		if length > hi {
-			return fmt.Errorf("%w: bulk ack range below packet 0", ErrProtocol)
+			return fmt.Errorf("%w: bulk ack range below packet 0", errs.Protocol)
 		}
 		lo := hi - length
 		a.ranges = append(a.ranges, pnRange{lo, hi})
 		if lo == 0 {
 			if i != n-1 {
-				return fmt.Errorf("%w: bulk ack range below packet 0", ErrProtocol)
+				return fmt.Errorf("%w: bulk ack range below packet 0", errs.Protocol)
 			}
 			break
 		}
 		next = lo - 1
 	}
 	if n == 0 && largest != 0 {
-		return fmt.Errorf("%w: bulk ack without ranges names packet %d", ErrProtocol, largest)
+		return fmt.Errorf("%w: bulk ack without ranges names packet %d", errs.Protocol, largest)
 	}
 	return nil
 }
@@ -229,7 +231,7 @@ func (b bulkAbort) append(dst []byte) []byte {
 
 func decodeBulkAbort(rec []byte) (bulkAbort, error) {
 	if len(rec) != bulkAbortSize || (rec[0] != recBulkStop && rec[0] != recBulkAbort) {
-		return bulkAbort{}, fmt.Errorf("%w: bulk abort of %d bytes", ErrProtocol, len(rec))
+		return bulkAbort{}, fmt.Errorf("%w: bulk abort of %d bytes", errs.Protocol, len(rec))
 	}
 	return bulkAbort{tag: rec[0], id: binary.BigEndian.Uint32(rec[1:]), code: rec[5]}, nil
 }

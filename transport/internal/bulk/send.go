@@ -1,13 +1,14 @@
-package transport
+package bulk
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 )
 
 const (
@@ -54,7 +55,7 @@ type retxEntry struct {
 
 // bulkSend is the sending end of one bulk transfer.
 type bulkSend struct {
-	mux *bulkMux
+	mux *Mux
 	id  uint32
 	t0  time.Time
 
@@ -94,9 +95,9 @@ type bulkSend struct {
 
 func (s *bulkSend) now() int64 { return int64(time.Since(s.t0)) }
 
-// send moves head and then the rest of r over the bulk channel, announced
+// Send moves head and then the rest of r over the bulk channel, announced
 // on st, and ends the body on st once the receiver acknowledged all of it.
-func (m *bulkMux) send(ctx context.Context, st *Stream, head []byte, r io.Reader) (int64, error) {
+func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader) (int64, error) {
 	b := &bulkSend{mux: m, t0: time.Now(), wake: make(chan struct{}, 1)}
 	if err := m.addOut(b); err != nil {
 		return 0, err
@@ -104,7 +105,7 @@ func (m *bulkMux) send(ctx context.Context, st *Stream, head []byte, r io.Reader
 	defer m.removeOut(b)
 	stop := st.Watch(ctx)
 	defer stop()
-	if err := st.WriteFrame(FrameBulk, bulkStart{id: b.id, maxChunk: m.maxChunk}.append(nil)); err != nil {
+	if err := st.WriteStart(bulkStart{id: b.id, maxChunk: m.maxChunk}.append(nil)); err != nil {
 		return 0, ctxErr(ctx, err)
 	}
 	total, err := b.run(ctx, head, r)
@@ -116,9 +117,7 @@ func (m *bulkMux) send(ctx context.Context, st *Stream, head []byte, r io.Reader
 		return total, err
 	}
 	putRing(b.ring[:cap(b.ring)])
-	var end [8]byte
-	binary.BigEndian.PutUint64(end[:], uint64(total))
-	return total, ctxErr(ctx, st.WriteFrame(FrameEnd, end[:]))
+	return total, ctxErr(ctx, st.WriteEnd(total))
 }
 
 // run is the sender's loop: read the body into the ring, send what the
@@ -141,7 +140,7 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 			b.mu.Unlock()
 			return acked, err
 		}
-		if now-b.lastHeard > int64(bulkIdleTimeout) {
+		if now-b.lastHeard > int64(IdleTimeout) {
 			acked := b.cumAck
 			b.mu.Unlock()
 			return acked, fmt.Errorf("send body after %d bytes: %w (%v)", acked, ErrStalled, time.Duration(now-b.lastHeard).Round(time.Millisecond))
@@ -241,7 +240,7 @@ func (b *bulkSend) wait(ctx context.Context, timer *time.Timer, d time.Duration)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-b.mux.closed:
-		return fmt.Errorf("send body: %w", ErrClosed)
+		return fmt.Errorf("send body: %w", errs.Closed)
 	}
 	return nil
 }
@@ -249,7 +248,7 @@ func (b *bulkSend) wait(ctx context.Context, timer *time.Timer, d time.Duration)
 // start sets the transfer up once the receiver's first ack fixed the
 // chunk size.
 func (b *bulkSend) start(head []byte) {
-	ring := getRing(bulkWindow)
+	ring := getRing(Window)
 	slots := len(ring) / b.chunk
 	b.ring = ring[:slots*b.chunk]
 	b.acked = make([]bool, slots)
@@ -404,7 +403,7 @@ func (b *bulkSend) onAck(a *bulkAck) {
 	b.lastHeard = now
 	if b.chunk == 0 {
 		if a.chunk > b.mux.maxChunk {
-			b.failLocked(fmt.Errorf("%w: receiver asks for %d-byte chunks", ErrProtocol, a.chunk))
+			b.failLocked(fmt.Errorf("%w: receiver asks for %d-byte chunks", errs.Protocol, a.chunk))
 			return
 		}
 		b.chunk = a.chunk
@@ -418,7 +417,7 @@ func (b *bulkSend) onAck(a *bulkAck) {
 		return
 	}
 	if a.chunk != b.chunk || a.cum > b.nextOff || (len(a.ranges) > 0 && a.ranges[0].hi >= b.nextPN) {
-		b.failLocked(fmt.Errorf("%w: bulk ack for data never sent", ErrProtocol))
+		b.failLocked(fmt.Errorf("%w: bulk ack for data never sent", errs.Protocol))
 		return
 	}
 	b.limit = max(b.limit, a.limit)

@@ -1,23 +1,25 @@
-package transport
+package bulk
 
 import (
 	"bytes"
 	"crypto/rand"
 	"errors"
 	"testing"
+
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 )
 
-// testKeyPair returns the two ends' bulk keys as newBulkKeys would derive
+// testKeyPair returns the two ends' bulk keys as NewKeys would derive
 // them from one handshake: each side's sealing key is the other's opening
 // key.
-func testKeyPair(t testing.TB) (a, b *bulkKeys) {
+func testKeyPair(t testing.TB) (a, b *Keys) {
 	t.Helper()
 	km := make([]byte, 40)
 	if _, err := rand.Read(km); err != nil {
 		t.Fatal(err)
 	}
-	mk := func(sk, ok, ss, os []byte) *bulkKeys {
-		k := &bulkKeys{}
+	mk := func(sk, ok, ss, os []byte) *Keys {
+		k := &Keys{}
 		var err error
 		if k.seal, err = newGCM(sk); err != nil {
 			t.Fatal(err)
@@ -32,7 +34,7 @@ func testKeyPair(t testing.TB) (a, b *bulkKeys) {
 	return mk(km[0:16], km[16:32], km[32:36], km[36:40]), mk(km[16:32], km[0:16], km[36:40], km[32:36])
 }
 
-func sealTest(t testing.TB, k *bulkKeys, plain []byte) []byte {
+func sealTest(t testing.TB, k *Keys, plain []byte) []byte {
 	t.Helper()
 	rec, err := k.sealRecord(append(newMessage(len(plain)), plain...))
 	if err != nil {
@@ -45,7 +47,7 @@ func TestBulkRecordRoundTrip(t *testing.T) {
 	a, b := testKeyPair(t)
 	for _, msg := range [][]byte{{recBulkAck}, bytes.Repeat([]byte{recBulkData, 7}, 700)} {
 		rec := sealTest(t, a, msg)
-		if !isBulkRecord(rec) || len(rec) != len(msg)+bulkRecordOverhead {
+		if !IsRecord(rec) || len(rec) != len(msg)+bulkRecordOverhead {
 			t.Fatalf("record of %d bytes for %d-byte message is not a bulk record", len(rec), len(msg))
 		}
 		got, err := b.openRecord(rec)
@@ -84,7 +86,7 @@ func TestBulkRecordRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := b.openRecord(bytes.Clone(tc.rec)); !errors.Is(err, ErrProtocol) {
+			if _, err := b.openRecord(bytes.Clone(tc.rec)); !errors.Is(err, errs.Protocol) {
 				t.Fatalf("opened a bad record: %v", err)
 			}
 		})
@@ -94,7 +96,7 @@ func TestBulkRecordRejects(t *testing.T) {
 	if _, err := b.openRecord(bytes.Clone(good)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.openRecord(bytes.Clone(good)); !errors.Is(err, ErrProtocol) {
+	if _, err := b.openRecord(bytes.Clone(good)); !errors.Is(err, errs.Protocol) {
 		t.Fatalf("replayed record opened: %v", err)
 	}
 }
@@ -139,7 +141,7 @@ func TestBulkRecordReplayWindow(t *testing.T) {
 	if _, err := b.openRecord(sealTest(t, a, []byte{recBulkAck})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.openRecord(fresh); !errors.Is(err, ErrProtocol) {
+	if _, err := b.openRecord(fresh); !errors.Is(err, errs.Protocol) {
 		t.Fatalf("record older than the window opened: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package transport
+package bulk
 
 import (
 	"math"
@@ -69,7 +69,7 @@ type simPkt struct {
 }
 
 // simFlow is a bulk sender on a simLink, with rate samples computed as the
-// real sender computes them (bulk_send.go).
+// real sender computes them (send.go).
 type simFlow struct {
 	cc    *bulkCC
 	link  *simLink

@@ -1,13 +1,15 @@
-package transport
+package bulk
 
 import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 )
 
 // FuzzDecodeBulkAck: any input decodes to a valid ack (ranges disjoint,
-// descending, not adjacent, offsets in bounds) or fails with ErrProtocol;
+// descending, not adjacent, offsets in bounds) or fails with errs.Protocol;
 // a decoded ack encodes back to the same bytes.
 func FuzzDecodeBulkAck(f *testing.F) {
 	for _, a := range []bulkAck{
@@ -21,8 +23,8 @@ func FuzzDecodeBulkAck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		var a bulkAck
 		if err := decodeBulkAck(rec, &a); err != nil {
-			if !errors.Is(err, ErrProtocol) {
-				t.Fatalf("error %v is not ErrProtocol", err)
+			if !errors.Is(err, errs.Protocol) {
+				t.Fatalf("error %v is not errs.Protocol", err)
 			}
 			return
 		}
@@ -52,8 +54,8 @@ func FuzzDecodeBulkData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		d, err := decodeBulkData(rec)
 		if err != nil {
-			if !errors.Is(err, ErrProtocol) {
-				t.Fatalf("error %v is not ErrProtocol", err)
+			if !errors.Is(err, errs.Protocol) {
+				t.Fatalf("error %v is not errs.Protocol", err)
 			}
 			return
 		}
@@ -76,16 +78,16 @@ func FuzzDecodeBulkStartAbort(f *testing.F) {
 			if s.maxChunk < bulkMinChunk || s.maxChunk > bulkMaxChunk || !bytes.Equal(s.append(nil), p) {
 				t.Fatalf("accepted start %+v from %x", s, p)
 			}
-		} else if !errors.Is(err, ErrProtocol) {
-			t.Fatalf("error %v is not ErrProtocol", err)
+		} else if !errors.Is(err, errs.Protocol) {
+			t.Fatalf("error %v is not errs.Protocol", err)
 		}
 		if b, err := decodeBulkAbort(p); err == nil {
 			if (b.tag != recBulkStop && b.tag != recBulkAbort) || !bytes.Equal(b.append(nil), p) {
 				t.Fatalf("accepted abort %+v from %x", b, p)
 			}
 			_ = abortReason(b.code)
-		} else if !errors.Is(err, ErrProtocol) {
-			t.Fatalf("error %v is not ErrProtocol", err)
+		} else if !errors.Is(err, errs.Protocol) {
+			t.Fatalf("error %v is not errs.Protocol", err)
 		}
 	})
 }

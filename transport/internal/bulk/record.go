@@ -1,4 +1,4 @@
-package transport
+package bulk
 
 import (
 	"crypto/aes"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 	"github.com/pion/dtls/v2"
 )
 
@@ -44,8 +45,8 @@ const (
 	replayWindow = replayBits - 64
 )
 
-// bulkKeys seals the records this side sends and opens the peer's.
-type bulkKeys struct {
+// Keys seals the records this side sends and opens the peer's.
+type Keys struct {
 	seal, open         cipher.AEAD
 	sealSalt, openSalt [4]byte
 	seq                atomic.Uint64
@@ -55,7 +56,7 @@ type bulkKeys struct {
 	seen   [replayBits / 64]uint64
 }
 
-func newBulkKeys(state dtls.State, client bool) (*bulkKeys, error) {
+func NewKeys(state dtls.State, client bool) (*Keys, error) {
 	km, err := state.ExportKeyingMaterial(bulkExporterLabel, nil, 2*16+2*4)
 	if err != nil {
 		return nil, fmt.Errorf("bulk keys: %w", err)
@@ -64,7 +65,7 @@ func newBulkKeys(state dtls.State, client bool) (*bulkKeys, error) {
 	if !client {
 		ck, sk, cs, ss = sk, ck, ss, cs
 	}
-	k := &bulkKeys{}
+	k := &Keys{}
 	if k.seal, err = newGCM(ck); err != nil {
 		return nil, err
 	}
@@ -84,16 +85,16 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
-// isBulkRecord reports whether a datagram is a bulk record (one record
+// IsRecord reports whether a datagram is a bulk record (one record
 // per datagram).
-func isBulkRecord(d []byte) bool {
+func IsRecord(d []byte) bool {
 	return len(d) >= bulkRecordOverhead && d[0] == 23 && d[1] == 0xfe && d[2] == 0xfd &&
 		binary.BigEndian.Uint16(d[3:]) == bulkEpoch
 }
 
 // sealRecord turns buf, which holds bulkRecordOverhead-gcmTag bytes of room
 // followed by the plaintext, into a record (in place) and returns it.
-func (k *bulkKeys) sealRecord(buf []byte) ([]byte, error) {
+func (k *Keys) sealRecord(buf []byte) ([]byte, error) {
 	n := len(buf) - dtlsHeaderSize - gcmExplicitNonce
 	seq := k.seq.Add(1) - 1
 	if seq >= 1<<48 {
@@ -119,13 +120,13 @@ func (k *bulkKeys) sealRecord(buf []byte) ([]byte, error) {
 
 // openRecord authenticates and decrypts a bulk record in place and returns
 // its plaintext; a forged, damaged or replayed record is an error.
-func (k *bulkKeys) openRecord(d []byte) ([]byte, error) {
-	if !isBulkRecord(d) || int(binary.BigEndian.Uint16(d[11:])) != len(d)-dtlsHeaderSize {
-		return nil, fmt.Errorf("%w: malformed bulk record", ErrProtocol)
+func (k *Keys) openRecord(d []byte) ([]byte, error) {
+	if !IsRecord(d) || int(binary.BigEndian.Uint16(d[11:])) != len(d)-dtlsHeaderSize {
+		return nil, fmt.Errorf("%w: malformed bulk record", errs.Protocol)
 	}
 	seq := binary.BigEndian.Uint64(d[3:]) & (1<<48 - 1)
 	if !k.fresh(seq) {
-		return nil, fmt.Errorf("%w: replayed bulk record", ErrProtocol)
+		return nil, fmt.Errorf("%w: replayed bulk record", errs.Protocol)
 	}
 	explicit := d[dtlsHeaderSize : dtlsHeaderSize+gcmExplicitNonce]
 	var nonce [12]byte
@@ -139,7 +140,7 @@ func (k *bulkKeys) openRecord(d []byte) ([]byte, error) {
 	ct := d[dtlsHeaderSize+gcmExplicitNonce:]
 	plain, err := k.open.Open(ct[:0], nonce[:], ct, aad[:])
 	if err != nil {
-		return nil, fmt.Errorf("%w: bulk record fails authentication", ErrProtocol)
+		return nil, fmt.Errorf("%w: bulk record fails authentication", errs.Protocol)
 	}
 	k.accept(seq)
 	return plain, nil
@@ -147,7 +148,7 @@ func (k *bulkKeys) openRecord(d []byte) ([]byte, error) {
 
 // fresh reports whether seq has not been opened before (and is not too
 // old to tell).
-func (k *bulkKeys) fresh(seq uint64) bool {
+func (k *Keys) fresh(seq uint64) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if seq >= k.newest {
@@ -160,7 +161,7 @@ func (k *bulkKeys) fresh(seq uint64) bool {
 }
 
 // accept records seq as opened (after it authenticated).
-func (k *bulkKeys) accept(seq uint64) {
+func (k *Keys) accept(seq uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for seq >= k.newest {

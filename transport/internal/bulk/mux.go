@@ -1,113 +1,65 @@
-package transport
+package bulk
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 	"github.com/peerdesk/peerdesk/transport/internal/udp"
 )
 
-// BulkDataPlane moves bodies over the session's bulk channel: offset-
-// addressed chunks in their own DTLS records next to SCTP's, acknowledged
-// selectively, retransmitted when lost, paced by a BBR-like rate control
-// (docs/transport.md). The request's stream carries only the start (a
-// FrameBulk) and the end frame with the total length, so truncation shows
-// as it does with data frames. Small bodies, and every body on a session
-// whose peer does not speak the bulk channel, go as data frames
-// (StreamDataPlane). It is the default DataPlane.
-type BulkDataPlane struct{}
+// Stream is the request stream a body travels beside: it carries the
+// transfer's start and end frames, the bulk channel the bytes.
+type Stream interface {
+	// WriteStart sends the start frame (payload: the transfer's id and
+	// chunk size).
+	WriteStart(payload []byte) error
+	// WriteEnd sends the end frame with the body's length.
+	WriteEnd(total int64) error
+	// ReadEnd waits for the end frame and returns the length it says,
+	// or why none came (the stream ended: errs.Truncated; a refusal in
+	// its place; something else: errs.Protocol).
+	ReadEnd() (int64, error)
+	// SetReadDeadline makes a waiting ReadEnd return (zero: no deadline).
+	SetReadDeadline(t time.Time) error
+	// Watch ends the stream's reads and writes when ctx ends, until stop.
+	Watch(ctx context.Context) (stop func() bool)
+}
 
-// bulkInline is the body size up to which data frames are used anyway: a
-// body this small is done before the bulk channel's start round trip
-// would pay off.
-const bulkInline = 128 << 10
+// ctxErr prefers ctx's reason to the error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
 
 // Tunables, variables so that tests can shorten them.
 var (
-	// bulkIdleTimeout ends a transfer that heard nothing from the peer
+	// IdleTimeout ends a transfer that heard nothing from the peer
 	// for this long: the peer is gone.
-	bulkIdleTimeout = 10 * time.Second
-	// bulkWindow is the receiver's reassembly window and the sender's
+	IdleTimeout = 10 * time.Second
+	// Window is the receiver's reassembly window and the sender's
 	// retransmission buffer, per transfer.
-	bulkWindow = 8 << 20
+	Window = 8 << 20
 )
 
 // ErrStalled is wrapped by the error of a transfer that heard nothing
 // from the peer for too long.
 var ErrStalled = errors.New("transfer stalled: no answer from peer")
 
-// SendBody implements DataPlane.
-func (BulkDataPlane) SendBody(ctx context.Context, s *Stream, r io.Reader) (int64, error) {
-	mux := s.session.bulk
-	if mux == nil {
-		return StreamDataPlane{}.SendBody(ctx, s, r)
-	}
-	// Read the start of the body: a small one goes inline.
-	hp := headPool.Get().(*[]byte)
-	defer headPool.Put(hp)
-	head := *hp
-	n, err := io.ReadFull(r, head)
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return StreamDataPlane{}.SendBody(ctx, s, bytesReader(head[:n]))
-	case err != nil:
-		return 0, err
-	}
-	return mux.send(ctx, s, head, r)
-}
+// SetLogger names where the channel logs (its peer, say).
+func (m *Mux) SetLogger(l *slog.Logger) { m.log = l }
 
-var headPool = sync.Pool{New: func() any { b := make([]byte, bulkInline); return &b }}
-
-// ReceiveBody implements DataPlane: it takes data frames or a bulk
-// transfer, whichever the sender chose.
-func (BulkDataPlane) ReceiveBody(ctx context.Context, s *Stream, w io.Writer, limit int64) (int64, error) {
-	stop := s.Watch(ctx)
-	f, err := s.ReadFrame()
-	stop()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return 0, fmt.Errorf("%w after 0 bytes", ErrTruncated)
-		}
-		return 0, ctxErr(ctx, err)
-	}
-	if f.Type != FrameBulk {
-		return receiveFrames(ctx, s, w, limit, &f)
-	}
-	if s.session.bulk == nil {
-		return 0, fmt.Errorf("%w: bulk frame on a session without bulk channel", ErrProtocol)
-	}
-	start, err := decodeBulkStart(f.Payload)
-	if err != nil {
-		return 0, err
-	}
-	return s.session.bulk.receive(ctx, s, start, w, limit)
-}
-
-func bytesReader(b []byte) io.Reader {
-	return &sliceReader{b: b}
-}
-
-type sliceReader struct{ b []byte }
-
-func (r *sliceReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}
-
-// bulkMux is a session's bulk channel: the transfers of both directions,
+// Mux is a session's bulk channel: the transfers of both directions,
 // as bulk records on the session's UDP flow.
-type bulkMux struct {
+type Mux struct {
 	conn     udp.Conn
-	keys     *bulkKeys
+	keys     *Keys
 	maxChunk int // data bytes per packet that fit this side's path
 	closed   <-chan struct{}
 	log      *slog.Logger
@@ -120,7 +72,7 @@ type bulkMux struct {
 	dead     error
 
 	// ackDue is the transfers with data not yet acknowledged, acked when
-	// the datagram layer has no more datagrams in hand (flushAcks).
+	// the datagram layer has no more datagrams in hand (FlushAcks).
 	ackMu    sync.Mutex
 	ackDue   []*bulkRecv
 	ackSpare []*bulkRecv
@@ -141,13 +93,13 @@ type pathEstimate struct {
 // pathMemory is how long a path estimate stays good enough to start at.
 const pathMemory = 5 * time.Second
 
-func (m *bulkMux) notePath(e pathEstimate) {
+func (m *Mux) notePath(e pathEstimate) {
 	m.mu.Lock()
 	m.path = e
 	m.mu.Unlock()
 }
 
-func (m *bulkMux) recentPath(now time.Time) (pathEstimate, bool) {
+func (m *Mux) recentPath(now time.Time) (pathEstimate, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.path, m.path.bw > 0 && now.Sub(m.path.at) < pathMemory
@@ -155,14 +107,14 @@ func (m *bulkMux) recentPath(now time.Time) (pathEstimate, bool) {
 
 // ackLater queues r's acknowledgement until the datagrams in hand are
 // handled.
-func (m *bulkMux) ackLater(r *bulkRecv) {
+func (m *Mux) ackLater(r *bulkRecv) {
 	m.ackMu.Lock()
 	m.ackDue = append(m.ackDue, r)
 	m.ackMu.Unlock()
 }
 
-// flushAcks acknowledges what arrived in the datagrams just handled.
-func (m *bulkMux) flushAcks() {
+// FlushAcks acknowledges what arrived in the datagrams just handled.
+func (m *Mux) FlushAcks() {
 	m.ackMu.Lock()
 	due := m.ackDue
 	m.ackDue = m.ackSpare[:0]
@@ -190,8 +142,11 @@ func (m *bulkMux) flushAcks() {
 	}
 }
 
-func newBulkMux(conn udp.Conn, keys *bulkKeys, maxChunk int, closed <-chan struct{}) *bulkMux {
-	return &bulkMux{
+// NewMux is a session's bulk channel over conn, sealed with keys, in
+// datagrams of at most maxDatagram bytes; closed is the session's end.
+func NewMux(conn udp.Conn, keys *Keys, maxDatagram int, closed <-chan struct{}) *Mux {
+	maxChunk := maxDatagram - bulkRecordOverhead - bulkDataHeader
+	return &Mux{
 		conn:     conn,
 		keys:     keys,
 		maxChunk: min(max(maxChunk, bulkMinChunk), bulkMaxChunk),
@@ -209,7 +164,7 @@ func newMessage(size int) []byte {
 
 // write seals msg (built after bulkPrefix bytes of room, see newMessage)
 // into a record in place and sends it.
-func (m *bulkMux) write(msg []byte) error {
+func (m *Mux) write(msg []byte) error {
 	rec, err := m.keys.sealRecord(msg)
 	if err != nil {
 		return err
@@ -219,7 +174,7 @@ func (m *bulkMux) write(msg []byte) error {
 
 // writeBatch sends messages with as few system calls as the datagram
 // layer allows.
-func (m *bulkMux) writeBatch(msgs [][]byte) error {
+func (m *Mux) writeBatch(msgs [][]byte) error {
 	if len(msgs) > 1 {
 		m.conn.Cork()
 	}
@@ -240,8 +195,8 @@ func (m *bulkMux) writeBatch(msgs [][]byte) error {
 // divert takes a datagram the UDP layer read if it is a bulk record (DTLS
 // gets the others); it runs on the goroutine that reads the session's
 // datagrams.
-func (m *bulkMux) divert(d []byte) bool {
-	if !isBulkRecord(d) {
+func (m *Mux) Divert(d []byte) bool {
+	if !IsRecord(d) {
 		return false
 	}
 	m.takeRecord(d)
@@ -249,7 +204,7 @@ func (m *bulkMux) divert(d []byte) bool {
 }
 
 // takeRecord takes one bulk record from the datagram layer.
-func (m *bulkMux) takeRecord(rec []byte) {
+func (m *Mux) takeRecord(rec []byte) {
 	msg, err := m.keys.openRecord(rec)
 	if err != nil || len(msg) == 0 {
 		return // forged, damaged or replayed: dropped, as DTLS does
@@ -258,7 +213,7 @@ func (m *bulkMux) takeRecord(rec []byte) {
 }
 
 // handle dispatches one bulk message; it must not block or keep rec.
-func (m *bulkMux) handle(rec []byte) {
+func (m *Mux) handle(rec []byte) {
 	switch rec[0] {
 	case recBulkData:
 		d, err := decodeBulkData(rec)
@@ -308,7 +263,7 @@ func (m *bulkMux) handle(rec []byte) {
 
 // stopUnknown tells the sender of data for a transfer we do not know
 // (any more) to stop, once per transfer id.
-func (m *bulkMux) stopUnknown(id uint32) {
+func (m *Mux) stopUnknown(id uint32) {
 	m.mu.Lock()
 	if m.lastStop == id+1 {
 		m.mu.Unlock()
@@ -320,7 +275,7 @@ func (m *bulkMux) stopUnknown(id uint32) {
 }
 
 // close fails every transfer: the session is gone.
-func (m *bulkMux) close(err error) {
+func (m *Mux) Close(err error) {
 	m.mu.Lock()
 	m.dead = err
 	var fs []interface{ fail(error) }
@@ -336,7 +291,7 @@ func (m *bulkMux) close(err error) {
 	}
 }
 
-func (m *bulkMux) addOut(s *bulkSend) error {
+func (m *Mux) addOut(s *bulkSend) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dead != nil {
@@ -353,28 +308,28 @@ func (m *bulkMux) addOut(s *bulkSend) error {
 	return nil
 }
 
-func (m *bulkMux) addIn(r *bulkRecv) error {
+func (m *Mux) addIn(r *bulkRecv) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dead != nil {
 		return m.dead
 	}
 	if _, busy := m.in[r.id]; busy {
-		return fmt.Errorf("%w: bulk transfer %d started twice", ErrProtocol, r.id)
+		return fmt.Errorf("%w: bulk transfer %d started twice", errs.Protocol, r.id)
 	}
 	m.in[r.id] = r
 	return nil
 }
 
 // busy reports whether a transfer is running: the bulk channel watches
-// those itself (bulkIdleTimeout), and they move no SCTP traffic.
-func (m *bulkMux) busy() bool {
+// those itself (IdleTimeout), and they move no SCTP traffic.
+func (m *Mux) Busy() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.in)+len(m.out) > 0
 }
 
-func (m *bulkMux) removeOut(s *bulkSend) {
+func (m *Mux) removeOut(s *bulkSend) {
 	m.mu.Lock()
 	if m.out[s.id] == s {
 		delete(m.out, s.id)
@@ -382,7 +337,7 @@ func (m *bulkMux) removeOut(s *bulkSend) {
 	m.mu.Unlock()
 }
 
-func (m *bulkMux) removeIn(r *bulkRecv) {
+func (m *Mux) removeIn(r *bulkRecv) {
 	m.mu.Lock()
 	if m.in[r.id] == r {
 		delete(m.in, r.id)
@@ -396,25 +351,25 @@ var ringPool sync.Pool
 // ringSize is the window a receiver needs for a body of at most limit
 // bytes (negative: unknown) in chunks of chunk bytes.
 func ringSize(limit int64, chunk int) int {
-	if limit < 0 || limit >= int64(bulkWindow) {
-		return bulkWindow
+	if limit < 0 || limit >= int64(Window) {
+		return Window
 	}
 	return max(1, int((limit+int64(chunk)-1)/int64(chunk))) * chunk
 }
 
 // getRing returns a window of n bytes; full-size ones come from the pool.
 func getRing(n int) []byte {
-	if n != bulkWindow {
+	if n != Window {
 		return make([]byte, n)
 	}
-	if b, ok := ringPool.Get().(*[]byte); ok && len(*b) == bulkWindow {
+	if b, ok := ringPool.Get().(*[]byte); ok && len(*b) == Window {
 		return *b
 	}
-	return make([]byte, bulkWindow)
+	return make([]byte, Window)
 }
 
 func putRing(b []byte) {
-	if len(b) == bulkWindow {
+	if len(b) == Window {
 		ringPool.Put(&b)
 	}
 }

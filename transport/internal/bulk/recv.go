@@ -1,20 +1,20 @@
-package transport
+package bulk
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/peerdesk/peerdesk/transport/internal/errs"
 )
 
 const (
 	// ackEvery is the most data packets the receiver takes before it
 	// acknowledges. Usually it acknowledges sooner: when it has handled
-	// every datagram one read brought (bulkMux.flushAcks), and at once on
+	// every datagram one read brought (Mux.FlushAcks), and at once on
 	// out-of-order arrivals.
 	ackEvery = 64
 	// ackDelay bounds how long a received packet waits for its ack.
@@ -30,7 +30,7 @@ const (
 // a ring (the window) at their offset; the application's writer drains it
 // in order.
 type bulkRecv struct {
-	mux   *bulkMux
+	mux   *Mux
 	id    uint32
 	chunk int
 	limit int64 // < 0: none
@@ -55,7 +55,15 @@ type bulkRecv struct {
 	wake chan struct{}
 }
 
-func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.Writer, limit int64) (int64, error) {
+// Receive takes the body a peer announced on s with startFrame (the
+// payload of its start frame) into w, at most limit bytes (negative: no
+// limit), and returns its length once s brought the end and every byte
+// arrived in order.
+func (m *Mux) Receive(ctx context.Context, s Stream, startFrame []byte, w io.Writer, limit int64) (int64, error) {
+	start, err := decodeBulkStart(startFrame)
+	if err != nil {
+		return 0, err
+	}
 	r := &bulkRecv{
 		mux:     m,
 		id:      start.id,
@@ -90,37 +98,17 @@ func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.
 	}
 	ends := make(chan endResult, 1)
 	go func() {
-		f, err := s.ReadFrame()
-		switch {
-		case errors.Is(err, io.EOF):
-			err = ErrTruncated
-		case err != nil:
-		case f.Type == FrameEnd:
-			ends <- endResult{total: int64(binary.BigEndian.Uint64(f.Payload))}
-			return
-		case f.Type == FrameResponse:
-			resp, derr := DecodeResponse(f.Payload)
-			switch {
-			case derr != nil:
-				err = derr
-			case !resp.OK:
-				err = remoteError("body", resp)
-			default:
-				err = fmt.Errorf("%w: response inside a body", ErrProtocol)
-			}
-		default:
-			err = fmt.Errorf("%w: %s frame inside a bulk body", ErrProtocol, f.Type)
-		}
-		ends <- endResult{err: err}
+		total, err := s.ReadEnd()
+		ends <- endResult{total: total, err: err}
 	}()
 	readerDone := false
 	defer func() {
 		if !readerDone {
 			// Unblock the frame reader and wait for it: it must not
 			// outlive the call (the caller owns the stream again).
-			_ = s.st.SetReadDeadline(time.Now())
+			_ = s.SetReadDeadline(time.Now())
 			<-ends
-			_ = s.st.SetReadDeadline(time.Time{})
+			_ = s.SetReadDeadline(time.Time{})
 		}
 	}()
 
@@ -138,7 +126,7 @@ func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.
 		}
 		if total >= 0 && to > total {
 			r.abort(abortProtocol)
-			return from, fmt.Errorf("%w: %d bytes arrived for a body of %d", ErrProtocol, to, total)
+			return from, fmt.Errorf("%w: %d bytes arrived for a body of %d", errs.Protocol, to, total)
 		}
 		if to > from {
 			if err := r.deliver(w, from, to); err != nil {
@@ -165,17 +153,17 @@ func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.
 			r.mu.Unlock()
 			if bad || total < from {
 				r.abort(abortProtocol)
-				return from, fmt.Errorf("%w: body end says %d bytes, data says otherwise", ErrTruncated, total)
+				return from, fmt.Errorf("%w: body end says %d bytes, data says otherwise", errs.Truncated, total)
 			}
 			if cum < total {
 				// The sender ends only once everything is acknowledged.
-				return from, fmt.Errorf("%w: got %d of %d bytes", ErrTruncated, cum, total)
+				return from, fmt.Errorf("%w: got %d of %d bytes", errs.Truncated, cum, total)
 			}
 		case <-ctx.Done():
 			r.abort(abortCanceled)
 			return from, ctx.Err()
 		case <-m.closed:
-			return from, fmt.Errorf("receive body: %w", ErrClosed)
+			return from, fmt.Errorf("receive body: %w", errs.Closed)
 		case <-timer.C:
 		}
 		now := time.Now()
@@ -184,7 +172,7 @@ func (m *bulkMux) receive(ctx context.Context, s *Stream, start bulkStart, w io.
 		due := r.pending > 0 && now.Sub(r.largeAt) >= ackDelay
 		probe := now.Sub(r.lastAck) >= windowProbe && r.final < 0
 		r.mu.Unlock()
-		if idle > bulkIdleTimeout {
+		if idle > IdleTimeout {
 			r.abort(abortCanceled)
 			return from, fmt.Errorf("receive body after %d bytes: %w (%v)", from, ErrStalled, idle.Round(time.Millisecond))
 		}
@@ -240,18 +228,18 @@ func (r *bulkRecv) onData(d bulkData) {
 	chunk := int64(r.chunk)
 	switch {
 	case d.off%chunk != 0 || n > chunk:
-		r.failLocked(fmt.Errorf("%w: bulk chunk of %d bytes at %d (chunk size %d)", ErrProtocol, n, d.off, chunk))
+		r.failLocked(fmt.Errorf("%w: bulk chunk of %d bytes at %d (chunk size %d)", errs.Protocol, n, d.off, chunk))
 		r.mu.Unlock()
 		r.abort(abortProtocol)
 		return
 	case r.limit >= 0 && d.off+n > r.limit:
-		r.failLocked(fmt.Errorf("%w: body exceeds %d bytes", ErrFrameTooLarge, r.limit))
+		r.failLocked(fmt.Errorf("%w: body exceeds %d bytes", errs.FrameTooLarge, r.limit))
 		r.mu.Unlock()
 		r.abort(abortTooLarge)
 		return
 	case r.final >= 0 && d.off+n > r.final,
 		n < chunk && (r.highest > d.off+n || r.final >= 0 && r.final != d.off+n):
-		r.failLocked(fmt.Errorf("%w: bulk data past the body's end", ErrProtocol))
+		r.failLocked(fmt.Errorf("%w: bulk data past the body's end", errs.Protocol))
 		r.mu.Unlock()
 		r.abort(abortProtocol)
 		return
