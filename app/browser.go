@@ -14,6 +14,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // browserScreen is the Files tab: a peer's shares and folders, with
@@ -312,11 +313,11 @@ func (s *browserScreen) chooseDownload() {
 
 // downloadInto fetches rp (called name) into the local folder dest,
 // saying on this screen how far it is and where the files went.
-func (s *browserScreen) downloadInto(rp node.RemotePath, name string, creds node.Creds, dest string) {
+func (s *browserScreen) downloadInto(rp remote.Path, name string, creds node.Creds, dest string) {
 	s.act.start("Downloading " + name + " from " + s.m.PeerName + "…")
 	progress := func(p node.Progress) { s.svc.onUI(func() { s.act.progress(p) }) }
 	s.svc.bg(func() {
-		res, err := s.svc.files.Get(context.Background(), rp, creds, node.GetOptions{Dest: dest}, progress)
+		res, err := s.svc.files.Get(context.Background(), rp, creds, remote.GetOptions{Dest: dest}, progress)
 		s.svc.onUI(func() {
 			if err != nil {
 				s.act.finish("Download of "+name+" stopped: "+humanError(err), "")

@@ -11,15 +11,16 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
 // remoteFiles is what the Files screen needs from the core.
 type remoteFiles interface {
-	Browse(ctx context.Context, rp node.RemotePath, creds node.Creds, hidden bool) (node.Listing, error)
-	Get(ctx context.Context, rp node.RemotePath, creds node.Creds, opt node.GetOptions, progress func(node.Progress)) (node.GetResult, error)
-	Put(ctx context.Context, locals []string, rp node.RemotePath, creds node.Creds, replace bool, progress func(node.Progress)) ([]node.PutResult, error)
-	Mkdir(ctx context.Context, rp node.RemotePath, creds node.Creds) error
+	Browse(ctx context.Context, rp remote.Path, creds node.Creds, hidden bool) (remote.Listing, error)
+	Get(ctx context.Context, rp remote.Path, creds node.Creds, opt remote.GetOptions, progress func(node.Progress)) (remote.GetResult, error)
+	Put(ctx context.Context, locals []string, rp remote.Path, creds node.Creds, replace bool, progress func(node.Progress)) ([]remote.PutResult, error)
+	Mkdir(ctx context.Context, rp remote.Path, creds node.Creds) error
 }
 
 // browseRow is one line of the Files screen: a share (at a peer's top
@@ -82,8 +83,8 @@ func newBrowserModel(files remoteFiles, onUI, bg func(func())) *browserModel {
 }
 
 // Target is where the screen is: PEER:SHARE/DIR.
-func (m *browserModel) Target() node.RemotePath {
-	return node.RemotePath{Peer: m.Peer, Share: m.Share, Path: m.Dir}
+func (m *browserModel) Target() remote.Path {
+	return remote.Path{Peer: m.Peer, Share: m.Share, Path: m.Dir}
 }
 
 // Creds are the credentials given for the current peer (guest if none).
@@ -189,7 +190,7 @@ func (m *browserModel) Load() {
 	})
 }
 
-func rowsOf(rp node.RemotePath, l node.Listing) []browseRow {
+func rowsOf(rp remote.Path, l remote.Listing) []browseRow {
 	var out []browseRow
 	if rp.Share == "" {
 		for _, s := range l.Shares {
@@ -250,9 +251,9 @@ func (m *browserModel) CanWrite() bool {
 }
 
 // PathOf is the remote path of a row of the current folder.
-func (m *browserModel) PathOf(r browseRow) node.RemotePath {
+func (m *browserModel) PathOf(r browseRow) remote.Path {
 	if r.Share {
-		return node.RemotePath{Peer: m.Peer, Share: r.Name}
+		return remote.Path{Peer: m.Peer, Share: r.Name}
 	}
-	return node.RemotePath{Peer: m.Peer, Share: m.Share, Path: path.Join(m.Dir, r.Name)}
+	return remote.Path{Peer: m.Peer, Share: m.Share, Path: path.Join(m.Dir, r.Name)}
 }

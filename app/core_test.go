@@ -17,6 +17,7 @@ import (
 	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -96,14 +97,14 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 		t.Fatalf("docs: %v (err %v)", got, m.Err)
 	}
 	// Wrong password: the refusal is worded, not raw.
-	_, err := gui.Browse(ctx, node.RemotePath{Peer: peer, Share: "docs"}, node.Creds{User: "bob", Password: "nope"}, false)
+	_, err := gui.Browse(ctx, remote.Path{Peer: peer, Share: "docs"}, node.Creds{User: "bob", Password: "nope"}, false)
 	if !errors.Is(err, transport.ErrAccessDenied) || !strings.HasPrefix(humanError(err), "Access denied") {
 		t.Errorf("wrong password: %v → %q", err, humanError(err))
 	}
 
 	// New folder, upload, download.
 	bob := node.Creds{User: "bob", Password: "pw-bob-1"}
-	if err := gui.Mkdir(ctx, node.RemotePath{Peer: peer, Share: "docs", Path: "in/2026"}, bob); err != nil {
+	if err := gui.Mkdir(ctx, remote.Path{Peer: peer, Share: "docs", Path: "in/2026"}, bob); err != nil {
 		t.Fatalf("mkdir: %v", err)
 	}
 	if fi, err := os.Stat(filepath.Join(docs, "in", "2026")); err != nil || !fi.IsDir() {
@@ -113,14 +114,14 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 	if err := os.WriteFile(local, []byte("uploaded"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gui.Put(ctx, []string{local}, node.RemotePath{Peer: peer, Share: "docs", Path: "in/2026"}, bob, false, nil); err != nil {
+	if _, err := gui.Put(ctx, []string{local}, remote.Path{Peer: peer, Share: "docs", Path: "in/2026"}, bob, false, nil); err != nil {
 		t.Fatalf("upload: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(docs, "in", "2026", "up.txt")); err != nil || string(b) != "uploaded" {
 		t.Fatalf("uploaded file: %q, %v", b, err)
 	}
 	dest := t.TempDir()
-	if _, err := gui.Get(ctx, node.RemotePath{Peer: peer, Share: "docs", Path: "plan.txt"}, bob, node.GetOptions{Dest: dest}, nil); err != nil {
+	if _, err := gui.Get(ctx, remote.Path{Peer: peer, Share: "docs", Path: "plan.txt"}, bob, remote.GetOptions{Dest: dest}, nil); err != nil {
 		t.Fatalf("download: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, "plan.txt")); err != nil || string(b) != "the plan" {
@@ -169,7 +170,7 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 
 	// Pause sharing on the other PC refuses everyone; resume lets them in.
 	b.SetSharingPaused(true)
-	if _, err := gui.Browse(ctx, node.RemotePath{Peer: peer, Share: "docs"}, bob, false); err == nil {
+	if _, err := gui.Browse(ctx, remote.Path{Peer: peer, Share: "docs"}, bob, false); err == nil {
 		t.Error("browse worked while sharing was paused")
 	} else if !strings.Contains(humanError(err), "busy") {
 		t.Errorf("paused sharing is not worded: %v", err)
@@ -181,7 +182,7 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 	if _, err := gui.Printers(ctx, peer, bob); err != nil {
 		t.Errorf("printers after resume: %v", err)
 	}
-	if _, err := gui.Browse(ctx, node.RemotePath{Peer: peer, Share: "docs"}, bob, false); err != nil {
+	if _, err := gui.Browse(ctx, remote.Path{Peer: peer, Share: "docs"}, bob, false); err != nil {
 		t.Errorf("browse after resume: %v", err)
 	}
 

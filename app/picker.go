@@ -13,11 +13,12 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // sender pushes files to a peer, which accepts or declines.
 type sender interface {
-	Send(ctx context.Context, ref string, files []string, progress func(node.Progress)) (node.SendResult, error)
+	Send(ctx context.Context, ref string, files []string, progress func(node.Progress)) (remote.SendResult, error)
 }
 
 // peerPicker is the open "send to which peer?" dialog.

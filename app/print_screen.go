@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // printService is what the Print screen needs: `peerdesk printers PEER`,
@@ -22,8 +23,8 @@ import (
 // printer add PEER:PRINTER`.
 type printService interface {
 	Printers(ctx context.Context, ref string, creds node.Creds) ([]node.PrinterInfo, error)
-	Print(ctx context.Context, rp node.RemotePath, file string, creds node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error)
-	PrinterAdd(ctx context.Context, rp node.RemotePath, creds node.Creds) (node.AddedPrinterInfo, error)
+	Print(ctx context.Context, rp remote.Path, file string, creds node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error)
+	PrinterAdd(ctx context.Context, rp remote.Path, creds node.Creds) (node.AddedPrinterInfo, error)
 }
 
 // printJobTimeout bounds how long the screen follows a job.
@@ -136,7 +137,7 @@ func (s *printScreen) addToMyPrinters() {
 	s.state.SetText("Adding " + printer + " to this PC's printers…")
 	s.svc.bg(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		added, err := s.svc.print.PrinterAdd(ctx, node.RemotePath{Peer: peer, Share: printer}, creds)
+		added, err := s.svc.print.PrinterAdd(ctx, remote.Path{Peer: peer, Share: printer}, creds)
 		cancel()
 		s.svc.onUI(func() {
 			s.sync()
@@ -223,7 +224,7 @@ func (s *printScreen) submit() {
 	copies, _ := strconv.Atoi(strings.TrimSpace(s.copies.Text))
 	file := strings.TrimSpace(s.file.Text)
 	printer := s.printers[i].Name
-	rp := node.RemotePath{Peer: peer, Share: printer}
+	rp := remote.Path{Peer: peer, Share: printer}
 	creds := s.creds(peer)
 	s.print.Disable()
 	s.state.SetText("Sending " + filepath.Base(file) + " to " + printer + "…")

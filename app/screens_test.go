@@ -26,6 +26,7 @@ import (
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -43,7 +44,7 @@ func syncSvc(s services) services {
 type fakeFiles struct {
 	tree  map[string][]shares.Entry // "share/dir" → entries
 	calls []string
-	made  []node.RemotePath
+	made  []remote.Path
 	// midway, if set, runs in Get and Put after half of the bytes moved;
 	// failGet, if set, is what Get returns after that.
 	midway  func()
@@ -63,39 +64,39 @@ func newFakeFiles() *fakeFiles {
 	}}
 }
 
-func (f *fakeFiles) Browse(_ context.Context, rp node.RemotePath, c node.Creds, _ bool) (node.Listing, error) {
+func (f *fakeFiles) Browse(_ context.Context, rp remote.Path, c node.Creds, _ bool) (remote.Listing, error) {
 	f.calls = append(f.calls, rp.Share+"/"+rp.Path+" as "+c.User)
 	if rp.Peer != "pc1" {
-		return node.Listing{}, fmt.Errorf("browse %s: %w", rp.Peer, node.ErrPeerNotFound)
+		return remote.Listing{}, fmt.Errorf("browse %s: %w", rp.Peer, node.ErrPeerNotFound)
 	}
 	if rp.Share == "" {
-		l := node.Listing{Shares: []access.VisibleShare{{Name: "public", Kind: access.KindFolder, Right: access.RightRO}}}
+		l := remote.Listing{Shares: []access.VisibleShare{{Name: "public", Kind: access.KindFolder, Right: access.RightRO}}}
 		if c.User == "bob" && c.Password == "pw" {
 			l.Shares = append(l.Shares, access.VisibleShare{Name: "docs", Kind: access.KindFolder, Right: access.RightRW})
 		}
 		return l, nil
 	}
 	if rp.Share == "docs" && (c.User != "bob" || c.Password != "pw") {
-		return node.Listing{}, fmt.Errorf("list pc1:docs: %w: wrong account or password", transport.ErrAccessDenied)
+		return remote.Listing{}, fmt.Errorf("list pc1:docs: %w: wrong account or password", transport.ErrAccessDenied)
 	}
 	e, ok := f.tree[rp.Share+"/"+rp.Path]
 	if !ok {
-		return node.Listing{}, fmt.Errorf("list: %w", transport.ErrNotFound)
+		return remote.Listing{}, fmt.Errorf("list: %w", transport.ErrNotFound)
 	}
-	return node.Listing{Entries: slices.Clone(e)}, nil
+	return remote.Listing{Entries: slices.Clone(e)}, nil
 }
 
-func (f *fakeFiles) Get(_ context.Context, rp node.RemotePath, _ node.Creds, _ node.GetOptions, progress func(node.Progress)) (node.GetResult, error) {
+func (f *fakeFiles) Get(_ context.Context, rp remote.Path, _ node.Creds, _ remote.GetOptions, progress func(node.Progress)) (remote.GetResult, error) {
 	f.halfway(progress)
 	if f.failGet != nil {
-		return node.GetResult{}, f.failGet
+		return remote.GetResult{}, f.failGet
 	}
-	return node.GetResult{Files: []node.GotFile{{}, {}}, Bytes: 4096}, nil
+	return remote.GetResult{Files: []remote.GotFile{{}, {}}, Bytes: 4096}, nil
 }
 
-func (f *fakeFiles) Put(_ context.Context, locals []string, _ node.RemotePath, _ node.Creds, _ bool, progress func(node.Progress)) ([]node.PutResult, error) {
+func (f *fakeFiles) Put(_ context.Context, locals []string, _ remote.Path, _ node.Creds, _ bool, progress func(node.Progress)) ([]remote.PutResult, error) {
 	f.halfway(progress)
-	return []node.PutResult{{Local: locals[0], Size: 300}}, nil
+	return []remote.PutResult{{Local: locals[0], Size: 300}}, nil
 }
 
 // halfway reports two transfers, one done and one not started, as a
@@ -110,7 +111,7 @@ func (f *fakeFiles) halfway(progress func(node.Progress)) {
 	}
 }
 
-func (f *fakeFiles) Mkdir(_ context.Context, rp node.RemotePath, _ node.Creds) error {
+func (f *fakeFiles) Mkdir(_ context.Context, rp remote.Path, _ node.Creds) error {
 	f.made = append(f.made, rp)
 	return nil
 }
@@ -161,7 +162,7 @@ func TestBrowseNavigation(t *testing.T) {
 	}
 
 	m.Open(m.Rows[0]) // Reports
-	if m.Target() != (node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports"}) {
+	if m.Target() != (remote.Path{Peer: "pc1", Share: "docs", Path: "Reports"}) {
 		t.Fatalf("target %+v", m.Target())
 	}
 	crumbs := m.Crumbs()
@@ -224,7 +225,7 @@ func TestBrowserScreenShowsFolder(t *testing.T) {
 		t.Error("New folder disabled inside a share")
 	}
 	s.makeFolder(" New ")
-	if len(files.made) != 1 || files.made[0] != (node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports/New"}) {
+	if len(files.made) != 1 || files.made[0] != (remote.Path{Peer: "pc1", Share: "docs", Path: "Reports/New"}) {
 		t.Errorf("mkdir %+v", files.made)
 	}
 }
@@ -253,7 +254,7 @@ func TestFilesSaysWhatTransfersDid(t *testing.T) {
 	var during string
 	var fraction float64
 	files.midway = func() { during, fraction = s.act.label.Text, s.act.bar.Value }
-	s.downloadInto(node.RemotePath{Peer: "pc1", Share: "docs", Path: "Reports"}, "Reports", s.m.Creds(), dest)
+	s.downloadInto(remote.Path{Peer: "pc1", Share: "docs", Path: "Reports"}, "Reports", s.m.Creds(), dest)
 	if during != "Downloading Reports from Front desk…" || fraction != 0.5 {
 		t.Errorf("while downloading: %q at %v, want the name and 0.5", during, fraction)
 	}
@@ -277,7 +278,7 @@ func TestFilesSaysWhatTransfersDid(t *testing.T) {
 	}
 
 	files.failGet = fmt.Errorf("get: %w", transport.ErrUnreachable)
-	s.downloadInto(node.RemotePath{Peer: "pc1", Share: "docs", Path: "a.pdf"}, "a.pdf", s.m.Creds(), dest)
+	s.downloadInto(remote.Path{Peer: "pc1", Share: "docs", Path: "a.pdf"}, "a.pdf", s.m.Creds(), dest)
 	if got := s.act.label.Text; !strings.HasPrefix(got, "Download of a.pdf stopped: The other PC does not answer") || s.act.open.Visible() {
 		t.Errorf("after a failed download: %q (open folder shown: %v)", got, s.act.open.Visible())
 	}
@@ -510,10 +511,10 @@ func TestHumanErrors(t *testing.T) {
 // fakeSender records sends.
 type fakeSender struct{ to, files []string }
 
-func (f *fakeSender) Send(_ context.Context, ref string, files []string, _ func(node.Progress)) (node.SendResult, error) {
+func (f *fakeSender) Send(_ context.Context, ref string, files []string, _ func(node.Progress)) (remote.SendResult, error) {
 	f.to = append(f.to, ref)
 	f.files = append(f.files, files...)
-	return node.SendResult{Receiver: ref}, nil
+	return remote.SendResult{Receiver: ref}, nil
 }
 
 func TestPeerPickerFromHandOff(t *testing.T) {
@@ -770,7 +771,7 @@ type fakePrint struct {
 	asked   []node.Creds // credentials of each Printers call
 }
 
-func (f *fakePrint) PrinterAdd(_ context.Context, rp node.RemotePath, _ node.Creds) (node.AddedPrinterInfo, error) {
+func (f *fakePrint) PrinterAdd(_ context.Context, rp remote.Path, _ node.Creds) (node.AddedPrinterInfo, error) {
 	f.added = append(f.added, rp.Peer+":"+rp.Share)
 	return node.AddedPrinterInfo{AddedPrinter: node.AddedPrinter{Queue: "reception-" + rp.Share}}, nil
 }
@@ -780,7 +781,7 @@ func (f *fakePrint) Printers(_ context.Context, ref string, c node.Creds) ([]nod
 	return []node.PrinterInfo{{Name: "office", State: "idle"}, {Name: "label", State: "paused"}}, nil
 }
 
-func (f *fakePrint) Print(_ context.Context, rp node.RemotePath, file string, _ node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error) {
+func (f *fakePrint) Print(_ context.Context, rp remote.Path, file string, _ node.Creds, opt node.PrintOptions, progress func(node.PrintJob)) (node.PrintJob, error) {
 	f.printed = append(f.printed, fmt.Sprintf("%s:%s %s x%d wait=%v", rp.Peer, rp.Share, file, opt.Copies, opt.Wait))
 	progress(node.PrintJob{Printer: rp.Share, JobID: 7, State: "processing"})
 	if rp.Share == "label" {

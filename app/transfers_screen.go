@@ -3,11 +3,12 @@ package app
 import (
 	"context"
 	"errors"
-	"github.com/peerdesk/peerdesk/transport"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/peerdesk/peerdesk/transport"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 )
 
@@ -245,9 +247,9 @@ func (s *transfersScreen) retry(in transfer.Info) {
 		var err error
 		switch in.Kind {
 		case transfer.KindDownload:
-			_, err = s.svc.files.Get(ctx, node.RemotePath{Peer: peer, Share: share, Path: p}, creds, node.GetOptions{Dest: in.Local}, nil)
+			_, err = s.svc.files.Get(ctx, remote.Path{Peer: peer, Share: share, Path: p}, creds, remote.GetOptions{Dest: in.Local}, nil)
 		case transfer.KindUpload:
-			_, err = s.svc.files.Put(ctx, []string{in.Local}, node.RemotePath{Peer: peer, Share: share, Path: path.Dir(p)}, creds, false, nil)
+			_, err = s.svc.files.Put(ctx, []string{in.Local}, remote.Path{Peer: peer, Share: share, Path: path.Dir(p)}, creds, false, nil)
 		case transfer.KindSend:
 			_, err = s.svc.send.Send(ctx, peer, []string{in.Local}, nil)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/peerdesk/peerdesk/internal/human"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 )
 
@@ -128,7 +129,7 @@ func (c *cli) ls(args []string) error {
 	if err != nil {
 		return err
 	}
-	rp, err := node.ParseRemotePath(pos[0])
+	rp, err := remote.ParsePath(pos[0])
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (c *cli) ls(args []string) error {
 	if err != nil {
 		return err
 	}
-	var l node.Listing
+	var l remote.Listing
 	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
 		l, err = lc.Ls(ctx, node.LsArgs{Target: rp, Creds: cr, Hidden: *all})
 		return
@@ -188,7 +189,7 @@ func (c *cli) get(args []string) error {
 	if err != nil {
 		return err
 	}
-	rp, err := node.ParseRemotePath(pos[0])
+	rp, err := remote.ParsePath(pos[0])
 	if err != nil {
 		return err
 	}
@@ -207,10 +208,10 @@ func (c *cli) get(args []string) error {
 	if err != nil {
 		return err
 	}
-	var res node.GetResult
+	var res remote.GetResult
 	bars := c.newProgress()
 	err = c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
-		res, err = lc.Get(ctx, node.GetArgs{Source: rp, Creds: cr, GetOptions: node.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, bars.event)
+		res, err = lc.Get(ctx, node.GetArgs{Source: rp, Creds: cr, GetOptions: remote.GetOptions{Dest: abs, Replace: *replace, SingleSource: *single}}, bars.event)
 		return
 	})
 	if err != nil {
@@ -244,7 +245,7 @@ func (c *cli) put(args []string) error {
 	if err != nil {
 		return err
 	}
-	rp, err := node.ParseRemotePath(pos[len(pos)-1])
+	rp, err := remote.ParsePath(pos[len(pos)-1])
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func (c *cli) put(args []string) error {
 	if err != nil {
 		return err
 	}
-	var res []node.PutResult
+	var res []remote.PutResult
 	bars := c.newProgress()
 	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
 		res, err = lc.Put(ctx, node.PutArgs{Locals: locals, Target: rp, Creds: cr, Replace: *replace}, bars.event)
@@ -317,7 +318,7 @@ func (c *cli) send(args []string) error {
 	if err != nil {
 		return err
 	}
-	var res node.SendResult
+	var res remote.SendResult
 	bars := c.newProgress()
 	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
 		res, err = lc.Send(ctx, node.SendArgs{Peer: pos[0], Files: files}, bars.event)
@@ -358,7 +359,7 @@ func (c *cli) search(args []string) error {
 	if err != nil {
 		return err
 	}
-	var hits []node.SearchHit
+	var hits []remote.SearchHit
 	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
 		hits, err = lc.Search(ctx, node.SearchArgs{Pattern: pos[0], Creds: cr, Peer: *peer})
 		return
@@ -366,7 +367,7 @@ func (c *cli) search(args []string) error {
 		return err
 	}
 	if hits == nil {
-		hits = []node.SearchHit{}
+		hits = []remote.SearchHit{}
 	}
 	if *asJSON {
 		return writeJSON(c.stdout, hits)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // printers lists this machine's print queues, or with PEER that peer's
@@ -100,7 +101,7 @@ func (c *cli) print(args []string) error {
 	if err != nil {
 		return err
 	}
-	rp, err := node.ParseRemotePath(pos[0])
+	rp, err := remote.ParsePath(pos[0])
 	if err != nil {
 		return err
 	}

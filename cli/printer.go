@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/peerdesk/peerdesk/node"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // The printer commands put a colleague's shared printer into this PC's
@@ -28,7 +29,7 @@ func (c *cli) printerAdd(args []string) error {
 	if err != nil {
 		return err
 	}
-	rp, err := node.ParseRemotePath(pos[0])
+	rp, err := remote.ParsePath(pos[0])
 	if err != nil {
 		return err
 	}

@@ -20,9 +20,9 @@ type peerCreds struct {
 // maxRememberedPeers bounds the map (an office has at most ~100 PCs).
 const maxRememberedPeers = 1024
 
-// remember records that c worked with peer id. Guest (no account, no
+// Remember records that c worked with peer id. Guest (no account, no
 // share password) is not worth remembering.
-func (p *peerCreds) remember(id string, c Creds) {
+func (p *peerCreds) Remember(id string, c Creds) {
 	if c == (Creds{}) {
 		return
 	}
@@ -50,7 +50,7 @@ func (p *peerCreds) forget(id string) {
 }
 
 // of returns the credentials that worked with peer id, or guest.
-func (p *peerCreds) of(id string) Creds {
+func (p *peerCreds) Of(id string) Creds {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.m[id]

@@ -6,19 +6,22 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
-// Sentinel errors of the node, mapped to CLI exit codes by main.
+// Sentinel errors of the node, mapped to CLI exit codes by main. ErrUsage
+// and ErrDeclined are the file operations' own (package remote): the same
+// values under the names callers of the node know.
 var (
 	ErrAlreadyRunning      = errors.New("a peerdesk peer is already running for this home")
-	ErrUsage               = errors.New("usage")
+	ErrUsage               = remote.ErrUsage
 	ErrPeerNotFound        = errors.New("peer not found")
 	ErrFingerprintMismatch = errors.New("fingerprint mismatch")
 	// ErrDeclined: the receiver of a push-send declined the files. It also
 	// wraps transport.ErrAccessDenied, so the exit status stays 3.
-	ErrDeclined = errors.New("declined")
+	ErrDeclined = remote.ErrDeclined
 	// ErrUnknownCommand: the running peer does not know a control op (it
 	// is an older version than the command).
 	ErrUnknownCommand = errors.New("unknown command")

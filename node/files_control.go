@@ -7,26 +7,27 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/control"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // LsArgs, GetArgs, ... are the control ops' arguments: the CLI's view of
 // the remote commands.
 type (
 	LsArgs struct {
-		Target RemotePath `json:"target"`
-		Creds  Creds      `json:"creds"`
-		Hidden bool       `json:"hidden,omitempty"`
+		Target remote.Path `json:"target"`
+		Creds  Creds       `json:"creds"`
+		Hidden bool        `json:"hidden,omitempty"`
 	}
 	GetArgs struct {
-		Source RemotePath `json:"source"`
-		Creds  Creds      `json:"creds"`
-		GetOptions
+		Source remote.Path `json:"source"`
+		Creds  Creds       `json:"creds"`
+		remote.GetOptions
 	}
 	PutArgs struct {
-		Locals  []string   `json:"locals"`
-		Target  RemotePath `json:"target"`
-		Creds   Creds      `json:"creds"`
-		Replace bool       `json:"replace,omitempty"`
+		Locals  []string    `json:"locals"`
+		Target  remote.Path `json:"target"`
+		Creds   Creds       `json:"creds"`
+		Replace bool        `json:"replace,omitempty"`
 	}
 	SendArgs struct {
 		Peer  string   `json:"peer"`
@@ -49,21 +50,21 @@ func emitProgress(ctx context.Context) func(Progress) {
 }
 
 func (n *Node) registerFilesControl() {
-	handle(n, opLs, func(ctx context.Context, a LsArgs) (Listing, error) {
+	handle(n, opLs, func(ctx context.Context, a LsArgs) (remote.Listing, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		return n.Browse(ctx, a.Target, a.Creds, a.Hidden)
 	})
-	handle(n, opGet, func(ctx context.Context, a GetArgs) (GetResult, error) {
+	handle(n, opGet, func(ctx context.Context, a GetArgs) (remote.GetResult, error) {
 		return n.Get(ctx, a.Source, a.Creds, a.GetOptions, emitProgress(ctx))
 	})
-	handle(n, opPut, func(ctx context.Context, a PutArgs) ([]PutResult, error) {
+	handle(n, opPut, func(ctx context.Context, a PutArgs) ([]remote.PutResult, error) {
 		return n.Put(ctx, a.Locals, a.Target, a.Creds, a.Replace, emitProgress(ctx))
 	})
-	handle(n, opSend, func(ctx context.Context, a SendArgs) (SendResult, error) {
+	handle(n, opSend, func(ctx context.Context, a SendArgs) (remote.SendResult, error) {
 		return n.Send(ctx, a.Peer, a.Files, emitProgress(ctx))
 	})
-	handle(n, opSearch, func(ctx context.Context, a SearchArgs) ([]SearchHit, error) {
+	handle(n, opSearch, func(ctx context.Context, a SearchArgs) ([]remote.SearchHit, error) {
 		return n.Search(ctx, a.Pattern, a.Creds, a.Peer)
 	})
 	handle(n, opTransfers, func(context.Context, none) ([]Progress, error) { return n.transfers.List(), nil })

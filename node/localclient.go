@@ -9,6 +9,7 @@ import (
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // LocalClient asks the peer running for a home over its control socket:
@@ -150,28 +151,28 @@ func (c LocalClient) SetSetting(ctx context.Context, key, value string) error {
 }
 
 // Ls lists a folder of another peer's share (or its shares).
-func (c LocalClient) Ls(ctx context.Context, a LsArgs) (Listing, error) {
+func (c LocalClient) Ls(ctx context.Context, a LsArgs) (remote.Listing, error) {
 	return localCall(ctx, c, opLs, a, nil)
 }
 
 // Get downloads from another peer's share; progress (may be nil) follows
 // each file.
-func (c LocalClient) Get(ctx context.Context, a GetArgs, progress func(Progress)) (GetResult, error) {
+func (c LocalClient) Get(ctx context.Context, a GetArgs, progress func(Progress)) (remote.GetResult, error) {
 	return localCall(ctx, c, opGet, a, events(progress))
 }
 
 // Put uploads into another peer's share.
-func (c LocalClient) Put(ctx context.Context, a PutArgs, progress func(Progress)) ([]PutResult, error) {
+func (c LocalClient) Put(ctx context.Context, a PutArgs, progress func(Progress)) ([]remote.PutResult, error) {
 	return localCall(ctx, c, opPut, a, events(progress))
 }
 
 // Send offers files to another peer, which asks its user.
-func (c LocalClient) Send(ctx context.Context, a SendArgs, progress func(Progress)) (SendResult, error) {
+func (c LocalClient) Send(ctx context.Context, a SendArgs, progress func(Progress)) (remote.SendResult, error) {
 	return localCall(ctx, c, opSend, a, events(progress))
 }
 
 // Search looks for names on the peers online.
-func (c LocalClient) Search(ctx context.Context, a SearchArgs) ([]SearchHit, error) {
+func (c LocalClient) Search(ctx context.Context, a SearchArgs) ([]remote.SearchHit, error) {
 	return localCall(ctx, c, opSearch, a, nil)
 }
 

@@ -1,9 +1,12 @@
-// Package node wires the core together for the daemon and the GUI: state in
-// the home, the transport endpoint, mDNS discovery, liveness probing, and
-// the control socket. It also still runs the client side of remote file
-// operations (get with multi-source, put, push-send, search: files.go)
-// and of printing (print.go); R2 3/7 moves those next to the services
-// they call, leaving node to compose and gate.
+// Package node composes a running peer for the daemon and the GUI: state
+// in the home, the transport endpoint and the gate in front of the
+// services, mDNS discovery, liveness probing and peer exchange, the
+// control socket and its typed client (LocalClient). The file operations
+// on other peers are package shares/remote's (files.go hands them the peer
+// table and the session's logins). Printing on other peers (print.go) and
+// the printers added from them as OS queues (printqueues.go) are still
+// here: they join printing with the peer table, the logins and the held
+// jobs of the local IPP endpoint.
 package node
 
 import (
@@ -28,6 +31,7 @@ import (
 	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -89,6 +93,8 @@ type Node struct {
 	stopping atomic.Bool
 	// settingsMu guards Settings against control ops changing them.
 	settingsMu sync.Mutex
+	// remote carries out the user's file operations on other peers.
+	remote *remote.Files
 	// creds are the credentials each peer accepted in this run.
 	creds    peerCreds
 	departMu sync.Mutex

@@ -8,6 +8,7 @@ import (
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // The control ops: the requests the CLI and a second app start send to the
@@ -72,10 +73,10 @@ type contract[A, R any] string
 
 var (
 	opDoctor          = contract[none, DoctorReport](OpDoctor)
-	opGet             = contract[GetArgs, GetResult](OpGet)
+	opGet             = contract[GetArgs, remote.GetResult](OpGet)
 	opID              = contract[none, IDInfo](OpID)
 	opLog             = contract[LogArgs, []access.AuditRecord](OpLog)
-	opLs              = contract[LsArgs, Listing](OpLs)
+	opLs              = contract[LsArgs, remote.Listing](OpLs)
 	opPeerAdd         = contract[PeerRef, discovery.Peer](OpPeerAdd)
 	opPeerRemove      = contract[PeerRef, none](OpPeerRemove)
 	opPeers           = contract[none, []discovery.Peer](OpPeers)
@@ -86,9 +87,9 @@ var (
 	opPrinterAdd      = contract[PrinterAddArgs, AddedPrinterInfo](OpPrinterAdd)
 	opPrinterList     = contract[none, []AddedPrinterInfo](OpPrinterList)
 	opPrinterRemove   = contract[PrinterRemoveArgs, none](OpPrinterRemove)
-	opPut             = contract[PutArgs, []PutResult](OpPut)
-	opSearch          = contract[SearchArgs, []SearchHit](OpSearch)
-	opSend            = contract[SendArgs, SendResult](OpSend)
+	opPut             = contract[PutArgs, []remote.PutResult](OpPut)
+	opSearch          = contract[SearchArgs, []remote.SearchHit](OpSearch)
+	opSend            = contract[SendArgs, remote.SendResult](OpSend)
 	opSettings        = contract[none, SettingsView](OpSettings)
 	opSettingsSet     = contract[SettingArgs, none](OpSettingsSet)
 	opShareFolder     = contract[FolderShareArgs, access.ShareInfo](OpShareFolder)

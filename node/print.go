@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // Sentinel errors of remote printing the CLI and GUI branch on (besides
@@ -108,7 +109,7 @@ func (n *Node) Printers(ctx context.Context, ref string, creds Creds) ([]Printer
 	}
 	// Accepted credentials are what held jobs of added printers wait
 	// for (printqueues.go): listing the printers is signing in.
-	n.creds.remember(p.ID, creds)
+	n.creds.Remember(p.ID, creds)
 	out := make([]PrinterInfo, 0, len(list))
 	for _, r := range list {
 		formats := r.Formats
@@ -127,7 +128,7 @@ const followWait = 15 * time.Second
 // printer) and returns the job. With opt.Wait it follows the job to its
 // end: a failed job gives ErrJobFailed, a canceled one ErrJobCanceled.
 // progress, if set, hears the job's first state and every change.
-func (n *Node) Print(ctx context.Context, rp RemotePath, file string, creds Creds, opt PrintOptions, progress func(PrintJob)) (PrintJob, error) {
+func (n *Node) Print(ctx context.Context, rp remote.Path, file string, creds Creds, opt PrintOptions, progress func(PrintJob)) (PrintJob, error) {
 	if rp.Share == "" || rp.Path != "" {
 		return PrintJob{}, fmt.Errorf("%w: print needs PEER:PRINTER", ErrUsage)
 	}

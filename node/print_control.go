@@ -6,6 +6,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares/remote"
 )
 
 // PrintersArgs and PrintArgs are the arguments of the printers and print
@@ -16,16 +17,16 @@ type (
 		Creds Creds  `json:"creds"`
 	}
 	PrinterAddArgs struct {
-		Target RemotePath `json:"target"`
-		Creds  Creds      `json:"creds"`
+		Target remote.Path `json:"target"`
+		Creds  Creds       `json:"creds"`
 	}
 	PrinterRemoveArgs struct {
 		Ref string `json:"ref"`
 	}
 	PrintArgs struct {
-		Target RemotePath `json:"target"`
-		File   string     `json:"file"`
-		Creds  Creds      `json:"creds"`
+		Target remote.Path `json:"target"`
+		File   string      `json:"file"`
+		Creds  Creds       `json:"creds"`
 		PrintOptions
 		// WaitTimeout bounds how long a Wait follows the job (0: until
 		// it ends or the client goes away). A job still waiting then is

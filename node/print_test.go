@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/printing"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -89,7 +90,7 @@ func TestPrintAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []string
-	job, err := a.Print(ctx, RemotePath{Peer: "desk-b", Share: "office"}, doc, alice, PrintOptions{Wait: true},
+	job, err := a.Print(ctx, remote.Path{Peer: "desk-b", Share: "office"}, doc, alice, PrintOptions{Wait: true},
 		func(j PrintJob) { seen = append(seen, j.State) })
 	if err != nil {
 		t.Fatal(err)
@@ -106,24 +107,24 @@ func TestPrintAPI(t *testing.T) {
 	os.WriteFile(blob, []byte{0, 1, 2, 3, 0xfe}, 0o644)
 	for _, c := range []struct {
 		name  string
-		rp    RemotePath
+		rp    remote.Path
 		file  string
 		creds Creds
 		want  error
 	}{
-		{"unsupported format", RemotePath{Peer: "desk-b", Share: "office"}, blob, alice, ErrUnsupportedFormat},
-		{"wrong printer password", RemotePath{Peer: "desk-b", Share: "office"}, doc, Creds{User: "alice", Password: "alice-pw", SharePassword: "x"}, transport.ErrAccessDenied},
-		{"no such printer", RemotePath{Peer: "desk-b", Share: "nosuch"}, doc, alice, transport.ErrNotFound},
-		{"no such peer", RemotePath{Peer: "nobody", Share: "office"}, doc, alice, ErrPeerNotFound},
-		{"a path is no printer", RemotePath{Peer: "desk-b", Share: "office", Path: "x"}, doc, alice, ErrUsage},
-		{"missing file", RemotePath{Peer: "desk-b", Share: "office"}, filepath.Join(dir, "none.pdf"), alice, os.ErrNotExist},
+		{"unsupported format", remote.Path{Peer: "desk-b", Share: "office"}, blob, alice, ErrUnsupportedFormat},
+		{"wrong printer password", remote.Path{Peer: "desk-b", Share: "office"}, doc, Creds{User: "alice", Password: "alice-pw", SharePassword: "x"}, transport.ErrAccessDenied},
+		{"no such printer", remote.Path{Peer: "desk-b", Share: "nosuch"}, doc, alice, transport.ErrNotFound},
+		{"no such peer", remote.Path{Peer: "nobody", Share: "office"}, doc, alice, ErrPeerNotFound},
+		{"a path is no printer", remote.Path{Peer: "desk-b", Share: "office", Path: "x"}, doc, alice, ErrUsage},
+		{"missing file", remote.Path{Peer: "desk-b", Share: "office"}, filepath.Join(dir, "none.pdf"), alice, os.ErrNotExist},
 	} {
 		if _, err := a.Print(ctx, c.rp, c.file, c.creds, PrintOptions{}, nil); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
 	if code := Code(func() error {
-		_, err := a.Print(ctx, RemotePath{Peer: "desk-b", Share: "office"}, doc, Creds{User: "alice", Password: "nope"}, PrintOptions{}, nil)
+		_, err := a.Print(ctx, remote.Path{Peer: "desk-b", Share: "office"}, doc, Creds{User: "alice", Password: "nope"}, PrintOptions{}, nil)
 		return err
 	}()); code != "denied" {
 		t.Errorf("a refused login is %q, want denied (exit 3)", code)

@@ -17,6 +17,7 @@ import (
 	"github.com/peerdesk/peerdesk/internal/atomicfile"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/printing/ippserve"
+	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -188,7 +189,7 @@ func (n *Node) saveQueues() error {
 // PrinterAdd adds PEER:PRINTER to this machine's printers: it checks that
 // creds may print there, serves the printer on 127.0.0.1 and registers it
 // with the OS print system.
-func (n *Node) PrinterAdd(ctx context.Context, rp RemotePath, creds Creds) (AddedPrinterInfo, error) {
+func (n *Node) PrinterAdd(ctx context.Context, rp remote.Path, creds Creds) (AddedPrinterInfo, error) {
 	if rp.Share == "" || rp.Path != "" {
 		return AddedPrinterInfo{}, fmt.Errorf("%w: printer add needs PEER:PRINTER", ErrUsage)
 	}
@@ -204,7 +205,7 @@ func (n *Node) PrinterAdd(ctx context.Context, rp RemotePath, creds Creds) (Adde
 	if i < 0 {
 		return AddedPrinterInfo{}, fmt.Errorf("%w: %s shares no printer %s with you", transport.ErrNotFound, peer.Name, rp.Share)
 	}
-	n.creds.remember(peer.ID, creds)
+	n.creds.Remember(peer.ID, creds)
 	queue := printing.QueueName(peer.Name, rp.Share)
 	n.queues.mu.Lock()
 	for _, sp := range n.queues.list {
@@ -364,7 +365,7 @@ func (sp *servedPrinter) Print(ctx context.Context, job *ippserve.Job, report fu
 	if ap.Disabled != "" {
 		return errors.New(ap.Disabled)
 	}
-	creds := n.creds.of(ap.Peer)
+	creds := n.creds.Of(ap.Peer)
 	if ap.User != "" && creds.User == "" {
 		return sp.hold("")
 	}
@@ -564,7 +565,7 @@ func (n *Node) refresh(ctx context.Context, sp *servedPrinter) {
 	case !peer.Online:
 		return
 	}
-	creds := n.creds.of(ap.Peer)
+	creds := n.creds.Of(ap.Peer)
 	if ap.User != "" && creds.User == "" {
 		return // not signed in: cannot tell
 	}

@@ -48,22 +48,6 @@ func (n *Node) SetSharingPaused(paused bool) {
 // SharingPaused reports whether sharing is paused.
 func (n *Node) SharingPaused() bool { return n.gate.paused.Load() }
 
-// Mkdir creates a folder (and its parents) in a read-write share of a
-// peer: the browser's "New folder".
-func (n *Node) Mkdir(ctx context.Context, rp RemotePath, creds Creds) error {
-	p, t, err := n.target(rp.Peer, creds)
-	if err != nil {
-		return err
-	}
-	if rp.Share == "" || rp.Path == "" {
-		return fmt.Errorf("%w: mkdir wants PEER:SHARE/PATH", ErrUsage)
-	}
-	if err := n.client.Mkdir(ctx, t, rp.Share, rp.Path); err != nil {
-		return fmt.Errorf("mkdir %s:%s/%s: %w", p.Name, rp.Share, rp.Path, err)
-	}
-	return nil
-}
-
 // registerSharingControl adds the control op that pauses sharing, so a
 // daemon can do what the tray does.
 func (n *Node) registerSharingControl() {

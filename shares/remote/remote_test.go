@@ -1,4 +1,4 @@
-package node
+package remote
 
 import (
 	"errors"
@@ -7,23 +7,23 @@ import (
 	"testing"
 )
 
-func TestParseRemotePath(t *testing.T) {
+func TestParsePath(t *testing.T) {
 	for _, c := range []struct {
 		in      string
-		want    RemotePath
+		want    Path
 		wantErr bool
 	}{
-		{"desk", RemotePath{Peer: "desk"}, false},
-		{"desk:", RemotePath{Peer: "desk"}, false},
-		{"desk:docs", RemotePath{Peer: "desk", Share: "docs"}, false},
-		{"desk:docs/a/b.pdf", RemotePath{Peer: "desk", Share: "docs", Path: "a/b.pdf"}, false},
-		{"Front desk:docs/", RemotePath{Peer: "Front desk", Share: "docs"}, false},
-		{":docs", RemotePath{}, true},
-		{"", RemotePath{}, true},
+		{"desk", Path{Peer: "desk"}, false},
+		{"desk:", Path{Peer: "desk"}, false},
+		{"desk:docs", Path{Peer: "desk", Share: "docs"}, false},
+		{"desk:docs/a/b.pdf", Path{Peer: "desk", Share: "docs", Path: "a/b.pdf"}, false},
+		{"Front desk:docs/", Path{Peer: "Front desk", Share: "docs"}, false},
+		{":docs", Path{}, true},
+		{"", Path{}, true},
 	} {
-		got, err := ParseRemotePath(c.in)
+		got, err := ParsePath(c.in)
 		if (err != nil) != c.wantErr || got != c.want {
-			t.Errorf("ParseRemotePath(%q) = %+v, %v", c.in, got, err)
+			t.Errorf("ParsePath(%q) = %+v, %v", c.in, got, err)
 		}
 		if err != nil && !errors.Is(err, ErrUsage) {
 			t.Errorf("%q: error %v is not a usage error", c.in, err)

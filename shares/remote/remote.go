@@ -1,0 +1,736 @@
+package remote
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/shares"
+	"github.com/peerdesk/peerdesk/shares/transfer"
+	"github.com/peerdesk/peerdesk/transport"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrUsage: the request is not one this package can carry out as
+	// asked (a path without a share, nothing to send, a hidden name).
+	ErrUsage = errors.New("usage")
+	// ErrDeclined: the receiver of a push-send said no.
+	ErrDeclined = errors.New("declined")
+)
+
+// multiSourceMin is the size from which a download looks for the same
+// file on other peers to fetch ranges from all of them.
+const multiSourceMin = 32 << 20
+
+// Peer is another peer as the file operations need it.
+type Peer struct {
+	ID    string
+	Name  string
+	Addrs []string
+	// Online: it answered lately. Changed: it presented another key than
+	// the pinned one and is not trusted again yet; nothing goes to it.
+	Online, Changed bool
+}
+
+// Peers is what the file operations need of the peer table.
+type Peers interface {
+	// Resolve finds the peer ref names (an id, a unique prefix or a name).
+	Resolve(ref string) (Peer, error)
+	// List is every known peer.
+	List() []Peer
+}
+
+// Logins remembers the credentials each peer accepted in this run, so
+// that a search or a download's other sources ask each peer with its own
+// (or as guest), never with another peer's (docs/security.md, H2).
+type Logins interface {
+	Remember(id string, c access.Credentials)
+	Of(id string) access.Credentials
+}
+
+// Config is what Files works with.
+type Config struct {
+	Client    shares.Client
+	Transfers *transfer.Manager
+	Peers     Peers
+	Logins    Logins
+	Logger    *slog.Logger
+}
+
+// Files carries out what the user asks of other peers' shares.
+type Files struct {
+	client    shares.Client
+	transfers *transfer.Manager
+	peers     Peers
+	logins    Logins
+	log       *slog.Logger
+}
+
+// New returns the file operations of cfg.
+func New(cfg Config) *Files {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Files{client: cfg.Client, transfers: cfg.Transfers, peers: cfg.Peers, logins: cfg.Logins, log: log}
+}
+
+// target resolves a peer reference for a remote request.
+func (c *Files) target(ref string, creds access.Credentials) (Peer, access.Target, error) {
+	p, err := c.peers.Resolve(ref)
+	if err != nil {
+		return p, access.Target{}, err
+	}
+	return p, access.Target{ID: p.ID, Addrs: p.Addrs, Auth: creds}, nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Path names a share and a path in it on a peer: PEER:SHARE/PATH.
+type Path struct {
+	Peer  string `json:"peer"`
+	Share string `json:"share,omitempty"`
+	Path  string `json:"path,omitempty"`
+}
+
+// ParsePath splits PEER[:SHARE[/PATH]].
+func ParsePath(s string) (Path, error) {
+	peer, rest, _ := strings.Cut(s, ":")
+	if peer == "" {
+		return Path{}, fmt.Errorf("%w: %q: want PEER:SHARE/PATH", ErrUsage, s)
+	}
+	share, p, _ := strings.Cut(rest, "/")
+	return Path{Peer: peer, Share: share, Path: p}, nil
+}
+
+// Listing is what `ls` shows: a peer's shares, or a folder's entries.
+type Listing struct {
+	Shares  []access.VisibleShare `json:"shares,omitempty"`
+	Entries []shares.Entry        `json:"entries,omitempty"`
+}
+
+// Browse lists the shares of a peer visible to creds, or a folder of one.
+func (c *Files) Browse(ctx context.Context, rp Path, creds access.Credentials, hidden bool) (Listing, error) {
+	p, t, err := c.target(rp.Peer, creds)
+	if err != nil {
+		return Listing{}, err
+	}
+	if rp.Share == "" {
+		list, err := c.client.ListShares(ctx, t)
+		if err != nil {
+			return Listing{}, fmt.Errorf("shares of %s: %w", p.Name, err)
+		}
+		c.logins.Remember(p.ID, creds)
+		return Listing{Shares: list}, nil
+	}
+	entries, err := c.client.List(ctx, t, rp.Share, rp.Path, hidden)
+	if err != nil {
+		return Listing{}, fmt.Errorf("list %s:%s/%s: %w", p.Name, rp.Share, rp.Path, err)
+	}
+	c.logins.Remember(p.ID, creds)
+	if entries == nil {
+		entries = []shares.Entry{}
+	}
+	return Listing{Entries: entries}, nil
+}
+
+// GetOptions tunes Get.
+type GetOptions struct {
+	// Dest is a local folder to download into, or a new file name.
+	Dest    string `json:"dest"`
+	Replace bool   `json:"replace,omitempty"`
+	// SingleSource turns off fetching from other peers that hold the file.
+	SingleSource bool `json:"single_source,omitempty"`
+}
+
+// GotFile is one downloaded file.
+type GotFile struct {
+	Path      string           `json:"path"`
+	Size      int64            `json:"size"`
+	SHA256    string           `json:"sha256"`
+	Resumed   int64            `json:"resumed"`
+	Fetched   int64            `json:"fetched"`
+	PerSource map[string]int64 `json:"per_source"`
+	// Dropped names the other sources dropped for sending bytes that did
+	// not match the owner's chunk sums.
+	Dropped []string `json:"dropped,omitempty"`
+}
+
+// GetResult is what `get --json` prints.
+type GetResult struct {
+	Files   []GotFile `json:"files"`
+	Bytes   int64     `json:"bytes"`
+	Fetched int64     `json:"fetched"`
+	Seconds float64   `json:"seconds"`
+}
+
+// Get downloads a file or a whole folder from a peer's share. progress,
+// if set, hears about every transfer as it moves.
+func (c *Files) Get(ctx context.Context, rp Path, creds access.Credentials, opt GetOptions, progress func(transfer.Info)) (GetResult, error) {
+	start := time.Now()
+	peer, t, err := c.target(rp.Peer, creds)
+	if err != nil {
+		return GetResult{}, err
+	}
+	if rp.Share == "" {
+		return GetResult{}, fmt.Errorf("%w: get needs PEER:SHARE/PATH", ErrUsage)
+	}
+	if opt.Dest == "" {
+		return GetResult{}, fmt.Errorf("%w: no destination", ErrUsage)
+	}
+	top, err := c.client.Stat(ctx, t, rp.Share, rp.Path)
+	if err != nil {
+		return GetResult{}, fmt.Errorf("get %s:%s/%s: %w", peer.Name, rp.Share, rp.Path, err)
+	}
+	c.logins.Remember(peer.ID, creds)
+	base := path.Base("/" + rp.Path)
+	if rp.Path == "" || base == "/" {
+		base = rp.Share
+	}
+	if _, err := shares.CleanPath(base); err != nil {
+		return GetResult{}, fmt.Errorf("get: remote name %q: %w", base, err)
+	}
+	var res GetResult
+	if !top.Dir {
+		dir, name := destFor(opt.Dest, base)
+		f, err := c.getFile(ctx, peer, t, rp.Share, rp.Path, top, dir, name, opt, progress)
+		if err != nil {
+			return res, err
+		}
+		res.add(f)
+		res.Seconds = time.Since(start).Seconds()
+		return res, nil
+	}
+	root := opt.Dest
+	if info, err := os.Stat(opt.Dest); err == nil && info.IsDir() {
+		root = filepath.Join(opt.Dest, base)
+	}
+	tree, err := c.client.Tree(ctx, t, rp.Share, rp.Path)
+	if err != nil {
+		return res, fmt.Errorf("get %s:%s/%s: %w", peer.Name, rp.Share, rp.Path, err)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return res, fmt.Errorf("get: %w", err)
+	}
+	for _, e := range tree {
+		// The owner's tree is checked like any remote input: a name
+		// that is not a clean relative path never becomes a local path.
+		rel, err := shares.CleanPath(e.Path)
+		if err != nil || rel == "" {
+			return res, fmt.Errorf("get: the peer sent a bad path %q: %w", e.Path, transport.ErrProtocol)
+		}
+		local := filepath.Join(root, filepath.FromSlash(rel))
+		if e.Dir {
+			if err := os.MkdirAll(local, 0o755); err != nil {
+				return res, fmt.Errorf("get: %w", err)
+			}
+			continue
+		}
+		remote := path.Join(rp.Path, rel)
+		st, err := c.client.Stat(ctx, t, rp.Share, remote)
+		if err != nil {
+			return res, fmt.Errorf("get %s:%s/%s: %w", peer.Name, rp.Share, remote, err)
+		}
+		f, err := c.getFile(ctx, peer, t, rp.Share, remote, st, filepath.Dir(local), filepath.Base(local), opt, progress)
+		if err != nil {
+			return res, err
+		}
+		res.add(f)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+func (r *GetResult) add(f GotFile) {
+	r.Files = append(r.Files, f)
+	r.Bytes += f.Size
+	r.Fetched += f.Fetched
+}
+
+// destFor picks the folder and name a file download lands as: into dest
+// if it is a folder (or ends in a separator), else as dest itself.
+func destFor(dest, base string) (string, string) {
+	if strings.HasSuffix(dest, string(filepath.Separator)) || strings.HasSuffix(dest, "/") {
+		return filepath.Clean(dest), base
+	}
+	if info, err := os.Stat(dest); err == nil && info.IsDir() {
+		return dest, base
+	}
+	if _, err := os.Stat(dest); errors.Is(err, fs.ErrNotExist) && filepath.Ext(dest) == "" && filepath.Ext(base) != "" {
+		// `get PEER:docs/a.pdf newdir` means "into newdir".
+		return dest, base
+	}
+	return filepath.Dir(dest), filepath.Base(dest)
+}
+
+// The owner's chunk sums are per transfer chunk: a compile error if not.
+const _ = uint(shares.ChunkSumSize-transfer.ChunkSize) + uint(transfer.ChunkSize-shares.ChunkSumSize)
+
+func (c *Files) getFile(ctx context.Context, peer Peer, t access.Target, share, p string, st shares.Entry, dir, name string, opt GetOptions, progress func(transfer.Info)) (GotFile, error) {
+	sources := []transfer.Source{&remoteSource{c: c.client, t: t, share: share, path: p, name: peer.Name}}
+	var sums [][sha256.Size]byte
+	if !opt.SingleSource && st.Size >= multiSourceMin {
+		if others := c.otherSources(ctx, peer.ID, t.Auth, path.Base(p), st); len(others) > 0 {
+			// The owner's chunk sums let each other source's chunks be
+			// checked as they land: a source that sends other bytes is
+			// dropped at its first bad chunk, and the good chunks stay.
+			// An owner without fs.chunks (an older version): the sources
+			// are used without them, the whole file checked at the end.
+			meta, cs, err := c.client.Chunks(ctx, t, share, p)
+			switch {
+			case err == nil && meta.SHA256 == st.SHA256 && meta.Size == st.Size:
+				sums = cs
+				sources = append(sources, others...)
+			case errors.Is(err, transport.ErrNotFound): // "unknown op"
+				sources = append(sources, others...)
+			default:
+				c.log.Info("multi-source off: no chunk sums from the owner", "peer", peer.ID, "err", err)
+			}
+		}
+	}
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name()
+	}
+	task := c.transfers.Start(ctx, transfer.KindDownload, strings.Join(names, "+"), share+"/"+p, filepath.Join(dir, name), st.Size)
+	report := func() {
+		if progress != nil {
+			for _, info := range c.transfers.List() {
+				if info.ID == task.ID() {
+					progress(info)
+					return
+				}
+			}
+		}
+	}
+	var lastReport time.Time
+	var mu sync.Mutex
+	res, err := transfer.Download(task.Ctx, transfer.Request{
+		Remote:    transfer.Remote{Size: st.Size, MTime: st.Mtime, SHA256: st.SHA256},
+		Sources:   sources,
+		Dir:       dir,
+		Name:      name,
+		Replace:   opt.Replace,
+		ChunkSums: sums,
+		Progress: func(done, total int64) {
+			task.Progress(done, total)
+			mu.Lock()
+			defer mu.Unlock()
+			if time.Since(lastReport) > 200*time.Millisecond {
+				lastReport = time.Now()
+				report()
+			}
+		},
+	})
+	task.Resumed(res.Resumed)
+	info := task.Finish(res.Path, err)
+	if progress != nil {
+		progress(info)
+	}
+	if err != nil {
+		return GotFile{}, fmt.Errorf("get %s:%s/%s: %w", peer.Name, share, p, err)
+	}
+	for _, d := range res.Dropped {
+		c.log.Warn("a download source sent bytes that do not match the owner's file; dropped", "source", d, "file", share+"/"+p)
+	}
+	return GotFile{Path: res.Path, Size: st.Size, SHA256: st.SHA256, Resumed: res.Resumed, Fetched: res.Fetched, PerSource: res.PerSource, Dropped: res.Dropped}, nil
+}
+
+// remoteSource reads a file of a peer's share for a download.
+type remoteSource struct {
+	c     shares.Client
+	t     access.Target
+	share string
+	path  string
+	name  string
+}
+
+func (s *remoteSource) Name() string { return s.name }
+
+// stallTimeout ends a read that has moved no byte for this long: a peer
+// that vanished mid-transfer (crash, cable) never says goodbye.
+const stallTimeout = 15 * time.Second
+
+func (s *remoteSource) ReadRange(ctx context.Context, off, n int64, w io.Writer) (int64, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	aw := &activityWriter{w: w}
+	aw.touch()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if aw.idle() > stallTimeout {
+					cancel(fmt.Errorf("%w: %s sent nothing for %v", transport.ErrUnreachable, s.name, stallTimeout))
+					return
+				}
+			}
+		}
+	}()
+	_, got, err := s.c.ReadRange(ctx, s.t, s.share, s.path, off, n, aw)
+	if err != nil && context.Cause(ctx) != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, transport.ErrUnreachable) {
+			return got, cause
+		}
+	}
+	return got, err
+}
+
+// activityWriter remembers when bytes last went through.
+type activityWriter struct {
+	w    io.Writer
+	last atomic.Int64
+}
+
+func (a *activityWriter) touch() { a.last.Store(time.Now().UnixNano()) }
+
+func (a *activityWriter) idle() time.Duration { return time.Since(time.Unix(0, a.last.Load())) }
+
+func (a *activityWriter) Write(p []byte) (int, error) {
+	a.touch()
+	return a.w.Write(p)
+}
+
+// otherSources finds the same file (same name, size and SHA-256) on other
+// online peers that creds may read, within a short time.
+func (c *Files) otherSources(ctx context.Context, primary string, creds access.Credentials, name string, st shares.Entry) []transfer.Source {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var (
+		mu  sync.Mutex
+		out []transfer.Source
+		wg  sync.WaitGroup
+	)
+	for _, p := range c.peers.List() {
+		if p.ID == primary || !p.Online || p.Changed {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// That peer's own credentials, or guest: never the ones typed
+			// for the primary.
+			t := access.Target{ID: p.ID, Addrs: p.Addrs, Auth: c.logins.Of(p.ID)}
+			hits, err := c.client.Search(ctx, t, name)
+			if err != nil {
+				return
+			}
+			for _, h := range hits {
+				if h.Size != st.Size || path.Base(h.Path) != name {
+					continue
+				}
+				e, err := c.client.Stat(ctx, t, h.Share, h.Path)
+				if err != nil || e.SHA256 != st.SHA256 {
+					continue
+				}
+				mu.Lock()
+				out = append(out, &remoteSource{c: c.client, t: t, share: h.Share, path: h.Path, name: p.Name})
+				mu.Unlock()
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// PutResult is what `put` reports per file.
+type PutResult struct {
+	Local  string `json:"local"`
+	Remote string `json:"remote"`
+	Size   int64  `json:"size"`
+}
+
+// Put uploads local files and folders into a folder of a peer's share.
+func (c *Files) Put(ctx context.Context, locals []string, rp Path, creds access.Credentials, replace bool, progress func(transfer.Info)) ([]PutResult, error) {
+	peer, t, err := c.target(rp.Peer, creds)
+	if err != nil {
+		return nil, err
+	}
+	if rp.Share == "" {
+		return nil, fmt.Errorf("%w: put needs PEER:SHARE/DIR", ErrUsage)
+	}
+	var out []PutResult
+	for _, local := range locals {
+		files, err := localTree(local)
+		if err != nil {
+			return out, err
+		}
+		for _, f := range files {
+			remote := path.Join(rp.Path, f.rel)
+			if f.dir {
+				if err := c.client.Mkdir(ctx, t, rp.Share, remote); err != nil {
+					return out, fmt.Errorf("put %s:%s/%s: %w", peer.Name, rp.Share, remote, err)
+				}
+				continue
+			}
+			task := c.transfers.Start(ctx, transfer.KindUpload, peer.Name, rp.Share+"/"+remote, f.path, f.size)
+			res, err := c.client.Put(task.Ctx, t, rp.Share, remote, f.path, shares.PutOptions{Replace: replace, Progress: func(done int64) {
+				task.Progress(done, f.size)
+				c.reportTask(task, progress)
+			}})
+			info := task.Finish(f.path, err)
+			if progress != nil {
+				progress(info)
+			}
+			if err != nil {
+				return out, fmt.Errorf("put %s to %s:%s/%s: %w", f.path, peer.Name, rp.Share, remote, err)
+			}
+			out = append(out, PutResult{Local: f.path, Remote: path.Join(path.Dir(remote), res.Name), Size: f.size})
+		}
+	}
+	return out, nil
+}
+
+func (c *Files) reportTask(task *transfer.Task, progress func(transfer.Info)) {
+	if progress == nil {
+		return
+	}
+	for _, info := range c.transfers.List() {
+		if info.ID == task.ID() {
+			progress(info)
+			return
+		}
+	}
+}
+
+type localFile struct {
+	path string
+	rel  string // slash path, with the top name
+	size int64
+	dir  bool
+}
+
+// localTree lists a file, or a folder and everything below it (no
+// symlinks followed), with names relative to its parent.
+func localTree(top string) ([]localFile, error) {
+	info, err := os.Lstat(top)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Base(filepath.Clean(top))
+	if !info.IsDir() {
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: %s is not a regular file", ErrUsage, top)
+		}
+		return []localFile{{path: top, rel: base, size: info.Size()}}, nil
+	}
+	var out []localFile
+	err = filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Dir(filepath.Clean(top)), p)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			out = append(out, localFile{path: p, rel: rel, dir: true})
+		case d.Type().IsRegular():
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			out = append(out, localFile{path: p, rel: rel, size: fi.Size()})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SendResult is what `send` reports.
+type SendResult struct {
+	Receiver string   `json:"receiver"`
+	Files    []string `json:"files"`
+	Bytes    int64    `json:"bytes"`
+	// SkippedHidden counts hidden entries of sent folders left behind.
+	SkippedHidden int `json:"skipped_hidden,omitempty"`
+}
+
+// hiddenName reports whether a file name is hidden (starts with a dot).
+func hiddenName(name string) bool { return strings.HasPrefix(name, ".") && name != "." && name != ".." }
+
+// hiddenRel reports whether a slash path has a hidden component.
+func hiddenRel(rel string) bool {
+	for comp := range strings.SplitSeq(rel, "/") {
+		if hiddenName(comp) {
+			return true
+		}
+	}
+	return false
+}
+
+// Send pushes files and folders to a peer, which accepts or declines.
+func (c *Files) Send(ctx context.Context, ref string, locals []string, progress func(transfer.Info)) (SendResult, error) {
+	peer, t, err := c.target(ref, access.Credentials{})
+	if err != nil {
+		return SendResult{}, err
+	}
+	var files []shares.LocalFile
+	skipped := 0
+	for _, local := range locals {
+		tree, err := localTree(local)
+		if err != nil {
+			return SendResult{}, err
+		}
+		if hiddenName(filepath.Base(filepath.Clean(local))) {
+			return SendResult{}, fmt.Errorf("%w: %s is hidden: receivers do not accept hidden names (rename it first)", ErrUsage, local)
+		}
+		for _, f := range tree {
+			if f.dir {
+				continue
+			}
+			if hiddenRel(f.rel) {
+				// Receivers refuse hidden names (a pushed ".ssh" or
+				// ".profile" could run code): a folder's hidden entries
+				// (.git, .DS_Store) stay behind.
+				skipped++
+				continue
+			}
+			lf, err := shares.NewLocalFile(ctx, f.path, f.rel)
+			if err != nil {
+				return SendResult{}, err
+			}
+			files = append(files, lf)
+		}
+	}
+	if len(files) == 0 {
+		return SendResult{}, fmt.Errorf("%w: nothing to send", ErrUsage)
+	}
+	offer := make([]shares.OfferFile, len(files))
+	for i, f := range files {
+		offer[i] = f.OfferFile
+	}
+	res, err := c.client.Offer(ctx, t, offer)
+	if err != nil {
+		return SendResult{}, fmt.Errorf("send to %s: %w", peer.Name, err)
+	}
+	if !res.Accepted {
+		return SendResult{}, fmt.Errorf("%w (%w): %s declined the files", ErrDeclined, transport.ErrAccessDenied, peer.Name)
+	}
+	out := SendResult{Receiver: firstNonEmpty(res.Receiver, peer.Name), SkippedHidden: skipped}
+	for i, f := range files {
+		task := c.transfers.Start(ctx, transfer.KindSend, peer.Name, f.Name, f.Path, f.Size)
+		pr, err := c.client.SendFile(task.Ctx, t, res.OfferID, i, f, func(done int64) {
+			task.Progress(done, f.Size)
+			c.reportTask(task, progress)
+		})
+		info := task.Finish(f.Path, err)
+		if progress != nil {
+			progress(info)
+		}
+		if err != nil {
+			return out, fmt.Errorf("send %s to %s: %w", f.Name, peer.Name, err)
+		}
+		out.Files = append(out.Files, firstNonEmpty(pr.Name, f.Name))
+		out.Bytes += f.Size
+	}
+	return out, nil
+}
+
+// SearchHit is one file found on one peer.
+type SearchHit struct {
+	Peer   string `json:"peer"`
+	PeerID string `json:"peer_id"`
+	shares.SearchHit
+}
+
+// Search asks every reachable peer for files whose name matches pattern.
+// creds go only to the peer named by ref (accounts are per PC); every
+// other peer is asked with the credentials it accepted earlier in this run,
+// or as guest. Peers that refuse or do not answer in time are left out.
+func (c *Files) Search(ctx context.Context, pattern string, creds access.Credentials, ref string) ([]SearchHit, error) {
+	if strings.TrimSpace(pattern) == "" {
+		return nil, fmt.Errorf("%w: empty search pattern", ErrUsage)
+	}
+	credsFor := ""
+	if ref != "" {
+		p, err := c.peers.Resolve(ref)
+		if err != nil {
+			return nil, err
+		}
+		credsFor = p.ID
+	} else if creds != (access.Credentials{}) {
+		return nil, fmt.Errorf("%w: an account belongs to one PC: name it with --peer PEER (the other PCs are searched as guest, or with the account they accepted in this session)", ErrUsage)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var (
+		mu  sync.Mutex
+		out = []SearchHit{}
+		wg  sync.WaitGroup
+	)
+	for _, p := range c.peers.List() {
+		if !p.Online || p.Changed {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			auth := c.logins.Of(p.ID)
+			if p.ID == credsFor {
+				auth = creds
+			}
+			hits, err := c.client.Search(ctx, access.Target{ID: p.ID, Addrs: p.Addrs, Auth: auth}, pattern)
+			if err != nil {
+				c.log.Debug("search", "peer", p.ID, "err", err)
+				return
+			}
+			if p.ID == credsFor {
+				c.logins.Remember(p.ID, creds)
+			}
+			mu.Lock()
+			for _, h := range hits {
+				out = append(out, SearchHit{Peer: p.Name, PeerID: p.ID, SearchHit: h})
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(out, func(a, b SearchHit) int {
+		return strings.Compare(a.Peer+"\x00"+a.Share+"\x00"+a.Path, b.Peer+"\x00"+b.Share+"\x00"+b.Path)
+	})
+	return out, nil
+}
+
+// Mkdir creates a folder (and its parents) in a read-write share of a
+// peer: the browser's "New folder".
+func (c *Files) Mkdir(ctx context.Context, rp Path, creds access.Credentials) error {
+	p, t, err := c.target(rp.Peer, creds)
+	if err != nil {
+		return err
+	}
+	if rp.Share == "" || rp.Path == "" {
+		return fmt.Errorf("%w: mkdir wants PEER:SHARE/PATH", ErrUsage)
+	}
+	if err := c.client.Mkdir(ctx, t, rp.Share, rp.Path); err != nil {
+		return fmt.Errorf("mkdir %s:%s/%s: %w", p.Name, rp.Share, rp.Path, err)
+	}
+	return nil
+}
