@@ -1,3 +1,9 @@
+// Package cli is Peerdesk's command line: the command tree on cobra (help
+// with examples, completion scripts, man pages), each command's flags,
+// output (text or --json) and exit status, the daemon, and starting or
+// handing over to the desktop app. Commands ask the running peer through
+// node.LocalClient, or, where that makes sense with no peer running, read
+// the home's state directly.
 package cli
 
 import (

@@ -5,8 +5,13 @@
 //
 // The spooler is reached through a Backend: CUPS over IPP on Linux, macOS and
 // the other Unixes (cups.go), winspool on Windows (winspool_windows.go).
-// Default picks the one for the running OS. Printer shares and the CLI consume
-// the Backend interface; tests use the real spooler.
+// Default picks the one for the running OS; tests use the real spooler.
+//
+// On top of it: the printer-share service that answers other peers
+// (service.go, behind the access checks of package access) and its Client
+// (client.go); the print options a job may carry (options.go); and the
+// operating system queues that print on another peer's printer through a
+// local IPP endpoint (osqueue*.go, package ippserve).
 package printing
 
 import (
