@@ -78,6 +78,9 @@ type WindowState struct {
 	// Offer is the question of the open "incoming files" dialog ("" when
 	// none is open): who wants to send how many files.
 	Offer string `json:"offer,omitempty"`
+	// Notified is the last desktop notifications the app sent ("title:
+	// text"), oldest first, at most maxNotified.
+	Notified []string `json:"notified,omitempty"`
 	// PID is the app's process id (tests stop an instance they started
 	// through a hand-off).
 	PID int `json:"pid"`

@@ -149,7 +149,15 @@ func (w *mainWindow) sendTo(id, name string, files []string) {
 // notify shows a desktop notification.
 func (w *mainWindow) notify(title, text string) {
 	w.app.SendNotification(fyne.NewNotification(title, text))
+	w.notified = append(w.notified, title+": "+text)
+	if len(w.notified) > maxNotified {
+		w.notified = slices.Delete(w.notified, 0, len(w.notified)-maxNotified)
+	}
+	w.publish()
 }
+
+// maxNotified bounds the notifications WindowState repeats.
+const maxNotified = 8
 
 // mergeFiles is a followed by the paths of b it lacks, in order.
 func mergeFiles(a, b []string) []string {

@@ -593,6 +593,7 @@ func TestTransfersScreen(t *testing.T) {
 	f := &fakeTransfers{updates: make(chan transfer.Info, 4), list: []transfer.Info{
 		{ID: "1", Kind: transfer.KindDownload, Peer: "pc1", Path: "docs/old.pdf", Local: "/tmp/old.pdf", State: transfer.StateFailed, Bytes: 10, Total: 100, Started: t0, Error: "get: words that may change", Classes: transport.ClassesOf(transport.ErrUnreachable)},
 		{ID: "2", Kind: transfer.KindUpload, Peer: "pc2", Path: "docs/new.iso", Local: "/tmp/new.iso", State: transfer.StateRunning, Bytes: 50 << 20, Total: 100 << 20, Rate: 10 << 20, ETA: 5, Started: t0.Add(time.Minute)},
+		{ID: "3", Kind: transfer.KindReceive, Peer: "colleague", Path: "minutes.txt", Local: "/tmp/inbox/minutes.txt", State: transfer.StateDone, Bytes: 23, Total: 23, Started: t0.Add(-time.Minute)},
 	}}
 	ui := make(uiQueue, 16)
 	s := newTransfersScreen(services{transfers: f, onUI: ui.do, bg: func(fn func()) { fn() }}, a, nil)
@@ -600,7 +601,7 @@ func TestTransfersScreen(t *testing.T) {
 	s.win = w
 	w.Resize(fyne.NewSize(800, 400))
 	markup := test.RenderToMarkup(w.Canvas())
-	for _, want := range []string{"new.iso   ↑ to pc2", "50.0 MiB of 100.0 MiB · 10.0 MiB/s · 5 s left", "old.pdf   ↓ from pc1", "Failed · The other PC does not answer"} {
+	for _, want := range []string{"new.iso   ↑ to pc2", "50.0 MiB of 100.0 MiB · 10.0 MiB/s · 5 s left", "old.pdf   ↓ from pc1", "Failed · The other PC does not answer", "minutes.txt   ← received from colleague"} {
 		if !strings.Contains(markup, want) {
 			t.Errorf("Transfers lacks %q", want)
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"os"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -87,6 +88,8 @@ type mainWindow struct {
 	picker *peerPicker
 	// offer is the question of the open accept dialog, "" when none.
 	offer string
+	// notified is the last notifications sent, for WindowState.
+	notified []string
 	// changed receives the window's state after every change, for readers
 	// on other goroutines (control ops).
 	changed func(WindowState)
@@ -226,6 +229,7 @@ func (w *mainWindow) state() WindowState {
 		s.Tab = w.tabs.Selected().Text
 	}
 	s.Offer = w.offer
+	s.Notified = slices.Clone(w.notified)
 	if w.picker != nil {
 		s.Picker = true
 		s.PickerFiles = append([]string(nil), w.picker.files...)

@@ -48,11 +48,14 @@ func (n *Node) acceptOffer(ctx context.Context, o shares.Offer) bool {
 
 // startFiles sets up the file service and the transfer manager.
 func (n *Node) startFiles() error {
+	n.transfers = transfer.NewManager(n.Home, n.log)
+	n.transfers.Classify = transport.ClassesOf
 	svc, err := shares.NewService(shares.ServiceConfig{
-		Home:     n.Home,
-		Name:     n.Settings.Name,
-		Accounts: n.Accounts,
-		Shares:   n.Shares,
+		Transfers: n.transfers,
+		Home:      n.Home,
+		Name:      n.Settings.Name,
+		Accounts:  n.Accounts,
+		Shares:    n.Shares,
 		InboxFunc: func() string {
 			n.settingsMu.Lock()
 			defer n.settingsMu.Unlock()
@@ -72,8 +75,6 @@ func (n *Node) startFiles() error {
 	}
 	n.files = svc
 	svc.Register(n.services)
-	n.transfers = transfer.NewManager(n.Home, n.log)
-	n.transfers.Classify = transport.ClassesOf
 	n.client = shares.Client{Caller: n.endpoint}
 	n.remote = remote.New(remote.Config{Client: n.client, Transfers: n.transfers, Peers: remotePeers{n}, Logins: &n.creds, Logger: n.log})
 	return nil

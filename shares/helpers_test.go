@@ -16,6 +16,7 @@ import (
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/internal/testlog"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -61,7 +62,8 @@ type env struct {
 }
 
 type envOptions struct {
-	limiter *access.Limiter
+	limiter   *access.Limiter
+	transfers *transfer.Manager
 }
 
 func newEnv(tb testing.TB, opts ...envOptions) *env {
@@ -76,7 +78,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 		tb.Fatal(err)
 	}
 	svc, err := NewService(ServiceConfig{
-		Home: e.home, Name: "server", Inbox: e.inbox, Logger: testlog.Logger(), Limiter: o.limiter,
+		Home: e.home, Name: "server", Inbox: e.inbox, Logger: testlog.Logger(), Limiter: o.limiter, Transfers: o.transfers,
 		PeerName: func(id string) string { return "client-" + id[:4] },
 		Accept: func(ctx context.Context, off Offer) bool {
 			e.mu.Lock()

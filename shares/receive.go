@@ -36,6 +36,9 @@ type incoming struct {
 	// makeParents creates missing folders (the inbox); a share upload
 	// needs its folder to exist.
 	makeParents bool
+	// progress, if set, hears how many bytes of the file are held: once
+	// what was kept from before, then as bytes arrive.
+	progress func(held int64)
 }
 
 func (in incoming) temp() string { return tempPath(in.target, in.sha256) }
@@ -73,15 +76,20 @@ func (in incoming) prepare() (int64, error) {
 
 // hashingWriter writes to a file and hashes exactly what was written.
 type hashingWriter struct {
-	f *os.File
-	h hash.Hash
-	n int64
+	f        *os.File
+	h        hash.Hash
+	n        int64
+	held     int64
+	progress func(int64)
 }
 
 func (w *hashingWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
+	if w.progress != nil {
+		w.progress(w.held + w.n)
+	}
 	return n, err
 }
 
@@ -138,6 +146,10 @@ func (svc *Service) receive(ctx context.Context, s *transport.Stream, in incomin
 	}
 	if err := s.Respond(offsetResponse{Offset: held}); err != nil {
 		return PutResult{}, err
+	}
+	if in.progress != nil {
+		in.progress(held)
+		w.held, w.progress = held, in.progress
 	}
 
 	if held < in.size {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -60,6 +61,10 @@ type ServiceConfig struct {
 	Limiter *access.Limiter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Transfers, if set, records every file pushed to this peer in the
+	// transfer history as a receive: the person sees it arrive (and can
+	// cancel it) as the files they fetch themselves.
+	Transfers *transfer.Manager
 }
 
 // Service answers the file-sharing ops of the peer protocol on the owning

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -168,10 +170,39 @@ func (svc *Service) serveSendData(ctx context.Context, req transport.Request, s 
 		return err
 	}
 	defer root.Close()
-	res, err := svc.receive(ctx, s, incoming{
+	in2 := incoming{
 		root: root, where: "inbox", target: f.Name, size: f.Size, sha256: lowerASCII(f.SHA256),
 		mtime: f.Mtime, makeParents: true,
-	})
+	}
+	var task *transfer.Task
+	reqCtx := ctx
+	if svc.cfg.Transfers != nil {
+		// In the history from the first byte on, and cancelable there:
+		// canceling ends this request, the sender hears it.
+		sender := o.PeerName
+		if sender == "" {
+			sender = peer.ID
+		}
+		task = svc.cfg.Transfers.Start(ctx, transfer.KindReceive, sender, f.Name, filepath.Join(root.Name(), filepath.FromSlash(f.Name)), f.Size)
+		ctx = task.Ctx
+		in2.progress = func(held int64) { task.Progress(held, f.Size) }
+	}
+	res, err := svc.receive(ctx, s, in2)
+	if task != nil {
+		ferr := err
+		if err != nil && reqCtx.Err() != nil {
+			// The sender went away: not the person here canceling.
+			ferr = fmt.Errorf("%w: %s stopped sending at %d of %d bytes: %v", transport.ErrTruncated, o.PeerName, res.Offset, f.Size, err)
+		}
+		if ferr == nil && !res.Complete {
+			ferr = fmt.Errorf("%w: %s sent %d of %d bytes; the rest may follow", transport.ErrTruncated, o.PeerName, res.Offset, f.Size)
+		}
+		name := res.Name
+		if name == "" {
+			name = f.Name
+		}
+		task.Finish(filepath.Join(root.Name(), filepath.FromSlash(name)), ferr)
+	}
 	if err != nil {
 		svc.log.Info("push-send stopped", "peer", peer.ID, "bytes", res.Offset, "err", err)
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/internal/testlog"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -503,6 +505,77 @@ func TestServiceSendOffer(t *testing.T) {
 	}
 	if got := strings.Join(sends, "|"); got != "false inbox|true inbox|true inbox/a (1).bin|true inbox/Photos/2024/b.jpg" {
 		t.Fatalf("send audit = %s", got)
+	}
+}
+
+// TestServiceSendRecordsReceives (R2 7/7 item 2): every file pushed to a
+// peer is a receive in its transfer history, from the first byte on, with
+// where it landed; the receiver can cancel one there, and the sender hears
+// it.
+func TestServiceSendRecordsReceives(t *testing.T) {
+	history := transfer.NewManager(t.TempDir(), testlog.Logger())
+	e := newEnv(t, envOptions{transfers: history})
+	ctx := e.ctx()
+	tg := e.target(access.Credentials{})
+	src := t.TempDir()
+	small, err := NewLocalFile(ctx, writeFile(t, src, "minutes.txt", randomBytes(t, 300000)), "minutes.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := NewLocalFile(ctx, writeFile(t, src, "video.mp4", randomBytes(t, 96<<20)), "video.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.accept = func(Offer) bool { return true }
+	res, err := e.client.Offer(ctx, tg, []OfferFile{small.OfferFile, big.OfferFile})
+	if err != nil || !res.Accepted {
+		t.Fatalf("offer: %+v, %v", res, err)
+	}
+	if _, err := e.client.SendFile(ctx, tg, res.OfferID, 0, small, nil); err != nil {
+		t.Fatal(err)
+	}
+	list := history.List()
+	if len(list) != 1 {
+		t.Fatalf("history after one receive: %+v", list)
+	}
+	r := list[0]
+	if r.Kind != transfer.KindReceive || r.State != transfer.StateDone || r.Peer == "" || r.Path != "minutes.txt" ||
+		r.Local != filepath.Join(e.inbox, "minutes.txt") || r.Bytes != 300000 || r.Total != 300000 {
+		t.Fatalf("the receive in the history: %+v", r)
+	}
+
+	// The person cancels the big one while it arrives.
+	sent := make(chan error, 1)
+	go func() {
+		_, err := e.client.SendFile(ctx, tg, res.OfferID, 1, big, nil)
+		sent <- err
+	}()
+	var running transfer.Info
+	deadline := time.Now().Add(10 * time.Second)
+	for running.ID == "" && time.Now().Before(deadline) {
+		for _, in := range history.List() {
+			if in.Kind == transfer.KindReceive && in.State == transfer.StateRunning && in.Bytes > 0 {
+				running = in
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if running.ID == "" || running.Path != "video.mp4" || running.Total != 96<<20 {
+		t.Fatalf("no running receive of video.mp4 to cancel: %+v", history.List())
+	}
+	if err := history.Cancel(running.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err == nil {
+		t.Fatal("the sender's send went through although the receiver canceled it")
+	}
+	for _, in := range history.List() {
+		if in.ID == running.ID && in.State != transfer.StateCanceled {
+			t.Errorf("the canceled receive reads %s: %+v", in.State, in)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.inbox, "video.mp4")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a canceled receive left video.mp4 in the inbox: %v", err)
 	}
 }
 

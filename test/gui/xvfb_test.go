@@ -256,6 +256,30 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 	if st, err := windowState(desk.Home); err != nil || st.Offer != "" {
 		t.Errorf("after Accept: state %+v, %v; want no dialog", st, err)
 	}
+	// Receiving is visible (R2 7/7 item 2): the file is a receive in the
+	// transfer history the Transfers screen shows (with Open folder), and
+	// a notification says what arrived from whom and where it is.
+	inbox := filepath.Join(desk.Home, "Downloads", "Peerdesk")
+	netns.WaitFor(t, 10*time.Second, 50*time.Millisecond, func() (bool, string) {
+		st, err := windowState(desk.Home)
+		want := "Received from colleague: minutes.txt (23 B) is in " + inbox
+		return err == nil && slices.Contains(st.Notified, want), fmt.Sprintf("notifications %q, %v; want %q", st.Notified, err, want)
+	})
+	out, errOut, code := desk.Run(t, gui, "transfers", "--json")
+	var history []struct {
+		Kind, Peer, Path, Local, State string
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &history) != nil {
+		t.Fatalf("transfers --json on the desk: exit %d, %s %s", code, out, errOut)
+	}
+	received := false
+	for _, h := range history {
+		received = received || h.Kind == "receive" && h.Peer == "colleague" && h.Path == "minutes.txt" &&
+			h.State == "done" && h.Local == filepath.Join(inbox, "minutes.txt")
+	}
+	if !received {
+		t.Errorf("the accepted file is not a receive in the desk's transfer history: %s", out)
+	}
 
 	// SIGTERM quits gracefully: the colleague sees the peer leave.
 	if err := proc.Signal(syscall.SIGTERM); err != nil {
