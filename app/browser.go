@@ -60,7 +60,11 @@ func (s *browserScreen) view() fyne.CanvasObject {
 	s.peerSel = widget.NewSelect(nil, func(label string) {
 		if id, ok := s.peerIDs[label]; ok && id != s.m.Peer {
 			s.selected = -1
-			s.m.OpenPeer(id, strings.SplitN(label, " (", 2)[0])
+			name := strings.SplitN(label, " (", 2)[0]
+			if p, ok := s.peers.peers[id]; ok {
+				name = p.Name // the label may be shortened
+			}
+			s.m.OpenPeer(id, name)
 		}
 	})
 	s.peerSel.PlaceHolder = "Choose a PC…"
@@ -125,7 +129,8 @@ func (s *browserScreen) view() fyne.CanvasObject {
 	s.uploadF = widget.NewButtonWithIcon("Upload file", theme.UploadIcon(), s.chooseUploadFile)
 	s.uploadD = widget.NewButtonWithIcon("Upload folder", theme.FolderIcon(), s.chooseUploadFolder)
 	s.mkdir = widget.NewButtonWithIcon("New folder", theme.FolderNewIcon(), s.newFolder)
-	top := container.NewBorder(nil, nil, container.NewHBox(s.peerSel, up, reload), login, s.crumbs)
+	// The path scrolls rather than widening the window.
+	top := container.NewBorder(nil, nil, container.NewHBox(s.peerSel, up, reload), login, container.NewHScroll(s.crumbs))
 	tools := container.NewHBox(s.download, s.uploadF, s.uploadD, s.mkdir)
 	s.status = widget.NewLabel("")
 	s.status.Wrapping = fyne.TextWrapWord
@@ -187,6 +192,14 @@ func rightLabel(r access.Right) string {
 	return "no access"
 }
 
+// Widths in runes of names on buttons and in the PC chooser, and of each
+// folder in the path: long names are shortened (shortName) so that the
+// window keeps its size and Log in… stays on screen.
+const (
+	maxButtonName = 28
+	maxCrumb      = 24
+)
+
 // syncPeers keeps the PC chooser in step with the online peers.
 func (s *browserScreen) syncPeers() {
 	if s.peerSel == nil {
@@ -200,8 +213,8 @@ func (s *browserScreen) syncPeers() {
 		names[r.Name]++
 	}
 	for _, r := range rows {
-		label := r.Name
-		if names[r.Name] > 1 {
+		label := shortName(r.Name, maxButtonName)
+		if names[r.Name] > 1 || label != r.Name {
 			label += " (" + shortID(r.ID) + ")"
 		}
 		s.peerIDs[label] = r.ID
@@ -232,7 +245,7 @@ func (s *browserScreen) refresh() {
 		if i > 0 {
 			s.crumbs.Add(widget.NewLabel("›"))
 		}
-		b := widget.NewButton(c.Label, func() { s.selected = -1; s.m.Go(c) })
+		b := widget.NewButton(shortName(c.Label, maxCrumb), func() { s.selected = -1; s.m.Go(c) })
 		b.Importance = widget.LowImportance
 		s.crumbs.Add(b)
 	}
@@ -273,7 +286,7 @@ func (s *browserScreen) syncButtons() {
 	set(s.uploadD, s.m.CanWrite())
 	set(s.mkdir, s.m.CanWrite())
 	if s.selected >= 0 {
-		s.download.SetText("Download " + s.m.Rows[s.selected].Name)
+		s.download.SetText("Download " + shortName(s.m.Rows[s.selected].Name, maxButtonName))
 	} else if inShare {
 		s.download.SetText("Download this folder")
 	} else {

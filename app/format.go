@@ -51,3 +51,17 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// shortName fits a name into limit runes (at least 8) for a button or a
+// chooser, whose width would otherwise follow the longest name and push
+// the window wider than the screen: the start and the end stay (the end
+// holds the extension or a number), an ellipsis replaces the middle.
+func shortName(s string, limit int) string {
+	limit = max(limit, 8)
+	r := []rune(s)
+	if len(r) <= limit {
+		return s
+	}
+	tail := min(10, limit/3)
+	return string(r[:limit-1-tail]) + "…" + string(r[len(r)-tail:])
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/peerdesk/peerdesk/node"
 )
@@ -39,6 +40,30 @@ func FuzzSendArgs(f *testing.F) {
 			if !filepath.IsAbs(p) || strings.ContainsRune(p, 0) {
 				t.Fatalf("queued a relative path %q", p)
 			}
+		}
+	})
+}
+
+// FuzzShortName: a shortened name is at most max runes, valid UTF-8 if
+// the name was, unchanged when it fits, and keeps the name's start and
+// end.
+func FuzzShortName(f *testing.F) {
+	f.Add("Quarterly report of the northern region, final.pdf", 28)
+	f.Add("ünïcödé-Dateiname-mit-Umlauten-und-mehr.pdf", 8)
+	f.Add("short", 28)
+	f.Fuzz(func(t *testing.T, name string, max int) {
+		max = 8 + int(uint(max)%120)
+		got := shortName(name, max)
+		r, g := []rune(name), []rune(got)
+		switch {
+		case len(r) <= max && got != name:
+			t.Fatalf("shortName(%q, %d) = %q, want it unchanged", name, max, got)
+		case len(g) > max:
+			t.Fatalf("shortName(%q, %d) = %q: %d runes", name, max, got, len(g))
+		case utf8.ValidString(name) && !utf8.ValidString(got):
+			t.Fatalf("shortName(%q, %d) = %q: invalid UTF-8", name, max, got)
+		case len(r) > max && (g[0] != r[0] || g[len(g)-1] != r[len(r)-1]):
+			t.Fatalf("shortName(%q, %d) = %q: lost the start or the end", name, max, got)
 		}
 	})
 }

@@ -104,7 +104,7 @@ func (s *printScreen) syncPeers() {
 	clear(s.peerIDs)
 	var opts []string
 	for _, r := range onlineRows(s.peers) {
-		label := r.Name + " (" + shortID(r.ID) + ")"
+		label := shortName(r.Name, maxButtonName) + " (" + shortID(r.ID) + ")"
 		s.peerIDs[label] = r.ID
 		opts = append(opts, label)
 	}
@@ -153,10 +153,11 @@ func (s *printScreen) addToMyPrinters() {
 
 // printerLabel names a printer with its state: "Office (paused)".
 func printerLabel(p node.PrinterInfo) string {
+	name := shortName(p.Name, maxButtonName)
 	if p.State == "" || p.State == "idle" {
-		return p.Name
+		return name
 	}
-	return p.Name + " (" + p.State + ")"
+	return name + " (" + p.State + ")"
 }
 
 // creds are the session's login for peer (shared with Files), else the

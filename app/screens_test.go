@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -281,6 +282,61 @@ func TestFilesSaysWhatTransfersDid(t *testing.T) {
 	s.downloadInto(remote.Path{Peer: "pc1", Share: "docs", Path: "a.pdf"}, "a.pdf", s.m.Creds(), dest)
 	if got := s.act.label.Text; !strings.HasPrefix(got, "Download of a.pdf stopped: The other PC does not answer") || s.act.open.Visible() {
 		t.Errorf("after a failed download: %q (open folder shown: %v)", got, s.act.open.Visible())
+	}
+}
+
+// TestLongNamesKeepTheLayout (R2 7/7 item 7): a 200-character file name
+// selected, a folder path of long names and a PC with a long name leave
+// the Files screen as narrow as short ones do: the Download button, the
+// path and the PC chooser shorten them (start … end), Log in… stays on
+// screen.
+func TestLongNamesKeepTheLayout(t *testing.T) {
+	test.NewTempApp(t)
+	long := strings.Repeat("Quarterly report of the northern region ", 5) + "final.pdf"
+	folder := strings.Repeat("Archive of everything ", 4)
+	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	peers := newPeersModel()
+	peers.reset([]discovery.Peer{{ID: "pc1", Name: "Front desk PC of the accounting department on floor 3", Online: true}})
+	files := newFakeFiles()
+	files.tree["docs/"] = append(files.tree["docs/"], shares.Entry{Name: long, Size: 5, Mtime: t0}, shares.Entry{Name: folder, Dir: true, Mtime: t0})
+	files.tree["docs/"+folder] = []shares.Entry{{Name: long, Size: 5, Mtime: t0}}
+	s := newBrowserScreen(syncSvc(services{files: files}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+	s.m.OpenPeer("pc1", "Front desk PC of the accounting department on floor 3")
+	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
+	narrow := w.Content().MinSize().Width
+
+	for i, r := range s.m.Rows {
+		if r.Name == long {
+			s.table.Select(widget.TableCellID{Row: i, Col: 0})
+		}
+	}
+	if got := s.download.Text; !strings.HasPrefix(got, "Download Quarterly") || !strings.HasSuffix(got, "final.pdf") || utf8.RuneCountInString(got) > len("Download ")+maxButtonName {
+		t.Errorf("Download button reads %q, want the name shortened to %d characters with its end kept", got, maxButtonName)
+	}
+	for _, r := range s.m.Rows {
+		if r.Name == folder {
+			s.m.Open(r)
+		}
+	}
+	if s.m.Dir != folder {
+		t.Fatalf("did not open the long folder: %q", s.m.Dir)
+	}
+	if got := w.Content().MinSize().Width; got > narrow+1 {
+		t.Errorf("long names widened the Files screen from %v to %v", narrow, got)
+	}
+	if got := w.Content().MinSize().Width; got > 900 {
+		t.Errorf("the Files screen needs %v px, more than a small laptop window", got)
+	}
+	if got := s.peerSel.Options; len(got) != 1 || utf8.RuneCountInString(got[0]) > maxButtonName+12 || !strings.Contains(got[0], "(") {
+		t.Errorf("PC chooser options %q: want the long name shortened and told apart by its id", got)
+	}
+	s.m.OpenPeer("pc2", "Other")
+	s.peerSel.SetSelected(s.peerSel.Options[0])
+	if s.m.PeerName != "Front desk PC of the accounting department on floor 3" {
+		t.Errorf("choosing the shortened PC opened %q", s.m.PeerName)
 	}
 }
 
