@@ -186,7 +186,7 @@ func TestAuthorizeRateLimitAndCache(t *testing.T) {
 		if !errors.Is(err, transport.ErrAccessDenied) {
 			t.Fatalf("try %d: %v", i, err)
 		}
-		if strings.Contains(err.Error(), "too many failed logins, retry in") {
+		if errors.Is(err, ErrRateLimited) {
 			limited++
 		}
 	}
@@ -199,7 +199,7 @@ func TestAuthorizeRateLimitAndCache(t *testing.T) {
 	}
 	// The right password from the same peer is limited too, until the wait is over ...
 	right := Credentials{User: "alice", Password: "alice-pw"}
-	if _, err := f.access.Authorize(ctx, attacker, right, "team", RightRO); err == nil || !strings.Contains(err.Error(), "retry in") {
+	if _, err := f.access.Authorize(ctx, attacker, right, "team", RightRO); err == nil || !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("right password during lockout: %v", err)
 	}
 	// ... but from another peer it works at once.
@@ -261,7 +261,7 @@ func TestSharePasswordRateLimited(t *testing.T) {
 	limited := 0
 	for range 10 {
 		_, err := f.access.Authorize(context.Background(), peer, Credentials{SharePassword: "guess"}, "secret", RightRO)
-		if err != nil && strings.Contains(err.Error(), "retry in") {
+		if errors.Is(err, ErrRateLimited) {
 			limited++
 		}
 	}
@@ -307,7 +307,7 @@ func TestManyIdentitiesShareOneAccountLimit(t *testing.T) {
 	for i := range 60 {
 		peer := transport.PeerInfo{ID: fmt.Sprintf("fresh-%d", i), Addr: &net.UDPAddr{IP: net.IPv4(10, 0, byte(i/250), byte(i%250+1)), Port: 47220}}
 		_, err := f.access.Authorize(ctx, peer, wrong, "team", RightRO)
-		if !strings.Contains(err.Error(), "retry in") {
+		if !errors.Is(err, ErrRateLimited) {
 			checked++
 		}
 		f.clock.Advance(100 * time.Millisecond) // keep the argon2 budget out of it
@@ -323,7 +323,7 @@ func TestManyIdentitiesShareOneAccountLimit(t *testing.T) {
 	checked = 0
 	for i := range 30 {
 		peer := transport.PeerInfo{ID: fmt.Sprintf("fresh-%d", i), Addr: addr}
-		if _, err := g.access.Authorize(ctx, peer, Credentials{User: "bob", Password: "guess"}, "team", RightRO); !strings.Contains(err.Error(), "retry in") {
+		if _, err := g.access.Authorize(ctx, peer, Credentials{User: "bob", Password: "guess"}, "team", RightRO); !errors.Is(err, ErrRateLimited) {
 			checked++
 		}
 		g.clock.Advance(100 * time.Millisecond)

@@ -35,6 +35,10 @@ var (
 	ErrNoAccount = NewClassError("no such account", transport.ErrNotFound)
 	// ErrNoShare: no such share. errors.Is(err, transport.ErrNotFound) holds.
 	ErrNoShare = NewClassError("no such share", transport.ErrNotFound)
+	// ErrRateLimited: too many failed logins from this peer (or for this
+	// account): attempts are refused unchecked for a while. It is an
+	// access refusal: errors.Is(err, transport.ErrAccessDenied) holds.
+	ErrRateLimited = NewClassError("access denied: too many failed logins", transport.ErrAccessDenied)
 )
 
 // Shorten keeps hostile input from bloating error messages and logs.
@@ -54,4 +58,5 @@ func init() {
 	transport.RegisterClass("invalid", ErrInvalid)
 	transport.RegisterClass("no_account", ErrNoAccount)
 	transport.RegisterClass("no_share", ErrNoShare)
+	transport.RegisterClass("rate_limited", ErrRateLimited)
 }

@@ -5,8 +5,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"github.com/peerdesk/peerdesk/transport"
 )
 
 // LimiterConfig tunes a Limiter. Zero values are the defaults.
@@ -155,7 +153,7 @@ func (l *Limiter) evictLocked(now time.Time) {
 // errRateLimited is the refusal of an attempt made while blocked.
 func errRateLimited(wait time.Duration) error {
 	secs := int(math.Ceil(wait.Seconds()))
-	return fmt.Errorf("%w: too many failed logins, retry in %ds", transport.ErrAccessDenied, secs)
+	return fmt.Errorf("%w, retry in %ds", ErrRateLimited, secs)
 }
 
 // PeerGate caps requests in flight per peer, so one noisy peer cannot

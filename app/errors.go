@@ -44,6 +44,7 @@ var errorMessages = []struct {
 	{printing.ErrNotAuthorized, "The print service refused the job for this user."},
 	{printing.ErrRefused, "The print service on that PC refused the request."},
 	{node.ErrDeclined, "The other PC's user declined the files."},
+	{access.ErrRateLimited, "Too many wrong passwords: that PC refuses logins from here for a while. Wait a minute, then log in again with the right password."},
 	{transport.ErrAccessDenied, "Access denied: wrong account name or password, or this account may not do that. Check them, or ask the PC's owner for access."},
 	{shares.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
 	{shares.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},

@@ -62,11 +62,11 @@ func (l *logins) Set(peer string, c node.Creds) {
 // password may be what was missing), with the cursor in the password.
 func askLogin(win fyne.Window, svc services, peer, peerName string, refused error, then func(node.Creds)) {
 	cur, _ := svc.logins.Get(peer)
-	user := widget.NewEntry()
+	user := newFormEntry()
 	user.SetText(cur.User)
 	user.SetPlaceHolder("guest")
-	pw := widget.NewPasswordEntry()
-	sharePW := widget.NewPasswordEntry()
+	pw := newFormPasswordEntry()
+	sharePW := newFormPasswordEntry()
 	sharePW.SetPlaceHolder("only if the share has one")
 	if refused != nil {
 		pw.SetText(cur.Password)
@@ -102,6 +102,7 @@ func askLogin(win fyne.Window, svc services, peer, peerName string, refused erro
 		}
 		then(c)
 	}, win)
+	bindFormKeys(d, user, pw, sharePW)
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	d.Show()
 	focus := user

@@ -1015,14 +1015,9 @@ func TestLoginsSharedAcrossScreens(t *testing.T) {
 	if form == nil {
 		t.Fatal("no login dialog")
 	}
-	var entries []*widget.Entry
-	walk(form, func(o fyne.CanvasObject) {
-		if e, ok := o.(*widget.Entry); ok {
-			entries = append(entries, e)
-		}
-	})
+	entries := formEntriesIn(form)
 	if len(entries) < 3 || entries[0].Text != "alice" {
-		t.Fatalf("login dialog entries %d, account %q", len(entries), entries[0].Text)
+		t.Fatalf("login dialog entries %d, account %+v", len(entries), entries)
 	}
 	entries[0].SetText("bob")
 	entries[1].SetText("bob-pw")
@@ -1081,16 +1076,65 @@ func TestLoginRefusalSaidInTheDialog(t *testing.T) {
 	if text := labelsIn(form); !strings.Contains(text, humanError(refused)) {
 		t.Errorf("dialog does not say why: %q", text)
 	}
-	var entries []*widget.Entry
-	walk(form, func(o fyne.CanvasObject) {
-		if e, ok := o.(*widget.Entry); ok {
-			entries = append(entries, e)
-		}
-	})
+	entries := formEntriesIn(form)
 	if len(entries) != 3 || entries[0].Text != "alice" || entries[1].Text != "typed-pw" || entries[2].Text != "typed-share" {
 		t.Fatalf("typed values not kept: %d entries", len(entries))
 	}
 	if w.Canvas().Focused() != entries[1] {
 		t.Errorf("focus on %T, want the password", w.Canvas().Focused())
+	}
+}
+
+// formEntriesIn are the form entries of a dialog, in order.
+func formEntriesIn(o fyne.CanvasObject) []*formEntry {
+	var entries []*formEntry
+	walk(o, func(o fyne.CanvasObject) {
+		if e, ok := o.(*formEntry); ok {
+			entries = append(entries, e)
+		}
+	})
+	return entries
+}
+
+// TestLoginDialogKeys (R2 7/7 item 4): the login dialog opens with the
+// cursor in a field; Enter logs in with what was typed, Esc closes it and
+// logs in with nothing.
+func TestLoginDialogKeys(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	svc := syncSvc(services{})
+	svc.defaults()
+	var got []node.Creds
+	askLogin(w, svc, "pc1", "Front desk", nil, func(c node.Creds) { got = append(got, c) })
+	form := w.Canvas().Overlays().Top()
+	entries := formEntriesIn(form)
+	if len(entries) != 3 {
+		t.Fatalf("%d form entries in the login dialog, want 3", len(entries))
+	}
+	if w.Canvas().Focused() != entries[0] {
+		t.Fatalf("focus on %T, want the account", w.Canvas().Focused())
+	}
+	test.Type(entries[0], "alice")
+	w.Canvas().Focus(entries[1])
+	test.Type(entries[1], "s3cret-pw")
+	entries[1].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(got) != 1 || got[0] != (node.Creds{User: "alice", Password: "s3cret-pw"}) {
+		t.Fatalf("Enter logged in with %+v, want alice and the typed password", got)
+	}
+	if w.Canvas().Overlays().Top() != nil {
+		t.Error("the dialog stayed open after Enter")
+	}
+	if c, _ := svc.logins.Get("pc1"); c.User != "alice" {
+		t.Errorf("the session's login for pc1 is %+v", c)
+	}
+
+	askLogin(w, svc, "pc1", "Front desk", nil, func(c node.Creds) { got = append(got, c) })
+	entries = formEntriesIn(w.Canvas().Overlays().Top())
+	entries[1].TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if w.Canvas().Overlays().Top() != nil {
+		t.Error("the dialog stayed open after Esc")
+	}
+	if len(got) != 1 {
+		t.Errorf("Esc logged in: %+v", got)
 	}
 }

@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -57,9 +57,9 @@ func guessPasswords(ctx context.Context, args []string, out report) error {
 		cancel()
 		var re *transport.RemoteError
 		switch {
-		case errors.As(err, &re) && strings.Contains(re.Message, "retry in"):
+		case errors.Is(err, access.ErrRateLimited):
 			limited++
-		case errors.As(err, &re) && strings.Contains(re.Message, "busy") || errors.As(err, &re) && strings.Contains(re.Message, "too many"):
+		case errors.Is(err, access.ErrBusy):
 			busy++
 		case errors.As(err, &re):
 			checked++
