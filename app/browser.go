@@ -260,6 +260,8 @@ func (s *browserScreen) refresh() {
 		s.status.SetText(s.m.PeerName + " shares nothing you may see. Log in with an account of that PC to see more.")
 	case s.m.Share == "":
 		s.status.SetText("Click a share to open it.")
+	case s.m.DropBox():
+		s.status.SetText("Add files here: " + s.m.Share + " is a drop box. Drop files on the window or use Upload file; what it holds stays private to its owner.")
 	case len(s.m.Rows) == 0:
 		s.status.SetText("This folder is empty. Drop files on the window to upload them.")
 	default:
@@ -281,7 +283,7 @@ func (s *browserScreen) syncButtons() {
 		}
 	}
 	inShare := s.m.Share != ""
-	set(s.download, inShare)
+	set(s.download, s.m.CanRead())
 	set(s.uploadF, s.m.CanWrite())
 	set(s.uploadD, s.m.CanWrite())
 	set(s.mkdir, s.m.CanWrite())

@@ -69,6 +69,9 @@ type browserModel struct {
 	SortBy         int
 	Desc           bool
 
+	// rights are what the current login may do in each share of the peer,
+	// from its last share list.
+	rights map[string]access.Right
 	// logins are the session's logins, shared with the other screens.
 	logins *logins
 	gen    int
@@ -100,7 +103,20 @@ func (m *browserModel) SetCreds(peer string, c node.Creds) { m.logins.Set(peer, 
 // if there are any.
 func (m *browserModel) OpenPeer(id, name string) {
 	m.Peer, m.PeerName, m.Share, m.Dir = id, name, "", ""
+	m.rights = nil
 	m.Load()
+}
+
+// Right is what the current login may do in the share on show (zero when
+// not known).
+func (m *browserModel) Right() access.Right { return m.rights[m.Share] }
+
+// DropBox reports whether the share on show is a drop box for the current
+// login: files may go in, nothing may be seen. It is not listed (the
+// owner would refuse), the screen says to add files instead.
+func (m *browserModel) DropBox() bool {
+	r := m.Right()
+	return m.Share != "" && r.Covers(access.RightWO) && !r.Covers(access.RightRO)
 }
 
 // Open goes into the row: a share, or a folder of the current one.
@@ -164,6 +180,11 @@ func (m *browserModel) Load() {
 	}
 	m.gen++
 	gen, rp, creds := m.gen, m.Target(), m.Creds()
+	if m.DropBox() {
+		m.Rows, m.Loading, m.Err = nil, false, nil
+		m.changed()
+		return
+	}
 	m.Loading, m.Err = true, nil
 	m.changed()
 	m.bg(func() {
@@ -184,6 +205,12 @@ func (m *browserModel) Load() {
 				return
 			}
 			m.Rows = rowsOf(rp, l)
+			if rp.Share == "" {
+				m.rights = map[string]access.Right{}
+				for _, r := range m.Rows {
+					m.rights[r.Name] = r.Right
+				}
+			}
 			m.sortRows()
 			m.changed()
 		})
@@ -241,13 +268,17 @@ func (m *browserModel) sortRows() {
 	})
 }
 
-// CanWrite reports whether uploads into the current folder may succeed
+// CanWrite reports whether uploads and new folders in the current folder
+// may succeed: the share's right for the current login allows writing
 // (the owner checks again).
 func (m *browserModel) CanWrite() bool {
-	if m.Peer == "" || m.Share == "" {
-		return false
-	}
-	return true
+	return m.Peer != "" && m.Share != "" && m.Right().Covers(access.RightWO)
+}
+
+// CanRead reports whether the current folder may be listed and
+// downloaded.
+func (m *browserModel) CanRead() bool {
+	return m.Peer != "" && m.Share != "" && m.Right().Covers(access.RightRO)
 }
 
 // PathOf is the remote path of a row of the current folder.

@@ -285,6 +285,79 @@ func TestFilesSaysWhatTransfersDid(t *testing.T) {
 	}
 }
 
+// dropBoxFiles is fakeFiles with a drop box "inbox" for guests: listing
+// it is refused, as the owner refuses it; uploads go in.
+type dropBoxFiles struct {
+	*fakeFiles
+	put []remote.Path
+}
+
+func (f *dropBoxFiles) Browse(ctx context.Context, rp remote.Path, c node.Creds, hidden bool) (remote.Listing, error) {
+	if rp.Share == "inbox" {
+		f.calls = append(f.calls, "inbox/"+rp.Path+" as "+c.User)
+		return remote.Listing{}, fmt.Errorf("list: %w: a drop box is not listed", transport.ErrAccessDenied)
+	}
+	l, err := f.fakeFiles.Browse(ctx, rp, c, hidden)
+	if rp.Share == "" && err == nil {
+		l.Shares = append(l.Shares, access.VisibleShare{Name: "inbox", Kind: access.KindFolder, Right: access.RightWO})
+	}
+	return l, err
+}
+
+func (f *dropBoxFiles) Put(ctx context.Context, locals []string, rp remote.Path, c node.Creds, replace bool, progress func(node.Progress)) ([]remote.PutResult, error) {
+	f.put = append(f.put, rp)
+	return f.fakeFiles.Put(ctx, locals, rp, c, replace, progress)
+}
+
+// TestRightsDriveTheFilesScreen (R2 7/7 items 4 and 6): what the share
+// list says the login may do decides the buttons: a read-only share
+// downloads but takes no upload or new folder; a drop box is not listed
+// (no "Access denied", no login prompt, before or after an upload) but
+// says "Add files here" and takes uploads.
+func TestRightsDriveTheFilesScreen(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	files := &dropBoxFiles{fakeFiles: newFakeFiles()}
+	asked := 0
+	s := newBrowserScreen(syncSvc(services{files: files}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	s.m.askCreds = func(string, error, func()) { asked++ }
+	s.m.OpenPeer("pc1", "Front desk")
+	if len(s.m.Rows) != 2 {
+		t.Fatalf("guest sees %v", names(s.m.Rows))
+	}
+
+	s.m.Open(browseRow{Name: "public", Share: true, Dir: true, Kind: access.KindFolder, Right: access.RightRO})
+	if s.uploadF.Disabled() == false || s.uploadD.Disabled() == false || s.mkdir.Disabled() == false || s.download.Disabled() {
+		t.Errorf("read-only share: upload file %v, upload folder %v, new folder %v disabled; download disabled %v",
+			s.uploadF.Disabled(), s.uploadD.Disabled(), s.mkdir.Disabled(), s.download.Disabled())
+	}
+
+	s.m.Up()
+	s.m.Open(browseRow{Name: "inbox", Share: true, Dir: true, Kind: access.KindFolder, Right: access.RightWO})
+	for _, c := range files.calls {
+		if strings.HasPrefix(c, "inbox/") {
+			t.Errorf("the drop box was listed: %v", files.calls)
+		}
+	}
+	if s.m.Err != nil || asked != 0 || !strings.HasPrefix(s.status.Text, "Add files here") {
+		t.Errorf("drop box: error %v, login asked %d times, status %q", s.m.Err, asked, s.status.Text)
+	}
+	if s.uploadF.Disabled() || s.uploadD.Disabled() || s.mkdir.Disabled() || !s.download.Disabled() {
+		t.Errorf("drop box: upload file %v, upload folder %v, new folder %v disabled; download disabled %v",
+			s.uploadF.Disabled(), s.uploadD.Disabled(), s.mkdir.Disabled(), s.download.Disabled())
+	}
+	s.upload([]string{filepath.Join(t.TempDir(), "scan.pdf")})
+	if len(files.put) != 1 || files.put[0] != (remote.Path{Peer: "pc1", Share: "inbox"}) {
+		t.Errorf("upload into the drop box went to %+v", files.put)
+	}
+	if s.m.Err != nil || asked != 0 || !strings.HasPrefix(s.status.Text, "Add files here") {
+		t.Errorf("after the upload: error %v, login asked %d times, status %q", s.m.Err, asked, s.status.Text)
+	}
+}
+
 // TestLongNamesKeepTheLayout (R2 7/7 item 7): a 200-character file name
 // selected, a folder path of long names and a PC with a long name leave
 // the Files screen as narrow as short ones do: the Download button, the
