@@ -78,6 +78,8 @@ func Run(n *node.Node, opts Options) error {
 	if keyringAvailable() {
 		svc.creds = osKeyring{home: n.Home}
 	}
+	svc.logins = newLogins(svc.creds)
+	svc.logins.loggedOut = n.LogOut
 	peers := newPeersModel()
 	win := newMainWindow(a, self, peers, svc, bridge.publish)
 	bridge.attach(win.show, win.pickPeer)

@@ -37,6 +37,10 @@ type browserScreen struct {
 	uploadD  *widget.Button
 	mkdir    *widget.Button
 	act      *activity // what the last download or upload did
+	// login says who the screen is logged in as on the PC on show, and
+	// switches account or logs out (accountMenu, while logged in).
+	login       *widget.Button
+	accountMenu *fyne.Menu
 }
 
 func newBrowserScreen(svc services, peers *peersModel, win fyne.Window) *browserScreen {
@@ -124,7 +128,8 @@ func (s *browserScreen) view() fyne.CanvasObject {
 
 	up := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { s.selected = -1; s.m.Up() })
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), s.m.Load)
-	login := widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), func() { s.askCreds(s.m.PeerName, nil, s.m.Load) })
+	s.login = widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), s.tapLogin)
+	login := s.login
 	s.download = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), s.chooseDownload)
 	s.uploadF = widget.NewButtonWithIcon("Upload file", theme.UploadIcon(), s.chooseUploadFile)
 	s.uploadD = widget.NewButtonWithIcon("Upload folder", theme.FolderIcon(), s.chooseUploadFolder)
@@ -272,6 +277,53 @@ func (s *browserScreen) refresh() {
 	}
 	s.table.Refresh()
 	s.syncButtons()
+	s.syncLogin()
+}
+
+// syncLogin shows who the screen is logged in as on the PC on show.
+func (s *browserScreen) syncLogin() {
+	if s.login == nil {
+		return
+	}
+	if c := s.m.Creds(); c.User != "" && s.m.Peer != "" {
+		s.login.SetText("Logged in as " + shortName(c.User, 20) + " ▾")
+	} else {
+		s.login.SetText("Log in…")
+	}
+	if s.m.Peer == "" {
+		s.login.Disable()
+	} else {
+		s.login.Enable()
+	}
+}
+
+// tapLogin asks for an account, or, logged in, offers to switch account
+// or log out.
+func (s *browserScreen) tapLogin() {
+	if s.m.Creds().User == "" {
+		s.askCreds(s.m.PeerName, nil, s.m.Load)
+		return
+	}
+	s.accountMenu = fyne.NewMenu("",
+		fyne.NewMenuItem("Switch account…", func() { s.askCreds(s.m.PeerName, nil, s.m.Load) }),
+		fyne.NewMenuItem("Log out", s.logOut),
+	)
+	if s.win == nil {
+		return
+	}
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(s.login).Add(fyne.NewPos(0, s.login.Size().Height))
+	widget.ShowPopUpMenuAtPosition(s.accountMenu, s.win.Canvas(), pos)
+}
+
+// logOut goes back to guest on the PC on show (every screen: the login is
+// the session's) and forgets the password the keyring kept for it.
+func (s *browserScreen) logOut() {
+	peer := s.m.Peer
+	if err := s.m.logins.LogOut(peer); err != nil {
+		showError(s.win, "forget the password", err)
+	}
+	s.m.Share, s.m.Dir = "", ""
+	s.m.Load()
 }
 
 func (s *browserScreen) syncButtons() {

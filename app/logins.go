@@ -19,6 +19,9 @@ type logins struct {
 	mu    sync.Mutex
 	m     map[string]node.Creds
 	store credStore
+	// loggedOut, if set, tells the core of a log out, so that it stops
+	// using the credentials too (searches, other download sources).
+	loggedOut func(peer string)
 }
 
 func newLogins(store credStore) *logins {
@@ -53,6 +56,25 @@ func (l *logins) Set(peer string, c node.Creds) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.m[peer] = c
+}
+
+// LogOut makes peer's login guest for the rest of the session and forgets
+// the password the keyring kept for it.
+func (l *logins) LogOut(peer string) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	l.m[peer] = node.Creds{}
+	store, loggedOut := l.store, l.loggedOut
+	l.mu.Unlock()
+	if loggedOut != nil {
+		loggedOut(peer)
+	}
+	if store != nil {
+		return store.Forget(peer)
+	}
+	return nil
 }
 
 // askLogin asks for an account of a PC (and a share password), keeps it

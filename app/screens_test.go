@@ -358,6 +358,64 @@ func TestRightsDriveTheFilesScreen(t *testing.T) {
 	}
 }
 
+// memStore is a keyring in memory.
+type memStore struct{ m map[string]node.Creds }
+
+func (s *memStore) Load(id string) (node.Creds, bool)  { c, ok := s.m[id]; return c, ok }
+func (s *memStore) Save(id string, c node.Creds) error { s.m[id] = c; return nil }
+func (s *memStore) Forget(id string) error             { delete(s.m, id); return nil }
+
+// TestLoggedInAsSwitchAndLogOut (R2 7/7 item 4): the Files screen says
+// who it is logged in as on the PC on show; its menu switches account or
+// logs out, which goes back to guest everywhere (the core and the keyring
+// forget the password too).
+func TestLoggedInAsSwitchAndLogOut(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	files := newFakeFiles()
+	store := &memStore{m: map[string]node.Creds{"pc1": {User: "bob", Password: "pw"}}}
+	svc := syncSvc(services{files: files, creds: store})
+	svc.defaults()
+	var forgotten []string
+	svc.logins.loggedOut = func(peer string) { forgotten = append(forgotten, peer) }
+	s := newBrowserScreen(svc, peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 500))
+	s.m.OpenPeer("pc1", "Front desk")
+	if s.login.Text != "Logged in as bob ▾" || len(s.m.Rows) != 2 {
+		t.Fatalf("with bob remembered: button %q, shares %v", s.login.Text, names(s.m.Rows))
+	}
+	test.Tap(s.login)
+	if s.accountMenu == nil || len(s.accountMenu.Items) != 2 || s.accountMenu.Items[0].Label != "Switch account…" || s.accountMenu.Items[1].Label != "Log out" {
+		t.Fatalf("account menu %+v", s.accountMenu)
+	}
+	if w.Canvas().Overlays().Top() == nil {
+		t.Error("the account menu did not open")
+	}
+	w.Canvas().Overlays().Top().Hide()
+
+	s.accountMenu.Items[0].Action() // Switch account…
+	form := w.Canvas().Overlays().Top()
+	entries := formEntriesIn(form)
+	if len(entries) != 3 || entries[0].Text != "bob" {
+		t.Fatalf("switch account dialog: %d entries", len(entries))
+	}
+	form.Hide()
+
+	s.accountMenu.Items[1].Action() // Log out
+	if s.login.Text != "Log in…" || len(s.m.Rows) != 1 || s.m.Rows[0].Name != "public" {
+		t.Errorf("after log out: button %q, shares %v; want guest", s.login.Text, names(s.m.Rows))
+	}
+	if _, kept := store.m["pc1"]; kept || !slices.Equal(forgotten, []string{"pc1"}) {
+		t.Errorf("after log out: keyring %v, core told %v", store.m, forgotten)
+	}
+	if c, _ := svc.logins.Get("pc1"); c != (node.Creds{}) {
+		t.Errorf("the session still logs in to pc1 as %+v", c)
+	}
+}
+
 // TestLongNamesKeepTheLayout (R2 7/7 item 7): a 200-character file name
 // selected, a folder path of long names and a PC with a long name leave
 // the Files screen as narrow as short ones do: the Download button, the

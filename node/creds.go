@@ -55,3 +55,10 @@ func (p *peerCreds) Of(id string) Creds {
 	defer p.mu.Unlock()
 	return p.m[id]
 }
+
+// Forget drops what peer id accepted: the person logged out of it.
+func (p *peerCreds) Forget(id string) {
+	p.mu.Lock()
+	delete(p.m, id)
+	p.mu.Unlock()
+}

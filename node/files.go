@@ -80,6 +80,10 @@ func (n *Node) startFiles() error {
 	return nil
 }
 
+// LogOut forgets the credentials peer id accepted in this run: searches
+// and other download sources ask it as guest again.
+func (n *Node) LogOut(id string) { n.creds.Forget(id) }
+
 // remotePeers is the peer table as the file operations see it.
 type remotePeers struct{ n *Node }
 
