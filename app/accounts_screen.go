@@ -1,6 +1,9 @@
 package app
 
 import (
+	"fmt"
+	"unicode/utf8"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -83,6 +86,7 @@ func (s *accountsScreen) sync() {
 // passwordItems are a password and its confirmation, checked to match.
 func passwordItems() (*widget.Entry, []*widget.FormItem) {
 	pw := widget.NewPasswordEntry()
+	pw.Validator = checkNewPassword
 	again := widget.NewPasswordEntry()
 	again.Validator = func(s string) error {
 		if s != pw.Text {
@@ -90,21 +94,54 @@ func passwordItems() (*widget.Entry, []*widget.FormItem) {
 		}
 		return nil
 	}
-	return pw, []*widget.FormItem{widget.NewFormItem("Password", pw), widget.NewFormItem("Again", again)}
+	return pw, []*widget.FormItem{
+		widget.NewFormItem("Password", pw),
+		widget.NewFormItem("Again", again),
+	}
 }
 
-func (s *accountsScreen) add() {
+// minPasswordRunes is the shortest account password the app accepts:
+// people on other PCs guess at it, slowed only by the rate limit.
+const minPasswordRunes = 8
+
+var errShortPassword = fmt.Errorf("at least %d characters", minPasswordRunes)
+
+func checkNewPassword(s string) error {
+	if utf8.RuneCountInString(s) < minPasswordRunes {
+		return errShortPassword
+	}
+	return nil
+}
+
+// askNewAccount asks for a new account's name and password, checking both
+// as they are typed (the Add button waits for valid ones, nothing typed
+// is lost), creates it and calls then with its name.
+func askNewAccount(win fyne.Window, svc services, then func(name string)) {
 	name := widget.NewEntry()
+	name.SetPlaceHolder("e.g. alice")
+	name.Validator = access.ValidUsername
 	pw, items := passwordItems()
-	dialog.ShowForm("Add an account", "Add", "Cancel", append([]*widget.FormItem{widget.NewFormItem("Name", name)}, items...), func(ok bool) {
+	hint := widget.NewLabel("Names: a-z, 0-9, '.', '_' and '-'. Passwords: at least 8 characters.")
+	hint.Wrapping = fyne.TextWrapWord
+	items = append([]*widget.FormItem{widget.NewFormItem("Name", name)}, items...)
+	items = append(items, widget.NewFormItem("", hint))
+	d := dialog.NewForm("Add an account", "Add", "Cancel", items, func(ok bool) {
 		if !ok {
 			return
 		}
-		if err := s.svc.accounts.AddUser(node.UserArgs{Name: name.Text, Password: pw.Text}); err != nil {
-			showError(s.win, "add account "+name.Text, err)
+		if err := svc.accounts.AddUser(node.UserArgs{Name: name.Text, Password: pw.Text}); err != nil {
+			showError(win, "add account "+name.Text, err)
+			return
 		}
-		s.reload()
-	}, s.win)
+		then(name.Text)
+	}, win)
+	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	d.Show()
+	win.Canvas().Focus(name)
+}
+
+func (s *accountsScreen) add() {
+	askNewAccount(s.win, s.svc, func(string) { s.reload() })
 }
 
 func (s *accountsScreen) changePassword() {

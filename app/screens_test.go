@@ -473,6 +473,7 @@ func TestLongNamesKeepTheLayout(t *testing.T) {
 
 // fakeShares records what the My shares screen changes.
 type fakeShares struct {
+	accounts *fakeAccounts // nil: alice and bob
 	infos    []access.ShareInfo
 	updated  []string
 	access   map[string]access.Right
@@ -481,7 +482,16 @@ type fakeShares struct {
 }
 
 func (f *fakeShares) ShareInfos() []access.ShareInfo { return slices.Clone(f.infos) }
-func (f *fakeShares) AccountNames() []string         { return []string{"alice", "bob"} }
+func (f *fakeShares) AccountNames() []string {
+	if f.accounts != nil {
+		var out []string
+		for _, a := range f.accounts.list {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	return []string{"alice", "bob"}
+}
 func (f *fakeShares) AddFolderShare(a node.FolderShareArgs) (access.ShareInfo, error) {
 	sh := access.ShareInfo{Name: a.Name, Kind: access.KindFolder, Path: a.Path, Access: map[string]access.Right{}}
 	f.infos = append(f.infos, sh)
@@ -501,6 +511,128 @@ func (f *fakeShares) SetSharePassword(name, pw string) error {
 	return nil
 }
 func (f *fakeShares) LocalQueues(context.Context) ([]printing.Queue, error) { return nil, nil }
+
+// fakeAccounts is the Accounts admin in memory.
+type fakeAccounts struct {
+	list  []access.AccountInfo
+	added []node.UserArgs
+}
+
+func (f *fakeAccounts) AccountList() []access.AccountInfo { return f.list }
+func (f *fakeAccounts) AddUser(a node.UserArgs) error {
+	f.added = append(f.added, a)
+	f.list = append(f.list, access.AccountInfo{Name: a.Name})
+	return nil
+}
+func (f *fakeAccounts) SetUserPassword(node.UserArgs) error { return nil }
+func (f *fakeAccounts) RemoveUser(node.UserArgs) error      { return nil }
+
+// TestNewAccountChecksAsTyped (R2 7/7 item 10): the new account's name and
+// password are checked while typed: Add waits for a valid name and a
+// password of at least 8 characters typed twice; nothing typed is lost.
+func TestNewAccountChecksAsTyped(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	w.Resize(fyne.NewSize(700, 500))
+	accounts := &fakeAccounts{}
+	var made []string
+	askNewAccount(w, syncSvc(services{accounts: accounts}), func(name string) { made = append(made, name) })
+	form := w.Canvas().Overlays().Top()
+	var entries []*widget.Entry
+	var add *widget.Button
+	walk(form, func(o fyne.CanvasObject) {
+		switch o := o.(type) {
+		case *widget.Entry:
+			entries = append(entries, o)
+		case *widget.Button:
+			if o.Text == "Add" {
+				add = o
+			}
+		}
+	})
+	if len(entries) != 3 || add == nil {
+		t.Fatalf("new account dialog: %d entries, Add %v", len(entries), add != nil)
+	}
+	if w.Canvas().Focused() != entries[0] {
+		t.Errorf("focus on %T, want the name", w.Canvas().Focused())
+	}
+	name, pw, again := entries[0], entries[1], entries[2]
+	for _, c := range []struct {
+		name, pw, again string
+		ok              bool
+	}{
+		{"Alice!", "long enough", "long enough", false},
+		{"guest", "long enough", "long enough", false},
+		{"alice", "abc", "abc", false},
+		{"alice", "long enough", "long enouhg", false},
+		{"alice", "long enough", "long enough", true},
+	} {
+		name.SetText(c.name)
+		pw.SetText(c.pw)
+		again.SetText(c.again)
+		if add.Disabled() == c.ok {
+			t.Errorf("name %q password %q/%q: Add enabled %v, want %v", c.name, c.pw, c.again, !add.Disabled(), c.ok)
+		}
+	}
+	test.Tap(add)
+	if len(accounts.added) != 1 || accounts.added[0] != (node.UserArgs{Name: "alice", Password: "long enough"}) || !slices.Equal(made, []string{"alice"}) {
+		t.Errorf("added %+v, then called with %v", accounts.added, made)
+	}
+}
+
+// TestAccessEditorWithoutAccounts (R2 7/7 item 9): with no accounts yet,
+// the access editor offers to create one and comes back with it to choose
+// its right, instead of a dead end.
+func TestAccessEditorWithoutAccounts(t *testing.T) {
+	test.NewTempApp(t)
+	accounts := &fakeAccounts{}
+	f := &fakeShares{accounts: accounts, password: map[string]string{}, infos: []access.ShareInfo{
+		{Name: "photos", Kind: access.KindFolder, Path: "/srv/photos", Access: map[string]access.Right{}},
+	}}
+	s := newSharesScreen(syncSvc(services{shares: f, accounts: accounts}), nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 600))
+	s.editAccess(0)
+	var create *widget.Button
+	walk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Create an account…" {
+			create = b
+		}
+	})
+	if create == nil {
+		t.Fatal("the access editor without accounts offers no way to create one")
+	}
+	test.Tap(create)
+	var entries []*widget.Entry
+	var add *widget.Button
+	walk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		switch o := o.(type) {
+		case *widget.Entry:
+			entries = append(entries, o)
+		case *widget.Button:
+			if o.Text == "Add" {
+				add = o
+			}
+		}
+	})
+	if len(entries) != 3 || add == nil {
+		t.Fatalf("Create an account… opened %d entries, Add %v", len(entries), add != nil)
+	}
+	entries[0].SetText("carol")
+	entries[1].SetText("carol's password")
+	entries[2].SetText("carol's password")
+	test.Tap(add)
+	e := s.editor
+	if e == nil || e.share.Name != "photos" || e.rights["carol"] == nil {
+		t.Fatalf("after creating carol the editor is %+v, want photos with carol to choose for", e)
+	}
+	e.rights["carol"].SetSelected("read & write")
+	s.saveAccess(e)
+	if f.access["carol"] != access.RightRW {
+		t.Errorf("saved %v, want carol read & write", f.access)
+	}
+}
 
 func TestAccessEditorSavesTheRightShare(t *testing.T) {
 	test.NewTempApp(t)

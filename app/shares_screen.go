@@ -360,7 +360,24 @@ func (s *sharesScreen) editAccess(i int) {
 	}
 	e := newAccessEditor(s.infos[i], s.svc.shares.AccountNames())
 	s.editor = e
-	d := dialog.NewForm("Who may use "+e.share.Name, "Save", "Cancel", e.items(), func(ok bool) {
+	items := e.items()
+	var d *dialog.FormDialog
+	if len(e.accounts) == 0 && s.svc.accounts != nil {
+		// Not a dead end: the account people will log in with is made
+		// here, then the editor comes back with it.
+		name := e.share.Name
+		create := widget.NewButtonWithIcon("Create an account…", theme.ContentAddIcon(), func() {
+			d.Hide()
+			askNewAccount(s.win, s.svc, func(string) {
+				s.reload()
+				if j := slices.IndexFunc(s.infos, func(in access.ShareInfo) bool { return in.Name == name }); j >= 0 {
+					s.editAccess(j)
+				}
+			})
+		})
+		items[0] = widget.NewFormItem("", container.NewVBox(widget.NewLabel("No accounts yet: people on other PCs log in with one."), create))
+	}
+	d = dialog.NewForm("Who may use "+e.share.Name, "Save", "Cancel", items, func(ok bool) {
 		if ok {
 			s.saveAccess(e)
 		}
