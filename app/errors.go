@@ -51,6 +51,8 @@ var errorMessages = []struct {
 	{transfer.ErrHashMismatch, "The file arrived damaged and was not kept. Try again."},
 	{transfer.ErrDiskFull, "The disk is full. Free some space and try again; the transfer continues where it stopped."},
 	{transfer.ErrChunkMismatch, "A PC that offered the same file sent something else; it was left out and the file was fetched from the others."},
+	{transfer.ErrNoTransfer, "That transfer is no longer running or queued."},
+	{transfer.ErrQueueFull, "Too many sends are waiting for PCs that are offline. Cancel some on the Transfers tab first."},
 	{transfer.ErrNoSource, "No PC that holds the file could send it. Try again when they are on the network."},
 	{transport.ErrStalled, "The other PC stopped answering in the middle of the transfer. Try again: it continues where it stopped."},
 	{node.ErrUnknownCommand, "The running Peerdesk is an older version that cannot do this. Restart it after the update."},

@@ -14,11 +14,14 @@ import (
 
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares/remote"
+	"github.com/peerdesk/peerdesk/shares/transfer"
 )
 
-// sender pushes files to a peer, which accepts or declines.
+// sender pushes files to a peer, which accepts or declines; to a peer
+// that is offline it queues them until the peer is back.
 type sender interface {
 	Send(ctx context.Context, ref string, files []string, progress func(node.Progress)) (remote.SendResult, error)
+	QueueSend(ref string, files []string) (transfer.Info, error)
 }
 
 // peerPicker is the open "send to which peer?" dialog.
@@ -36,6 +39,19 @@ func onlineRows(m *peersModel) []peerRow {
 	var out []peerRow
 	for i := 0; i < m.len(); i++ {
 		if r, ok := m.row(i); ok && r.Online && r.Trust != "changed" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sendableRows are the peers files can be sent to: those online first
+// (sent now), then the others known here (queued until they are back);
+// never one whose identity changed.
+func sendableRows(m *peersModel) []peerRow {
+	out := onlineRows(m)
+	for i := 0; i < m.len(); i++ {
+		if r, ok := m.row(i); ok && !r.Online && r.Trust != "changed" {
 			out = append(out, r)
 		}
 	}
@@ -70,14 +86,17 @@ func (w *mainWindow) pickPeer(files []string) {
 		w.picker = nil
 		old.d.Hide()
 	}
-	p := &peerPicker{files: files, rows: onlineRows(w.peers), chosen: -1}
+	p := &peerPicker{files: files, rows: sendableRows(w.peers), chosen: -1}
 	p.list = widget.NewList(
 		func() int { return len(p.rows) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			r := p.rows[i]
 			text, _ := trustLabel(r.Trust)
-			o.(*widget.Label).SetText(r.Name + "  (" + text + ")")
+			if !r.Online {
+				text = "offline: sent when it is back"
+			}
+			o.(*widget.Label).SetText(shortName(r.Name, maxButtonName) + "  (" + text + ")")
 		},
 	)
 	p.list.OnSelected = func(i widget.ListItemID) { p.chosen = i; p.send.Enable() }
@@ -85,7 +104,7 @@ func (w *mainWindow) pickPeer(files []string) {
 		if p.chosen >= 0 && p.chosen < len(p.rows) {
 			r := p.rows[p.chosen]
 			p.d.Hide()
-			w.sendTo(r.ID, r.Name, p.files)
+			w.sendTo(r.ID, r.Name, p.files, r.Online)
 		}
 	})
 	p.send.Importance = widget.HighImportance
@@ -96,7 +115,7 @@ func (w *mainWindow) pickPeer(files []string) {
 	head.Wrapping = fyne.TextWrapWord
 	var body fyne.CanvasObject = p.list
 	if len(p.rows) == 0 {
-		body = widget.NewLabel("No other PC is online right now.")
+		body = widget.NewLabel("No other PC is known here yet. PCs show up on the Peers tab when they are on the network.")
 	}
 	content := container.NewBorder(head, container.NewHBox(cancel, p.send), nil, nil, body)
 	p.d = dialog.NewCustomWithoutButtons("Send to peer", content, w.win)
@@ -122,15 +141,28 @@ func (w *mainWindow) chooseFilesFor(id, name string) {
 		}
 		path := r.URI().Path()
 		r.Close()
-		w.sendTo(id, name, []string{path})
+		online := false
+		if p, ok := w.peers.peers[id]; ok {
+			online = p.Online
+		}
+		w.sendTo(id, name, []string{path}, online)
 	}, w.win)
 	d.SetTitleText("Send a file to " + name)
 	d.Show()
 }
 
 // sendTo sends files in the background; progress shows on Transfers.
-func (w *mainWindow) sendTo(id, name string, files []string) {
+func (w *mainWindow) sendTo(id, name string, files []string, online bool) {
 	if w.svc.send == nil {
+		return
+	}
+	if !online {
+		in, err := w.svc.send.QueueSend(id, files)
+		if err != nil {
+			showError(w.win, "queue the files for "+name, err)
+			return
+		}
+		w.notify("Queued for "+name, filesSummary(files)+": sent when "+name+" is back online (Transfers shows it, "+humanBytes(in.Total)+").")
 		return
 	}
 	w.notify("Sending to "+name, filesSummary(files)+": waiting for "+name+" to accept.")

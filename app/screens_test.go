@@ -827,8 +827,14 @@ func TestHumanErrors(t *testing.T) {
 	}
 }
 
-// fakeSender records sends.
-type fakeSender struct{ to, files []string }
+// fakeSender records sends and queued sends.
+type fakeSender struct{ to, files, queuedTo []string }
+
+func (f *fakeSender) QueueSend(ref string, files []string) (transfer.Info, error) {
+	f.queuedTo = append(f.queuedTo, ref)
+	f.files = append(f.files, files...)
+	return transfer.Info{ID: "q1", Kind: transfer.KindSend, PeerID: ref, Files: files, State: transfer.StateQueued, Total: 1234}, nil
+}
 
 func (f *fakeSender) Send(_ context.Context, ref string, files []string, _ func(node.Progress)) (remote.SendResult, error) {
 	f.to = append(f.to, ref)
@@ -871,8 +877,8 @@ func TestPeerPickerFromHandOff(t *testing.T) {
 		t.Fatalf("state after a second hand-off %+v, want the picker for %v", last, files)
 	}
 	p := w.picker
-	if len(p.rows) != 1 || p.rows[0].Name != "alpha" {
-		t.Fatalf("picker offers %v, want only alpha (online, not changed)", p.rows)
+	if len(p.rows) != 2 || p.rows[0].Name != "alpha" || p.rows[1].Name != "bravo" {
+		t.Fatalf("picker offers %v, want alpha (online) then bravo (offline), never charlie (changed)", p.rows)
 	}
 	p.list.Select(0)
 	test.Tap(p.send)
@@ -881,6 +887,17 @@ func TestPeerPickerFromHandOff(t *testing.T) {
 	}
 	if last.Picker {
 		t.Error("picker still reported open after sending")
+	}
+
+	// An offline PC is offered too: the files wait for it (queued sends).
+	w.pickPeer([]string{"/home/x/minutes.txt"})
+	w.picker.list.Select(1) // bravo, offline
+	test.Tap(w.picker.send)
+	if !reflect.DeepEqual(snd.queuedTo, []string{"b"}) || len(snd.to) != 1 {
+		t.Errorf("queued for %v (sent to %v), want bravo queued and nothing more sent", snd.queuedTo, snd.to)
+	}
+	if n := last.Notified; len(n) == 0 || !strings.HasPrefix(n[len(n)-1], "Queued for bravo: minutes.txt: sent when bravo is back online") {
+		t.Errorf("notifications %q, want one saying the files wait for bravo", n)
 	}
 
 	for _, bad := range []string{`{"files":[]}`, `{"files":["relative.txt"]}`, `nope`} {
@@ -913,6 +930,7 @@ func TestTransfersScreen(t *testing.T) {
 		{ID: "1", Kind: transfer.KindDownload, Peer: "pc1", Path: "docs/old.pdf", Local: "/tmp/old.pdf", State: transfer.StateFailed, Bytes: 10, Total: 100, Started: t0, Error: "get: words that may change", Classes: transport.ClassesOf(transport.ErrUnreachable)},
 		{ID: "2", Kind: transfer.KindUpload, Peer: "pc2", Path: "docs/new.iso", Local: "/tmp/new.iso", State: transfer.StateRunning, Bytes: 50 << 20, Total: 100 << 20, Rate: 10 << 20, ETA: 5, Started: t0.Add(time.Minute)},
 		{ID: "3", Kind: transfer.KindReceive, Peer: "colleague", Path: "minutes.txt", Local: "/tmp/inbox/minutes.txt", State: transfer.StateDone, Bytes: 23, Total: 23, Started: t0.Add(-time.Minute)},
+		{ID: "4", Kind: transfer.KindSend, Peer: "lab", PeerID: "p-lab", Path: "a.pdf and 1 more", Local: "/tmp/a.pdf", Files: []string{"/tmp/a.pdf", "/tmp/b.pdf"}, State: transfer.StateQueued, Total: 2048, Started: t0.Add(-2 * time.Minute)},
 	}}
 	ui := make(uiQueue, 16)
 	s := newTransfersScreen(services{transfers: f, onUI: ui.do, bg: func(fn func()) { fn() }}, a, nil)
@@ -920,7 +938,7 @@ func TestTransfersScreen(t *testing.T) {
 	s.win = w
 	w.Resize(fyne.NewSize(800, 400))
 	markup := test.RenderToMarkup(w.Canvas())
-	for _, want := range []string{"new.iso   ↑ to pc2", "50.0 MiB of 100.0 MiB · 10.0 MiB/s · 5 s left", "old.pdf   ↓ from pc1", "Failed · The other PC does not answer", "minutes.txt   ← received from colleague"} {
+	for _, want := range []string{"new.iso   ↑ to pc2", "50.0 MiB of 100.0 MiB · 10.0 MiB/s · 5 s left", "old.pdf   ↓ from pc1", "Failed · The other PC does not answer", "minutes.txt   ← received from colleague", "a.pdf and 1 more   → sent to lab", "Queued · 2.0 KiB · sent when lab is back online"} {
 		if !strings.Contains(markup, want) {
 			t.Errorf("Transfers lacks %q", want)
 		}

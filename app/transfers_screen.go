@@ -95,7 +95,10 @@ func (s *transfersScreen) resort() {
 		s.rows = append(s.rows, in)
 	}
 	slices.SortFunc(s.rows, func(a, b transfer.Info) int {
-		ar, br := a.State == transfer.StateRunning, b.State == transfer.StateRunning
+		// Running and queued transfers come first: they are what can be
+		// acted on.
+		ar := a.State == transfer.StateRunning || a.State == transfer.StateQueued
+		br := b.State == transfer.StateRunning || b.State == transfer.StateQueued
 		if ar != br {
 			if ar {
 				return -1
@@ -159,6 +162,8 @@ func transferStatus(in transfer.Info) string {
 		return "Done · " + size + " · " + humanTime(in.Ended)
 	case transfer.StateCanceled:
 		return "Canceled · " + size
+	case transfer.StateQueued:
+		return "Queued · " + humanBytes(in.Total) + " · sent when " + in.Peer + " is back online"
 	}
 	return "Failed · " + transferFailure(in)
 }
@@ -204,9 +209,9 @@ func (s *transfersScreen) setRow(c *fyne.Container, in transfer.Info) {
 	}
 	retry.OnTapped = func() { s.retry(in) }
 	open.OnTapped = func() { s.openFolder(in) }
-	show(cancel, in.State == transfer.StateRunning)
+	show(cancel, in.State == transfer.StateRunning || in.State == transfer.StateQueued)
 	show(retry, (in.State == transfer.StateFailed || in.State == transfer.StateCanceled) && s.canRetry(in))
-	show(open, in.Local != "" && (in.Kind == transfer.KindDownload || in.Kind == transfer.KindReceive || in.State != transfer.StateRunning))
+	show(open, in.Local != "" && in.State != transfer.StateQueued && (in.Kind == transfer.KindDownload || in.Kind == transfer.KindReceive || in.State != transfer.StateRunning))
 }
 
 func show(o fyne.CanvasObject, on bool) {
@@ -236,7 +241,9 @@ func (s *transfersScreen) retry(in transfer.Info) {
 	peer, _, _ := strings.Cut(in.Peer, "+") // a multi-source download names several
 	share, p, _ := strings.Cut(in.Path, "/")
 	var creds node.Creds
-	if s.idOf != nil {
+	if in.PeerID != "" {
+		peer = in.PeerID // a queued send knows its peer's id
+	} else if s.idOf != nil {
 		if id, ok := s.idOf(peer); ok {
 			peer = id
 			creds, _ = s.svc.logins.Get(id)
@@ -251,7 +258,11 @@ func (s *transfersScreen) retry(in transfer.Info) {
 		case transfer.KindUpload:
 			_, err = s.svc.files.Put(ctx, []string{in.Local}, remote.Path{Peer: peer, Share: share, Path: path.Dir(p)}, creds, false, nil)
 		case transfer.KindSend:
-			_, err = s.svc.send.Send(ctx, peer, []string{in.Local}, nil)
+			files := in.Files // a queued send's files; a send's one file
+			if len(files) == 0 {
+				files = []string{in.Local}
+			}
+			_, err = s.svc.send.Send(ctx, peer, files, nil)
 		}
 		if err != nil {
 			s.svc.onUI(func() { showError(s.win, "retry "+path.Base(in.Path), err) })

@@ -76,7 +76,9 @@ Exit status: 0 ok, 1 error, 2 usage, 3 access denied, 4 not found,
 	add("run", root, leaf{use: "daemon [--name N] [--port P] [--listen HOST] [--no-mdns]", short: "run the peer headless until SIGINT/SIGTERM", run: c.daemon,
 		long:    "Runs this PC's peer without a window: it announces itself, serves its shares and printers,\nand answers the other commands. PEERDESK_LOG=debug|info|warn|error sets the log level.",
 		example: "  peerdesk daemon --name \"Front desk\""})
-	add("run", root, leaf{use: "transfers [--json]", short: "running and past transfers of the running peer", run: c.transfers})
+	transfers := add("run", root, leaf{use: "transfers [--json]", short: "running, queued and past transfers of the running peer", run: c.transfers})
+	add("", transfers, leaf{use: "cancel ID", short: "stop a running transfer or drop a queued send", run: c.sub(c.transfers, "cancel"),
+		example: "  peerdesk transfers cancel 3f2a9c1d"})
 	add("run", root, leaf{use: "log [--json] [-n N]", short: "who did what on this peer: the audit log", run: c.auditLog,
 		example: "  peerdesk log -n 20"})
 	add("run", root, leaf{use: "version", short: "print the version", run: c.version})
@@ -102,7 +104,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 access denied, 4 not found,
 		example: "  peerdesk get \"Front desk:docs/report.pdf\" ~/Downloads --user alice"})
 	add("files", root, leaf{use: "put LOCAL... PEER:SHARE/DIR [--user U] [--replace]", short: "upload files and folders into a share", run: c.put,
 		example: "  peerdesk put minutes.pdf \"Front desk:drop/\" --user alice"})
-	add("files", root, leaf{use: "send [PEER] FILE...", short: "push files to a peer, which accepts or declines them", run: c.send,
+	add("files", root, leaf{use: "send [PEER] FILE... [--queue]", short: "push files to a peer, which accepts or declines them (--queue: when it is back online)", run: c.send,
 		long:    "Sends files and folders to another PC, whose user accepts or declines them. With no PEER,\nthe running desktop app asks which PC to send to (what the file managers' \"Send to\" runs).",
 		example: "  peerdesk send \"Front desk\" minutes.pdf photos/"})
 	add("files", root, leaf{use: "search PATTERN [--peer PEER --user U] [--json]", short: "find files in the shares of the online peers", run: c.search,

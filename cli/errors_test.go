@@ -21,7 +21,7 @@ import (
 var wantExit = map[string]int{
 	"usage": exitUsage, "unknown_command": exitUsage, "invalid": exitUsage, "unsafe_inbox": exitError,
 	"denied": exitDenied, "bad_path": exitDenied, "rate_limited": exitDenied,
-	"not_found": exitNotFound, "no_account": exitNotFound, "no_share": exitNotFound, "peer_not_found": exitNotFound, "not_pinned": exitNotFound,
+	"not_found": exitNotFound, "no_account": exitNotFound, "no_share": exitNotFound, "peer_not_found": exitNotFound, "not_pinned": exitNotFound, "no_transfer": exitNotFound,
 	"identity_changed": exitChanged, "fingerprint_mismatch": exitChanged, "wrong_peer": exitChanged,
 }
 

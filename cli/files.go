@@ -24,6 +24,7 @@ import (
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/remote"
 	"github.com/peerdesk/peerdesk/shares/transfer"
+	"github.com/peerdesk/peerdesk/transport"
 )
 
 // remoteFlags are the credential flags of every command that reaches into
@@ -292,7 +293,8 @@ func absAll(paths []string) ([]string, error) {
 func (c *cli) send(args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "machine-readable output")
-	pos, err := parseFlags(fs, args, 1, -1, "send [PEER] FILE...")
+	queue := fs.Bool("queue", false, "if PEER is offline, queue the files and send them when it is back (see `peerdesk transfers`)")
+	pos, err := parseFlags(fs, args, 1, -1, "send [PEER] FILE... [--queue]")
 	if err != nil {
 		return err
 	}
@@ -321,13 +323,20 @@ func (c *cli) send(args []string) error {
 	var res remote.SendResult
 	bars := c.newProgress()
 	if err := c.askLong(func(ctx context.Context, lc node.LocalClient) (err error) {
-		res, err = lc.Send(ctx, node.SendArgs{Peer: pos[0], Files: files}, bars.event)
+		res, err = lc.Send(ctx, node.SendArgs{Peer: pos[0], Files: files, Queue: *queue}, bars.event)
 		return
 	}); err != nil {
+		if errors.Is(err, transport.ErrUnreachable) && !*queue {
+			return fmt.Errorf("%w\nto send when it is back online: peerdesk send --queue %s FILE...", err, pos[0])
+		}
 		return err
 	}
 	if *asJSON {
 		return writeJSON(c.stdout, res)
+	}
+	if res.Queued != "" {
+		fmt.Fprintf(c.stdout, "%s is offline: %d item(s) queued (%s), sent when it is back online; `peerdesk transfers cancel %s` drops them\n", res.Receiver, len(files), res.Queued, res.Queued)
+		return nil
 	}
 	fmt.Fprintf(c.stdout, "%s accepted %d file(s), %s\n", res.Receiver, len(res.Files), human.Bytes(res.Bytes))
 	if res.SkippedHidden > 0 {
@@ -381,6 +390,18 @@ func (c *cli) search(args []string) error {
 }
 
 func (c *cli) transfers(args []string) error {
+	if len(args) > 0 && args[0] == "cancel" {
+		fs := flag.NewFlagSet("transfers cancel", flag.ContinueOnError)
+		pos, err := parseFlags(fs, args[1:], 1, 1, "transfers cancel ID")
+		if err != nil {
+			return err
+		}
+		err = c.ask(5*time.Second, func(ctx context.Context, lc node.LocalClient) error { return lc.CancelTransfer(ctx, pos[0]) })
+		if errors.Is(err, control.ErrNotRunning) {
+			return notRunningHint()
+		}
+		return err
+	}
 	fs := flag.NewFlagSet("transfers", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "machine-readable output")
 	if _, err := parseFlags(fs, args, 0, 0, "transfers [--json]"); err != nil {

@@ -35,7 +35,7 @@ func Code(err error) string {
 		return "usage"
 	case errors.Is(err, transport.ErrAccessDenied):
 		return "denied"
-	case errors.Is(err, ErrPeerNotFound), errors.Is(err, transport.ErrNotFound), errors.Is(err, identity.ErrNotPinned), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, ErrPeerNotFound), errors.Is(err, transport.ErrNotFound), errors.Is(err, identity.ErrNotPinned), errors.Is(err, transfer.ErrNoTransfer), errors.Is(err, fs.ErrNotExist):
 		return "not_found"
 	case errors.Is(err, identity.ErrIdentityChanged), errors.Is(err, ErrFingerprintMismatch), errors.Is(err, transport.ErrWrongPeer):
 		return "changed"
@@ -55,6 +55,8 @@ func init() {
 	transport.RegisterClass("already_running", ErrAlreadyRunning)
 	transport.RegisterClass("peer_not_found", ErrPeerNotFound)
 	transport.RegisterClass("not_pinned", identity.ErrNotPinned)
+	transport.RegisterClass("no_transfer", transfer.ErrNoTransfer)
+	transport.RegisterClass("queue_full", transfer.ErrQueueFull)
 	transport.RegisterClass("fingerprint_mismatch", ErrFingerprintMismatch)
 	transport.RegisterClass("declined", ErrDeclined)
 	transport.RegisterClass("unknown_command", ErrUnknownCommand)

@@ -32,6 +32,9 @@ type (
 	SendArgs struct {
 		Peer  string   `json:"peer"`
 		Files []string `json:"files"`
+		// Queue: if the peer is offline, queue the files for when it is
+		// back instead of failing.
+		Queue bool `json:"queue,omitempty"`
 	}
 	SearchArgs struct {
 		Pattern string `json:"pattern"`
@@ -62,6 +65,9 @@ func (n *Node) registerFilesControl() {
 		return n.Put(ctx, a.Locals, a.Target, a.Creds, a.Replace, emitProgress(ctx))
 	})
 	handle(n, opSend, func(ctx context.Context, a SendArgs) (remote.SendResult, error) {
+		if a.Queue {
+			return n.SendOrQueue(ctx, a.Peer, a.Files, emitProgress(ctx))
+		}
 		return n.Send(ctx, a.Peer, a.Files, emitProgress(ctx))
 	})
 	handle(n, opSearch, func(ctx context.Context, a SearchArgs) ([]remote.SearchHit, error) {

@@ -95,6 +95,8 @@ type Node struct {
 	settingsMu sync.Mutex
 	// remote carries out the user's file operations on other peers.
 	remote *remote.Files
+	// queueKick wakes the delivery loop of queued sends.
+	queueKick chan struct{}
 	// creds are the credentials each peer accepted in this run.
 	creds    peerCreds
 	departMu sync.Mutex
@@ -126,7 +128,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{log: log, lock: lock, mux: transport.NewMux(), services: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{},
+	n := &Node{log: log, lock: lock, queueKick: make(chan struct{}, 1), mux: transport.NewMux(), services: transport.NewMux(), ctrlMux: map[string]control.HandlerFunc{},
 		instance: rand.Text(), departed: map[string]string{}, reaching: map[string]bool{}}
 	ok := false
 	defer func() {
@@ -213,6 +215,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.goRun((&pex{n: n, asked: map[string]time.Time{}, seen: map[string]time.Time{}, slots: make(chan struct{}, pexAsks)}).run)
 	n.goRun(trimMemory)
 	n.goRun(n.files.RunPartialCleaner)
+	n.goRun(n.deliverQueued)
 	ok = true
 	log.Info("peer started", "id", n.Identity.ID.String(), "name", n.Settings.Name, "port", n.Settings.Port, "fingerprint", n.Identity.Fingerprint())
 	return n, nil
@@ -393,6 +396,7 @@ func (n *Node) observeHello(p transport.PeerInfo, h hello) {
 	if isNew {
 		n.log.Info("new peer", "peer", p.ID, "name", name)
 	}
+	n.kickQueue() // sends may wait for it
 }
 
 // hasDeparted reports whether this instance of peer id said goodbye.

@@ -571,6 +571,36 @@ type SendResult struct {
 	Bytes    int64    `json:"bytes"`
 	// SkippedHidden counts hidden entries of sent folders left behind.
 	SkippedHidden int `json:"skipped_hidden,omitempty"`
+	// Queued is the id of the queued send (Transfers) when the peer was
+	// offline and the files wait for it; nothing was sent yet.
+	Queued string `json:"queued,omitempty"`
+}
+
+// SendSize checks locals as Send would before offering them (they exist,
+// no top-level hidden name, something to send) and returns the bytes of
+// the files it would send.
+func SendSize(locals []string) (int64, error) {
+	var total int64
+	files := 0
+	for _, local := range locals {
+		if hiddenName(filepath.Base(filepath.Clean(local))) {
+			return 0, fmt.Errorf("%w: %s is hidden: receivers do not accept hidden names (rename it first)", ErrUsage, local)
+		}
+		tree, err := localTree(local)
+		if err != nil {
+			return 0, err
+		}
+		for _, f := range tree {
+			if !f.dir && !hiddenRel(f.rel) {
+				total += f.size
+				files++
+			}
+		}
+	}
+	if files == 0 {
+		return 0, fmt.Errorf("%w: nothing to send", ErrUsage)
+	}
+	return total, nil
 }
 
 // hiddenName reports whether a file name is hidden (starts with a dot).

@@ -35,6 +35,9 @@ const (
 	StateDone     State = "done"
 	StateFailed   State = "failed"
 	StateCanceled State = "canceled"
+	// StateQueued: a send waiting for its peer to come back online
+	// (queue.go).
+	StateQueued State = "queued"
 )
 
 // Info is a transfer as listed by `transfers` and shown in the GUI.
@@ -57,7 +60,14 @@ type Info struct {
 	// Classes are the failure's classes (transport.RegisterClass names):
 	// what the GUI words a failure by, never its message.
 	Classes []string `json:"classes,omitempty"`
+	// PeerID and Files are a queued send's peer and local files.
+	PeerID string   `json:"peer_id,omitempty"`
+	Files  []string `json:"files,omitempty"`
 }
+
+// ErrNoTransfer: Cancel was given an id that is neither running nor
+// queued (it ended meanwhile, or never was).
+var ErrNoTransfer = errors.New("no such transfer")
 
 // ClassInterrupted is the class of a transfer that was running when its
 // peer stopped.
@@ -77,6 +87,7 @@ type Manager struct {
 	mu      sync.Mutex
 	running map[string]*tracked
 	history []Info // oldest first
+	queue   []Info // sends waiting for their peer, oldest first (queue.go)
 	subs    map[chan Info]struct{}
 	dirty   bool
 }
@@ -101,6 +112,7 @@ func NewManager(home string, log *slog.Logger) *Manager {
 			m.history = nil
 		}
 	}
+	m.loadQueue()
 	// A transfer that was running when the peer stopped did not finish.
 	for i := range m.history {
 		if m.history[i].State == StateRunning {
@@ -209,38 +221,39 @@ func (t *Task) Finish(local string, err error) Info {
 			info.Classes = m.Classify(err)
 		}
 	}
-	m.history = append(m.history, info)
-	if len(m.history) > historyLimit {
-		m.history = slices.Clone(m.history[len(m.history)-historyLimit:])
-	}
-	m.emitLocked(info)
-	if werr := m.saveLocked(); werr != nil {
-		m.log.Warn("save transfer history", "err", werr)
-	}
+	m.fileLocked(info)
 	return info
 }
 
-// Cancel stops a running transfer; its partial data stays for a resume.
+// Cancel stops a running transfer (its partial data stays for a resume)
+// or drops a queued send.
 func (m *Manager) Cancel(id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.cancelQueuedLocked(id) {
+		return nil
+	}
 	tr := m.running[id]
 	if tr == nil {
-		return fmt.Errorf("no running transfer %q", id)
+		return fmt.Errorf("%w: %q is neither running nor queued", ErrNoTransfer, id)
 	}
 	tr.cancel()
 	return nil
 }
 
-// List returns the running transfers, then the past ones, newest first.
+// List returns the running transfers, the queued sends, then the past
+// ones, newest first.
 func (m *Manager) List() []Info {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Info, 0, len(m.running)+len(m.history))
+	out := make([]Info, 0, len(m.running)+len(m.queue)+len(m.history))
 	for _, tr := range m.running {
 		out = append(out, tr.info)
 	}
 	slices.SortFunc(out, func(a, b Info) int { return b.Started.Compare(a.Started) })
+	for i := len(m.queue) - 1; i >= 0; i-- {
+		out = append(out, m.queue[i])
+	}
 	for i := len(m.history) - 1; i >= 0; i-- {
 		out = append(out, m.history[i])
 	}
