@@ -366,19 +366,21 @@ type VisibleShare struct {
 	Password bool   `json:"password"`
 }
 
-// Visible returns the shares creds hold any right on. An account's
+// Visible returns the shares creds hold any right on, and with locked
+// the others too, with RightNone (as Windows lists every share of a PC):
+// a person then sees that there is more to log in for. An account's
 // password is verified (so nobody learns an account's shares by naming
 // it); share passwords are not needed to see a share, which is marked as
 // needing one.
-func (a *Access) Visible(ctx context.Context, peer transport.PeerInfo, creds Credentials) ([]VisibleShare, string, error) {
+func (a *Access) Visible(ctx context.Context, peer transport.PeerInfo, creds Credentials, locked bool) ([]VisibleShare, string, error) {
 	account, err := a.Login(ctx, peer, creds)
 	if err != nil {
 		return nil, "", err
 	}
 	out := []VisibleShare{}
 	for _, sh := range a.cfg.Shares.List() {
-		if r := sh.RightOf(account); r != RightNone {
-			out = append(out, VisibleShare{Name: sh.Name, Kind: sh.Kind, Right: r, Password: sh.HasPassword()})
+		if r := sh.RightOf(account); r != RightNone || locked {
+			out = append(out, VisibleShare{Name: sh.Name, Kind: sh.Kind, Right: r.orNone(), Password: sh.HasPassword()})
 		}
 	}
 	return out, account, nil

@@ -141,7 +141,7 @@ func TestVisibleShares(t *testing.T) {
 	f := newAccessFixture(t)
 	peer := transport.PeerInfo{ID: "p"}
 	names := func(creds Credentials) string {
-		vs, _, err := f.access.Visible(context.Background(), peer, creds)
+		vs, _, err := f.access.Visible(context.Background(), peer, creds, false)
 		if err != nil {
 			return "error: " + err.Error()
 		}

@@ -152,6 +152,8 @@ func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
 	case 0:
 		icon.Show()
 		switch {
+		case r.Share && r.Right == access.RightNone:
+			icon.SetResource(lockIcon)
 		case r.Share && r.Kind == access.KindPrinter:
 			icon.SetResource(theme.DocumentPrintIcon())
 		case r.Dir:
@@ -160,7 +162,10 @@ func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
 			icon.SetResource(theme.FileIcon())
 		}
 		name := r.Name
-		if r.Password {
+		switch {
+		case r.Share && r.Right == access.RightNone:
+			name += "  (locked: log in to open)"
+		case r.Password:
 			name += "  (needs share password)"
 		}
 		l.SetText(name)
@@ -491,3 +496,7 @@ func (s *browserScreen) makeFolder(name string) {
 		})
 	})
 }
+
+// lockIcon marks a share the current login may not open (Material Design's
+// "lock", Apache 2.0, as Fyne's own icons are).
+var lockIcon = theme.NewThemedResource(fyne.NewStaticResource("lock.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><path d="M18 8h-1V6c0-2.76-2.24-5-5-5S7 3.24 7 6v2H6c-1.1 0-2 .9-2 2v10c0 1.1.9 2 2 2h12c1.1 0 2-.9 2-2V10c0-1.1-.9-2-2-2zm-6 9c-1.1 0-2-.9-2-2s.9-2 2-2 2 .9 2 2-.9 2-2 2zm3.1-9H8.9V6c0-1.71 1.39-3.1 3.1-3.1 1.71 0 3.1 1.39 3.1 3.1v2z"/></svg>`)))

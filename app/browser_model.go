@@ -72,6 +72,9 @@ type browserModel struct {
 	// rights are what the current login may do in each share of the peer,
 	// from its last share list.
 	rights map[string]access.Right
+	// pendingOpen is a locked share the person opened: after logging in,
+	// the share list comes back and it opens if the login may.
+	pendingOpen string
 	// logins are the session's logins, shared with the other screens.
 	logins *logins
 	gen    int
@@ -119,9 +122,16 @@ func (m *browserModel) DropBox() bool {
 	return m.Share != "" && r.Covers(access.RightWO) && !r.Covers(access.RightRO)
 }
 
-// Open goes into the row: a share, or a folder of the current one.
+// Open goes into the row: a share, or a folder of the current one. A
+// locked share (no right for the current login) asks for a login first.
 func (m *browserModel) Open(r browseRow) {
 	switch {
+	case r.Share && r.Right == access.RightNone:
+		m.pendingOpen = r.Name
+		if m.askCreds != nil {
+			m.askCreds(m.PeerName, nil, m.Load)
+		}
+		return
 	case r.Share && r.Kind == access.KindFolder:
 		m.Share, m.Dir = r.Name, ""
 	case !r.Share && r.Dir:
@@ -189,7 +199,9 @@ func (m *browserModel) Load() {
 	m.changed()
 	m.bg(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), browseTimeout)
-		l, err := m.files.Browse(ctx, rp, creds, false)
+		// At the top, the shares this login may not open come too,
+		// locked: a person sees there is more to log in for.
+		l, err := m.files.Browse(ctx, rp, creds, rp.Share == "")
 		cancel()
 		m.onUI(func() {
 			if gen != m.gen {
@@ -213,6 +225,12 @@ func (m *browserModel) Load() {
 			}
 			m.sortRows()
 			m.changed()
+			if open := m.pendingOpen; open != "" && rp.Share == "" {
+				m.pendingOpen = ""
+				if r := m.rights[open]; r != "" && r != access.RightNone {
+					m.Open(browseRow{Name: open, Share: true, Dir: true, Kind: access.KindFolder, Right: r})
+				}
+			}
 		})
 	})
 }

@@ -81,20 +81,28 @@ func TestScreensAgainstRealNodes(t *testing.T) {
 	}
 	peer := b.ID().ID
 
-	// Files screen: guest sees nothing, bob sees docs and its file.
+	// Files screen: guest sees docs locked (nothing to open), bob sees
+	// docs and its file.
 	m := newBrowserModel(gui, func(f func()) { f() }, func(f func()) { f() })
 	m.OpenPeer(peer, "back-office")
-	if m.Err != nil || len(m.Rows) != 0 {
-		t.Fatalf("as guest: rows %v err %v", names(m.Rows), m.Err)
+	if m.Err != nil || len(m.Rows) != 1 || m.Rows[0].Name != "docs" || m.Rows[0].Right != access.RightNone {
+		t.Fatalf("as guest: rows %+v err %v; want docs, locked", m.Rows, m.Err)
 	}
+	asked := 0
+	m.askCreds = func(string, error, func()) { asked++ }
+	if m.Open(m.Rows[0]); m.Share != "" || asked != 1 {
+		t.Fatalf("opening a locked share as guest: share %q, login asked %d times", m.Share, asked)
+	}
+	// Logged in as bob, the share list comes back and the share opened
+	// while locked opens.
 	m.SetCreds(peer, node.Creds{User: "bob", Password: "pw-bob-1"})
 	m.Load()
-	if got := names(m.Rows); len(got) != 1 || got[0] != "docs" {
-		t.Fatalf("as bob: shares %v (err %v)", got, m.Err)
+	if got := names(m.Rows); m.Share != "docs" || len(got) != 1 || got[0] != "plan.txt" || m.Rows[0].Size != 8 {
+		t.Fatalf("as bob after opening docs locked: in %q, %v (err %v)", m.Share, got, m.Err)
 	}
-	m.Open(m.Rows[0])
-	if got := names(m.Rows); len(got) != 1 || got[0] != "plan.txt" || m.Rows[0].Size != 8 {
-		t.Fatalf("docs: %v (err %v)", got, m.Err)
+	m.Up()
+	if got := names(m.Rows); len(got) != 1 || got[0] != "docs" || m.Rows[0].Right != access.RightRW {
+		t.Fatalf("as bob: shares %+v (err %v)", m.Rows, m.Err)
 	}
 	// Wrong password: the refusal is worded, not raw.
 	_, err := gui.Browse(ctx, remote.Path{Peer: peer, Share: "docs"}, node.Creds{User: "bob", Password: "nope"}, false)

@@ -50,6 +50,9 @@ type fakeFiles struct {
 	// failGet, if set, is what Get returns after that.
 	midway  func()
 	failGet error
+	// locked: the share list asked with hidden shows docs locked to guests,
+	// as the owner does.
+	locked bool
 }
 
 func newFakeFiles() *fakeFiles {
@@ -65,7 +68,7 @@ func newFakeFiles() *fakeFiles {
 	}}
 }
 
-func (f *fakeFiles) Browse(_ context.Context, rp remote.Path, c node.Creds, _ bool) (remote.Listing, error) {
+func (f *fakeFiles) Browse(_ context.Context, rp remote.Path, c node.Creds, hidden bool) (remote.Listing, error) {
 	f.calls = append(f.calls, rp.Share+"/"+rp.Path+" as "+c.User)
 	if rp.Peer != "pc1" {
 		return remote.Listing{}, fmt.Errorf("browse %s: %w", rp.Peer, node.ErrPeerNotFound)
@@ -74,6 +77,8 @@ func (f *fakeFiles) Browse(_ context.Context, rp remote.Path, c node.Creds, _ bo
 		l := remote.Listing{Shares: []access.VisibleShare{{Name: "public", Kind: access.KindFolder, Right: access.RightRO}}}
 		if c.User == "bob" && c.Password == "pw" {
 			l.Shares = append(l.Shares, access.VisibleShare{Name: "docs", Kind: access.KindFolder, Right: access.RightRW})
+		} else if f.locked && hidden {
+			l.Shares = append(l.Shares, access.VisibleShare{Name: "docs", Kind: access.KindFolder, Right: access.RightNone})
 		}
 		return l, nil
 	}
@@ -413,6 +418,41 @@ func TestLoggedInAsSwitchAndLogOut(t *testing.T) {
 	}
 	if c, _ := svc.logins.Get("pc1"); c != (node.Creds{}) {
 		t.Errorf("the session still logs in to pc1 as %+v", c)
+	}
+}
+
+// TestLockedSharesAskForLogin (R2 7/7 item 4): a guest sees every share,
+// those it may not open with a lock; opening one asks for a login and,
+// logged in, opens it.
+func TestLockedSharesAskForLogin(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	files := newFakeFiles()
+	files.locked = true
+	s := newBrowserScreen(syncSvc(services{files: files}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 500))
+	var retry func()
+	s.m.askCreds = func(_ string, _ error, again func()) { retry = again }
+	s.m.OpenPeer("pc1", "Front desk")
+	markup := test.RenderToMarkup(w.Canvas())
+	if !strings.Contains(markup, "docs  (locked: log in to open)") || !strings.Contains(markup, ">public<") {
+		t.Fatalf("a guest's share list lacks the locked docs:\n%s", markup)
+	}
+	for _, r := range s.m.Rows {
+		if r.Name == "docs" {
+			s.m.Open(r)
+		}
+	}
+	if retry == nil || s.m.Share != "" {
+		t.Fatalf("opening a locked share: login asked %v, in %q", retry != nil, s.m.Share)
+	}
+	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+	retry()
+	if s.m.Share != "docs" || len(s.m.Rows) != 3 {
+		t.Errorf("after logging in: in %q with %v, want docs open", s.m.Share, names(s.m.Rows))
 	}
 }
 

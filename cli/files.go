@@ -125,7 +125,7 @@ func (c *cli) ls(args []string) error {
 	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
 	rf := addRemoteFlags(fs)
 	asJSON := fs.Bool("json", false, "machine-readable output")
-	all := fs.Bool("a", false, "show hidden files")
+	all := fs.Bool("a", false, "show hidden files; with PEER alone, also the shares you may not open (right none: log in with another account)")
 	pos, err := parseFlags(fs, args, 1, 1, "ls PEER[:SHARE[/PATH]] [--json] [--user U]")
 	if err != nil {
 		return err

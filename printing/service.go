@@ -123,7 +123,7 @@ func (svc *Service) servePrinters(ctx context.Context, req transport.Request, s 
 	if err := transport.DecodeBody(req, &in); err != nil {
 		return err
 	}
-	visible, account, err := svc.cfg.Access.Visible(ctx, s.Peer(), in.Auth)
+	visible, account, err := svc.cfg.Access.Visible(ctx, s.Peer(), in.Auth, false)
 	if err != nil {
 		return err
 	}

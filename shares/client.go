@@ -88,10 +88,11 @@ func clientErr(ctx context.Context, op string, err error) error {
 	return err
 }
 
-// ListShares returns the shares of t visible with its credentials.
-func (c Client) ListShares(ctx context.Context, t access.Target) ([]access.VisibleShare, error) {
+// ListShares returns the shares of t visible with its credentials, and
+// with locked those it may not open too (RightNone).
+func (c Client) ListShares(ctx context.Context, t access.Target, locked bool) ([]access.VisibleShare, error) {
 	var out []access.VisibleShare
-	err := c.callList(ctx, t, OpSharesList, authRequest{Auth: t.Auth}, &out)
+	err := c.callList(ctx, t, OpSharesList, authRequest{Auth: t.Auth, All: locked}, &out)
 	return out, err
 }
 

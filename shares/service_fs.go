@@ -21,7 +21,7 @@ func (svc *Service) serveSharesList(ctx context.Context, req transport.Request, 
 	if err != nil {
 		return err
 	}
-	list, account, err := svc.access.Visible(ctx, s.Peer(), in.Auth)
+	list, account, err := svc.access.Visible(ctx, s.Peer(), in.Auth, in.All)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func TestServiceRightsOverTransport(t *testing.T) {
 		t.Fatalf("locked share with its password: %v", err)
 	}
 	wrong := e.target(access.Credentials{User: "alice", Password: "bad"})
-	if _, err := e.client.ListShares(ctx, wrong); !errors.Is(err, transport.ErrAccessDenied) {
+	if _, err := e.client.ListShares(ctx, wrong, false); !errors.Is(err, transport.ErrAccessDenied) {
 		t.Fatalf("list shares, wrong password: %v", err)
 	}
 	if _, err := e.client.List(ctx, alice, "nosuch", "", false); !errors.Is(err, transport.ErrNotFound) {
@@ -697,7 +697,7 @@ func TestServiceList10000(t *testing.T) {
 	}
 	ctx := e.ctx()
 	tg := e.target(access.Credentials{})
-	if _, err := e.client.ListShares(ctx, tg); err != nil { // session up
+	if _, err := e.client.ListShares(ctx, tg, false); err != nil { // session up
 		t.Fatal(err)
 	}
 	start := time.Now()

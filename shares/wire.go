@@ -114,6 +114,8 @@ type OfferResult struct {
 // authRequest is the body of shares.list.
 type authRequest struct {
 	Auth access.Credentials `json:"auth"`
+	// All (shares.list): the shares the caller may not open too, locked.
+	All bool `json:"all,omitempty"`
 }
 
 // pathRequest is the body of fs.list, fs.stat, fs.tree and fs.mkdir.

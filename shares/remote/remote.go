@@ -130,14 +130,17 @@ type Listing struct {
 	Entries []shares.Entry        `json:"entries,omitempty"`
 }
 
-// Browse lists the shares of a peer visible to creds, or a folder of one.
+// Browse lists the shares of a peer visible to creds, or a folder of one;
+// hidden adds hidden entries, and at the top the shares creds may not
+// open, locked (access.RightNone).
 func (c *Files) Browse(ctx context.Context, rp Path, creds access.Credentials, hidden bool) (Listing, error) {
 	p, t, err := c.target(rp.Peer, creds)
 	if err != nil {
 		return Listing{}, err
 	}
 	if rp.Share == "" {
-		list, err := c.client.ListShares(ctx, t)
+		// hidden at the top: the shares creds may not open too, locked.
+		list, err := c.client.ListShares(ctx, t, hidden)
 		if err != nil {
 			return Listing{}, fmt.Errorf("shares of %s: %w", p.Name, err)
 		}
