@@ -41,6 +41,8 @@ type browserScreen struct {
 	// switches account or logs out (accountMenu, while logged in).
 	login       *widget.Button
 	accountMenu *fyne.Menu
+	// tableBox holds the table, which retheme replaces.
+	tableBox *fyne.Container
 }
 
 func newBrowserScreen(svc services, peers *peersModel, win fyne.Window) *browserScreen {
@@ -75,7 +77,32 @@ func (s *browserScreen) view() fyne.CanvasObject {
 	s.peers.onChange(s.syncPeers)
 
 	s.crumbs = container.NewHBox()
-	s.table = widget.NewTable(
+	s.table = s.newTable()
+	s.tableBox = container.NewStack(s.table)
+
+	up := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { s.selected = -1; s.m.Up() })
+	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), s.m.Load)
+	s.login = widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), s.tapLogin)
+	login := s.login
+	s.download = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), s.chooseDownload)
+	s.uploadF = widget.NewButtonWithIcon("Upload file", theme.UploadIcon(), s.chooseUploadFile)
+	s.uploadD = widget.NewButtonWithIcon("Upload folder", theme.FolderIcon(), s.chooseUploadFolder)
+	s.mkdir = widget.NewButtonWithIcon("New folder", theme.FolderNewIcon(), s.newFolder)
+	// The path scrolls rather than widening the window.
+	top := container.NewBorder(nil, nil, container.NewHBox(s.peerSel, up, reload), login, container.NewHScroll(s.crumbs))
+	tools := container.NewHBox(s.download, s.uploadF, s.uploadD, s.mkdir)
+	s.status = widget.NewLabel("")
+	s.status.Wrapping = fyne.TextWrapWord
+	s.syncPeers()
+	s.refresh()
+	return container.NewBorder(container.NewVBox(top, tools), container.NewVBox(s.act.box, s.status), nil, nil, s.tableBox)
+}
+
+// newTable is the folder table. A new one replaces the old after a theme
+// change: Fyne's table never repaints its column lines, so they kept the
+// old theme's colour.
+func (s *browserScreen) newTable() *widget.Table {
+	t := widget.NewTable(
 		func() (int, int) { return len(s.m.Rows), len(browseCols) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -89,9 +116,9 @@ func (s *browserScreen) view() fyne.CanvasObject {
 			s.setCell(o.(*fyne.Container), id.Col, s.m.Rows[id.Row])
 		},
 	)
-	s.table.ShowHeaderRow = true
-	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewButton("", nil) }
-	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+	t.ShowHeaderRow = true
+	t.CreateHeader = func() fyne.CanvasObject { return widget.NewButton("", nil) }
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Col < 0 || id.Col >= len(browseCols) {
 			return
 		}
@@ -109,40 +136,36 @@ func (s *browserScreen) view() fyne.CanvasObject {
 		b.OnTapped = func() { s.m.SortOn(c.sort) }
 	}
 	for i, c := range browseCols {
-		s.table.SetColumnWidth(i, c.width)
+		t.SetColumnWidth(i, c.width)
 	}
-	s.table.OnSelected = func(id widget.TableCellID) {
+	t.OnSelected = func(id widget.TableCellID) {
 		if id.Row < 0 || id.Row >= len(s.m.Rows) {
 			return
 		}
 		r := s.m.Rows[id.Row]
 		if r.Dir {
 			s.selected = -1
-			s.table.UnselectAll()
+			t.UnselectAll()
 			s.m.Open(r)
 			return
 		}
 		s.selected = id.Row
 		s.syncButtons()
 	}
-
-	up := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { s.selected = -1; s.m.Up() })
-	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), s.m.Load)
-	s.login = widget.NewButtonWithIcon("Log in…", theme.AccountIcon(), s.tapLogin)
-	login := s.login
-	s.download = widget.NewButtonWithIcon("Download", theme.DownloadIcon(), s.chooseDownload)
-	s.uploadF = widget.NewButtonWithIcon("Upload file", theme.UploadIcon(), s.chooseUploadFile)
-	s.uploadD = widget.NewButtonWithIcon("Upload folder", theme.FolderIcon(), s.chooseUploadFolder)
-	s.mkdir = widget.NewButtonWithIcon("New folder", theme.FolderNewIcon(), s.newFolder)
-	// The path scrolls rather than widening the window.
-	top := container.NewBorder(nil, nil, container.NewHBox(s.peerSel, up, reload), login, container.NewHScroll(s.crumbs))
-	tools := container.NewHBox(s.download, s.uploadF, s.uploadD, s.mkdir)
-	s.status = widget.NewLabel("")
-	s.status.Wrapping = fyne.TextWrapWord
-	s.syncPeers()
-	s.refresh()
-	return container.NewBorder(container.NewVBox(top, tools), container.NewVBox(s.act.box, s.status), nil, nil, s.table)
+	return t
 }
+
+// retheme redraws what Fyne leaves in the old theme's colours.
+func (s *browserScreen) retheme() {
+	if s.tableBox == nil {
+		return
+	}
+	s.table = s.newTable()
+	s.tableBox.Objects = []fyne.CanvasObject{s.table}
+	s.tableBox.Refresh()
+	s.refresh()
+}
+
 
 func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
 	l := c.Objects[0].(*widget.Label)

@@ -104,7 +104,25 @@ func newMainWindow(a fyne.App, self node.IDInfo, peers *peersModel, svc services
 	w.win.Resize(fyne.NewSize(1000, 600))
 	w.win.SetOnDropped(w.dropped)
 	peers.onChange(w.publish)
+	a.Settings().AddListener(func(fyne.Settings) { fyne.Do(w.retheme) })
 	return w
+}
+
+// retheme redraws after a theme change what Fyne itself leaves in the old
+// theme's colours: the tab contents not on show (only the one on show is
+// repainted), and the Files table's column lines.
+func (w *mainWindow) retheme() {
+	if w.tabs == nil {
+		return
+	}
+	for _, it := range w.tabs.Items {
+		if it != w.tabs.Selected() {
+			it.Content.Refresh()
+		}
+	}
+	if w.browser != nil {
+		w.browser.retheme()
+	}
 }
 
 // layout puts the header on top of one tab per screen. Screens other
