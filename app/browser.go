@@ -166,7 +166,6 @@ func (s *browserScreen) retheme() {
 	s.refresh()
 }
 
-
 func (s *browserScreen) setCell(c *fyne.Container, col int, r browseRow) {
 	l := c.Objects[0].(*widget.Label)
 	icon := c.Objects[1].(*widget.Icon)
