@@ -395,14 +395,9 @@ func (s *browserScreen) chooseDownload() {
 		rp, name = s.m.PathOf(r), r.Name
 	}
 	creds := s.m.Creds()
-	d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
-		if err != nil || dir == nil {
-			return
-		}
-		s.downloadInto(rp, name, creds, dir.Path())
-	}, s.win)
-	d.SetTitleText("Download " + name + " into…")
-	d.Show()
+	pickFiles(s.win, s.svc, pickRequest{title: "Download " + name + " into…", accept: "Download here", folder: true}, func(paths []string) {
+		s.downloadInto(rp, name, creds, paths[0])
+	})
 }
 
 // downloadInto fetches rp (called name) into the local folder dest,
@@ -434,24 +429,17 @@ func filesAndBytes(n int, size int64) string {
 	return fmt.Sprintf("%d %s, %s", n, files, humanBytes(size))
 }
 
+// here names the folder on show for a file chooser's title.
+func (s *browserScreen) here() string {
+	return s.m.PeerName + ":" + path.Join(s.m.Share, s.m.Dir)
+}
+
 func (s *browserScreen) chooseUploadFile() {
-	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		p := r.URI().Path()
-		r.Close()
-		s.upload([]string{p})
-	}, s.win)
+	pickFiles(s.win, s.svc, pickRequest{title: "Upload files to " + s.here(), accept: "Upload", multiple: true}, s.upload)
 }
 
 func (s *browserScreen) chooseUploadFolder() {
-	dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
-		if err != nil || dir == nil {
-			return
-		}
-		s.upload([]string{dir.Path()})
-	}, s.win)
+	pickFiles(s.win, s.svc, pickRequest{title: "Upload a folder to " + s.here(), accept: "Upload", folder: true}, s.upload)
 }
 
 // upload puts local files and folders into the current folder.

@@ -132,23 +132,17 @@ func (w *mainWindow) pickPeer(files []string) {
 	w.publish()
 }
 
-// chooseFilesFor asks for a file, then sends it to the peer.
+// chooseFilesFor asks for files (several at once), then sends them to the
+// peer.
 func (w *mainWindow) chooseFilesFor(id, name string) {
 	w.show()
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		path := r.URI().Path()
-		r.Close()
+	pickFiles(w.win, w.svc, pickRequest{title: "Send files to " + name, accept: "Send", multiple: true}, func(paths []string) {
 		online := false
 		if p, ok := w.peers.peers[id]; ok {
 			online = p.Online
 		}
-		w.sendTo(id, name, []string{path}, online)
-	}, w.win)
-	d.SetTitleText("Send a file to " + name)
-	d.Show()
+		w.sendTo(id, name, paths, online)
+	})
 }
 
 // sendTo sends files in the background; progress shows on Transfers.

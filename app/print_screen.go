@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -68,12 +67,9 @@ func (s *printScreen) view() fyne.CanvasObject {
 	s.file.SetPlaceHolder("a PDF, text or image file")
 	s.file.OnChanged = func(string) { s.sync() }
 	pick := widget.NewButtonWithIcon("", theme.FileIcon(), func() {
-		dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err == nil && r != nil {
-				s.file.SetText(r.URI().Path())
-				r.Close()
-			}
-		}, s.win)
+		pickFiles(s.win, s.svc, pickRequest{title: "Choose a file to print", accept: "Choose"}, func(paths []string) {
+			s.file.SetText(paths[0])
+		})
 	})
 	s.copies = widget.NewEntry()
 	s.copies.SetText("1")

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"os"
 	"slices"
 
@@ -40,6 +41,8 @@ type services struct {
 	network networkChecker
 	// logPath is the log file (Settings › Open log; "": no button).
 	logPath string
+	// picker asks the desktop's file chooser (default portalPick).
+	picker func(context.Context, pickRequest) ([]string, error)
 	// onUI runs a function on the UI goroutine (fyne.Do); bg starts one
 	// in the background (go). Tests make both synchronous.
 	onUI func(func())
@@ -52,6 +55,9 @@ func (s *services) defaults() {
 	}
 	if s.onUI == nil {
 		s.onUI = fyne.Do
+	}
+	if s.picker == nil {
+		s.picker = portalPick
 	}
 	if s.bg == nil {
 		s.bg = func(fn func()) { go fn() }

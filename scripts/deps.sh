@@ -34,8 +34,9 @@ packages=(
 	gcc pkg-config
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
 	libxi-dev libxxf86vm-dev libxkbcommon-dev
-	# GUI under a virtual display, screenshots, clicks (xdotool)
-	xvfb xauth imagemagick xdotool
+	# GUI under a virtual display, screenshots, clicks (xdotool); a private
+	# D-Bus session bus for the file chooser's portal test
+	xvfb xauth imagemagick xdotool dbus-daemon
 	# network-namespace test bed
 	iproute2 nftables iptables iputils-ping
 	# printing (ipptool from cups-ipp-utils)
