@@ -19,7 +19,8 @@ import (
 // Control ops the desktop app adds to its node's control socket.
 const (
 	// OpShow brings the window to the front: a second `peerdesk gui` for
-	// the same home sends it and exits (single instance).
+	// the same home sends it and exits (single instance). With ShowArgs'
+	// tab, on that screen.
 	OpShow = "gui.show"
 	// OpState answers a WindowState, so tests and scripts can wait for the
 	// window instead of sleeping.
@@ -28,6 +29,12 @@ const (
 	// FILE...` with no peer named, e.g. from the file manager's "Send to".
 	OpSend = "gui.send"
 )
+
+// ShowArgs is the (optional) argument of OpShow: the screen to show, by
+// its tab's name ("Files", "Transfers"...).
+type ShowArgs struct {
+	Tab string `json:"tab,omitempty"`
+}
 
 // SendArgs is the argument of OpSend: absolute paths of files and folders.
 type SendArgs struct {
@@ -41,9 +48,13 @@ type Client struct {
 	Home string
 }
 
-// Show brings the window to the front.
-func (c Client) Show(ctx context.Context) error {
-	return control.Call(ctx, c.Home, OpShow, nil, nil)
+// Show brings the window to the front, on screen tab if not "".
+func (c Client) Show(ctx context.Context, tab string) error {
+	var args any
+	if tab != "" {
+		args = ShowArgs{Tab: tab}
+	}
+	return control.Call(ctx, c.Home, OpShow, args, nil)
 }
 
 // State is what the window shows.
@@ -101,7 +112,7 @@ type controlBridge struct {
 	mu    sync.Mutex
 	phase phase
 	state WindowState
-	show  func() // UI goroutine only
+	show  func(tab string) // UI goroutine only
 	// pick raises the peer picker for files (UI goroutine only); files
 	// handed over while the app starts wait in pending.
 	pick    func(files []string)
@@ -110,7 +121,7 @@ type controlBridge struct {
 
 // attach gives the bridge the window's show and pick (before the app runs;
 // control ops may already be arriving).
-func (b *controlBridge) attach(show func(), pick func([]string)) {
+func (b *controlBridge) attach(show func(tab string), pick func([]string)) {
 	b.mu.Lock()
 	b.show, b.pick = show, pick
 	b.mu.Unlock()
@@ -139,7 +150,13 @@ func (b *controlBridge) setPhase(p phase) {
 	}
 }
 
-func (b *controlBridge) serveShow(context.Context, string, json.RawMessage) (any, error) {
+func (b *controlBridge) serveShow(_ context.Context, _ string, args json.RawMessage) (any, error) {
+	var a ShowArgs
+	if len(args) > 0 && string(args) != "null" {
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, fmt.Errorf("%w: gui.show wants {\"tab\": NAME} or nothing", node.ErrUsage)
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.phase {
@@ -148,7 +165,8 @@ func (b *controlBridge) serveShow(context.Context, string, json.RawMessage) (any
 	case stopped:
 		return nil, ErrNotShowing
 	}
-	fyne.Do(b.show)
+	show := b.show
+	fyne.Do(func() { show(a.Tab) })
 	return nil, nil
 }
 

@@ -232,6 +232,19 @@ func (w *mainWindow) dropped(_ fyne.Position, uris []fyne.URI) {
 	w.pickPeer(paths)
 }
 
+// showTab brings the window up on the screen named tab ("" or an unknown
+// name: the one on show).
+func (w *mainWindow) showTab(tab string) {
+	if w.tabs != nil {
+		for _, it := range w.tabs.Items {
+			if it.Text == tab {
+				w.tabs.Select(it)
+			}
+		}
+	}
+	w.show()
+}
+
 // show brings the window up and to the front.
 func (w *mainWindow) show() {
 	w.win.Show()

@@ -50,7 +50,8 @@ func TestMainWindow(t *testing.T) {
 func TestControlBridge(t *testing.T) {
 	test.NewTempApp(t)
 	shown := 0
-	b := &controlBridge{show: func() { shown++ }}
+	var tabs []string
+	b := &controlBridge{show: func(tab string) { shown++; tabs = append(tabs, tab) }}
 	ctx := context.Background()
 
 	// Starting: the window is about to show; there is no state yet.
@@ -70,6 +71,13 @@ func TestControlBridge(t *testing.T) {
 	if want := (WindowState{Title: "Peerdesk — x", Peers: 3}); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("state: %+v, %v; want %+v", got, err, want)
 	}
+	if _, err := b.serveShow(ctx, OpShow, []byte(`{"tab":"Transfers"}`)); err != nil || !reflect.DeepEqual(tabs, []string{"", "Transfers"}) {
+		t.Errorf("show on Transfers: err %v, shown on %q", err, tabs)
+	}
+	if _, err := b.serveShow(ctx, OpShow, []byte(`[1]`)); !errors.Is(err, node.ErrUsage) {
+		t.Errorf("show with bad arguments: %v, want a usage error", err)
+	}
+	shown = 1
 
 	b.setPhase(stopped)
 	if _, err := b.serveShow(ctx, OpShow, nil); !errors.Is(err, ErrNotShowing) {

@@ -55,7 +55,7 @@ func (c *cli) gui(args []string) error {
 
 // handOff asks the app already running for this home to show its window.
 func (c *cli) handOff() error {
-	err := c.ask(5*time.Second, func(ctx context.Context, _ node.LocalClient) error { return app.Client{Home: c.home}.Show(ctx) })
+	err := c.ask(5*time.Second, func(ctx context.Context, _ node.LocalClient) error { return app.Client{Home: c.home}.Show(ctx, "") })
 	var ce *control.Error
 	if errors.As(err, &ce) && ce.Code == "usage" {
 		// The running peer does not know the op: it is a daemon.

@@ -101,6 +101,47 @@ func windowState(home string) (app.WindowState, error) {
 	return app.Client{Home: home}.State(ctx)
 }
 
+// screens are the main window's tabs, as WindowState.Tab names them.
+var screens = []string{"Peers", "Files", "My shares", "Transfers", "Print", "Accounts", "Audit log", "Settings"}
+
+// screenshotEveryScreen shows each screen through gui.show and checks
+// that it is on show and drawn (not blank).
+func screenshotEveryScreen(t *testing.T, display, home string) {
+	t.Helper()
+	for _, tab := range screens {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := app.Client{Home: home}.Show(ctx, tab)
+		cancel()
+		if err != nil {
+			t.Fatalf("show %s: %v", tab, err)
+		}
+		netns.WaitFor(t, 10*time.Second, 50*time.Millisecond, func() (bool, string) {
+			st, err := windowState(home)
+			return err == nil && st.Tab == tab, fmt.Sprintf("window state %+v, %v; want the %s screen", st, err, tab)
+		})
+		shot := filepath.Join(t.TempDir(), strings.ReplaceAll(strings.ToLower(tab), " ", "-")+".png")
+		var img image.Image
+		netns.WaitFor(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
+			if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
+				return false, fmt.Sprintf("import: %v: %s", err, out)
+			}
+			f, err := os.Open(shot)
+			if err != nil {
+				return false, err.Error()
+			}
+			defer f.Close()
+			if img, err = png.Decode(f); err != nil {
+				return false, err.Error()
+			}
+			n := distinctColours(img, 64)
+			return n >= 8, fmt.Sprintf("the %s screen has only %d colours (blank)", tab, n)
+		})
+		if os.Getenv("PEERDESK_UPDATE_SCREENSHOT") == "1" {
+			saveCropped(t, img, filepath.Join("..", "..", "docs", "screenshots", filepath.Base(shot)))
+		}
+	}
+}
+
 // rssKiB reads a process's resident set size.
 func rssKiB(pid int) (int, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -191,6 +232,10 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 	// RSS once the app has settled (it trims its startup garbage after a
 	// few seconds): wait for the figure to stop falling rather than sleep.
 	measureRSS(t, proc.Pid())
+
+	// Every screen opens and draws (and, with PEERDESK_UPDATE_SCREENSHOT=1,
+	// becomes docs/screenshots/NAME.png, the README's gallery).
+	screenshotEveryScreen(t, display, desk.Home)
 
 	// A second start for the same home hands over and exits at once.
 	second := desk.Start(t, gui)
@@ -419,6 +464,13 @@ func mappedRSSKiB(pid int, name string) int {
 // is not the black root) to docs/screenshot.png for the README.
 func updateDocsScreenshot(t *testing.T, img image.Image) {
 	t.Helper()
+	saveCropped(t, img, filepath.Join("..", "..", "docs", "screenshot.png"))
+}
+
+// saveCropped writes img cropped to what is not black (the window on the
+// virtual screen) to out, atomically.
+func saveCropped(t *testing.T, img image.Image, out string) {
+	t.Helper()
 	b := img.Bounds()
 	box := image.Rectangle{Min: b.Max, Max: b.Min}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
@@ -434,7 +486,9 @@ func updateDocsScreenshot(t *testing.T, img image.Image) {
 	if !ok || box.Empty() {
 		t.Fatalf("cannot crop the screenshot (%T, box %v)", img, box)
 	}
-	out := filepath.Join("..", "..", "docs", "screenshot.png")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tmp := out + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -450,7 +504,7 @@ func updateDocsScreenshot(t *testing.T, img image.Image) {
 	if err := os.Rename(tmp, out); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("docs/screenshot.png updated (%v)", box.Size())
+	t.Logf("%s updated (%v)", out, box.Size())
 }
 
 // clickPrimaryButton clicks the middle of the dialog's default button (the
