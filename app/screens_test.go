@@ -620,6 +620,53 @@ func TestNewAccountChecksAsTyped(t *testing.T) {
 	}
 }
 
+// TestShareNameCheckedAsTyped (R2 7/7 item 10): the share name is checked
+// while it is typed (Share waits for a valid one, the text stays), the
+// dialog is wide enough to read and has the cursor in the name.
+func TestShareNameCheckedAsTyped(t *testing.T) {
+	test.NewTempApp(t)
+	f := &fakeShares{password: map[string]string{}}
+	s := newSharesScreen(syncSvc(services{shares: f}), nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 600))
+	s.addFolder("/srv/Q4 reports (final)")
+	form := w.Canvas().Overlays().Top()
+	var name *widget.Entry
+	var share *widget.Button
+	walk(form, func(o fyne.CanvasObject) {
+		switch o := o.(type) {
+		case *widget.Entry:
+			name = o
+		case *widget.Button:
+			if o.Text == "Share" {
+				share = o
+			}
+		}
+	})
+	if name == nil || share == nil {
+		t.Fatal("no name entry or Share button")
+	}
+	if name.Text != "Q4-reports-final" || share.Disabled() || w.Canvas().Focused() != name {
+		t.Errorf("suggested %q, Share disabled %v, focus on %T", name.Text, share.Disabled(), w.Canvas().Focused())
+	}
+	if width := name.Size().Width; width < 250 {
+		t.Errorf("the name field is %v px wide", width)
+	}
+	for _, c := range []struct {
+		text string
+		ok   bool
+	}{{"a/b", false}, {".hidden", false}, {"", false}, {"Q4 reports", true}} {
+		name.SetText(c.text)
+		if share.Disabled() == c.ok {
+			t.Errorf("name %q: Share enabled %v, want %v", c.text, !share.Disabled(), c.ok)
+		}
+	}
+	if name.Text != "Q4 reports" {
+		t.Errorf("typing was lost: %q", name.Text)
+	}
+}
+
 // TestAccessEditorWithoutAccounts (R2 7/7 item 9): with no accounts yet,
 // the access editor offers to create one and comes back with it to choose
 // its right, instead of a dead end.

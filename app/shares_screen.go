@@ -149,20 +149,25 @@ func suggestName(base string) string {
 }
 
 func (s *sharesScreen) chooseFolder() {
-	dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
-		if err != nil || dir == nil {
-			return
-		}
-		s.addFolder(dir.Path())
-	}, s.win)
+	pickFiles(s.win, s.svc, pickRequest{title: "Choose a folder to share", accept: "Share", folder: true}, func(paths []string) {
+		s.addFolder(paths[0])
+	})
+}
+
+// shareNameEntry is the share name field, checked as it is typed: the
+// Share button waits for a valid name, and nothing typed is lost.
+func shareNameEntry(suggested string) *widget.Entry {
+	name := widget.NewEntry()
+	name.Validator = func(v string) error { return access.ValidShareName(strings.TrimSpace(v)) }
+	name.SetText(suggested)
+	return name
 }
 
 // addFolder asks for the share's name, then shares the folder; access is
 // set in the editor that opens next.
 func (s *sharesScreen) addFolder(dir string) {
-	name := widget.NewEntry()
-	name.SetText(suggestName(filepath.Base(dir)))
-	dialog.ShowForm("Share "+dir, "Share", "Cancel", []*widget.FormItem{
+	name := shareNameEntry(suggestName(filepath.Base(dir)))
+	d := dialog.NewForm("Share "+dir, "Share", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("Share name", name),
 	}, func(ok bool) {
 		if !ok {
@@ -176,6 +181,9 @@ func (s *sharesScreen) addFolder(dir string) {
 		s.reload()
 		s.editAccess(s.indexOf(info.Name))
 	}, s.win)
+	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	d.Show()
+	s.win.Canvas().Focus(name)
 }
 
 func (s *sharesScreen) choosePrinter() {
@@ -202,10 +210,10 @@ func (s *sharesScreen) addPrinter(queues []printing.Queue) {
 	for _, q := range queues {
 		names = append(names, q.Name)
 	}
-	name := widget.NewEntry()
+	name := shareNameEntry("")
 	queue := widget.NewSelect(names, func(q string) { name.SetText(suggestName(q)) })
 	queue.SetSelectedIndex(0)
-	dialog.ShowForm("Share a printer", "Share", "Cancel", []*widget.FormItem{
+	d := dialog.NewForm("Share a printer", "Share", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("Printer", queue),
 		widget.NewFormItem("Share name", name),
 	}, func(ok bool) {
@@ -220,6 +228,8 @@ func (s *sharesScreen) addPrinter(queues []printing.Queue) {
 		s.reload()
 		s.editAccess(s.indexOf(info.Name))
 	}, s.win)
+	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	d.Show()
 }
 
 func (s *sharesScreen) indexOf(name string) int {
