@@ -22,6 +22,7 @@ type auditScreen struct {
 	svc     services
 	win     fyne.Window
 	table   *widget.Table
+	box     *fyne.Container // holds table
 	records []access.AuditRecord
 	status  *widget.Label
 }
@@ -36,7 +37,18 @@ var auditCols = [...]struct {
 }{{"When", 140}, {"PC", 140}, {"Account", 100}, {"Did", 70}, {"Share / path", 260}, {"Result", 90}, {"Detail", 220}}
 
 func (s *auditScreen) view() fyne.CanvasObject {
-	s.table = widget.NewTable(
+	s.table = s.newTable()
+	s.box = container.NewStack(s.table)
+	s.status = widget.NewLabel("")
+	refresh := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), s.reload)
+	s.reload()
+	return container.NewBorder(container.NewHBox(refresh, s.status), nil, nil, nil, s.box)
+}
+
+// newTable is the records table; retheme replaces it after a theme change
+// (Fyne never repaints a table's column lines).
+func (s *auditScreen) newTable() *widget.Table {
+	t := widget.NewTable(
 		func() (int, int) { return len(s.records), len(auditCols) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -49,19 +61,22 @@ func (s *auditScreen) view() fyne.CanvasObject {
 			}
 		},
 	)
-	s.table.ShowHeaderRow = true
-	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+	t.ShowHeaderRow = true
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Col >= 0 && id.Col < len(auditCols) {
 			o.(*widget.Label).SetText(auditCols[id.Col].title)
 		}
 	}
 	for i, c := range auditCols {
-		s.table.SetColumnWidth(i, c.width)
+		t.SetColumnWidth(i, c.width)
 	}
-	s.status = widget.NewLabel("")
-	refresh := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), s.reload)
-	s.reload()
-	return container.NewBorder(container.NewHBox(refresh, s.status), nil, nil, nil, s.table)
+	return t
+}
+
+func (s *auditScreen) retheme() {
+	s.table = s.newTable()
+	s.box.Objects = []fyne.CanvasObject{s.table}
+	s.box.Refresh()
 }
 
 func auditCell(r access.AuditRecord, col int) string {

@@ -29,7 +29,7 @@ type browserScreen struct {
 	peerSel  *widget.Select
 	peerIDs  map[string]string // option label → peer id
 	crumbs   *fyne.Container
-	table    *widget.Table
+	table    *keyTable
 	status   *widget.Label
 	selected int // row index, -1 for none
 	download *widget.Button
@@ -101,21 +101,21 @@ func (s *browserScreen) view() fyne.CanvasObject {
 // newTable is the folder table. A new one replaces the old after a theme
 // change: Fyne's table never repaints its column lines, so they kept the
 // old theme's colour.
-func (s *browserScreen) newTable() *widget.Table {
-	t := widget.NewTable(
-		func() (int, int) { return len(s.m.Rows), len(browseCols) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return container.NewBorder(nil, nil, widget.NewIcon(nil), nil, l)
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			if id.Row >= len(s.m.Rows) {
-				return
-			}
-			s.setCell(o.(*fyne.Container), id.Col, s.m.Rows[id.Row])
-		},
-	)
+func (s *browserScreen) newTable() *keyTable {
+	t := &keyTable{back: func() { s.selected = -1; s.m.Up() }}
+	t.Length = func() (int, int) { return len(s.m.Rows), len(browseCols) }
+	t.CreateCell = func() fyne.CanvasObject {
+		l := widget.NewLabel("")
+		l.Truncation = fyne.TextTruncateEllipsis
+		return container.NewBorder(nil, nil, widget.NewIcon(nil), nil, l)
+	}
+	t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Row >= len(s.m.Rows) {
+			return
+		}
+		s.setCell(o.(*fyne.Container), id.Col, s.m.Rows[id.Row])
+	}
+	t.ExtendBaseWidget(t)
 	t.ShowHeaderRow = true
 	t.CreateHeader = func() fyne.CanvasObject { return widget.NewButton("", nil) }
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {

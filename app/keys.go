@@ -65,3 +65,25 @@ func bindFormKeys(d *dialog.FormDialog, entries ...*formEntry) {
 		e.cancel = d.Dismiss
 	}
 }
+
+// keyTable is a Table the keyboard drives as a file manager's list: Tab
+// reaches it, the arrows move, Space or Enter opens (selects) the row,
+// Backspace goes back up (Fyne's table knows the arrows and Space only).
+type keyTable struct {
+	widget.Table
+	back func()
+}
+
+// TypedKey adds Enter and Backspace to the Table's keys.
+func (t *keyTable) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		t.Table.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	case fyne.KeyBackspace:
+		if t.back != nil {
+			t.back()
+		}
+	default:
+		t.Table.TypedKey(ev)
+	}
+}

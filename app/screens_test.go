@@ -620,6 +620,50 @@ func TestNewAccountChecksAsTyped(t *testing.T) {
 	}
 }
 
+// TestFilesTableKeyboard (R2 7/7 item 10): Tab reaches the Files table;
+// the arrows move, Enter opens a folder or picks a file, Backspace goes
+// back up.
+func TestFilesTableKeyboard(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset(nil)
+	s := newBrowserScreen(syncSvc(services{files: newFakeFiles()}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	w.Resize(fyne.NewSize(900, 500))
+	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
+	s.m.OpenPeer("pc1", "Front desk")
+	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
+	reached := false
+	for range 20 {
+		w.Canvas().FocusNext()
+		if w.Canvas().Focused() == s.table {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("Tab never reaches the Files table")
+	}
+	if got := names(s.m.Rows); len(got) != 3 || got[0] != "Reports" {
+		t.Fatalf("docs holds %v", got)
+	}
+	key := func(k fyne.KeyName) { s.table.TypedKey(&fyne.KeyEvent{Name: k}) }
+	key(fyne.KeyReturn) // Reports
+	if s.m.Dir != "Reports" {
+		t.Fatalf("Enter on Reports: in %q", s.m.Dir)
+	}
+	key(fyne.KeyBackspace)
+	if s.m.Dir != "" || s.m.Share != "docs" {
+		t.Fatalf("Backspace: in %q/%q, want docs", s.m.Share, s.m.Dir)
+	}
+	key(fyne.KeyDown)
+	key(fyne.KeyReturn)
+	if s.selected != 1 || !strings.HasPrefix(s.download.Text, "Download a.pdf") {
+		t.Errorf("Down, Enter: selected %d, button %q; want a.pdf picked", s.selected, s.download.Text)
+	}
+}
+
 // TestShareNameCheckedAsTyped (R2 7/7 item 10): the share name is checked
 // while it is typed (Share waits for a valid one, the text stays), the
 // dialog is wide enough to read and has the cursor in the name.

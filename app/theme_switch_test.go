@@ -3,13 +3,27 @@ package app
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 )
+
+// fakeAudit is an audit log of a few records.
+type fakeAudit struct{}
+
+func (fakeAudit) AuditRecords(int) ([]access.AuditRecord, error) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	return []access.AuditRecord{
+		{Time: t0, PeerName: "alpha", Account: "alice", Action: access.ActionRead, Resource: "docs/a.pdf", Allowed: true},
+		{Time: t0, PeerName: "bravo", Action: access.ActionList, Resource: "docs", Allowed: false},
+	}, nil
+}
 
 // TestThemeSwitchRedrawsEverything (R2 7/7 item 10): after switching from
 // the light to the dark theme (and back), every screen is drawn in the new
@@ -20,8 +34,10 @@ func TestThemeSwitchRedrawsEverything(t *testing.T) {
 	a := test.NewTempApp(t)
 	applyTheme(a, themeLight)
 	svc := syncSvc(services{files: newFakeFiles(), shares: &fakeShares{password: map[string]string{}}, accounts: &fakeAccounts{},
-		transfers: &fakeTransfers{updates: make(chan transfer.Info, 4)}})
-	w := newMainWindow(a, self, newPeersModel(), svc, func(WindowState) {})
+		transfers: &fakeTransfers{updates: make(chan transfer.Info, 4)}, audit: fakeAudit{}})
+	peers := newPeersModel()
+	w := newMainWindow(a, self, peers, svc, func(WindowState) {})
+	peers.reset([]discovery.Peer{peer("a", "alpha", true, "pinned", fpA), peer("b", "bravo", false, "verified", fpB)})
 	t.Cleanup(w.win.Close)
 	w.win.Resize(fyne.NewSize(1000, 700))
 	w.browser.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})

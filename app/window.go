@@ -94,6 +94,9 @@ type mainWindow struct {
 	picker *peerPicker
 	// offer is the question of the open accept dialog, "" when none.
 	offer string
+	// rethemers rebuild what Fyne leaves in the old theme's colours (the
+	// tables' column lines) after a theme change.
+	rethemers []func()
 	// notified is the last notifications sent, for WindowState.
 	notified []string
 	// changed receives the window's state after every change, for readers
@@ -128,6 +131,9 @@ func (w *mainWindow) retheme() {
 	}
 	if w.browser != nil {
 		w.browser.retheme()
+	}
+	for _, fn := range w.rethemers {
+		fn()
 	}
 }
 
@@ -176,7 +182,10 @@ func (w *mainWindow) layout() fyne.CanvasObject {
 		return newAccountsScreen(w.svc, w.win).view()
 	})
 	add(tabAudit, theme.ListIcon(), w.svc.audit != nil, func() fyne.CanvasObject {
-		return newAuditScreen(w.svc, w.win).view()
+		as := newAuditScreen(w.svc, w.win)
+		v := as.view()
+		w.rethemers = append(w.rethemers, as.retheme)
+		return v
 	})
 	add(tabSettings, theme.SettingsIcon(), w.svc.settings != nil, func() fyne.CanvasObject {
 		return newSettingsScreen(w.svc, w.app, w.win).view()
