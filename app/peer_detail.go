@@ -30,7 +30,9 @@ func peersScreen(w *mainWindow) fyne.CanvasObject {
 	if w.svc.adder != nil {
 		top = container.NewHBox(widget.NewButtonWithIcon("Add PC by address…", theme.ContentAddIcon(), w.showAddPeer))
 	}
-	return container.NewBorder(top, hint, nil, nil, peersView(w.peers, w.showPeer))
+	table, retheme := peersView(w.peers, w.showPeer)
+	w.rethemers = append(w.rethemers, retheme)
+	return container.NewBorder(top, hint, nil, nil, table)
 }
 
 // peerActions are what a peer card's buttons do.

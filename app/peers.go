@@ -151,37 +151,44 @@ var (
 )
 
 // peersView is the peers table with a hint in place of an empty table.
-// onSelect, if set, hears which peer the person picked.
-func peersView(m *peersModel, onSelect func(peerRow)) fyne.CanvasObject {
-	table := widget.NewTable(
-		func() (int, int) { return m.len(), numCols },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(id widget.TableCellID, o fyne.CanvasObject) {
+// onSelect, if set, hears which peer the person picked (a click, or Enter
+// on the row the arrows reached). retheme rebuilds the table after a
+// theme change: Fyne never repaints a table's column lines.
+func peersView(m *peersModel, onSelect func(peerRow)) (view fyne.CanvasObject, retheme func()) {
+	newTable := func() *keyTable {
+		t := &keyTable{}
+		t.Length = func() (int, int) { return m.len(), numCols }
+		t.CreateCell = func() fyne.CanvasObject { return widget.NewLabel("") }
+		t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
 			r, ok := m.row(id.Row)
 			if !ok {
 				return
 			}
 			setCell(o.(*widget.Label), id.Col, r)
-		},
-	)
-	table.ShowHeaderRow = true
-	table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 && id.Col < numCols {
-			o.(*widget.Label).SetText(colTitles[id.Col])
 		}
-	}
-	for i, w := range colWidths {
-		table.SetColumnWidth(i, w)
-	}
-	table.OnSelected = func(id widget.TableCellID) {
-		if r, ok := m.row(id.Row); ok && onSelect != nil {
-			onSelect(r)
+		t.ExtendBaseWidget(t)
+		t.ShowHeaderRow = true
+		t.CreateHeader = func() fyne.CanvasObject {
+			return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		}
-		table.UnselectAll()
+		t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Col >= 0 && id.Col < numCols {
+				o.(*widget.Label).SetText(colTitles[id.Col])
+			}
+		}
+		for i, w := range colWidths {
+			t.SetColumnWidth(i, w)
+		}
+		t.OnSelected = func(id widget.TableCellID) {
+			if r, ok := m.row(id.Row); ok && onSelect != nil {
+				onSelect(r)
+			}
+			t.UnselectAll()
+		}
+		return t
 	}
+	table := newTable()
+	box := container.NewStack(table)
 
 	empty := widget.NewLabel("No peers yet. Other PCs running Peerdesk on this network show up here.")
 	empty.Alignment = fyne.TextAlignCenter
@@ -194,7 +201,12 @@ func peersView(m *peersModel, onSelect func(peerRow)) fyne.CanvasObject {
 		table.Refresh()
 	}
 	m.onChange(sync)
-	return container.NewStack(table, container.NewCenter(empty))
+	retheme = func() {
+		table = newTable()
+		box.Objects = []fyne.CanvasObject{table}
+		box.Refresh()
+	}
+	return container.NewStack(box, container.NewCenter(empty)), retheme
 }
 
 func setCell(l *widget.Label, col int, r peerRow) {

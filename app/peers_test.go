@@ -144,7 +144,8 @@ func boolString(b bool) string {
 func TestPeersViewShowsRows(t *testing.T) {
 	test.NewTempApp(t)
 	m := newPeersModel()
-	w := test.NewTempWindow(t, peersView(m, nil))
+	view, _ := peersView(m, nil)
+	w := test.NewTempWindow(t, view)
 	w.Resize(fyne.NewSize(900, 400))
 
 	markup := test.RenderToMarkup(w.Canvas())
@@ -187,7 +188,7 @@ func TestPeerViewsFollowEveryChange(t *testing.T) {
 	test.NewTempApp(t)
 	m := newPeersModel()
 	m.reset([]discovery.Peer{peer("a", "alpha", true, "pinned", fpA), peer("b", "bravo", false, "pinned", fpB)})
-	table := peersView(m, nil)
+	table, _ := peersView(m, nil)
 	w := test.NewTempWindow(t, table)
 	w.Resize(fyne.NewSize(1100, 300))
 	ps := newPrintScreen(syncSvc(services{print: &fakePrint{}}), m, w)
@@ -214,5 +215,32 @@ func TestPeerViewsFollowEveryChange(t *testing.T) {
 	}
 	if strings.Contains(shown, "offline") {
 		t.Errorf("table still shows a peer offline: %q", shown)
+	}
+}
+
+// TestPeersTableKeyboard (R2 7/7 item 10): the arrows move through the
+// peers and Enter opens the one reached, as a click does.
+func TestPeersTableKeyboard(t *testing.T) {
+	test.NewTempApp(t)
+	m := newPeersModel()
+	m.reset([]discovery.Peer{peer("a", "alpha", true, "pinned", fpA), peer("b", "bravo", true, "pinned", fpB)})
+	var opened []string
+	view, _ := peersView(m, func(r peerRow) { opened = append(opened, r.Name) })
+	w := test.NewTempWindow(t, view)
+	w.Resize(fyne.NewSize(1000, 300))
+	var table *keyTable
+	walk(view, func(o fyne.CanvasObject) {
+		if kt, ok := o.(*keyTable); ok {
+			table = kt
+		}
+	})
+	if table == nil {
+		t.Fatal("no keyboard table in the Peers view")
+	}
+	w.Canvas().Focus(table)
+	table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(opened) != 1 || opened[0] != "bravo" {
+		t.Errorf("Down, Enter opened %v, want bravo", opened)
 	}
 }

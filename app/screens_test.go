@@ -205,9 +205,10 @@ func TestBrowseNavigation(t *testing.T) {
 	}
 }
 
-// TestBrowserScreenShowsFolder renders the Files screen: breadcrumbs,
-// names, sizes and the status line a person reads.
-func TestBrowserScreenShowsFolder(t *testing.T) {
+// filesOnDocs is the Files screen in a test window, logged in as bob on
+// pc1 and showing its share docs.
+func filesOnDocs(t *testing.T) (*browserScreen, fyne.Window, *fakeFiles) {
+	t.Helper()
 	test.NewTempApp(t)
 	peers := newPeersModel()
 	peers.reset(nil)
@@ -219,6 +220,13 @@ func TestBrowserScreenShowsFolder(t *testing.T) {
 	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
 	s.m.OpenPeer("pc1", "Front desk")
 	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
+	return s, w, files
+}
+
+// TestBrowserScreenShowsFolder renders the Files screen: breadcrumbs,
+// names, sizes and the status line a person reads.
+func TestBrowserScreenShowsFolder(t *testing.T) {
+	s, w, files := filesOnDocs(t)
 	markup := test.RenderToMarkup(w.Canvas())
 	for _, want := range []string{">Front desk<", ">docs<", ">Reports<", ">a.pdf<", ">2.0 KiB<", ">300 B<", "3 items"} {
 		if !strings.Contains(markup, want) {
@@ -241,17 +249,7 @@ func TestBrowserScreenShowsFolder(t *testing.T) {
 // and when it ends (how many files, how much, where; Open folder for a
 // download), not only in a notification; a failed one says so there too.
 func TestFilesSaysWhatTransfersDid(t *testing.T) {
-	test.NewTempApp(t)
-	peers := newPeersModel()
-	peers.reset(nil)
-	files := newFakeFiles()
-	s := newBrowserScreen(syncSvc(services{files: files}), peers, nil)
-	w := test.NewTempWindow(t, s.view())
-	s.win = w
-	w.Resize(fyne.NewSize(900, 500))
-	s.m.SetCreds("pc1", node.Creds{User: "bob", Password: "pw"})
-	s.m.OpenPeer("pc1", "Front desk")
-	s.m.Open(browseRow{Name: "docs", Share: true, Dir: true, Kind: access.KindFolder})
+	s, w, files := filesOnDocs(t)
 	if s.act.box.Visible() {
 		t.Fatal("the activity strip shows before anything ran")
 	}

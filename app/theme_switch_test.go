@@ -48,7 +48,7 @@ func TestThemeSwitchRedrawsEverything(t *testing.T) {
 	}
 	raw := regexp.MustCompile(`(?i)(fillColor|strokeColor|color)="(#[0-9a-f]+|rgba?\([^"]*\))"`)
 	for _, choice := range []string{themeDark, themeLight} {
-		w.tabs.SelectIndex(0)
+		w.tabs.SelectIndex(len(w.tabs.Items) - 1) // as from Settings
 		applyTheme(a, choice)
 		for _, it := range w.tabs.Items {
 			w.tabs.Select(it)

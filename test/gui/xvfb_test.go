@@ -101,6 +101,19 @@ func windowState(home string) (app.WindowState, error) {
 	return app.Client{Home: home}.State(ctx)
 }
 
+// grab screenshots the whole virtual display into shot and decodes it.
+func grab(display, shot string) (image.Image, error) {
+	if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("import: %v: %s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return png.Decode(f)
+}
+
 // screens are the main window's tabs, as WindowState.Tab names them.
 var screens = []string{"Peers", "Files", "My shares", "Transfers", "Print", "Accounts", "Audit log", "Settings"}
 
@@ -122,15 +135,8 @@ func screenshotEveryScreen(t *testing.T, display, home string) {
 		shot := filepath.Join(t.TempDir(), strings.ReplaceAll(strings.ToLower(tab), " ", "-")+".png")
 		var img image.Image
 		netns.WaitFor(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
-			if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
-				return false, fmt.Sprintf("import: %v: %s", err, out)
-			}
-			f, err := os.Open(shot)
-			if err != nil {
-				return false, err.Error()
-			}
-			defer f.Close()
-			if img, err = png.Decode(f); err != nil {
+			var err error
+			if img, err = grab(display, shot); err != nil {
 				return false, err.Error()
 			}
 			n := distinctColours(img, 64)
@@ -203,18 +209,9 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 	shot := filepath.Join(t.TempDir(), "peerdesk-main-window.png")
 	var img image.Image
 	netns.WaitFor(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
-		cmd := exec.Command("import", "-display", display, "-window", "root", shot)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return false, fmt.Sprintf("import: %v: %s", err, out)
-		}
-		f, err := os.Open(shot)
-		if err != nil {
+		var err error
+		if img, err = grab(display, shot); err != nil {
 			return false, err.Error()
-		}
-		defer f.Close()
-		img, err = png.Decode(f)
-		if err != nil {
-			return false, fmt.Sprintf("decode screenshot: %v", err)
 		}
 		n := distinctColours(img, 64)
 		return n >= 8, fmt.Sprintf("screenshot has only %d colours (blank)", n)
@@ -524,15 +521,7 @@ func clickPrimaryButton(t *testing.T, display, shot string) {
 	}
 	var box image.Rectangle
 	netns.WaitFor(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
-		if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
-			return false, fmt.Sprintf("import: %v: %s", err, out)
-		}
-		f, err := os.Open(shot)
-		if err != nil {
-			return false, err.Error()
-		}
-		img, err := png.Decode(f)
-		f.Close()
+		img, err := grab(display, shot)
 		if err != nil {
 			return false, err.Error()
 		}
