@@ -150,7 +150,7 @@ func (s *accountsScreen) changePassword() {
 	}
 	name := s.rows[s.chosen].Name
 	pw, items := passwordItems()
-	dialog.ShowForm("New password for "+name, "Change", "Cancel", items, func(ok bool) {
+	d := dialog.NewForm("New password for "+name, "Change", "Cancel", items, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -159,6 +159,9 @@ func (s *accountsScreen) changePassword() {
 		}
 		s.reload()
 	}, s.win)
+	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	d.Show()
+	s.win.Canvas().Focus(pw)
 }
 
 func (s *accountsScreen) confirmRemove() {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -478,12 +479,22 @@ func (s *browserScreen) newFolder() {
 	if !s.m.CanWrite() {
 		return
 	}
-	name := widget.NewEntry()
-	dialog.ShowForm("New folder", "Create", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", name)}, func(ok bool) {
+	name := newFormEntry()
+	name.Validator = func(v string) error {
+		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "/\\") {
+			return errors.New("a name, without / or \\")
+		}
+		return nil
+	}
+	d := dialog.NewForm("New folder in "+s.here(), "Create", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", name)}, func(ok bool) {
 		if ok {
 			s.makeFolder(name.Text)
 		}
 	}, s.win)
+	bindFormKeys(d, name)
+	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	d.Show()
+	s.win.Canvas().Focus(name)
 }
 
 // makeFolder creates a folder named name in the folder on show.

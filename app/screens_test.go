@@ -662,6 +662,28 @@ func TestFilesTableKeyboard(t *testing.T) {
 	}
 }
 
+// TestNewFolderDialog (R2 7/7 item 10): New folder opens with the cursor
+// in the name, refuses a name with a slash as it is typed, and Enter
+// creates the folder where the screen is.
+func TestNewFolderDialog(t *testing.T) {
+	s, w, files := filesOnDocs(t)
+	s.newFolder()
+	entries := formEntriesIn(w.Canvas().Overlays().Top())
+	if len(entries) != 1 || w.Canvas().Focused() != entries[0] {
+		t.Fatalf("new folder dialog: %d entries, focus on %T", len(entries), w.Canvas().Focused())
+	}
+	entries[0].SetText("a/b")
+	entries[0].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(files.made) != 0 {
+		t.Fatalf("a name with a slash made %v", files.made)
+	}
+	entries[0].SetText("Minutes 2026")
+	entries[0].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(files.made) != 1 || files.made[0] != (remote.Path{Peer: "pc1", Share: "docs", Path: "Minutes 2026"}) {
+		t.Errorf("Enter made %+v", files.made)
+	}
+}
+
 // TestShareNameCheckedAsTyped (R2 7/7 item 10): the share name is checked
 // while it is typed (Share waits for a valid one, the text stays), the
 // dialog is wide enough to read and has the cursor in the name.
