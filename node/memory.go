@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"time"
+
+	"github.com/peerdesk/peerdesk/shares/transfer"
 )
 
 // memoryTrimInterval is how often the peer checks for memory it no longer
@@ -30,6 +32,42 @@ func trimMemory(ctx context.Context) {
 		case <-t.C:
 		}
 		tr.tick()
+	}
+}
+
+// trimAfterTransfers gives memory back once the last running transfer
+// ended: a big download leaves its windows and buffers (tens of MB) as
+// idle heap below trimThreshold, which the ticks above would keep for as
+// long as the peer runs. Twice, for the buffers a sync.Pool keeps one GC
+// longer.
+func (n *Node) trimAfterTransfers(ctx context.Context) {
+	updates, stop := n.transfers.Subscribe()
+	defer stop()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case in, ok := <-updates:
+			if !ok {
+				return
+			}
+			if in.State == transfer.StateRunning || n.transfers.Running() > 0 {
+				continue
+			}
+			if timer != nil {
+				timer.Stop()
+			}
+			timer = time.AfterFunc(2*time.Second, func() {
+				debug.FreeOSMemory()
+				debug.FreeOSMemory()
+			})
+		}
 	}
 }
 

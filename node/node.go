@@ -216,6 +216,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.goRun(trimMemory)
 	n.goRun(n.files.RunPartialCleaner)
 	n.goRun(n.deliverQueued)
+	n.goRun(n.trimAfterTransfers)
 	ok = true
 	log.Info("peer started", "id", n.Identity.ID.String(), "name", n.Settings.Name, "port", n.Settings.Port, "fingerprint", n.Identity.Fingerprint())
 	return n, nil

@@ -241,6 +241,13 @@ func (m *Manager) Cancel(id string) error {
 	return nil
 }
 
+// Running is how many transfers are running.
+func (m *Manager) Running() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.running)
+}
+
 // List returns the running transfers, the queued sends, then the past
 // ones, newest first.
 func (m *Manager) List() []Info {
