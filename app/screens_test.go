@@ -1216,6 +1216,11 @@ func (f *fakeSettings) LoadSettings(context.Context) (settingsView, error) { ret
 func (f *fakeSettings) ChangeSetting(_ context.Context, k, v string) error {
 	f.changes = append(f.changes, k+"="+v)
 	switch k {
+	case "name":
+		if strings.Contains(v, "!") {
+			return fmt.Errorf("%w: not a name", node.ErrUsage)
+		}
+		f.v.Name = v
 	case "port":
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 1 || p > 65535 {
@@ -1250,6 +1255,31 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 	}
 	if v := a.Settings().Theme().Color("background", theme.VariantLight); v != theme.DefaultTheme().Color("background", theme.VariantDark) {
 		t.Errorf("dark look not applied: background %v", v)
+	}
+}
+
+// TestSettingsKeepWhatWasTyped (R2 7/7 item 10): a port or name that
+// cannot be right is said before anything changes and stays as typed; a
+// value the core refuses is said too, without the screen reloading over
+// what was typed.
+func TestSettingsKeepWhatWasTyped(t *testing.T) {
+	a := test.NewTempApp(t)
+	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}, InboxDir: "/home/x/Downloads/Peerdesk"}}
+	s := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
+	s.autostart = autostart{userDir: t.TempDir(), systemDir: t.TempDir()}
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	s.port.SetText("99999")
+	s.name.SetText("reception")
+	s.save()
+	if len(f.changes) != 0 || s.port.Text != "99999" || s.name.Text != "reception" || !strings.HasPrefix(s.status.Text, "Not saved: a port from 1 to 65535") {
+		t.Errorf("bad port: changes %v, port %q name %q, status %q", f.changes, s.port.Text, s.name.Text, s.status.Text)
+	}
+	s.port.SetText("47221")
+	s.name.SetText("front desk!")
+	s.save()
+	if !slices.Contains(f.changes, "name=front desk!") || s.name.Text != "front desk!" || !strings.HasPrefix(s.status.Text, "Not saved") {
+		t.Errorf("a name the core refuses: changes %v, name %q, status %q", f.changes, s.name.Text, s.status.Text)
 	}
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -55,14 +56,24 @@ func newSettingsScreen(svc services, a fyne.App, win fyne.Window) *settingsScree
 
 func (s *settingsScreen) view() fyne.CanvasObject {
 	s.name = widget.NewEntry()
+	s.name.Validator = func(v string) error {
+		if n := len(strings.TrimSpace(v)); n == 0 || n > 64 {
+			return errors.New("a name of 1 to 64 characters")
+		}
+		return nil
+	}
 	s.port = widget.NewEntry()
+	s.port.Validator = func(v string) error {
+		if p, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || p < 1 || p > 65535 {
+			return errors.New("a port from 1 to 65535")
+		}
+		return nil
+	}
 	s.inbox = widget.NewEntry()
 	browse := widget.NewButtonWithIcon("", theme.FolderOpenIcon(), func() {
-		dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
-			if err == nil && dir != nil {
-				s.inbox.SetText(dir.Path())
-			}
-		}, s.win)
+		pickFiles(s.win, s.svc, pickRequest{title: "Where received files go", accept: "Choose", folder: true}, func(paths []string) {
+			s.inbox.SetText(paths[0])
+		})
 	})
 	s.auto = widget.NewCheck("Accept files from trusted PCs without asking", nil)
 	s.login = widget.NewCheck("Start Peerdesk when I log in", func(on bool) { s.setLogin(on) })
@@ -124,6 +135,14 @@ func (s *settingsScreen) reload() {
 // save changes what differs from the loaded settings, one setting at a
 // time, as `peerdesk settings set` does.
 func (s *settingsScreen) save() {
+	// A value that cannot be right is said here, before anything is
+	// changed, and stays as typed to be corrected.
+	for _, e := range []*widget.Entry{s.name, s.port} {
+		if err := e.Validate(); err != nil {
+			s.status.SetText("Not saved: " + err.Error() + ".")
+			return
+		}
+	}
 	var changes [][2]string
 	if n := strings.TrimSpace(s.name.Text); n != s.loaded.Name {
 		changes = append(changes, [2]string{"name", n})
@@ -142,8 +161,12 @@ func (s *settingsScreen) save() {
 		defer cancel()
 		for _, c := range changes {
 			if err := s.svc.settings.ChangeSetting(ctx, c[0], c[1]); err != nil {
-				s.svc.onUI(func() { showError(s.win, "change "+strings.ReplaceAll(c[0], "_", "-"), err) })
-				break
+				// What was typed stays (no reload) to be corrected.
+				s.svc.onUI(func() {
+					s.status.SetText("Not saved: " + humanError(err))
+					showError(s.win, "change "+strings.ReplaceAll(c[0], "_", "-"), err)
+				})
+				return
 			}
 		}
 		s.svc.onUI(func() {
