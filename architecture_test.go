@@ -84,6 +84,10 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// productSpec is the name of the product spec the team keeps outside the
+// repository, spelled in two parts so that this file does not cite it.
+const productSpec = "SPEC" + ".md"
+
 // TestPackageDocs: every package says what it does (its doc comment), and
 // code cites docs/, not a spec that is not in the repository.
 func TestPackageDocs(t *testing.T) {
@@ -102,15 +106,15 @@ func TestPackageDocs(t *testing.T) {
 		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "dist") {
 			return filepath.SkipDir
 		}
-		if !strings.HasSuffix(path, ".go") || path == "architecture_test.go" {
+		if !strings.HasSuffix(path, ".go") {
 			return nil
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if strings.Contains(string(b), "SPEC.md") {
-			t.Errorf("%s cites SPEC.md, which is not in the repository: cite docs/", path)
+		if strings.Contains(string(b), productSpec) {
+			t.Errorf("%s cites %s, which is not in the repository: cite docs/", path, productSpec)
 		}
 		return nil
 	})

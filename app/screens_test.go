@@ -565,6 +565,24 @@ func (f *fakeAccounts) AddUser(a node.UserArgs) error {
 func (f *fakeAccounts) SetUserPassword(node.UserArgs) error { return nil }
 func (f *fakeAccounts) RemoveUser(node.UserArgs) error      { return nil }
 
+// entriesAndButton are the entries of a dialog, in order, and its button
+// labelled text (nil if none).
+func entriesAndButton(o fyne.CanvasObject, text string) ([]*widget.Entry, *widget.Button) {
+	var entries []*widget.Entry
+	var button *widget.Button
+	walk(o, func(o fyne.CanvasObject) {
+		switch o := o.(type) {
+		case *widget.Entry:
+			entries = append(entries, o)
+		case *widget.Button:
+			if o.Text == text {
+				button = o
+			}
+		}
+	})
+	return entries, button
+}
+
 // TestNewAccountChecksAsTyped (R2 7/7 item 10): the new account's name and
 // password are checked while typed: Add waits for a valid name and a
 // password of at least 8 characters typed twice; nothing typed is lost.
@@ -576,18 +594,7 @@ func TestNewAccountChecksAsTyped(t *testing.T) {
 	var made []string
 	askNewAccount(w, syncSvc(services{accounts: accounts}), func(name string) { made = append(made, name) })
 	form := w.Canvas().Overlays().Top()
-	var entries []*widget.Entry
-	var add *widget.Button
-	walk(form, func(o fyne.CanvasObject) {
-		switch o := o.(type) {
-		case *widget.Entry:
-			entries = append(entries, o)
-		case *widget.Button:
-			if o.Text == "Add" {
-				add = o
-			}
-		}
-	})
+	entries, add := entriesAndButton(form, "Add")
 	if len(entries) != 3 || add == nil {
 		t.Fatalf("new account dialog: %d entries, Add %v", len(entries), add != nil)
 	}
@@ -696,21 +703,11 @@ func TestShareNameCheckedAsTyped(t *testing.T) {
 	w.Resize(fyne.NewSize(900, 600))
 	s.addFolder("/srv/Q4 reports (final)")
 	form := w.Canvas().Overlays().Top()
-	var name *widget.Entry
-	var share *widget.Button
-	walk(form, func(o fyne.CanvasObject) {
-		switch o := o.(type) {
-		case *widget.Entry:
-			name = o
-		case *widget.Button:
-			if o.Text == "Share" {
-				share = o
-			}
-		}
-	})
-	if name == nil || share == nil {
+	entries, share := entriesAndButton(form, "Share")
+	if len(entries) != 1 || share == nil {
 		t.Fatal("no name entry or Share button")
 	}
+	name := entries[0]
 	if name.Text != "Q4-reports-final" || share.Disabled() || w.Canvas().Focused() != name {
 		t.Errorf("suggested %q, Share disabled %v, focus on %T", name.Text, share.Disabled(), w.Canvas().Focused())
 	}
@@ -755,18 +752,7 @@ func TestAccessEditorWithoutAccounts(t *testing.T) {
 		t.Fatal("the access editor without accounts offers no way to create one")
 	}
 	test.Tap(create)
-	var entries []*widget.Entry
-	var add *widget.Button
-	walk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
-		switch o := o.(type) {
-		case *widget.Entry:
-			entries = append(entries, o)
-		case *widget.Button:
-			if o.Text == "Add" {
-				add = o
-			}
-		}
-	})
+	entries, add := entriesAndButton(w.Canvas().Overlays().Top(), "Add")
 	if len(entries) != 3 || add == nil {
 		t.Fatalf("Create an account… opened %d entries, Add %v", len(entries), add != nil)
 	}
@@ -1234,12 +1220,7 @@ func (f *fakeSettings) ChangeSetting(_ context.Context, k, v string) error {
 }
 
 func TestSettingsScreenSavesWhatChanged(t *testing.T) {
-	a := test.NewTempApp(t)
-	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}, InboxDir: "/home/x/Downloads/Peerdesk"}}
-	s := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
-	s.autostart = autostart{userDir: t.TempDir(), systemDir: t.TempDir()}
-	w := test.NewTempWindow(t, s.view())
-	s.win = w
+	a, s, f := settingsOnFake(t)
 	if s.name.Text != "front-desk" || s.port.Text != "47220" || s.inbox.Text != "/home/x/Downloads/Peerdesk" {
 		t.Fatalf("loaded %q %q %q", s.name.Text, s.port.Text, s.inbox.Text)
 	}
@@ -1258,17 +1239,24 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 	}
 }
 
+// settingsOnFake is the Settings screen in a test window over fake
+// settings: front-desk on port 47220.
+func settingsOnFake(t *testing.T) (fyne.App, *settingsScreen, *fakeSettings) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}, InboxDir: "/home/x/Downloads/Peerdesk"}}
+	s := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
+	s.autostart = autostart{userDir: t.TempDir(), systemDir: t.TempDir()}
+	s.win = test.NewTempWindow(t, s.view())
+	return a, s, f
+}
+
 // TestSettingsKeepWhatWasTyped (R2 7/7 item 10): a port or name that
 // cannot be right is said before anything changes and stays as typed; a
 // value the core refuses is said too, without the screen reloading over
 // what was typed.
 func TestSettingsKeepWhatWasTyped(t *testing.T) {
-	a := test.NewTempApp(t)
-	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}, InboxDir: "/home/x/Downloads/Peerdesk"}}
-	s := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
-	s.autostart = autostart{userDir: t.TempDir(), systemDir: t.TempDir()}
-	w := test.NewTempWindow(t, s.view())
-	s.win = w
+	_, s, f := settingsOnFake(t)
 	s.port.SetText("99999")
 	s.name.SetText("reception")
 	s.save()
