@@ -98,7 +98,7 @@ func Run(n *node.Node, opts Options) error {
 	defer trim.Stop()
 
 	stopPeers := followPeers(n, peers, fyne.Do)
-	go signInForAddedPrinters(n, svc.creds)
+	go signInForAddedPrinters(n, svc.creds, 12, 5*time.Second)
 	stopNotify := notifyReceived(core, func(title, text string) { fyne.Do(func() { win.notify(title, text) }) })
 	stopWatch := quitWhen(a, opts.Done, n.Done())
 	win.show()

@@ -68,12 +68,19 @@ func (k osKeyring) Forget(peerID string) error {
 	return err
 }
 
+// printerSignIn is what signInForAddedPrinters needs of the node.
+type printerSignIn interface {
+	AddedPrinters() []node.AddedPrinter
+	Printers(ctx context.Context, ref string, creds node.Creds) ([]node.PrinterInfo, error)
+	Done() <-chan struct{}
+}
+
 // signInForAddedPrinters signs in, with the credentials the keyring
 // remembers, to the peers whose printers were added to this PC's print
 // system: jobs printed there go at once instead of waiting, held, for the
 // user to sign in (node/printqueues.go). Peers not online yet are tried
-// for a minute.
-func signInForAddedPrinters(n *node.Node, creds credStore) {
+// every retry for tries rounds (5 s × 12 in the app: a minute).
+func signInForAddedPrinters(n printerSignIn, creds credStore, tries int, retry time.Duration) {
 	if creds == nil {
 		return
 	}
@@ -83,7 +90,7 @@ func signInForAddedPrinters(n *node.Node, creds credStore) {
 			pending[ap.Peer] = c
 		}
 	}
-	for try := 0; try < 12 && len(pending) > 0; try++ {
+	for try := 0; try < tries && len(pending) > 0; try++ {
 		for id, c := range pending {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			_, err := n.Printers(ctx, id, c)
@@ -92,10 +99,13 @@ func signInForAddedPrinters(n *node.Node, creds credStore) {
 				delete(pending, id)
 			}
 		}
+		if len(pending) == 0 {
+			return
+		}
 		select {
 		case <-n.Done():
 			return
-		case <-time.After(5 * time.Second):
+		case <-time.After(retry):
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type fakePrinter struct {
 	printed []string
 	release chan struct{} // Print waits for it when not nil
 	ctxErr  chan error
+	fail    error // Print reports the owner's job as pending, then fails with it
 }
 
 func (f *fakePrinter) Describe(context.Context) Description {
@@ -37,6 +39,11 @@ func (f *fakePrinter) Print(ctx context.Context, j *Job, report func(Status)) er
 	f.mu.Unlock()
 	if hold {
 		return fmt.Errorf("sign in to h0 in Peerdesk: %w", ErrHold)
+	}
+	if f.fail != nil {
+		report(Status{State: JobPending, Message: "waiting on h0:pdf"})
+		<-f.release
+		return f.fail
 	}
 	report(Status{State: JobProcessing, Message: "printing on h0:pdf"})
 	if release != nil {
@@ -192,6 +199,29 @@ func TestCancelReachesThePrinter(t *testing.T) {
 	waitState(t, s, 1, int(ipp.JobStateCanceled))
 	if r := call(t, s, ipp.OperationCancelJob, 1, nil); r.StatusCode != ipp.StatusErrorNotPossible {
 		t.Fatalf("second Cancel-Job: %#x, want not-possible", r.StatusCode)
+	}
+}
+
+// The owner's job state flows back: waiting at the owner shows as
+// processing (job-queued) with its message, a job the owner's printer
+// failed ends aborted with the reason, as lpstat then shows it.
+func TestOwnerFailureAbortsTheJob(t *testing.T) {
+	f := &fakePrinter{release: make(chan struct{}), fail: errors.New("h0:pdf: the printer is out of paper")}
+	s := start(t, f)
+	call(t, s, ipp.OperationPrintJob, 0, []byte("%PDF-1.4 fails"))
+	waitState(t, s, 1, int(ipp.JobStateProcessing))
+	r := call(t, s, ipp.OperationGetJobAttributes, 1, nil)
+	if msg, _ := r.job.str("job-state-message"); msg != "waiting on h0:pdf" {
+		t.Errorf("job-state-message while the owner holds it = %q", msg)
+	}
+	close(f.release)
+	waitState(t, s, 1, int(ipp.JobStateAborted))
+	r = call(t, s, ipp.OperationGetJobAttributes, 1, nil)
+	if msg, _ := r.job.str("job-state-message"); !strings.Contains(msg, "out of paper") {
+		t.Errorf("job-state-message after the failure = %q", msg)
+	}
+	if len(f.printed) != 0 {
+		t.Errorf("printed %q", f.printed)
 	}
 }
 
