@@ -19,7 +19,9 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -512,18 +514,50 @@ func shortID(id string) string {
 }
 
 // startCPUProfile writes a CPU profile of this process to path until the
-// returned function is called.
+// returned function is called. PEERDESK_CPUPROFILE_AFTER (seconds) starts
+// it later and PEERDESK_CPUPROFILE_SECONDS ends it early: a profile of
+// one phase of a run (many peers finding each other, or then idling),
+// not of its shutdown.
 func startCPUProfile(path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	seconds := func(env string) time.Duration {
+		secs, _ := strconv.ParseFloat(os.Getenv(env), 64)
+		return time.Duration(max(secs, 0) * float64(time.Second))
+	}
+	after, length := seconds("PEERDESK_CPUPROFILE_AFTER"), seconds("PEERDESK_CPUPROFILE_SECONDS")
+	var mu sync.Mutex
+	started, stopped := false, false
+	start := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped && pprof.StartCPUProfile(f) == nil {
+			started = true
+		}
+	}
+	stop := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if started {
+			pprof.StopCPUProfile()
+		}
+		if !stopped {
+			f.Close()
+		}
+		started, stopped = false, true
+	}
+	if after > 0 {
+		time.AfterFunc(after, start)
+	} else if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
+	} else {
+		started = true
 	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
+	if length > 0 {
+		time.AfterFunc(after+length, stop)
+	}
+	return stop, nil
 }

@@ -51,6 +51,31 @@ type probeState struct {
 	// named: the peer has a DNS name from `peer add`, which a redial
 	// resolves anew; an address change is found by retrying soon.
 	named bool
+	// pings: the peer's last hello said it answers pings, at helloAt.
+	// Probes ping it on the session that is up, with a full hello every
+	// helloEvery to learn what a ping does not say (name, port, clock).
+	pings   bool
+	helloAt time.Time
+}
+
+// helloEvery is how often a peer that answers pings gets a hello anyway.
+const helloEvery = 30 * time.Second
+
+// helloFrom notes what a hello from peer id (either direction) said.
+func (l *liveness) helloFrom(id string, h hello, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.stateLocked(id)
+	st.pings, st.helloAt = h.Ping, now
+}
+
+// pingNow reports whether a probe of id may be a ping.
+func (l *liveness) pingNow(id string, now time.Time) bool {
+	l.mu.Lock()
+	st := l.state[id]
+	ok := st != nil && st.pings && now.Sub(st.helloAt) < helloEvery
+	l.mu.Unlock()
+	return ok && l.n.endpoint.Connected(id)
 }
 
 // namedRetry caps the back-off of a peer added by DNS name.
@@ -463,15 +488,26 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 	defer release()
 	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	var h hello
 	heard, started := l.n.endpoint.Heard(p.ID), time.Now()
 	l.mu.Lock()
 	lastOK := l.stateLocked(p.ID).failures == 0
 	l.mu.Unlock()
-	info, err := l.n.endpoint.Call(pctx, p.ID, p.Addresses, opHello, l.n.hello(), &h)
+	err := transport.ErrNoPing
+	if l.pingNow(p.ID, started) {
+		err = l.n.endpoint.Ping(pctx, p.ID)
+	}
+	if errors.Is(err, transport.ErrNoPing) || errors.Is(err, transport.ErrNoSession) {
+		var h hello
+		var info transport.PeerInfo
+		if info, err = l.n.endpoint.Call(pctx, p.ID, p.Addresses, opHello, l.n.hello(), &h); err == nil {
+			l.n.observeHello(info, h)
+			l.helloFrom(p.ID, h, time.Now())
+		}
+	} else if err == nil && !l.n.stopping.Load() {
+		l.n.Peers.Seen(p.ID, time.Now())
+	}
 	now := time.Now()
 	if err == nil {
-		l.n.observeHello(info, h)
 		l.finish(p.ID, true, true, now)
 		return
 	}
@@ -526,7 +562,7 @@ func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) boo
 		return false
 	}
 	defer release()
-	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	pctx, cancel := context.WithTimeout(ctx, l.timeout(id))
 	defer cancel()
 	var h hello
 	info, err := l.n.endpoint.Call(pctx, id, addrs, opHello, l.n.hello(), &h)
@@ -535,8 +571,23 @@ func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) boo
 		return false
 	}
 	l.n.observeHello(info, h)
+	l.helloFrom(id, h, time.Now())
 	return true
 }
+
+// timeout is how long a probe of id may take: a first contact also needs
+// the handshake, which on a loaded machine (many peers starting together)
+// takes longer than a hello on a session that is up; cutting it off at
+// the hello's timeout wasted the handshake's work and cost a back-off.
+func (l *liveness) timeout(id string) time.Duration {
+	if l.n.endpoint.Connected(id) {
+		return l.cfg.Timeout
+	}
+	return l.cfg.Timeout + firstContactExtra
+}
+
+// firstContactExtra is the time a probe that needs a handshake gets on top.
+const firstContactExtra = 3 * time.Second
 
 // probeAddr reaches whatever peer answers at addr and records it.
 func (l *liveness) probeAddr(ctx context.Context, addr string) (string, error) {

@@ -66,6 +66,7 @@ type Node struct {
 	browser  *discovery.Browser
 	control  *control.Server
 	live     *liveness
+	pex      *pex
 	ctrlMux  map[string]control.HandlerFunc
 	// reachMu guards reaching: the peers a peer.reach runs for.
 	reachMu  sync.Mutex
@@ -154,6 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.ctx, n.cancel = context.WithCancel(ctx)
 	n.live = newLiveness(n, cfg.Liveness)
+	n.pex = newPex(n)
 
 	n.mux.Handle(opHello, n.serveHello)
 	n.mux.Handle(opBye, n.serveBye)
@@ -175,6 +177,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		// A handshake claiming a known id with another key is refused by
 		// the trust store and changes nothing the user sees: ids are
 		// public, so anyone can present one (docs/security.md, H1).
+		// A ping on a session is the peer there: its own probe of us,
+		// which spares ours (liveness.quietFor).
+		OnPing: func(p transport.PeerInfo) {
+			if !n.stopping.Load() {
+				n.Peers.Seen(p.ID, time.Now())
+			}
+		},
 		OnRefused: func(id, fp string, _ net.Addr, err error) {
 			log.Warn("refused a handshake: another key for a pinned peer id", "peer", id, "fingerprint", fp)
 		},
@@ -212,7 +221,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.goRun(n.control.Serve)
 	n.goRun(n.live.run)
-	n.goRun((&pex{n: n, asked: map[string]time.Time{}, seen: map[string]time.Time{}, slots: make(chan struct{}, pexAsks)}).run)
+	n.goRun(n.pex.run)
 	n.goRun(trimMemory)
 	n.goRun(n.files.RunPartialCleaner)
 	n.goRun(n.deliverQueued)
@@ -339,10 +348,13 @@ type hello struct {
 	Instance string `json:"instance,omitempty"`
 	// Time is the sender's clock (unix ms), for the network check.
 	Time int64 `json:"time,omitempty"`
+	// Ping: the sender answers pings on the session (transport.Endpoint.Ping),
+	// which then stand in for most hellos.
+	Ping bool `json:"ping,omitempty"`
 }
 
 func (n *Node) hello() hello {
-	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion, Instance: n.instance, Time: time.Now().UnixMilli()}
+	return hello{Name: n.Settings.Name, Port: n.Settings.Port, Version: transport.ProtocolVersion, Instance: n.instance, Time: time.Now().UnixMilli(), Ping: true}
 }
 
 // serveHello answers a liveness probe. The prober is alive and reachable at
@@ -354,6 +366,7 @@ func (n *Node) serveHello(ctx context.Context, req transport.Request, s *transpo
 		return
 	}
 	n.observeHello(s.Peer(), h)
+	n.live.helloFrom(s.Peer().ID, h, time.Now())
 	_ = s.Respond(n.hello())
 }
 
@@ -449,6 +462,7 @@ func (n *Node) onMDNS(o discovery.Observation) {
 		n.live.probeSoon(o.ID)
 		return
 	}
+	n.pex.sawOnMDNS(o.ID, time.Now())
 	if n.live.hint(o.ID, o.Addresses, time.Now()) {
 		n.log.Debug("mdns hint", "peer", o.ID, "addrs", o.Addresses)
 	}

@@ -131,18 +131,29 @@ func validFingerprint(fp string) bool {
 	return true
 }
 
-// pex asks online peers for the peers they know: each as soon as it is
-// first connected, then every pexPeriod. A new contact is asked at once,
+// pex asks connected peers for the peers they know. A peer that is not on
+// this one's mDNS (added by address, learned, across a router) may know a
+// network this one cannot see: it is asked as soon as it is connected,
 // and it asks back, so what one `peer add` joined spreads in a few round
-// trips without anyone asking everyone whenever the table changes (which
-// cost 50 peers started together seconds of CPU).
+// trips. A peer on the same mDNS sees what this one sees: asking each of
+// them cost 50 peers started together a sixth of their CPU, so one of
+// them is asked now and then (pexLocalEvery), the one asked longest ago.
 type pex struct {
 	n     *Node
 	mu    sync.Mutex
 	asked map[string]time.Time
 	// seen is when each connected peer was first seen connected.
-	seen  map[string]time.Time
-	slots chan struct{}
+	seen map[string]time.Time
+	// local is when each peer was last on this one's mDNS.
+	local map[string]time.Time
+	// lastLocal is when a peer on this one's mDNS was last asked.
+	lastLocal time.Time
+	slots     chan struct{}
+}
+
+func newPex(n *Node) *pex {
+	return &pex{n: n, asked: map[string]time.Time{}, seen: map[string]time.Time{}, local: map[string]time.Time{},
+		slots: make(chan struct{}, pexAsks)}
 }
 
 // pexSettle is how long a new contact waits to be asked, per peer online:
@@ -153,7 +164,21 @@ type pex struct {
 const (
 	pexSettlePerPeer = 100 * time.Millisecond
 	pexSettleMax     = 10 * time.Second
+	// pexLocalEvery is how often a peer on the same mDNS is asked.
+	pexLocalEvery = time.Minute
+	// pexLocalMax bounds the peers remembered as seen on mDNS.
+	pexLocalMax = 1024
 )
+
+// sawOnMDNS notes that peer id is on this one's mDNS.
+func (x *pex) sawOnMDNS(id string, now time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.local[id]; !ok && len(x.local) >= pexLocalMax {
+		return
+	}
+	x.local[id] = now
+}
 
 func (x *pex) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
@@ -179,14 +204,25 @@ func (x *pex) round(ctx context.Context, now time.Time) {
 	}
 	settle := min(time.Duration(online)*pexSettlePerPeer, pexSettleMax)
 	x.mu.Lock()
-	for id, at := range x.asked {
-		if now.Sub(at) > 2*pexPeriod {
-			delete(x.asked, id)
+	for _, m := range []map[string]time.Time{x.asked, x.seen, x.local} {
+		for id, at := range m {
+			if now.Sub(at) > 2*pexPeriod {
+				delete(m, id)
+			}
 		}
 	}
-	for id, at := range x.seen {
-		if now.Sub(at) > 2*pexPeriod {
-			delete(x.seen, id)
+	// The peer on this mDNS to ask this round, if one is due.
+	var localPick string
+	if now.Sub(x.lastLocal) >= pexLocalEvery {
+		var oldest time.Time
+		for _, p := range peers {
+			first, connected := x.seen[p.ID]
+			if _, local := x.local[p.ID]; !local || !p.Online || !connected || now.Sub(first) < settle {
+				continue
+			}
+			if last := x.asked[p.ID]; localPick == "" || last.Before(oldest) {
+				localPick, oldest = p.ID, last
+			}
 		}
 	}
 	x.mu.Unlock()
@@ -201,7 +237,11 @@ func (x *pex) round(ctx context.Context, now time.Time) {
 			x.seen[p.ID] = now
 		}
 		last, asked := x.asked[p.ID]
+		_, local := x.local[p.ID]
 		due := (!asked && now.Sub(first) >= settle) || (asked && now.Sub(last) >= pexPeriod)
+		if local {
+			due = p.ID == localPick
+		}
 		x.mu.Unlock()
 		if !due {
 			continue
@@ -213,6 +253,9 @@ func (x *pex) round(ctx context.Context, now time.Time) {
 		}
 		x.mu.Lock()
 		x.asked[p.ID] = now
+		if local {
+			x.lastLocal = now
+		}
 		x.mu.Unlock()
 		x.n.wg.Add(1)
 		go func() {

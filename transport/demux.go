@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/peerdesk/peerdesk/transport/internal/bulk"
 	"github.com/pion/dtls/v2/pkg/protocol"
@@ -56,6 +57,35 @@ func interfaceMTU(remote *net.UDPAddr) (int, error) {
 	}
 	local := c.LocalAddr().(*net.UDPAddr).IP
 	c.Close()
+	return mtuCache.lookup(local, time.Now())
+}
+
+// mtuCache remembers which MTU the interface holding each local address
+// has, for mtuCacheTTL: listing the interfaces and their addresses is two
+// netlink dumps, and with 50 peers finding each other it was 5% of every
+// peer's CPU (docs/performance.md).
+var mtuCache = &localMTUs{byIP: map[string]localMTU{}}
+
+const mtuCacheTTL = 10 * time.Second
+
+type localMTUs struct {
+	mu   sync.Mutex
+	byIP map[string]localMTU
+}
+
+type localMTU struct {
+	mtu int
+	at  time.Time
+}
+
+func (m *localMTUs) lookup(local net.IP, now time.Time) (int, error) {
+	key := string(local.To16())
+	m.mu.Lock()
+	e, ok := m.byIP[key]
+	m.mu.Unlock()
+	if ok && now.Sub(e.at) < mtuCacheTTL {
+		return e.mtu, nil
+	}
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return 0, err
@@ -67,6 +97,12 @@ func interfaceMTU(remote *net.UDPAddr) (int, error) {
 		}
 		for _, a := range addrs {
 			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.Equal(local) {
+				m.mu.Lock()
+				if len(m.byIP) >= 64 {
+					clear(m.byIP)
+				}
+				m.byIP[key] = localMTU{mtu: ifc.MTU, at: now}
+				m.mu.Unlock()
 				return ifc.MTU, nil
 			}
 		}

@@ -69,6 +69,10 @@ type Config struct {
 	QuietOps []string
 	// OnSession, if set, hears of every session established in either direction.
 	OnSession func(PeerInfo)
+	// OnPing, if set, hears of every ping a peer sends on its session
+	// (Endpoint.Ping): the peer is there. It runs on the goroutine that
+	// reads the session's datagrams and must not block.
+	OnPing func(PeerInfo)
 	// OnRefused, if set, hears of every peer refused for its identity.
 	OnRefused func(id, fingerprint string, addr net.Addr, err error)
 }
@@ -380,6 +384,9 @@ func (e *Endpoint) adopt(sess *Session) {
 	e.mu.Unlock()
 	if sess.bulk != nil {
 		sess.bulk.SetLogger(e.cfg.Logger.With("peer", sess.peer.ID))
+		if onPing := e.cfg.OnPing; onPing != nil {
+			sess.bulk.SetOnPing(func() { onPing(sess.peer) })
+		}
 	}
 	if old != nil && old != sess {
 		// Both sides dialled at once, or the peer restarted. Keep the new one
@@ -705,6 +712,25 @@ func (e *Endpoint) Heard(id string) uint64 {
 		return s.assoc.BytesReceived()
 	}
 	return 0
+}
+
+// Ping proves that peer id is there, on the session that is up: one
+// sealed record each way instead of a request on a new stream. It fails
+// with ErrNoSession without a session, and with ErrNoPing when the
+// session has no bulk channel to carry pings; a peer of a version that
+// does not answer pings lets it run until ctx ends.
+func (e *Endpoint) Ping(ctx context.Context, id string) error {
+	s := e.live(id)
+	if s == nil {
+		return ErrNoSession
+	}
+	if s.bulk == nil {
+		return ErrNoPing
+	}
+	if err := s.bulk.Ping(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", id, err)
+	}
+	return nil
 }
 
 // Busy reports whether the session with peer id carried data on an open

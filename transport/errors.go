@@ -26,4 +26,10 @@ var (
 	ErrUnreachable = errors.New("peer unreachable")
 	// ErrClosed: the endpoint or session is closed.
 	ErrClosed = errs.Closed
+	// ErrNoSession: Ping found no session with the peer (it needs one;
+	// a hello makes one).
+	ErrNoSession = errors.New("no session with the peer")
+	// ErrNoPing: the session cannot carry pings (the peer does not speak
+	// the bulk channel); a hello proves the peer is there instead.
+	ErrNoPing = errors.New("session cannot carry pings")
 )

@@ -23,7 +23,8 @@ const streamBufferLimit = 1 << 20
 type Stream struct {
 	st      *sctp.Stream
 	session *Session
-	rbuf    []byte
+	rbuf    []byte // a stream receiving large frames keeps one of MaxFrameSize
+	small   []byte // the last small frame read
 	wbuf    []byte
 
 	lowOnce   sync.Once
@@ -44,12 +45,33 @@ func (s *Stream) Peer() PeerInfo { return s.session.Peer() }
 
 // ReadFrame reads the next frame. Reads are sized to the largest frame: a
 // smaller buffer would make pion return a partial message with
-// io.ErrShortBuffer.
+// io.ErrShortBuffer (and drop the rest). Most streams carry a few small
+// frames (a hello, a request and its answer), so the 64 KiB read buffer is
+// borrowed from a pool and what was read copied out; a stream that
+// receives a large frame keeps its buffer, as bodies sent in data frames
+// then follow. With 50 peers probing each other, allocating the buffer
+// per stream was a tenth of each peer's CPU (docs/performance.md). The
+// frame's payload is valid until the next ReadFrame.
 func (s *Stream) ReadFrame() (Frame, error) {
-	if s.rbuf == nil {
-		s.rbuf = make([]byte, MaxFrameSize)
+	buf := s.rbuf
+	var scratch *[]byte
+	if buf == nil {
+		scratch = readScratch.Get().(*[]byte)
+		buf = *scratch
 	}
-	n, err := s.st.Read(s.rbuf)
+	n, err := s.st.Read(buf)
+	if scratch != nil {
+		switch {
+		case err != nil:
+			readScratch.Put(scratch)
+		case n > smallFrame:
+			s.rbuf = buf // large frames come here: keep it
+		default:
+			s.small = append(s.small[:0], buf[:n]...)
+			readScratch.Put(scratch)
+			buf = s.small
+		}
+	}
 	if err == nil {
 		s.session.moved.Store(time.Now().UnixNano())
 	}
@@ -62,8 +84,13 @@ func (s *Stream) ReadFrame() (Frame, error) {
 		}
 		return Frame{}, err
 	}
-	return DecodeFrame(s.rbuf[:n])
+	return DecodeFrame(buf[:n])
 }
+
+// smallFrame is the largest frame read through the pooled buffer.
+const smallFrame = 4 << 10
+
+var readScratch = sync.Pool{New: func() any { b := make([]byte, MaxFrameSize); return &b }}
 
 // WriteFrame writes one frame, waiting while the stream has more than
 // streamBufferLimit bytes queued.

@@ -61,7 +61,8 @@ func TestPeerExchangeAcrossRouter(t *testing.T) {
 }
 
 // TestHostilePeerList (R2 4/7): a peer answers peer.list first with 10,000
-// made-up peers (far over what one answer may hold), then with 150 at
+// made-up peers (far over what one answer may hold), then (added by hand,
+// under another id) with 150 at
 // addresses no peer may be sent to, led by a real peer's id and address
 // under a key that is not that peer's. The victim stays small, probes the
 // real peer only to find the key wrong, never pins the reported key, and
@@ -84,9 +85,17 @@ func TestHostilePeerList(t *testing.T) {
 		}
 		return n
 	}
+	// The first attacker is a stranger on the LAN's mDNS: a, with no other
+	// peer on its mDNS, asks it once settled. The second one announces
+	// nothing and is added by hand, like a PC across a router: a asks it
+	// as soon as it is connected.
 	huge := attack(t, bed.Host(2), "listen", "-for", "10s", "-bogus-peers", "10000")
-	lying := attack(t, bed.Host(2), "listen", "-for", "12s", "-bogus-peers", "150",
+	wait := startAttack(t, bed.Host(2), "listen", "-for", "12s", "-no-mdns", "-bogus-peers", "150",
 		"-misreport", fmt.Sprintf("%s@%s:%d", b.id.ID, b.host.IP, port))
+	if _, errOut, code := a.host.Run(t, bin, "peer", "add", fmt.Sprintf("%s:%d", bed.Host(2).IP, port)); code != 0 {
+		t.Fatalf("peer add the attacker: exit %d: %s", code, errOut)
+	}
+	lying := wait()
 	if asked(huge) == 0 || asked(lying) == 0 {
 		t.Fatalf("the victim did not ask the attacker for its peers (%d, %d times): the attack did not run", asked(huge), asked(lying))
 	}

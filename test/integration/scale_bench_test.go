@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,11 +40,14 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		bed := netns.New(b, n)
 		bin := netns.PeerdeskBinary(b)
 		ps := newPeers(b, bed, bin)
-		// PEERDESK_SCALE_PROFILE=FILE: the first peer writes a CPU
-		// profile of its whole run to FILE.
+		// PEERDESK_SCALE_PROFILE=FILE: every peer writes a CPU profile
+		// of its run (the first PEERDESK_SCALE_PROFILE_SECONDS if set) to
+		// FILE.N; go tool pprof merges them.
 		profile := os.Getenv("PEERDESK_SCALE_PROFILE")
 		if profile != "" {
-			ps[0].host.Env = append(ps[0].host.Env, "PEERDESK_CPUPROFILE="+filepath.Join(ps[0].host.Home, "cpu.pprof"))
+			for _, p := range ps {
+				p.host.Env = append(p.host.Env, "PEERDESK_CPUPROFILE="+filepath.Join(p.host.Home, "cpu.pprof"), "PEERDESK_CPUPROFILE_SECONDS="+os.Getenv("PEERDESK_SCALE_PROFILE_SECONDS"), "PEERDESK_CPUPROFILE_AFTER="+os.Getenv("PEERDESK_SCALE_PROFILE_AFTER"))
+			}
 		}
 		if os.Getenv("PEERDESK_SCALE_DEBUG") != "" {
 			for _, p := range ps {
@@ -51,25 +58,35 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		for _, p := range ps {
 			p.start()
 		}
+		// Each peer is watched by its own goroutine: asked one after the
+		// other, a loaded machine made a round take seconds and the times
+		// came out in steps of a round.
 		done := make([]time.Duration, n)
+		var cpuAtMedian float64
+		var mu sync.Mutex
+		converged := 0
 		deadline := time.Now().Add(scaleWait())
-		for time.Now().Before(deadline) {
-			left := 0
-			for i, p := range ps {
-				if done[i] != 0 {
-					continue
+		var wg sync.WaitGroup
+		for i, p := range ps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					if onlineCount(p) >= n-1 {
+						took := time.Since(start)
+						mu.Lock()
+						done[i] = took
+						if converged++; converged == (n+1)/2 {
+							cpuAtMedian = cpuSeconds(ps)
+						}
+						mu.Unlock()
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
 				}
-				if onlineCount(p) >= n-1 {
-					done[i] = time.Since(start)
-				} else {
-					left++
-				}
-			}
-			if left == 0 {
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
+			}()
 		}
+		wg.Wait()
 		if os.Getenv("PEERDESK_SCALE_DEBUG") != "" {
 			var counts []int
 			for _, p := range ps {
@@ -103,6 +120,22 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 			rss += r
 			maxRSS = max(maxRSS, r)
 		}
+		user, sys := cpuSplit(ps)
+		cpu := user + sys
+		b.Logf("MEASURED CPU of all peers: %.1f s when half had converged, %.1f s at the end (%.1f s user, %.1f s system; %.2f s per peer; the machine has %d cores)", cpuAtMedian, cpu, user, sys, cpu/float64(n), runtime.NumCPU())
+		b.ReportMetric(cpu/float64(n), "cpu-s/peer")
+		{
+			// What the converged peers cost while nothing happens but
+			// liveness probes and mDNS.
+			const settle = 10 * time.Second
+			time.Sleep(settle)
+			idle := cpuSeconds(ps) - cpu
+			b.Logf("MEASURED CPU of all peers in the %v after: %.1f s (%.1f%% of one core per peer)", settle, idle, 100*idle/settle.Seconds()/float64(n))
+			b.ReportMetric(100*idle/settle.Seconds()/float64(n), "idle-%core/peer")
+		}
+		inErr, bufErr := udpDrops(ps)
+		b.Logf("MEASURED UDP datagrams dropped on receive, all peers: %d (%d for a full socket buffer)", inErr, bufErr)
+		b.ReportMetric(float64(inErr), "udp-drops")
 		b.ReportMetric(float64(len(finished)), "peers-converged")
 		if len(finished) > 0 {
 			b.ReportMetric(finished[len(finished)/2].Seconds(), "s-median")
@@ -116,11 +149,15 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 			mdnsIdle(b, ps[:min(3, n)], idle)
 		}
 		if profile != "" {
-			_ = ps[0].proc.Signal(syscall.SIGTERM)
-			ps[0].proc.Wait(10 * time.Second)
-			data, err := os.ReadFile(filepath.Join(ps[0].host.Home, "cpu.pprof"))
-			if err != nil || os.WriteFile(profile, data, 0o600) != nil {
-				b.Errorf("cpu profile of peer 0: %v", err)
+			for _, p := range ps {
+				_ = p.proc.Signal(syscall.SIGTERM)
+			}
+			for i, p := range ps {
+				p.proc.Wait(10 * time.Second)
+				data, err := os.ReadFile(filepath.Join(p.host.Home, "cpu.pprof"))
+				if err != nil || os.WriteFile(fmt.Sprintf("%s.%d", profile, i), data, 0o600) != nil {
+					b.Errorf("cpu profile of peer %d: %v", i, err)
+				}
 			}
 		}
 	}
@@ -203,4 +240,64 @@ func mdnsIdle(b *testing.B, ps []*peer, idle time.Duration) {
 	b.ReportMetric(queries/perMin, "mdns-queries/peer/min")
 	b.Logf("MEASURED idle mDNS over %v on %d of the converged peers: %.1f packets in and %.1f queries out per peer per minute",
 		idle, len(ps), in/perMin, queries/perMin)
+}
+
+// udpDrops sums the UDP receive errors (InErrors, and of them RcvbufErrors:
+// a socket's buffer was full) of every peer's namespace: a dropped
+// handshake flight or hello waits for a retransmission timer of 1 s or more.
+func udpDrops(ps []*peer) (inErrors, rcvbufErrors int) {
+	for _, p := range ps {
+		out, err := exec.Command("ip", "netns", "exec", p.host.NS, "cat", "/proc/net/snmp").Output()
+		if err != nil {
+			continue
+		}
+		var names []string
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 || f[0] != "Udp:" {
+				continue
+			}
+			if names == nil {
+				names = f
+				continue
+			}
+			for i := 1; i < len(f) && i < len(names); i++ {
+				v, _ := strconv.Atoi(f[i])
+				switch names[i] {
+				case "InErrors":
+					inErrors += v
+				case "RcvbufErrors":
+					rcvbufErrors += v
+				}
+			}
+		}
+	}
+	return inErrors, rcvbufErrors
+}
+
+// cpuSeconds is the CPU time (user + system) the peers' processes used so far.
+func cpuSeconds(ps []*peer) float64 {
+	user, sys := cpuSplit(ps)
+	return user + sys
+}
+
+// cpuSplit is the peers' CPU time so far in user and in system mode.
+func cpuSplit(ps []*peer) (user, sys float64) {
+	for _, p := range ps {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p.proc.Pid()) + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that ends the command name: utime is the
+		// 12th, stime the 13th.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			st, _ := strconv.ParseFloat(f[12], 64)
+			user += u / 100 // USER_HZ
+			sys += st / 100
+		}
+	}
+	return user, sys
 }

@@ -31,6 +31,7 @@ func listenAsPeer(ctx context.Context, args []string, out report) error {
 	lieSize := fs.Int64("lie-size", 0, "if not 0, answer fs.stat with this size for any file (M3)")
 	bogusPeers := fs.Int("bogus-peers", 0, "answer peer.list with this many made-up peers at bad addresses")
 	misreport := fs.String("misreport", "", "ID@ADDR: also report peer ID at ADDR with a fingerprint that is not its own")
+	noMDNS := fs.Bool("no-mdns", false, "announce nothing: only a victim that adds this address by hand finds it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,12 +54,14 @@ func listenAsPeer(ctx context.Context, args []string, out report) error {
 	}
 	defer ep.Close()
 	ann := discovery.Announcement{ID: ident.ID.String(), Name: *name, Fingerprint: ident.Fingerprint(), Port: *port, Version: transport.ProtocolVersion}
-	srv, err := zeroconf.RegisterProxy(ann.ID, discovery.Service, discovery.Domain, *port, "stranger", []string{ownIPv4()}, ann.TXT(), nil)
-	if err != nil {
-		return fmt.Errorf("mdns: %w", err)
+	if !*noMDNS {
+		srv, err := zeroconf.RegisterProxy(ann.ID, discovery.Service, discovery.Domain, *port, "stranger", []string{ownIPv4()}, ann.TXT(), nil)
+		if err != nil {
+			return fmt.Errorf("mdns: %w", err)
+		}
+		srv.TTL(30)
+		defer srv.Shutdown()
 	}
-	srv.TTL(30)
-	defer srv.Shutdown()
 	fmt.Println(`{"ready":true}`)
 	select {
 	case <-time.After(*dur):

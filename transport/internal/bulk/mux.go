@@ -81,6 +81,8 @@ type Mux struct {
 	// that the next one (a download fetches 8 MiB ranges one after the
 	// other) starts at that rate instead of probing from nothing.
 	path pathEstimate
+
+	pings pings
 }
 
 // pathEstimate is a finished transfer's bandwidth and minimum RTT.
@@ -257,6 +259,8 @@ func (m *Mux) handle(rec []byte) {
 		if failer != nil {
 			failer.fail(fmt.Errorf("peer ended the transfer: %s", abortReason(b.code)))
 		}
+	case recBulkPing, recBulkPong:
+		m.handlePing(rec)
 	}
 	// Unknown tags are ignored: a later version may add records.
 }
