@@ -134,7 +134,7 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 			b.ReportMetric(100*idle/settle.Seconds()/float64(n), "idle-%core/peer")
 		}
 		inErr, bufErr := udpDrops(ps)
-		b.Logf("MEASURED UDP datagrams dropped on receive, all peers: %d (%d for a full socket buffer)", inErr, bufErr)
+		b.Logf("MEASURED UDP datagrams dropped on receive, all peers: %d (%d for a full socket buffer); by local port: %v", inErr, bufErr, udpDropsByPort(ps))
 		b.ReportMetric(float64(inErr), "udp-drops")
 		b.ReportMetric(float64(len(finished)), "peers-converged")
 		if len(finished) > 0 {
@@ -300,4 +300,37 @@ func cpuSplit(ps []*peer) (user, sys float64) {
 		}
 	}
 	return user, sys
+}
+
+// udpDropsByPort sums the drops of the peers' UDP sockets (/proc/net/udp
+// and udp6, last column) by local port: mDNS (5353), the peer's port, or
+// the others (a dial's own socket).
+func udpDropsByPort(ps []*peer) map[string]int {
+	out := map[string]int{}
+	for _, p := range ps {
+		for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+			data, err := exec.Command("ip", "netns", "exec", p.host.NS, "cat", file).Output()
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(data), "\n")[1:] {
+				f := strings.Fields(line)
+				if len(f) < 13 {
+					continue
+				}
+				_, portHex, _ := strings.Cut(f[1], ":")
+				port, _ := strconv.ParseInt(portHex, 16, 32)
+				drops, _ := strconv.Atoi(f[len(f)-1])
+				key := "other"
+				switch port {
+				case 5353:
+					key = "mdns"
+				case port:
+					key = "peer"
+				}
+				out[key] += drops
+			}
+		}
+	}
+	return out
 }
