@@ -1,9 +1,8 @@
-//go:build !linux
+//go:build !linux && !darwin && !windows
 
 package app
 
 import "context"
 
-// portalPick: elsewhere than on Linux, Fyne's dialog is used for now
-// (the Windows and macOS pickers are not wired yet).
+// portalPick: on the BSDs, Fyne's dialog is used.
 func portalPick(context.Context, pickRequest) ([]string, error) { return nil, errNoPortal }
