@@ -120,18 +120,22 @@ type alpnSniffer struct {
 	net.Conn
 	client bool
 
+	answered     chan struct{} // closed at the first datagram read
+	answeredOnce sync.Once
+
 	mu      sync.Mutex
 	stopped bool
 	offered []string // the protocols in the peer's hello
 }
 
 func newALPNSniffer(c net.Conn, client bool) *alpnSniffer {
-	return &alpnSniffer{Conn: c, client: client}
+	return &alpnSniffer{Conn: c, client: client, answered: make(chan struct{})}
 }
 
 func (s *alpnSniffer) Read(p []byte) (int, error) {
 	n, err := s.Conn.Read(p)
 	if err == nil {
+		s.answeredOnce.Do(func() { close(s.answered) })
 		s.mu.Lock()
 		if !s.stopped {
 			s.inspect(p[:n])

@@ -38,8 +38,11 @@ type Config struct {
 	// hold their buffers for the full idle timeout (docs/security.md, H3).
 	Stranger            func(peerID string) bool
 	StrangerIdleTimeout time.Duration
-	// HandshakeTimeout bounds a DTLS+SCTP handshake (default 5 s).
+	// HandshakeTimeout bounds a DTLS+SCTP handshake (default 5 s);
+	// FirstAnswer bounds the wait for the first datagram from the address
+	// dialed (default 2 s).
 	HandshakeTimeout time.Duration
+	FirstAnswer      time.Duration
 	// MaxHandshakes caps handshakes in progress from addresses that
 	// answered the DTLS cookie, so peers that never finish theirs cannot
 	// starve others (default 32); MaxHandshakesPerAddr caps those of one
@@ -89,6 +92,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.FirstAnswer == 0 {
+		c.FirstAnswer = 2 * time.Second
 	}
 	if c.MaxHandshakes == 0 {
 		c.MaxHandshakes = 32
@@ -326,7 +332,7 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 		dconn.Close()
 		return
 	}
-	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), c.Conn)
+	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), c.Conn, e.cfg.OnPing)
 	if err != nil {
 		e.cfg.Logger.Info("incoming session failed", "addr", c.RemoteAddr().String(), "err", err)
 		return
@@ -384,9 +390,6 @@ func (e *Endpoint) adopt(sess *Session) {
 	e.mu.Unlock()
 	if sess.bulk != nil {
 		sess.bulk.SetLogger(e.cfg.Logger.With("peer", sess.peer.ID))
-		if onPing := e.cfg.OnPing; onPing != nil {
-			sess.bulk.SetOnPing(func() { onPing(sess.peer) })
-		}
 	}
 	if old != nil && old != sess {
 		// Both sides dialled at once, or the peer restarted. Keep the new one
@@ -587,15 +590,32 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	var verdict error
 	var trust identity.TrustState
 	sniff := newALPNSniffer(dc, true)
+	// An address where nothing answers is given up after FirstAnswer, not
+	// HandshakeTimeout: the handshake's full time is for peers that are
+	// there but slow (many starting at once), and a made-up mDNS record
+	// must not draw more hellos at its victim (docs/security.md, M5).
+	hctx, cancelSilent := context.WithCancelCause(hctx)
+	silent := time.AfterFunc(e.cfg.FirstAnswer, func() {
+		select {
+		case <-sniff.answered:
+		default:
+			cancelSilent(fmt.Errorf("%w: no answer in %v", context.DeadlineExceeded, e.cfg.FirstAnswer))
+		}
+	})
+	defer silent.Stop()
+	defer cancelSilent(nil)
 	dconn, err := dtls.ClientWithContext(hctx, sniff, e.dtlsConfig(hctx, id, &verdict, &trust))
 	if err != nil {
 		dc.Close()
 		if verdict != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, verdict)
 		}
+		if cause := context.Cause(hctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = fmt.Errorf("handshake: %w", cause) // silent, or out of time
+		}
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	sess, err := newSession(hctx, dconn, true, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn)
+	sess, err := newSession(hctx, dconn, true, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn, e.cfg.OnPing)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

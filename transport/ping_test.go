@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -83,4 +84,40 @@ func TestPing(t *testing.T) {
 	if err := client.Ping(ctx, plainID); !errors.Is(err, ErrNoPing) {
 		t.Fatalf("ping without the bulk channel: %v, want ErrNoPing", err)
 	}
+}
+
+// An address where nothing answers is given up after FirstAnswer even
+// when the caller allows the whole handshake time: a made-up mDNS record
+// draws a bounded number of hellos at its victim.
+func TestDialGivesUpOnSilence(t *testing.T) {
+	var n atomic.Int32
+	client, _ := pingEndpoint(t, nil, &n)
+	client.cfg.FirstAnswer = 300 * time.Millisecond
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var hellos atomic.Int32
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := silent.ReadFrom(buf); err != nil {
+				return
+			}
+			hellos.Add(1)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = client.Session(ctx, uuid.NewString(), []string{silent.LocalAddr().String()})
+	took := time.Since(start)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("dial to a silent address: %v, want a deadline error", err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("gave up after %v, want about FirstAnswer (300 ms)", took)
+	}
+	t.Logf("silent address given up after %v, %d hellos sent: %v", took.Round(time.Millisecond), hellos.Load(), err)
 }

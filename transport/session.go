@@ -121,7 +121,9 @@ func quietLoggerFactory() logging.LoggerFactory {
 // newSession sets up SCTP over an established DTLS conn. alpn is the
 // application protocol the handshake negotiated ("" for none); under is
 // the datagram conn below DTLS (the bulk sender batches its writes).
-func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identity.TrustState, data DataPlane, alpn string, under net.Conn) (*Session, error) {
+// onPing (may be nil) hears of the peer's pings from the first datagram
+// on.
+func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identity.TrustState, data DataPlane, alpn string, under net.Conn, onPing func(PeerInfo)) (*Session, error) {
 	state := dconn.ConnectionState()
 	if len(state.PeerCertificates) == 0 {
 		return nil, fmt.Errorf("%w: no peer certificate", identity.ErrBadCertificate)
@@ -156,6 +158,10 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identi
 		keys, err := bulk.NewKeys(state, client)
 		if ok && err == nil {
 			s.bulk = bulk.NewMux(dc, keys, datagramLimit(addr), s.closed)
+			if onPing != nil {
+				peer := s.peer
+				s.bulk.SetOnPing(func() { onPing(peer) })
+			}
 			dc.SetDivert(s.bulk.Divert, s.bulk.FlushAcks)
 		}
 	}

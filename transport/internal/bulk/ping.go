@@ -92,10 +92,12 @@ func (m *Mux) handlePing(rec []byte) {
 	}
 	m.pings.mu.Unlock()
 	if rec[0] == recBulkPing {
-		_ = m.write(binary.BigEndian.AppendUint64(append(newMessage(pingSize), recBulkPong), token))
+		// Heard before answered: once the pinger has its pong, this side
+		// knows it was pinged.
 		if onPing != nil {
 			onPing()
 		}
+		_ = m.write(binary.BigEndian.AppendUint64(append(newMessage(pingSize), recBulkPong), token))
 	}
 }
 
