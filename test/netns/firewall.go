@@ -91,3 +91,37 @@ func (b *Bed) BlockNewUDP(t testing.TB, i int, port int) {
 		t.Fatalf("netns: firewall on %s: %v", h.Name, err)
 	}
 }
+
+// nftIsolateClients is what a Wi-Fi access point with client isolation
+// does, on the bed's switch: frames from one port to another pass only
+// when they are multicast or broadcast (the group bit of the destination
+// MAC), so mDNS and ARP requests reach everyone and nothing sent to one
+// host does (ARP replies included).
+const nftIsolateClients = `
+table bridge pdt_isolate {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop
+	}
+}
+`
+
+// IsolateClients turns client isolation on for the whole bed (nftables
+// on the switch); IsolateClients(false) turns it off again.
+func (b *Bed) IsolateClients(t testing.TB, on bool) {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		skipOrFatal(t, "IsolateClients needs nft (scripts/deps.sh installs it): %v", err)
+	}
+	if !on {
+		if _, err := run(nil, "ip", "netns", "exec", b.Switch, "nft", "delete", "table", "bridge", "pdt_isolate"); err != nil {
+			t.Fatalf("netns: client isolation off: %v", err)
+		}
+		return
+	}
+	if _, err := run([]byte(nftIsolateClients), "ip", "netns", "exec", b.Switch, "nft", "-f", "-"); err != nil {
+		t.Fatalf("netns: client isolation on: %v", err)
+	}
+	// Neighbour entries learned before would let unicast frames go out
+	// with a known MAC; they are dropped at the switch all the same.
+}

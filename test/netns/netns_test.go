@@ -372,3 +372,23 @@ func TestDeadOwner(t *testing.T) {
 		}
 	}
 }
+
+// Client isolation on the switch: multicast still reaches every host,
+// unicast reaches none, until it is turned off.
+func TestIsolateClients(t *testing.T) {
+	b := New(t, 2)
+	if !reachable(t, b, 0, 1, b.Host(1).IP) {
+		t.Fatal("h0 cannot reach h1 before isolation")
+	}
+	b.IsolateClients(t, true)
+	if ok, diag := received(t, b, 0, 1, mdnsV4, 3*time.Second); !ok {
+		t.Errorf("multicast blocked by client isolation: %s", diag)
+	}
+	if reachable(t, b, 0, 1, b.Host(1).IP) || reachable(t, b, 1, 0, b.Host(0).IP) {
+		t.Error("unicast passes client isolation")
+	}
+	b.IsolateClients(t, false)
+	if !reachable(t, b, 0, 1, b.Host(1).IP) {
+		t.Error("unicast still blocked after isolation is off")
+	}
+}
