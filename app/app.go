@@ -82,7 +82,7 @@ func Run(n *node.Node, opts Options) error {
 	svc.logins.loggedOut = n.LogOut
 	peers := newPeersModel()
 	win := newMainWindow(a, self, peers, svc, bridge.publish)
-	bridge.attach(win.showTab, win.pickPeer)
+	bridge.attach(win.showArgs, win.pickPeer, win.state)
 	t := installTray(a, peers, trayActions{open: win.show, quickShare: win.chooseFilesFor, sharing: core, quit: a.Quit})
 	if t != nil {
 		win.win.SetCloseIntercept(win.hide)

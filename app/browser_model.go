@@ -75,6 +75,9 @@ type browserModel struct {
 	// pendingOpen is a locked share the person opened: after logging in,
 	// the share list comes back and it opens if the login may.
 	pendingOpen string
+	// wantShare and wantDir are where gui.show asked to go: opened (or
+	// asked a login for) once the share list is in.
+	wantShare, wantDir string
 	// logins are the session's logins, shared with the other screens.
 	logins *logins
 	gen    int
@@ -225,6 +228,21 @@ func (m *browserModel) Load() {
 			}
 			m.sortRows()
 			m.changed()
+			if want := m.wantShare; want != "" && rp.Share == "" {
+				m.wantShare = ""
+				for _, r := range m.Rows {
+					if r.Name == want && r.Share {
+						m.Open(r)
+						if m.Share == want && m.wantDir != "" {
+							m.Dir = m.wantDir
+							m.Load()
+						}
+						break
+					}
+				}
+				m.wantDir = ""
+				return
+			}
 			if open := m.pendingOpen; open != "" && rp.Share == "" {
 				m.pendingOpen = ""
 				if r := m.rights[open]; r != "" && r != access.RightNone {

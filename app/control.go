@@ -34,6 +34,9 @@ const (
 // its tab's name ("Files", "Transfers"...).
 type ShowArgs struct {
 	Tab string `json:"tab,omitempty"`
+	// Path opens the Files screen at "PC:SHARE/DIR" (PC a name or an id;
+	// SHARE and DIR may be left out).
+	Path string `json:"path,omitempty"`
 }
 
 // SendArgs is the argument of OpSend: absolute paths of files and folders.
@@ -55,6 +58,11 @@ func (c Client) Show(ctx context.Context, tab string) error {
 		args = ShowArgs{Tab: tab}
 	}
 	return control.Call(ctx, c.Home, OpShow, args, nil)
+}
+
+// Open brings the window up on the Files screen at path, "PC:SHARE/DIR".
+func (c Client) Open(ctx context.Context, path string) error {
+	return control.Call(ctx, c.Home, OpShow, ShowArgs{Path: path}, nil)
 }
 
 // State is what the window shows.
@@ -95,6 +103,11 @@ type WindowState struct {
 	// PID is the app's process id (tests stop an instance they started
 	// through a hand-off).
 	PID int `json:"pid"`
+	// Files is the Files screen (nil until it is built), Dialog the login
+	// dialog while it is open, Width the window's width.
+	Files  *FilesState  `json:"files,omitempty"`
+	Dialog *DialogState `json:"dialog,omitempty"`
+	Width  float32      `json:"width"`
 }
 
 type phase int
@@ -112,7 +125,10 @@ type controlBridge struct {
 	mu    sync.Mutex
 	phase phase
 	state WindowState
-	show  func(tab string) // UI goroutine only
+	show  func(ShowArgs) // UI goroutine only
+	// fresh reads the window's state now (UI goroutine only): what is
+	// typed into a dialog is published by no event.
+	fresh func() WindowState
 	// pick raises the peer picker for files (UI goroutine only); files
 	// handed over while the app starts wait in pending.
 	pick    func(files []string)
@@ -121,9 +137,9 @@ type controlBridge struct {
 
 // attach gives the bridge the window's show and pick (before the app runs;
 // control ops may already be arriving).
-func (b *controlBridge) attach(show func(tab string), pick func([]string)) {
+func (b *controlBridge) attach(show func(ShowArgs), pick func([]string), fresh func() WindowState) {
 	b.mu.Lock()
-	b.show, b.pick = show, pick
+	b.show, b.pick, b.fresh = show, pick, fresh
 	b.mu.Unlock()
 }
 
@@ -166,7 +182,7 @@ func (b *controlBridge) serveShow(_ context.Context, _ string, args json.RawMess
 		return nil, ErrNotShowing
 	}
 	show := b.show
-	fyne.Do(func() { show(a.Tab) })
+	fyne.Do(func() { show(a) })
 	return nil, nil
 }
 
@@ -196,9 +212,14 @@ func (b *controlBridge) serveSend(_ context.Context, _ string, args json.RawMess
 
 func (b *controlBridge) serveState(context.Context, string, json.RawMessage) (any, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.phase != running {
+	st, fresh, ph := b.state, b.fresh, b.phase
+	b.mu.Unlock()
+	if ph != running {
 		return nil, ErrNotShowing
 	}
-	return b.state, nil
+	if fresh != nil {
+		// Not under b.mu: the UI goroutine publishes through it.
+		fyne.DoAndWait(func() { st = fresh() })
+	}
+	return st, nil
 }

@@ -126,6 +126,18 @@ func askLogin(win fyne.Window, svc services, peer, peerName string, refused erro
 	}, win)
 	bindFormKeys(d, user, pw, sharePW)
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
+	if svc.dialogs != nil {
+		open := &loginDialog{title: "Log in to " + peerName, user: user, pw: pw, sharePW: sharePW}
+		if refused != nil {
+			open.why = humanError(refused)
+		}
+		svc.dialogs.login = open
+		d.SetOnClosed(func() {
+			if svc.dialogs.login == open {
+				svc.dialogs.login = nil
+			}
+		})
+	}
 	d.Show()
 	focus := user
 	if refused != nil || cur.User != "" {

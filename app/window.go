@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -41,6 +42,8 @@ type services struct {
 	network networkChecker
 	// logPath is the log file (Settings › Open log; "": no button).
 	logPath string
+	// dialogs are the dialogs open now that WindowState reports.
+	dialogs *openDialogs
 	// picker asks the desktop's file chooser (default portalPick).
 	picker func(context.Context, pickRequest) ([]string, error)
 	// onUI runs a function on the UI goroutine (fyne.Do); bg starts one
@@ -52,6 +55,9 @@ type services struct {
 func (s *services) defaults() {
 	if s.logins == nil {
 		s.logins = newLogins(s.creds)
+	}
+	if s.dialogs == nil {
+		s.dialogs = &openDialogs{}
 	}
 	if s.onUI == nil {
 		s.onUI = fyne.Do
@@ -280,7 +286,28 @@ func (w *mainWindow) state() WindowState {
 		s.Picker = true
 		s.PickerFiles = append([]string(nil), w.picker.files...)
 	}
+	if w.browser != nil {
+		s.Files = w.browser.state()
+	}
+	if d := w.svc.dialogs.login; d != nil {
+		s.Dialog = d.state(w.win.Canvas().Focused())
+	}
+	s.Width = w.win.Canvas().Size().Width
 	return s
+}
+
+// showArgs brings the window up as gui.show asks: on a screen, or on the
+// Files screen at PC:SHARE/DIR.
+func (w *mainWindow) showArgs(a ShowArgs) {
+	if a.Path != "" && w.browser != nil {
+		pc, rest, _ := strings.Cut(a.Path, ":")
+		share, dir, _ := strings.Cut(rest, "/")
+		w.selectTab(tabFiles)
+		w.browser.openPath(pc, share, dir)
+		w.show()
+		return
+	}
+	w.showTab(a.Tab)
 }
 
 func (w *mainWindow) publish() {

@@ -27,7 +27,7 @@ func TestMainWindow(t *testing.T) {
 		t.Errorf("title %q, want %q", got, want)
 	}
 	w.show()
-	if want := (WindowState{Title: "Peerdesk — front-desk", Peers: 0, Visible: true, Tab: tabPeers, PID: os.Getpid()}); !reflect.DeepEqual(last, want) {
+	if want := (WindowState{Title: "Peerdesk — front-desk", Peers: 0, Visible: true, Tab: tabPeers, PID: os.Getpid(), Width: last.Width}); last.Width < 800 || !reflect.DeepEqual(last, want) {
 		t.Errorf("after show: state %+v, want %+v", last, want)
 	}
 	peers.apply(discovery.Event{Kind: discovery.EventUp, Peer: peer("a", "alpha", true, "new", fpA)})
@@ -51,7 +51,7 @@ func TestControlBridge(t *testing.T) {
 	test.NewTempApp(t)
 	shown := 0
 	var tabs []string
-	b := &controlBridge{show: func(tab string) { shown++; tabs = append(tabs, tab) }}
+	b := &controlBridge{show: func(a ShowArgs) { shown++; tabs = append(tabs, a.Tab) }}
 	ctx := context.Background()
 
 	// Starting: the window is about to show; there is no state yet.

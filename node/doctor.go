@@ -52,6 +52,8 @@ type DoctorPeer struct {
 	// ReachesUs: it could open a new handshake to this peer's port (nil:
 	// it could not be asked).
 	ReachesUs *bool `json:"reaches_us,omitempty"`
+	// ReachesUsError is why it could not, as it said.
+	ReachesUsError string `json:"reaches_us_error,omitempty"`
 	// ClockSkewMillis is its clock minus ours (nil: unknown).
 	ClockSkewMillis *int64 `json:"clock_skew_ms,omitempty"`
 	Error           string `json:"error,omitempty"`
@@ -201,6 +203,7 @@ func (n *Node) checkPeer(ctx context.Context, p discovery.Peer) DoctorPeer {
 	var ans peerReachAnswer
 	if _, err := n.endpoint.Call(actx, p.ID, p.Addresses, opPeerReach, nil, &ans); err == nil {
 		d.ReachesUs = &ans.OK
+		d.ReachesUsError = ans.Error
 	}
 	return d
 }

@@ -35,6 +35,7 @@ func TestDoctor(t *testing.T) {
 	a.start()
 	b.start()
 	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(a, b) })
+	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(b, a) })
 	// The daemon keeps its log in the home too, private (R2 7/7, 8).
 	if st, err := os.Stat(filepath.Join(a.host.Home, "peerdesk.log")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("log file: %v %v, want peerdesk.log with mode 0600", st, err)

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+)
+
+// What the Files screen and the login dialog show, for WindowState: tests
+// under Xvfb (and scripts) drive the real window with the keyboard and
+// mouse and read here what it did, instead of reading pixels.
+
+// FilesState is the Files screen.
+type FilesState struct {
+	Peer string `json:"peer,omitempty"` // the PC's name
+	// Path is the breadcrumbs after the PC: share, folder, folder.
+	Path   []string `json:"path,omitempty"`
+	Status string   `json:"status"`
+	// Login is the login button's text ("Log in…", "Logged in as bob ▾").
+	Login string `json:"login"`
+	// Rows are the names listed (the first maxStateRows), Selected the
+	// selected one's.
+	Rows     []string `json:"rows"`
+	Selected string   `json:"selected,omitempty"`
+	// TableFocused: the list has the keyboard.
+	TableFocused bool `json:"table_focused"`
+	// Download, Upload and NewFolder tell which buttons are enabled.
+	Download  bool `json:"download"`
+	Upload    bool `json:"upload"`
+	NewFolder bool `json:"new_folder"`
+}
+
+// DialogState is the login dialog while it is open. Passwords are never
+// in it: only how many characters were typed.
+type DialogState struct {
+	Title string `json:"title"`
+	// Message is why the last try was refused ("" on a first ask).
+	Message     string `json:"message,omitempty"`
+	Account     string `json:"account"`
+	PasswordLen int    `json:"password_len"`
+	// Focus is the label of the field with the cursor ("" for none).
+	Focus string `json:"focus,omitempty"`
+}
+
+const maxStateRows = 100
+
+// openDialogs are the dialogs WindowState reports while they are open.
+type openDialogs struct {
+	login *loginDialog
+}
+
+// loginDialog is an open login dialog's parts.
+type loginDialog struct {
+	title, why        string
+	user, pw, sharePW *formEntry
+}
+
+func (d *loginDialog) state(focused fyne.Focusable) *DialogState {
+	s := &DialogState{Title: d.title, Message: d.why, Account: d.user.Text, PasswordLen: len([]rune(d.pw.Text))}
+	switch focused {
+	case d.user:
+		s.Focus = "Account"
+	case d.pw:
+		s.Focus = "Password"
+	case d.sharePW:
+		s.Focus = "Share password"
+	}
+	return s
+}
+
+// state is what the Files screen shows now.
+func (s *browserScreen) state() *FilesState {
+	if s.table == nil {
+		return nil
+	}
+	f := &FilesState{Peer: s.m.PeerName, Status: s.status.Text, Login: s.login.Text,
+		Download: !s.download.Disabled(), Upload: !s.uploadF.Disabled(), NewFolder: !s.mkdir.Disabled()}
+	for i, c := range s.m.Crumbs() {
+		if i > 0 {
+			f.Path = append(f.Path, c.Label)
+		}
+	}
+	for i, r := range s.m.Rows {
+		if i == maxStateRows {
+			break
+		}
+		f.Rows = append(f.Rows, r.Name)
+	}
+	if s.selected >= 0 && s.selected < len(s.m.Rows) {
+		f.Selected = s.m.Rows[s.selected].Name
+	}
+	if s.win != nil {
+		if focused, ok := s.win.Canvas().Focused().(*keyTable); ok && focused == s.table {
+			f.TableFocused = true
+		}
+	}
+	return f
+}
+
+// openPath shows PC:SHARE/DIR on the Files screen; pc is a name or an id.
+// A share the login may not open asks for a login first.
+func (s *browserScreen) openPath(pc, share, dir string) bool {
+	id := ""
+	for pid, p := range s.peers.peers {
+		if pid == pc || strings.EqualFold(p.Name, pc) {
+			id = pid
+			break
+		}
+	}
+	if id == "" {
+		return false
+	}
+	s.m.wantShare, s.m.wantDir = share, dir
+	if s.m.Peer == id {
+		// Already on show: the chooser would not call back.
+		s.m.OpenPeer(id, s.m.PeerName)
+	} else {
+		s.openPeer(id)
+	}
+	return true
+}

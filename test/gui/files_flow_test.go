@@ -1,0 +1,203 @@
+//go:build !nogui
+
+package gui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerdesk/peerdesk/app"
+	"github.com/peerdesk/peerdesk/test/netns"
+)
+
+// xdo runs xdotool on display: the keyboard and mouse of a person.
+func xdo(t *testing.T, display string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("xdotool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// waitState waits until the app's window state satisfies ok.
+func waitState(t *testing.T, home, what string, ok func(app.WindowState) bool) app.WindowState {
+	t.Helper()
+	var st app.WindowState
+	netns.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() (bool, string) {
+		var err error
+		st, err = windowState(home)
+		if err != nil {
+			return false, err.Error()
+		}
+		return ok(st), fmt.Sprintf("%s; window state: files %+v, dialog %+v", what, st.Files, st.Dialog)
+	})
+	return st
+}
+
+// TestFilesFlowsUnderXvfb (R2 7/7): the Files screen as a person uses it,
+// the real app under Xvfb against a real daemon, driven by the keyboard:
+// a refused login is said in the dialog with what was typed kept and the
+// cursor in the password; Enter logs in; the session's login opens the
+// next share without asking; the buttons follow the share's right; a long
+// name leaves the window as wide as it was; Esc closes the dialog.
+func TestFilesFlowsUnderXvfb(t *testing.T) {
+	requireTools(t, "Xvfb", "xdotool")
+	bed := netns.New(t, 2)
+	gui := netns.GUIBinary(t)
+	daemon := netns.PeerdeskBinary(t)
+	display := startXvfb(t)
+	desk, other := bed.Host(0), bed.Host(1)
+
+	const alicePW = "correct horse battery staple"
+	shared := t.TempDir()
+	docs, box, secret := filepath.Join(shared, "docs"), filepath.Join(shared, "box"), filepath.Join(shared, "secret")
+	long := strings.Repeat("Quarterly report of the front desk ", 6) + "final.pdf"
+	for _, d := range []string{docs, box, secret} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range map[string]string{"minutes.txt": "minutes\n", long: "%PDF-1.4\n"} {
+		if err := os.WriteFile(filepath.Join(docs, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := func(env []string, args ...string) {
+		t.Helper()
+		if out, errOut, code := other.RunWith(t, netns.RunOptions{Env: env}, daemon, args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s%s", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+	admin([]string{"PEERDESK_PASSWORD=" + alicePW}, "user", "add", "alice")
+	admin([]string{"PEERDESK_PASSWORD=another long password"}, "user", "add", "bob")
+	admin(nil, "share", "folder", "docs", docs, "--allow", "alice:ro")
+	admin(nil, "share", "folder", "box", box, "--allow", "alice:rw")
+	admin(nil, "share", "folder", "secret", secret, "--allow", "bob:ro")
+	other.Start(t, daemon, "daemon", "--name", "colleague", "--port", strconv.Itoa(port))
+	desk.Env = append(desk.Env, "DISPLAY="+display)
+	desk.Start(t, gui, "--name", "front-desk", "--port", strconv.Itoa(port))
+	st := waitState(t, desk.Home, "the window lists the colleague", func(s app.WindowState) bool { return s.Visible && s.Peers >= 1 })
+	window := xdo(t, display, "search", "--sync", "--name", "Peerdesk — front-desk")
+	if f := strings.Fields(window); len(f) > 0 {
+		window = f[0]
+	}
+	xdo(t, display, "windowfocus", "--sync", window)
+	client := app.Client{Home: desk.Home}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// docs is locked for a guest: opening it asks for a login, the cursor
+	// in the account field.
+	if err := client.Open(ctx, "colleague:docs"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, desk.Home, "the login dialog, cursor in Account", func(s app.WindowState) bool {
+		return s.Dialog != nil && s.Dialog.Title == "Log in to colleague" && s.Dialog.Focus == "Account"
+	})
+	widthBefore := st.Width
+
+	// A wrong password, typed and sent with Enter: the dialog says why,
+	// keeps the account and what was typed, and puts the cursor in the
+	// password.
+	xdo(t, display, "type", "--delay", "20", "alice")
+	xdo(t, display, "key", "Tab")
+	xdo(t, display, "type", "--delay", "20", "not the password")
+	xdo(t, display, "key", "Return")
+	st = waitState(t, desk.Home, "the refusal said in the dialog", func(s app.WindowState) bool {
+		return s.Dialog != nil && s.Dialog.Message != ""
+	})
+	if d := st.Dialog; d.Account != "alice" || d.PasswordLen != len("not the password") || d.Focus != "Password" {
+		t.Errorf("after a wrong password: dialog %+v; want account alice and the %d characters typed kept, cursor in Password", d, len("not the password"))
+	}
+	t.Logf("refusal in the dialog: %q", st.Dialog.Message)
+
+	// The right password (Ctrl+A replaces what was typed) and Enter.
+	xdo(t, display, "key", "ctrl+a")
+	xdo(t, display, "type", "--delay", "10", alicePW)
+	xdo(t, display, "key", "Return")
+	st = waitState(t, desk.Home, "docs open, logged in as alice", func(s app.WindowState) bool {
+		return s.Dialog == nil && s.Files != nil && slices.Equal(s.Files.Path, []string{"docs"}) && len(s.Files.Rows) == 2
+	})
+	if f := st.Files; f.Login != "Logged in as alice ▾" || !f.Download || f.Upload || f.NewFolder {
+		t.Errorf("docs (read only for alice): %+v; want logged in as alice, Download on, Upload and New folder off", f)
+	}
+	if !slices.Contains(st.Files.Rows, long) {
+		t.Errorf("rows %q lack the long name", st.Files.Rows)
+	}
+	if st.Width > widthBefore+1 {
+		t.Errorf("the window grew from %v to %v px with a long name listed", widthBefore, st.Width)
+	}
+
+	// The session's login opens the next share without asking, and its
+	// right turns uploading on.
+	if err := client.Open(ctx, "colleague:box"); err != nil {
+		t.Fatal(err)
+	}
+	st = waitState(t, desk.Home, "box open without a dialog", func(s app.WindowState) bool {
+		return s.Files != nil && slices.Equal(s.Files.Path, []string{"box"}) && !strings.Contains(s.Files.Status, "Loading")
+	})
+	if f := st.Files; st.Dialog != nil || !f.Upload || !f.NewFolder || f.Login != "Logged in as alice ▾" {
+		t.Errorf("box (read & write for alice): files %+v, dialog %+v; want no dialog, Upload and New folder on", f, st.Dialog)
+	}
+
+	// A share alice may not open asks again; Esc closes the dialog and
+	// nothing changes.
+	if err := client.Open(ctx, "colleague:secret"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, desk.Home, "the login dialog for secret", func(s app.WindowState) bool { return s.Dialog != nil })
+	xdo(t, display, "key", "Escape")
+	st = waitState(t, desk.Home, "the dialog closed by Esc", func(s app.WindowState) bool { return s.Dialog == nil })
+	if st.Files.Login != "Logged in as alice ▾" {
+		t.Errorf("after Esc: %+v; want still logged in as alice", st.Files)
+	}
+
+	// The keyboard drives the list: Tab reaches it (on the first row,
+	// box), Down moves to docs, Enter opens it, Down and Enter pick a
+	// file (Download names it), Backspace goes back up.
+	if err := client.Open(ctx, "colleague:"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, desk.Home, "the share list", func(s app.WindowState) bool {
+		return s.Files != nil && len(s.Files.Path) == 0 && slices.Equal(s.Files.Rows, []string{"box", "docs", "secret"})
+	})
+	tabToTable(t, display, desk.Home)
+	xdo(t, display, "key", "Down", "Return")
+	waitState(t, desk.Home, "docs opened with Down, Enter", func(s app.WindowState) bool {
+		return slices.Equal(s.Files.Path, []string{"docs"}) && len(s.Files.Rows) == 2
+	})
+	xdo(t, display, "key", "Down", "Return")
+	st = waitState(t, desk.Home, "a file picked with Down, Enter", func(s app.WindowState) bool { return s.Files.Selected != "" })
+	// The long name picked (the Download button names it) leaves the
+	// window as wide as it was.
+	if st.Files.Selected == long && st.Width > widthBefore+1 {
+		t.Errorf("the window grew from %v to %v px with the long name picked", widthBefore, st.Width)
+	}
+	xdo(t, display, "key", "BackSpace")
+	waitState(t, desk.Home, "back to the share list with Backspace", func(s app.WindowState) bool { return len(s.Files.Path) == 0 })
+	t.Logf("keyboard: Tab reached the list; Down, Enter opened docs; Down, Enter picked %q; Backspace went back up", st.Files.Selected)
+}
+
+// tabToTable presses Tab until the Files list has the keyboard.
+func tabToTable(t *testing.T, display, home string) {
+	t.Helper()
+	for range 20 {
+		if st, err := windowState(home); err == nil && st.Files != nil && st.Files.TableFocused {
+			return
+		}
+		xdo(t, display, "key", "Tab")
+	}
+	st, _ := windowState(home)
+	t.Fatalf("20 Tabs did not reach the Files list: %+v", st.Files)
+}
