@@ -109,13 +109,17 @@ type caseResult struct {
 	OursCPU    float64      `json:"ours_cpu_s_per_gib"`
 	TLSCPU     float64      `json:"tls_cpu_s_per_gib"`
 	Throughput float64      `json:"ratio_throughput"`
-	CPU        float64      `json:"ratio_cpu"`
-	PingIdleP  [2]float64   `json:"ping_idle_ms_p50_p99"`
-	PingBusyP  [2]float64   `json:"ping_busy_ms_p50_p99"`
-	ListIdleP  [2]float64   `json:"list_idle_ms_p50_max"`
-	ListBusyP  [2]float64   `json:"list_busy_ms_p50_max"`
-	Target     string       `json:"target"`
-	Met        bool         `json:"met"`
+	// BareMBps is a bare TLS stream to memory (get cases), VsBare ours
+	// against it: what users compare with.
+	BareMBps  float64    `json:"bare_tls_mb_per_s,omitempty"`
+	VsBare    float64    `json:"ratio_vs_bare_tls,omitempty"`
+	CPU       float64    `json:"ratio_cpu"`
+	PingIdleP [2]float64 `json:"ping_idle_ms_p50_p99"`
+	PingBusyP [2]float64 `json:"ping_busy_ms_p50_p99"`
+	ListIdleP [2]float64 `json:"list_idle_ms_p50_max"`
+	ListBusyP [2]float64 `json:"list_busy_ms_p50_max"`
+	Target    string     `json:"target"`
+	Met       bool       `json:"met"`
 }
 
 func orchestrate(o options) error {
@@ -222,6 +226,10 @@ func runCase(o options, name, serverNS, serverAddr, clientNS, clientAddr string,
 	r.TLSCPU = median(res.TLS, func(s sample) float64 { return s.CPUPerGiB })
 	r.Throughput = r.OursMBps / r.TLSMBps
 	r.CPU = r.OursCPU / r.TLSCPU
+	if len(res.Bare) > 0 {
+		r.BareMBps = median(res.Bare, func(s sample) float64 { return s.MBps })
+		r.VsBare = r.OursMBps / r.BareMBps
+	}
 	r.PingIdleP = [2]float64{percentile(res.PingIdle, 0.5), percentile(res.PingIdle, 0.99)}
 	r.PingBusyP = [2]float64{percentile(res.PingBusy, 0.5), percentile(res.PingBusy, 0.99)}
 	r.ListIdleP = [2]float64{percentile(res.ListIdle, 0.5), percentile(res.ListIdle, 1)}
@@ -266,6 +274,9 @@ func printTable(w io.Writer, o options, rs []caseResult) {
 			tls = append(tls, fmt.Sprintf("%.1f", r.Result.TLS[i].MBps))
 		}
 		fmt.Fprintf(w, "%s: runs ours %s MB/s, TLS %s MB/s (%s)\n", r.Name, strings.Join(ours, " "), strings.Join(tls, " "), r.Result.Suite)
+		if r.BareMBps > 0 {
+			fmt.Fprintf(w, "%s: against a bare TLS stream to memory (%.1f MB/s): %.3f\n", r.Name, r.BareMBps, r.VsBare)
+		}
 	}
 }
 

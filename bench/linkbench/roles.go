@@ -287,6 +287,7 @@ type sample struct {
 type clientResult struct {
 	Ours     []sample  `json:"ours"`
 	TLS      []sample  `json:"tls"`
+	Bare     []sample  `json:"bare_tls,omitempty"` // get cases: TLS to memory, no file, no hash
 	PingIdle []float64 `json:"ping_idle_ms,omitempty"`
 	PingBusy []float64 `json:"ping_busy_ms,omitempty"`
 	ListIdle []float64 `json:"list_idle_ms,omitempty"`
@@ -379,7 +380,12 @@ func clientRole(o options) error {
 		},
 	}}
 	var suite uint16
-	viaTLS := func(n int64) error {
+	var tlsDownload func(n int64, get bool) error
+	viaTLS := func(n int64) error { return tlsDownload(n, o.get) }
+	// bareTLS is what the wire allows: the same bytes over TLS 1.3/TCP to
+	// memory, no file, no hash (R2 6/7 measures get against it).
+	bareTLS := func(n int64) error { return tlsDownload(n, false) }
+	tlsDownload = func(n int64, get bool) error {
 		c, err := dialer.DialContext(ctx, "tcp", srv.TCP)
 		if err != nil {
 			return err
@@ -389,7 +395,7 @@ func clientRole(o options) error {
 		if dl, ok := ctx.Deadline(); ok {
 			_ = c.SetDeadline(dl)
 		}
-		if o.get {
+		if get {
 			if _, err := c.Write(binary.BigEndian.AppendUint64([]byte{tlsFile}, uint64(fileSize))); err != nil {
 				return err
 			}
@@ -460,6 +466,12 @@ func clientRole(o options) error {
 			return fmt.Errorf("tls: %w", err)
 		}
 		res.TLS = append(res.TLS, s)
+		if o.get {
+			if s, err = measure(bareTLS, n); err != nil {
+				return fmt.Errorf("bare tls: %w", err)
+			}
+			res.Bare = append(res.Bare, s)
+		}
 	}
 	if o.cpuProfile != "" {
 		pprof.StopCPUProfile()

@@ -164,24 +164,26 @@ func Download(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 
-	d := &downloader{req: req, f: f, st: st, statePath: statePath, done: res.Resumed, res: &res}
+	// End-to-end check over what is on disk, not what went by: that also
+	// covers the chunks an earlier run wrote. It runs while the chunks
+	// arrive (prefixHasher).
+	hasher := newPrefixHasher(f, req.Remote.Size)
+	defer hasher.halt()
+	d := &downloader{req: req, f: f, st: st, statePath: statePath, done: res.Resumed, res: &res, hasher: hasher}
+	d.mu.Lock()
+	d.advanceLocked()
+	d.mu.Unlock()
 	if err := d.run(ctx, todo); err != nil {
 		return res, fmt.Errorf("download %s: %w", req.Name, err)
 	}
 	if err := f.Sync(); err != nil {
 		return res, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
 	}
-
-	// End-to-end check over what is on disk, not what went by: that also
-	// covers the chunks an earlier run wrote.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return res, err
+	got, err := hasher.sum()
+	if err != nil {
+		return res, fmt.Errorf("download %s: %w", req.Name, err)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return res, fmt.Errorf("download %s: verify: %w", req.Name, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != req.Remote.SHA256 {
+	if got != req.Remote.SHA256 {
 		f.Close()
 		os.Remove(part)
 		os.Remove(statePath)
@@ -237,9 +239,14 @@ type downloader struct {
 	statePath string
 	res       *Result
 
+	// hasher hashes the file from its start as far as the chunks reach.
+	hasher *prefixHasher
+
 	mu   sync.Mutex
 	st   chunkState
 	done int64
+	// prefix is how many chunks from the first are on disk.
+	prefix int
 	// unsaved counts chunks written since the state file was last saved.
 	unsaved int
 }
@@ -348,11 +355,23 @@ func (d *downloader) fetch(ctx context.Context, src Source, i int) error {
 	}
 	d.mu.Lock()
 	d.st.Done[i] = true
+	d.advanceLocked()
 	d.res.Fetched += n
 	d.res.PerSource[src.Name()] += n
 	d.unsaved++
 	d.mu.Unlock()
 	return d.saveState(false)
+}
+
+// advanceLocked tells the hasher how far the file holds its chunks
+// without a gap; d.mu is held.
+func (d *downloader) advanceLocked() {
+	for d.prefix < len(d.st.Done) && d.st.Done[d.prefix] {
+		d.prefix++
+	}
+	if d.hasher != nil {
+		d.hasher.advance(int64(d.prefix) * ChunkSize)
+	}
 }
 
 func (d *downloader) progress(n int64) {
