@@ -67,6 +67,9 @@ type Node struct {
 	control  *control.Server
 	live     *liveness
 	pex      *pex
+	// hellosServed and pingsHeard count the liveness probes of other
+	// peers this one answered, by kind.
+	hellosServed, pingsHeard atomic.Int64
 	ctrlMux  map[string]control.HandlerFunc
 	// reachMu guards reaching: the peers a peer.reach runs for.
 	reachMu  sync.Mutex
@@ -180,6 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		// A ping on a session is the peer there: its own probe of us,
 		// which spares ours (liveness.quietFor).
 		OnPing: func(p transport.PeerInfo) {
+			n.pingsHeard.Add(1)
 			if !n.stopping.Load() {
 				n.Peers.Seen(p.ID, time.Now())
 			}
@@ -365,6 +369,7 @@ func (n *Node) serveHello(ctx context.Context, req transport.Request, s *transpo
 		_ = s.Fail(err)
 		return
 	}
+	n.hellosServed.Add(1)
 	n.observeHello(s.Peer(), h)
 	n.live.helloFrom(s.Peer().ID, h, time.Now())
 	_ = s.Respond(n.hello())

@@ -316,3 +316,32 @@ func TestValidHostname(t *testing.T) {
 		}
 	}
 }
+
+// Once a peer's hello said it answers pings, liveness probes it with
+// pings on the session (one sealed record each way) and a full hello only
+// every helloEvery; the pinged peer counts them as hearing from the
+// prober.
+func TestProbesArePings(t *testing.T) {
+	dir := t.TempDir()
+	pb := freePort(t)
+	a := startNode(t, filepath.Join(dir, "a"), "alice", 0)
+	b := startNode(t, filepath.Join(dir, "b"), "bob", pb)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(pb)); err != nil {
+		t.Fatal(err)
+	}
+	aID := a.Identity.ID.String()
+	waitFor(t, 5*time.Second, "b sees a", func() bool { return peerState(b, aID).Online })
+	time.Sleep(time.Second) // the first hellos both ways
+	hellos, pings := b.hellosServed.Load()+a.hellosServed.Load(), b.pingsHeard.Load()+a.pingsHeard.Load()
+	time.Sleep(2 * time.Second) // ten probe intervals
+	hellos, pings = b.hellosServed.Load()+a.hellosServed.Load()-hellos, b.pingsHeard.Load()+a.pingsHeard.Load()-pings
+	if hellos > 0 || pings < 3 {
+		t.Errorf("in 2 s of 200 ms probe intervals: %d hellos and %d pings, want pings only", hellos, pings)
+	}
+	if !peerState(b, aID).Online || time.Since(peerState(b, aID).LastSeen) > time.Second {
+		t.Errorf("b's view of a: %+v; want online, heard within the last second", peerState(b, aID))
+	}
+	t.Logf("2 s of liveness between two peers: %d hellos, %d pings", hellos, pings)
+}
