@@ -70,7 +70,7 @@ type Node struct {
 	// hellosServed and pingsHeard count the liveness probes of other
 	// peers this one answered, by kind.
 	hellosServed, pingsHeard atomic.Int64
-	ctrlMux  map[string]control.HandlerFunc
+	ctrlMux                  map[string]control.HandlerFunc
 	// reachMu guards reaching: the peers a peer.reach runs for.
 	reachMu  sync.Mutex
 	reaching map[string]bool
