@@ -108,16 +108,24 @@ func TestManualPeerGoodbyeAndReturn(t *testing.T) {
 	waitFor(t, 5*time.Second, "b back on a", func() bool { return peerState(a, bID).Online })
 }
 
-func TestSilentPeerGoesOffline(t *testing.T) {
+// addedPair starts alice and bob on loopback, alice having added bob by
+// address.
+func addedPair(t *testing.T) (a, b *Node) {
+	t.Helper()
 	dir := t.TempDir()
 	pb := freePort(t)
-	a := startNode(t, filepath.Join(dir, "a"), "alice", 0)
-	b := startNode(t, filepath.Join(dir, "b"), "bob", pb)
+	a = startNode(t, filepath.Join(dir, "a"), "alice", 0)
+	b = startNode(t, filepath.Join(dir, "b"), "bob", pb)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(pb)); err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+func TestSilentPeerGoesOffline(t *testing.T) {
+	a, b := addedPair(t)
 	bID := b.Identity.ID.String()
 	// Vanish without a goodbye, as a crash would.
 	b.endpoint.Close()
@@ -322,15 +330,7 @@ func TestValidHostname(t *testing.T) {
 // every helloEvery; the pinged peer counts them as hearing from the
 // prober.
 func TestProbesArePings(t *testing.T) {
-	dir := t.TempDir()
-	pb := freePort(t)
-	a := startNode(t, filepath.Join(dir, "a"), "alice", 0)
-	b := startNode(t, filepath.Join(dir, "b"), "bob", pb)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := a.AddPeer(ctx, "127.0.0.1:"+strconv.Itoa(pb)); err != nil {
-		t.Fatal(err)
-	}
+	a, b := addedPair(t)
 	aID := a.Identity.ID.String()
 	waitFor(t, 5*time.Second, "b sees a", func() bool { return peerState(b, aID).Online })
 	time.Sleep(time.Second) // the first hellos both ways

@@ -380,12 +380,7 @@ func clientRole(o options) error {
 		},
 	}}
 	var suite uint16
-	var tlsDownload func(n int64, get bool) error
-	viaTLS := func(n int64) error { return tlsDownload(n, o.get) }
-	// bareTLS is what the wire allows: the same bytes over TLS 1.3/TCP to
-	// memory, no file, no hash (R2 6/7 measures get against it).
-	bareTLS := func(n int64) error { return tlsDownload(n, false) }
-	tlsDownload = func(n int64, get bool) error {
+	tlsDownload := func(n int64, get bool) error {
 		c, err := dialer.DialContext(ctx, "tcp", srv.TCP)
 		if err != nil {
 			return err
@@ -413,6 +408,10 @@ func clientRole(o options) error {
 		}
 		return err
 	}
+	viaTLS := func(n int64) error { return tlsDownload(n, o.get) }
+	// bareTLS is what the wire allows: the same bytes over TLS 1.3/TCP to
+	// memory, no file, no hash (R2 6/7 measures get against it).
+	bareTLS := func(n int64) error { return tlsDownload(n, false) }
 	measure := func(fn func(int64) error, n int64) (sample, error) {
 		runtime.GC()
 		r0, err := remoteCPU()
