@@ -133,6 +133,29 @@ type controlBridge struct {
 	// handed over while the app starts wait in pending.
 	pick    func(files []string)
 	pending [][]string
+	// gone closes when the phase becomes stopped: work handed to the UI
+	// goroutine may then never run.
+	gone chan struct{}
+	// onUI runs f on the UI goroutine (fyne.Do; tests replace it).
+	onUI func(f func())
+}
+
+func (b *controlBridge) do(f func()) {
+	if b.onUI != nil {
+		b.onUI(f)
+		return
+	}
+	fyne.Do(f)
+}
+
+// goneC is closed once the app has stopped.
+func (b *controlBridge) goneC() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.gone == nil {
+		b.gone = make(chan struct{})
+	}
+	return b.gone
 }
 
 // attach gives the bridge the window's show and pick (before the app runs;
@@ -155,6 +178,12 @@ func (b *controlBridge) publish(s WindowState) {
 func (b *controlBridge) setPhase(p phase) {
 	b.mu.Lock()
 	b.phase = p
+	if p == stopped {
+		if b.gone == nil {
+			b.gone = make(chan struct{})
+		}
+		close(b.gone)
+	}
 	var pending [][]string
 	if p == running {
 		pending, b.pending = b.pending, nil
@@ -162,7 +191,7 @@ func (b *controlBridge) setPhase(p phase) {
 	pick := b.pick
 	b.mu.Unlock()
 	for _, files := range pending {
-		fyne.Do(func() { pick(files) })
+		b.do(func() { pick(files) })
 	}
 }
 
@@ -182,7 +211,7 @@ func (b *controlBridge) serveShow(_ context.Context, _ string, args json.RawMess
 		return nil, ErrNotShowing
 	}
 	show := b.show
-	fyne.Do(func() { show(a) })
+	b.do(func() { show(a) })
 	return nil, nil
 }
 
@@ -206,20 +235,32 @@ func (b *controlBridge) serveSend(_ context.Context, _ string, args json.RawMess
 		return nil, ErrNotShowing
 	}
 	pick := b.pick
-	fyne.Do(func() { pick(files) })
+	b.do(func() { pick(files) })
 	return nil, nil
 }
 
-func (b *controlBridge) serveState(context.Context, string, json.RawMessage) (any, error) {
+func (b *controlBridge) serveState(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+	gone := b.goneC()
 	b.mu.Lock()
 	st, fresh, ph := b.state, b.fresh, b.phase
 	b.mu.Unlock()
 	if ph != running {
 		return nil, ErrNotShowing
 	}
-	if fresh != nil {
-		// Not under b.mu: the UI goroutine publishes through it.
-		fyne.DoAndWait(func() { st = fresh() })
+	if fresh == nil {
+		return st, nil
 	}
-	return st, nil
+	// Not under b.mu: the UI goroutine publishes through it. Not
+	// fyne.DoAndWait: if the app quits meanwhile the UI goroutine may never
+	// run it, and this op would hold the node's Close forever.
+	got := make(chan WindowState, 1)
+	b.do(func() { got <- fresh() })
+	select {
+	case st = <-got:
+		return st, nil
+	case <-gone:
+		return nil, ErrNotShowing
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -134,3 +135,43 @@ type fakeSharing struct{ paused bool }
 
 func (f *fakeSharing) SetSharingPaused(p bool) { f.paused = p }
 func (f *fakeSharing) SharingPaused() bool     { return f.paused }
+
+// A state request the UI goroutine never gets to (the app quit meanwhile)
+// ends when the app stops, instead of holding the node's Close forever.
+func TestStateRequestDuringQuit(t *testing.T) {
+	dropped := make(chan struct{}, 1)
+	b := &controlBridge{
+		fresh: func() WindowState { return WindowState{Title: "never"} },
+		onUI:  func(func()) { dropped <- struct{}{} }, // a UI loop that has ended
+	}
+	b.setPhase(running)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.serveState(context.Background(), OpState, nil)
+		errc <- err
+	}()
+	<-dropped
+	select {
+	case err := <-errc:
+		t.Fatalf("state returned before the app stopped: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.setPhase(stopped)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrNotShowing) {
+			t.Errorf("state during quit: %v, want ErrNotShowing", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("state request still waiting 5 s after the app stopped")
+	}
+
+	// The caller giving up ends it too.
+	b = &controlBridge{fresh: b.fresh, onUI: func(func()) {}}
+	b.setPhase(running)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := b.serveState(ctx, OpState, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("state with a caller that gave up: %v, want its deadline", err)
+	}
+}

@@ -206,14 +206,41 @@ func parseFlags(fs *flag.FlagSet, args []string, minPos, maxPos int, usage strin
 // fileLogger logs to standard error and to the log file in the home
 // (internal/logfile); without a log file, to standard error alone.
 func (c *cli) fileLogger() (*slog.Logger, func()) {
-	if err := node.PrivateHome(c.home); err == nil {
-		if lf, err := logfile.Open(c.home); err == nil {
-			return newLogger(io.MultiWriter(c.stderr, lf)), func() { lf.Close() }
-		} else {
-			fmt.Fprintln(c.stderr, "peerdesk: no log file:", err)
-		}
+	w, closeLog := c.logWriter()
+	return newLogger(w), closeLog
+}
+
+// logWriter is where fileLogger's lines go: standard error and the log
+// file in the home. A detached desktop app has the log file as its
+// standard error (so that a crash's trace lands in the log): each line is
+// then written once.
+func (c *cli) logWriter() (io.Writer, func()) {
+	if err := node.PrivateHome(c.home); err != nil {
+		return c.stderr, func() {}
 	}
-	return newLogger(c.stderr), func() {}
+	lf, err := logfile.Open(c.home)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "peerdesk: no log file:", err)
+		return c.stderr, func() {}
+	}
+	if sameFile(c.stderr, lf.Path()) {
+		return lf, func() { lf.Close() }
+	}
+	return io.MultiWriter(c.stderr, lf), func() { lf.Close() }
+}
+
+// sameFile reports whether w is an open file that is the file at path.
+func sameFile(w io.Writer, path string) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }
 
 // logPath is the log file fileLogger writes.

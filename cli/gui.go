@@ -7,10 +7,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -33,8 +35,9 @@ func (c *cli) gui(args []string) error {
 	if *port < 0 || *port > 65535 {
 		return usagef("gui: --port must be 1-65535")
 	}
-	log, closeLog := c.fileLogger()
+	logw, closeLog := c.logWriter()
 	defer closeLog()
+	log := newLogger(logw)
 	slog.SetDefault(log)
 
 	// The node lives until the app quits, not until the signal: Close says
@@ -48,9 +51,49 @@ func (c *cli) gui(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	quitting := make(chan struct{})
+	defer bound(quitGrace, ctx.Done(), quitting, func() { stuckQuit(logw) })()
 	runErr := app.Run(n, app.Options{Logger: log, Done: ctx.Done(), Version: Version, LogPath: c.logPath()})
+	close(quitting)
 	log.Info("stopping")
 	return errors.Join(runErr, n.Close())
+}
+
+// quitGrace bounds quitting. Saying goodbye to the other peers and closing
+// the node take well under a second; a quit that hangs (a bug, or the
+// windowing library never returning) must not leave a process without a
+// window behind that still holds the home and answers for it.
+const quitGrace = 8 * time.Second
+
+// bound calls stuck if quitting has not finished within grace of either
+// channel closing (the signal, or the app's own Quit). The returned func
+// ends the watch: call it when quitting is done.
+func bound(grace time.Duration, signalled, quitting <-chan struct{}, stuck func()) (done func()) {
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-signalled:
+		case <-quitting:
+		case <-finished:
+			return
+		}
+		select {
+		case <-finished:
+		case <-time.After(grace):
+			stuck()
+		}
+	}()
+	return func() { close(finished) }
+}
+
+// stuckQuit writes every goroutine's stack to the log, for the bug report,
+// and exits: the state is written atomically as it changes, so nothing is
+// lost that a crash would not lose.
+func stuckQuit(w io.Writer) {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	fmt.Fprintf(w, "peerdesk: quitting took over %v; exiting. Goroutines:\n%s\n", quitGrace, buf)
+	os.Exit(3)
 }
 
 // handOff asks the app already running for this home to show its window.
@@ -133,6 +176,13 @@ func (c *cli) startDetachedGUI() (exited <-chan error, err error) {
 	}
 	cmd := exec.Command(exe, "--home", c.home, "gui")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	// Its standard error is the log, where a crash's trace is then found.
+	if err := node.PrivateHome(c.home); err == nil {
+		if f, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			defer f.Close()
+			cmd.Stderr = f
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the desktop app: %w", err)
 	}

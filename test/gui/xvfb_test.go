@@ -7,6 +7,7 @@
 package gui
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -395,7 +396,7 @@ func TestDesktopAppUnderXvfb(t *testing.T) {
 	if st.PID == 0 {
 		t.Fatalf("started app reports no pid: %+v", st)
 	}
-	stopByPID(t, st.PID)
+	stopByPID(t, st.PID, desk.Home)
 
 	// Nothing running and no desktop (an SSH session, say): a clear error
 	// at once instead of an app that cannot open.
@@ -439,14 +440,24 @@ func waitPicker(t *testing.T, home string, files []string) app.WindowState {
 
 // stopByPID stops an app this test started only indirectly (through the
 // send hand-off) and waits until it is gone.
-func stopByPID(t *testing.T, pid int) {
+func stopByPID(t *testing.T, pid int, home string) {
 	t.Helper()
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("stop the app the hand-off started (pid %d): %v", pid, err)
 	}
-	netns.WaitFor(t, 15*time.Second, 50*time.Millisecond, func() (bool, string) {
-		return gone(pid), fmt.Sprintf("pid %d still running after SIGTERM", pid)
-	})
+	// Its standard error is the home's log: that is where a stuck quit
+	// leaves its goroutines (after 8 s) and a crash its trace.
+	deadline := time.Now().Add(15 * time.Second)
+	for !gone(pid) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(home, "peerdesk.log"))
+	if !gone(pid) {
+		t.Fatalf("pid %d still running 15 s after SIGTERM; its log:\n%s", pid, log)
+	}
+	if i := bytes.Index(log, []byte("peerdesk: quitting took over")); i >= 0 {
+		t.Fatalf("the app's quit hung; its log from there:\n%s", log[i:])
+	}
 }
 
 // gone reports whether pid has exited (or is a zombie nobody reaps yet).
