@@ -36,7 +36,7 @@ type bulkRecv struct {
 	limit int64 // < 0: none
 
 	mu      sync.Mutex
-	buf     []byte
+	win     pagedRing
 	lens    []int32 // per ring slot: bytes held, 0 if none
 	base    int64   // bytes handed to the writer; the ring starts here
 	cum     int64   // bytes received without a gap
@@ -78,12 +78,10 @@ func (m *Mux) Receive(ctx context.Context, s Stream, startFrame []byte, w io.Wri
 	}
 	// The window never exceeds what the receiver accepts: a body known to
 	// be small (a file list, a small file) takes a small ring, not 8 MiB.
-	r.buf = getRing(ringSize(limit, r.chunk))
-	defer putRing(r.buf)
 	// Whole chunks only, so that a chunk never wraps around the ring.
-	slots := len(r.buf) / r.chunk
-	r.buf = r.buf[:slots*r.chunk]
-	r.lens = make([]int32, slots)
+	r.win = newPagedRing(ringSize(limit, r.chunk), r.chunk)
+	defer r.end()
+	r.lens = make([]int32, r.win.size/int64(r.chunk))
 	if err := m.addIn(r); err != nil {
 		return 0, err
 	}
@@ -189,19 +187,38 @@ func (m *Mux) Receive(ctx context.Context, s Stream, startFrame []byte, w io.Wri
 	}
 }
 
-// deliver writes ring bytes [from, to) to w and frees their slots.
+// end gives the window back once Receive returns; a packet the session's
+// reader hands over after that is dropped.
+func (r *bulkRecv) end() {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = errs.Closed
+	}
+	r.win.close()
+	r.mu.Unlock()
+}
+
+// deliver writes window bytes [from, to) to w and frees their slots and
+// the pages they leave.
 func (r *bulkRecv) deliver(w io.Writer, from, to int64) error {
-	size := int64(len(r.buf))
+	size := r.win.size
 	for from < to {
-		start := from % size
-		end := min(size, start+(to-from))
-		if _, err := w.Write(r.buf[start:end]); err != nil {
+		// Read outside the lock: onData does not touch these slots
+		// until base has moved past them.
+		r.mu.Lock()
+		b := r.win.span(from, to)
+		r.mu.Unlock()
+		if len(b) == 0 {
+			return fmt.Errorf("%w: bulk window lost bytes at %d", errs.Protocol, from)
+		}
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
-		n := end - start
+		n := int64(len(b))
 		r.mu.Lock()
 		for off := from; off < from+n; off += int64(r.chunk) {
 			r.lens[(off/int64(r.chunk))%int64(len(r.lens))] = 0
+			r.win.clear(off)
 		}
 		r.base += n
 		// Tell a sender that may be waiting for room; acks carry the
@@ -243,7 +260,7 @@ func (r *bulkRecv) onData(d bulkData) {
 		r.mu.Unlock()
 		r.abort(abortProtocol)
 		return
-	case d.off+n > r.base+int64(len(r.buf)):
+	case d.off+n > r.base+r.win.size:
 		// Beyond the window (the sender overran it): dropped and not
 		// acknowledged, so it is sent again.
 		r.mu.Unlock()
@@ -254,14 +271,14 @@ func (r *bulkRecv) onData(d bulkData) {
 	if d.off >= r.cum {
 		slot := (d.off / chunk) % int64(len(r.lens))
 		if r.lens[slot] == 0 {
-			copy(r.buf[slot*chunk:], d.payload)
+			r.win.put(d.off, d.payload)
 			r.lens[slot] = int32(n)
 			r.highest = max(r.highest, d.off+n)
 			if n < chunk {
 				r.final = d.off + n
 			}
 			advanced := false
-			for r.cum < r.base+int64(len(r.buf)) {
+			for r.cum < r.base+r.win.size {
 				l := r.lens[(r.cum/chunk)%int64(len(r.lens))]
 				if l == 0 {
 					break
@@ -359,7 +376,7 @@ func (r *bulkRecv) sendAck(now time.Time) {
 	a := &r.ack
 	a.id = r.id
 	a.cum = r.cum
-	a.limit = r.base + int64(len(r.buf))
+	a.limit = r.base + r.win.size
 	a.chunk = r.chunk
 	a.delay = 0
 	a.ranges = a.ranges[:0]

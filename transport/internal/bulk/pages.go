@@ -1,0 +1,119 @@
+package bulk
+
+import "sync"
+
+// pageCap is the most bytes a window page holds. Small enough that a
+// window costs about what is in flight, large enough that a page holds
+// several chunks of the largest size.
+const pageCap = 128 << 10
+
+// pagePool recycles full-size pages across transfers.
+var pagePool = sync.Pool{New: func() any { b := make([]byte, pageCap); return &b }}
+
+// pagedRing is a transfer window of whole chunks whose memory is held
+// only where it holds data. A page is taken from the pool when a chunk
+// lands in it and given back once none of its chunks is held, so an
+// 8 MiB window costs what is in flight (on a LAN, a few pages) rather
+// than 8 MiB for as long as the transfer runs. Offsets are the body's:
+// the window maps offset off to off mod size.
+//
+// It is not safe for concurrent use; its owner's lock guards it. The
+// bytes a page returns may be read outside that lock for as long as the
+// owner keeps the window from moving past them.
+type pagedRing struct {
+	size      int64 // bytes: a whole number of chunks
+	pageBytes int64 // bytes per page: a whole number of chunks
+	pages     [][]byte
+	used      []int32 // per page: chunks held
+}
+
+// newPagedRing is a window of at most size bytes (at least one chunk), in
+// whole chunks of chunk bytes.
+func newPagedRing(size, chunk int) pagedRing {
+	slots := max(1, size/chunk)
+	perPage := max(1, min(slots, pageCap/chunk))
+	return pagedRing{
+		size:      int64(slots * chunk),
+		pageBytes: int64(perPage * chunk),
+		pages:     make([][]byte, (slots+perPage-1)/perPage),
+		used:      make([]int32, (slots+perPage-1)/perPage),
+	}
+}
+
+// page returns the page of offset off and where off is in it; with
+// alloc, a page not held yet is taken (else it is nil).
+func (p *pagedRing) page(off int64, alloc bool) ([]byte, int64) {
+	pos := off % p.size
+	i := pos / p.pageBytes
+	if p.pages[i] == nil && alloc {
+		// Pooled when large: a small body's window (a listing) takes
+		// only what it needs.
+		if n := p.pageLen(i); n > pageCap/2 && n <= pageCap {
+			p.pages[i] = (*pagePool.Get().(*[]byte))[:n]
+		} else {
+			p.pages[i] = make([]byte, n)
+		}
+	}
+	return p.pages[i], pos % p.pageBytes
+}
+
+// pageLen is the length of page i: the last one may be shorter.
+func (p *pagedRing) pageLen(i int64) int64 { return min(p.pageBytes, p.size-i*p.pageBytes) }
+
+// put copies b (at most a chunk) in at offset off, a chunk's offset in a
+// slot not held: each put is matched by one clear.
+func (p *pagedRing) put(off int64, b []byte) {
+	pg, at := p.page(off, true)
+	copy(pg[at:], b)
+	p.used[off%p.size/p.pageBytes]++
+}
+
+// span returns the held bytes from offset off up to to, cut at the end of
+// off's page; nil if that page is not held.
+func (p *pagedRing) span(off, to int64) []byte {
+	pg, at := p.page(off, false)
+	if pg == nil {
+		return nil
+	}
+	return pg[at:min(int64(len(pg)), at+(to-off))]
+}
+
+// clear marks the chunk at offset off delivered (or acknowledged): its
+// page goes back once none of its chunks is held. A page may hold the end
+// of one lap and the start of the next at once.
+func (p *pagedRing) clear(off int64) {
+	i := off % p.size / p.pageBytes
+	if p.used[i] > 0 {
+		p.used[i]--
+		if p.used[i] == 0 {
+			p.free(i)
+		}
+	}
+}
+
+func (p *pagedRing) free(i int64) {
+	p.used[i] = 0
+	if b := p.pages[i]; b != nil {
+		p.pages[i] = nil
+		if cap(b) == pageCap {
+			b = b[:pageCap]
+			pagePool.Put(&b)
+		}
+	}
+}
+
+// close gives back every page.
+func (p *pagedRing) close() {
+	for i := range p.pages {
+		p.free(int64(i))
+	}
+}
+
+// held is the bytes of memory the window holds now.
+func (p *pagedRing) held() int {
+	n := 0
+	for _, b := range p.pages {
+		n += cap(b)
+	}
+	return n
+}
