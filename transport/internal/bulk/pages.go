@@ -13,8 +13,8 @@ var pagePool = sync.Pool{New: func() any { b := make([]byte, pageCap); return &b
 // pagedRing is a transfer window of whole chunks whose memory is held
 // only where it holds data. A page is taken from the pool when a chunk
 // lands in it and given back once none of its chunks is held, so an
-// 8 MiB window costs what is in flight (on a LAN, a few pages) rather
-// than 8 MiB for as long as the transfer runs. Offsets are the body's:
+// 4 MiB window costs what waits in it (on a LAN with a fast disk, a few
+// pages) rather than 4 MiB for as long as the transfer runs. Offsets are the body's:
 // the window maps offset off to off mod size.
 //
 // It is not safe for concurrent use; its owner's lock guards it. The

@@ -77,7 +77,7 @@ func (m *Mux) Receive(ctx context.Context, s Stream, startFrame []byte, w io.Wri
 		sentLim: -1,
 	}
 	// The window never exceeds what the receiver accepts: a body known to
-	// be small (a file list, a small file) takes a small ring, not 8 MiB.
+	// be small (a file list, a small file) takes a small ring, not Window.
 	// Whole chunks only, so that a chunk never wraps around the ring.
 	r.win = newPagedRing(ringSize(limit, r.chunk), r.chunk)
 	defer r.end()
