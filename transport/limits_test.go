@@ -113,7 +113,10 @@ func TestSessionsCapped(t *testing.T) {
 // within deadAfter of silence, and its session and all it held are freed,
 // rather than at the idle timeout; an idle live session stays.
 func TestDeadPeerSessionClosed(t *testing.T) {
-	defer func(d time.Duration) { deadAfter = d }(deadAfter)
+	// Restored after the peers' cleanups have closed them (cleanups run
+	// last registered first), not while their loops still read it.
+	old := deadAfter
+	t.Cleanup(func() { deadAfter = old })
 	deadAfter = 600 * time.Millisecond
 	a := newTestPeer(t, nil)
 	idle := newTestPeer(t, nil)

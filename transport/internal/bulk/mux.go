@@ -353,9 +353,6 @@ func (m *Mux) removeIn(r *bulkRecv) {
 	m.mu.Unlock()
 }
 
-// ringPool recycles full-size transfer windows.
-var ringPool sync.Pool
-
 // ringSize is the window a receiver needs for a body of at most limit
 // bytes (negative: unknown) in chunks of chunk bytes.
 func ringSize(limit int64, chunk int) int {
@@ -363,21 +360,4 @@ func ringSize(limit int64, chunk int) int {
 		return Window
 	}
 	return max(1, int((limit+int64(chunk)-1)/int64(chunk))) * chunk
-}
-
-// getRing returns a window of n bytes; full-size ones come from the pool.
-func getRing(n int) []byte {
-	if n != Window {
-		return make([]byte, n)
-	}
-	if b, ok := ringPool.Get().(*[]byte); ok && len(*b) == Window {
-		return *b
-	}
-	return make([]byte, Window)
-}
-
-func putRing(b []byte) {
-	if len(b) == Window {
-		ringPool.Put(&b)
-	}
 }

@@ -91,6 +91,36 @@ func (p *pagedRing) clear(off int64) {
 	}
 }
 
+// The sender writes whole stretches it reads from the body and frees by
+// acknowledgement; it never starts the next lap in a page before the
+// receiver holds all of that page's current lap (see bulkSend.space), so
+// a page is freed once the acknowledged offset passes its end.
+
+// fill returns the writable bytes from offset off, at most n and cut at
+// the end of off's page, which is taken if not held.
+func (p *pagedRing) fill(off, n int64) []byte {
+	pg, at := p.page(off, true)
+	return pg[at:min(int64(len(pg)), at+n)]
+}
+
+// pageStart is the offset where off's page starts in off's lap.
+func (p *pagedRing) pageStart(off int64) int64 { return off - off%p.size%p.pageBytes }
+
+// release frees the pages that end at or before offset to, among those
+// from offset from on: the acknowledged offset moved from from to to.
+func (p *pagedRing) release(from, to int64) {
+	from = max(from, to-p.size)
+	for x := p.pageStart(from); x < to; {
+		i := x % p.size / p.pageBytes
+		end := x + p.pageLen(i)
+		if end > to {
+			return
+		}
+		p.free(i)
+		x = end
+	}
+}
+
 func (p *pagedRing) free(i int64) {
 	p.used[i] = 0
 	if b := p.pages[i]; b != nil {

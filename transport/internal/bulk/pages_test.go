@@ -100,3 +100,54 @@ func heldPages(p pagedRing) string {
 	}
 	return string(b)
 }
+
+// The sender's discipline: stretches filled from the body, pages freed by
+// acknowledgement once it passes their end, no page holding two laps.
+func TestPagedRingSender(t *testing.T) {
+	const chunk = 16000
+	b := &bulkSend{chunk: chunk, ring: newPagedRing(20*chunk, chunk), started: true}
+	fillAll := func() {
+		for b.space() > 0 {
+			buf := b.ring.fill(b.readOff, b.space())
+			for i := range buf {
+				buf[i] = byte((b.readOff + int64(i)) / chunk)
+			}
+			b.readOff += int64(len(buf))
+		}
+	}
+	fillAll()
+	if b.readOff != 20*chunk || heldPages(b.ring) != "xxx" {
+		t.Fatalf("filled %d bytes, pages %s; want the whole window", b.readOff, heldPages(b.ring))
+	}
+	ack := func(to int64) { b.ring.release(b.cumAck, to); b.cumAck = to }
+
+	// Part of the first page acknowledged: it stays, and the next lap may
+	// not start in it.
+	ack(5 * chunk)
+	if heldPages(b.ring) != "xxx" || b.space() != 0 {
+		t.Fatalf("after 5 chunks acknowledged: pages %s, space %d; want all held and no space", heldPages(b.ring), b.space())
+	}
+	// The first page wholly acknowledged: freed, and its room is the next
+	// lap's.
+	ack(9 * chunk)
+	if heldPages(b.ring) != ".xx" || b.space() != 8*chunk {
+		t.Fatalf("after 9 chunks acknowledged: pages %s, space %d chunks; want .xx and 8", heldPages(b.ring), b.space()/chunk)
+	}
+	fillAll()
+	if got := b.ring.span(20*chunk, 21*chunk); len(got) != chunk || got[0] != 20 {
+		t.Fatalf("the next lap's first chunk reads %d bytes starting %v", len(got), got[:1])
+	}
+	if got := b.ring.span(9*chunk, 10*chunk); got[0] != 9 {
+		t.Fatal("filling the next lap overwrote an unacknowledged chunk")
+	}
+	// Everything acknowledged at once, past the short last page and into
+	// the next lap.
+	ack(26 * chunk)
+	if heldPages(b.ring) != "x.." {
+		t.Fatalf("after 26 chunks acknowledged: pages %s, want x..", heldPages(b.ring))
+	}
+	b.end()
+	if b.ring.held() != 0 {
+		t.Fatal("an ended send holds pages")
+	}
+}

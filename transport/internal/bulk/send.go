@@ -18,6 +18,8 @@ const (
 	sendBatch = 40
 	// readSize is how much of the body the sender reads at once.
 	readSize = 256 << 10
+	// readAhead bounds the body read but not yet sent.
+	readAhead = 2 * readSize
 	// reorderThreshold: a packet is lost once this many later ones are
 	// acknowledged (RFC 9002).
 	reorderThreshold = 3
@@ -62,7 +64,8 @@ type bulkSend struct {
 	mu       sync.Mutex
 	chunk    int // 0 until the receiver's first ack
 	firstRTT time.Duration
-	ring     []byte
+	started  bool
+	ring     pagedRing
 	acked    []bool // per ring slot: chunk acknowledged selectively
 	cumAck   int64  // bytes the receiver holds without a gap
 	readOff  int64  // bytes read from the body
@@ -103,6 +106,7 @@ func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader) (in
 		return 0, err
 	}
 	defer m.removeOut(b)
+	defer b.end()
 	stop := st.Watch(ctx)
 	defer stop()
 	if err := st.WriteStart(bulkStart{id: b.id, maxChunk: m.maxChunk}.append(nil)); err != nil {
@@ -111,12 +115,8 @@ func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader) (in
 	total, err := b.run(ctx, head, r)
 	if err != nil {
 		_ = m.write(bulkAbort{tag: recBulkAbort, id: b.id, code: abortCanceled}.append(newMessage(bulkAbortSize)))
-		if b.ring != nil {
-			putRing(b.ring[:cap(b.ring)])
-		}
 		return total, err
 	}
-	putRing(b.ring[:cap(b.ring)])
 	return total, ctxErr(ctx, st.WriteEnd(total))
 }
 
@@ -145,12 +145,12 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 			b.mu.Unlock()
 			return acked, fmt.Errorf("send body after %d bytes: %w (%v)", acked, ErrStalled, time.Duration(now-b.lastHeard).Round(time.Millisecond))
 		}
-		if b.chunk != 0 && b.ring == nil {
+		if b.chunk != 0 && !b.started {
 			b.start(head)
 			lastRefill = now
 			budget = float64(ccInitialWindow * b.chunk)
 		}
-		if b.ring == nil {
+		if !b.started {
 			b.mu.Unlock()
 			if err := b.wait(ctx, timer, windowProbe); err != nil {
 				return 0, err
@@ -195,8 +195,11 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 		if limited && b.inflight+b.chunk <= cwnd && b.appLimited == 0 {
 			b.appLimited = max(b.delivered+int64(b.inflight), 1)
 		}
-		space := int64(len(b.ring)) - (b.readOff - b.cumAck)
-		wantRead := !b.eof && (space >= readSize || (limited && space > 0 && b.nextOff >= b.readOff))
+		space := b.space()
+		// Read ahead of what was sent only a little: the window holds
+		// what is in flight, not the file.
+		wantRead := !b.eof && b.readOff-b.nextOff < readAhead &&
+			(space >= readSize || (limited && space > 0 && b.nextOff >= b.readOff))
 		var pause time.Duration
 		switch {
 		case budget <= 0 && rate > 0:
@@ -248,11 +251,14 @@ func (b *bulkSend) wait(ctx context.Context, timer *time.Timer, d time.Duration)
 // start sets the transfer up once the receiver's first ack fixed the
 // chunk size.
 func (b *bulkSend) start(head []byte) {
-	ring := getRing(Window)
-	slots := len(ring) / b.chunk
-	b.ring = ring[:slots*b.chunk]
-	b.acked = make([]bool, slots)
-	b.readOff = int64(copy(b.ring, head))
+	b.started = true
+	b.ring = newPagedRing(Window, b.chunk)
+	b.acked = make([]bool, b.ring.size/int64(b.chunk))
+	for len(head) > 0 && b.space() > 0 {
+		n := copy(b.ring.fill(b.readOff, b.space()), head)
+		head = head[n:]
+		b.readOff += int64(n)
+	}
 	now := time.Now()
 	b.cc = newBulkCC(b.chunk, b.firstRTT, now)
 	if e, ok := b.mux.recentPath(now); ok {
@@ -260,16 +266,28 @@ func (b *bulkSend) start(head []byte) {
 	}
 }
 
-// read fills free ring space from the body.
+// end gives the window's pages back.
+func (b *bulkSend) end() {
+	b.mu.Lock()
+	if b.started {
+		b.ring.close()
+	}
+	b.mu.Unlock()
+}
+
+// space is how many more bytes of the body the window takes now. A page
+// the receiver does not yet hold all of takes no bytes of the next lap:
+// pages are freed whole, by acknowledgement.
+func (b *bulkSend) space() int64 {
+	return b.ring.size - (b.readOff - b.ring.pageStart(b.cumAck))
+}
+
+// read fills free window space from the body (up to a page's end).
 func (b *bulkSend) read(r io.Reader) error {
 	b.mu.Lock()
-	size := int64(len(b.ring))
-	from := b.readOff
-	space := size - (from - b.cumAck)
+	buf := b.ring.fill(b.readOff, min(b.space(), readSize))
 	b.mu.Unlock()
-	start := from % size
-	end := min(size, start+min(space, readSize))
-	n, err := io.ReadFull(r, b.ring[start:end])
+	n, err := io.ReadFull(r, buf)
 	b.mu.Lock()
 	b.readOff += int64(n)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -324,8 +342,7 @@ func (b *bulkSend) packet(dst []byte, off int64, n int, now int64) []byte {
 	})
 	b.inflight += n
 	dst = appendBulkDataHeader(dst, b.id, pn, off)
-	start := off % int64(len(b.ring))
-	return append(dst, b.ring[start:start+int64(n)]...)
+	return append(dst, b.ring.span(off, off+int64(n))...)
 }
 
 // lossDelay is how long after its sending a packet below the largest
@@ -412,7 +429,7 @@ func (b *bulkSend) onAck(a *bulkAck) {
 		b.signal()
 		return
 	}
-	if b.ring == nil {
+	if !b.started {
 		b.limit = max(b.limit, a.limit)
 		return
 	}
@@ -425,6 +442,7 @@ func (b *bulkSend) onAck(a *bulkAck) {
 		for off := b.cumAck - b.cumAck%int64(b.chunk); off < a.cum; off += int64(b.chunk) {
 			b.acked[b.slot(off)] = false
 		}
+		b.ring.release(b.cumAck, a.cum)
 		b.cumAck = a.cum
 	}
 
