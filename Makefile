@@ -20,7 +20,7 @@ TESTLOG       := .cache/gotest.log
 GUI_TAGS      ?= no_emoji
 
 .PHONY: help all deps deps-fresh run daemon build build-gui build-nogui fmt-check vet unit \
-	fuzz fuzz-short smoke bench discoverybench test clean dist dist-deps dist-check tidy-check
+	fuzz fuzz-short smoke bench discoverybench transfersbench test clean dist dist-deps dist-check tidy-check
 
 help:
 	@echo "make run        the desktop app (needs a display; installs build deps)"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench      the full transfer benchmark (bench/streambench)"
 	@echo "make linkbench  bulk transfer vs TLS/TCP on a shaped 1 Gbit/s netns link (root)"
 	@echo "make discoverybench  PEERS peers (default 50) started together: time until all see all, RSS (root)"
+	@echo "make transfersbench  TRANSFERS gets (default 20) of MIB MiB at once between two daemons: peak RSS each side (root)"
 	@echo "make deps       install system packages (scripts/deps.sh)"
 	@echo "make deps-fresh also upgrade the printing packages the tests use, print their versions"
 	@echo "make dist       every release artifact into dist/ (.deb, tar.xz, Windows exe + installer)"
@@ -131,6 +132,13 @@ linkbench:
 PEERS ?= 50
 discoverybench:
 	PEERDESK_SCALE_PEERS=$(PEERS) $(GO) test -run '^$$' -bench DiscoveryScale -benchtime 1x -timeout 30m ./test/integration/
+
+# Concurrent gets between two daemons, each side's peak RSS (root):
+# make transfersbench TRANSFERS=20 MIB=64 (docs/performance.md).
+TRANSFERS ?= 20
+MIB ?= 64
+transfersbench:
+	PEERDESK_TRANSFERS=$(TRANSFERS) PEERDESK_TRANSFERS_MIB=$(MIB) $(GO) test -run '^$$' -bench ConcurrentTransfers -benchtime 1x -timeout 30m -v ./test/integration/
 
 test: deps-fresh dist-deps fmt-check tidy-check vet build unit dist-check fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \

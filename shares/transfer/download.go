@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,6 +107,34 @@ func PartialName(sum string) string {
 	return partialPrefix + sum + ".part"
 }
 
+// partials are the partial files this process's downloads write now. The
+// name comes from the content, so that a later try resumes; two downloads
+// of the same content into one folder at once (two copies of a file, two
+// empty files) take a name each instead of writing one file together.
+var partials = struct {
+	sync.Mutex
+	inUse map[string]bool
+}{inUse: map[string]bool{}}
+
+// claimPartial returns the partial file's path for content sum in dir:
+// PartialName's, else the first of its numbered variants no download of
+// this process is writing. release frees the name.
+func claimPartial(dir, sum string) (path string, release func()) {
+	partials.Lock()
+	defer partials.Unlock()
+	base := strings.TrimSuffix(PartialName(sum), ".part")
+	path = filepath.Join(dir, base+".part")
+	for i := 2; partials.inUse[path]; i++ {
+		path = filepath.Join(dir, base+"-"+strconv.Itoa(i)+".part")
+	}
+	partials.inUse[path] = true
+	return path, func() {
+		partials.Lock()
+		delete(partials.inUse, path)
+		partials.Unlock()
+	}
+}
+
 // IsPartial reports whether name is a transfer's partial or state file.
 func IsPartial(name string) bool {
 	return strings.HasPrefix(name, partialPrefix) && (strings.HasSuffix(name, ".part") || strings.HasSuffix(name, ".part.state"))
@@ -136,7 +165,8 @@ func Download(ctx context.Context, req Request) (Result, error) {
 	if err := os.MkdirAll(req.Dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("download %s: %w", req.Name, diskErr(err))
 	}
-	part := filepath.Join(req.Dir, PartialName(req.Remote.SHA256))
+	part, release := claimPartial(req.Dir, req.Remote.SHA256)
+	defer release()
 	statePath := part + ".state"
 	chunks := int((req.Remote.Size + ChunkSize - 1) / ChunkSize)
 

@@ -292,3 +292,33 @@ func assertNoPartials(t *testing.T, dir string) {
 		}
 	}
 }
+
+// Two downloads of the same content into one folder at once (the partial
+// file is named after the content) each keep their own partial file; both
+// end in place and verified. They shared one before, and all but one
+// failed to rename it.
+func TestConcurrentDownloadsOfTheSameContent(t *testing.T) {
+	data, remote := randomFile(t, 2*ChunkSize+99)
+	dir := t.TempDir()
+	const n = 4
+	errc := make(chan error, n)
+	paths := make(chan string, n)
+	for i := range n {
+		go func() {
+			res, err := Download(context.Background(), Request{Remote: remote, Sources: []Source{&memSource{name: "a", data: data}}, Dir: dir, Name: fmt.Sprintf("copy-%d.bin", i)})
+			paths <- res.Path
+			errc <- err
+		}()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+		if p := <-paths; p != "" {
+			if got, _ := os.ReadFile(p); !bytes.Equal(got, data) {
+				t.Errorf("%s differs", p)
+			}
+		}
+	}
+	assertNoPartials(t, dir)
+}
