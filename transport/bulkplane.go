@@ -47,6 +47,11 @@ func (BulkDataPlane) SendBody(ctx context.Context, s *Stream, r io.Reader) (int6
 	return mux.Send(ctx, bulkStream{s}, head, r)
 }
 
+// BulkSendTotals is how many bulk data packets this process has sent in
+// all, and how many of them sent a chunk again, declared lost or as a
+// probe (for benchmarks: the share of packets retransmitted).
+func BulkSendTotals() (packets, resent uint64) { return bulk.SendTotals() }
+
 var headPool = sync.Pool{New: func() any { b := make([]byte, bulkInline); return &b }}
 
 // ReceiveBody implements DataPlane: it takes data frames or a bulk

@@ -277,6 +277,13 @@ func printTable(w io.Writer, o options, rs []caseResult) {
 		if r.BareMBps > 0 {
 			fmt.Fprintf(w, "%s: against a bare TLS stream to memory (%.1f MB/s): %.3f\n", r.Name, r.BareMBps, r.VsBare)
 		}
+		var packets, resent int64
+		for _, s := range r.Result.Ours {
+			packets, resent = packets+s.Packets, resent+s.Resent
+		}
+		if packets > 0 {
+			fmt.Fprintf(w, "%s: resent %d of %d bulk packets (%.2f%%)\n", r.Name, resent, packets, 100*float64(resent)/float64(packets))
+		}
 	}
 }
 

@@ -181,7 +181,8 @@ func serveRole(o options) error {
 		_, _ = s.ReadFrame() // the client closes first
 	})
 	mux.Handle(cpuOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
-		_ = s.Respond(map[string]int64{"cpu_ns": int64(processCPU())})
+		packets, resent := transport.BulkSendTotals()
+		_ = s.Respond(map[string]int64{"cpu_ns": int64(processCPU()), "packets": int64(packets), "resent": int64(resent)})
 	})
 	mux.Handle(pingOp, func(ctx context.Context, req transport.Request, s *transport.Stream) {
 		_ = s.Respond(nil)
@@ -281,6 +282,16 @@ type sample struct {
 	CPU       float64 `json:"cpu_seconds"`
 	MBps      float64 `json:"mb_per_s"`
 	CPUPerGiB float64 `json:"cpu_s_per_gib"`
+	// Packets and Resent are the bulk data packets the server sent and
+	// how many of them sent a chunk again (ours only).
+	Packets int64 `json:"packets,omitempty"`
+	Resent  int64 `json:"resent,omitempty"`
+}
+
+// serverSends is the server's bulk send counters.
+type serverSends struct {
+	Packets int64 `json:"packets"`
+	Resent  int64 `json:"resent"`
 }
 
 // clientResult is what the client role reports.
@@ -320,12 +331,15 @@ func clientRole(o options) error {
 	if _, err := ep.Session(ctx, srv.ID, addrs); err != nil {
 		return err
 	}
-	remoteCPU := func() (time.Duration, error) {
+	// remoteCPU is the server's CPU time, and the bulk packets it has
+	// sent and resent in all.
+	remoteCPU := func() (time.Duration, serverSends, error) {
 		var out struct {
 			CPU int64 `json:"cpu_ns"`
+			serverSends
 		}
 		_, err := ep.Call(ctx, srv.ID, addrs, cpuOp, nil, &out)
-		return time.Duration(out.CPU), err
+		return time.Duration(out.CPU), out.serverSends, err
 	}
 	scratch, err := scratchDir()
 	if err != nil {
@@ -414,7 +428,7 @@ func clientRole(o options) error {
 	bareTLS := func(n int64) error { return tlsDownload(n, false) }
 	measure := func(fn func(int64) error, n int64) (sample, error) {
 		runtime.GC()
-		r0, err := remoteCPU()
+		r0, s0, err := remoteCPU()
 		if err != nil {
 			return sample{}, err
 		}
@@ -425,13 +439,14 @@ func clientRole(o options) error {
 		}
 		el := time.Since(start)
 		l1 := processCPU()
-		r1, err := remoteCPU()
+		r1, s1, err := remoteCPU()
 		if err != nil {
 			return sample{}, err
 		}
 		cpu := (l1 - l0 + r1 - r0).Seconds()
 		gib := float64(n) / (1 << 30)
-		return sample{Seconds: el.Seconds(), CPU: cpu, MBps: float64(n) / 1e6 / el.Seconds(), CPUPerGiB: cpu / gib}, nil
+		return sample{Seconds: el.Seconds(), CPU: cpu, MBps: float64(n) / 1e6 / el.Seconds(), CPUPerGiB: cpu / gib,
+			Packets: s1.Packets - s0.Packets, Resent: s1.Resent - s0.Resent}, nil
 	}
 
 	n := int64(o.mib) << 20

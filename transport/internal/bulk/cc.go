@@ -42,6 +42,14 @@ type bulkCC struct {
 	// Loss accounting over windows of at least ccLossWindow packets.
 	winSent, winLost int64
 
+	// recentRate is the delivery rate over the last ccRateWindow: what
+	// the path really carried, where a rate sample over a fraction of a
+	// round trip may have caught a burst (a token bucket's refill lets
+	// one through at wire speed).
+	recentRate float64
+	rateMark   int64
+	rateMarkAt time.Time
+
 	roundSamples int
 }
 
@@ -79,6 +87,8 @@ const (
 	// ccMinSamples is the RTT samples a round needs before its minimum
 	// counts as queueing delay (a single late ack may be scheduling).
 	ccMinSamples = 4
+	// ccRateWindow is the interval recentRate is measured over.
+	ccRateWindow = 20 * time.Millisecond
 )
 
 var probeGains = [...]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
@@ -104,6 +114,11 @@ func newBulkCC(chunk int, rtt time.Duration, now time.Time) *bulkCC {
 // once if it overloads.
 func (c *bulkCC) seed(e pathEstimate, now time.Time) {
 	c.bw.update(e.bw, c.round)
+	if e.cap > 0 {
+		// The cap too: a transfer that starts above it overflows the
+		// queue that set it (a download is a chain of 8 MiB ranges).
+		c.bwCap = e.cap
+	}
 	if e.minRTT > 0 && e.minRTT < c.minRTT {
 		c.minRTT = e.minRTT
 	}
@@ -177,6 +192,13 @@ func (c *bulkCC) onAck(now time.Time, rs rateSample, rtt time.Duration, delivere
 	if rtt > 0 {
 		c.roundSamples++
 	}
+	switch el := now.Sub(c.rateMarkAt); {
+	case c.rateMarkAt.IsZero():
+		c.rateMark, c.rateMarkAt = delivered, now
+	case el >= ccRateWindow:
+		c.recentRate = float64(delivered-c.rateMark) / el.Seconds()
+		c.rateMark, c.rateMarkAt = delivered, now
+	}
 	c.lossAccounting(now, delivered, acked, lost)
 	if roundStart {
 		c.onRoundStart(now, inflight)
@@ -205,6 +227,24 @@ func (c *bulkCC) lossAccounting(now time.Time, delivered, acked, lost int64) {
 // (multiplicative decrease, gradual increase, as LEDBAT does on delay).
 func (c *bulkCC) backOff() {
 	c.bwCap = ccBackOff * min(c.bwCap, c.pacingRate())
+}
+
+// finiteCap is bwCap, 0 when there is none.
+func (c *bulkCC) finiteCap() float64 {
+	if math.IsInf(c.bwCap, 1) {
+		return 0
+	}
+	return c.bwCap
+}
+
+// carried is the rate the path carried lately, for the next transfer's
+// seed: the delivery rate over the last ccRateWindow, never above the
+// model's bandwidth.
+func (c *bulkCC) carried() float64 {
+	if c.recentRate > 0 {
+		return min(c.recentRate, c.bandwidth())
+	}
+	return c.bandwidth()
 }
 
 func (c *bulkCC) onRoundStart(now time.Time, inflight int) {

@@ -293,8 +293,8 @@ func TestBulkCCTbfBurstOvershoot(t *testing.T) {
 	f.sent, f.lost = 0, 0
 	got := f.goodput(200 * time.Millisecond)
 	late := float64(f.lost) / float64(max(f.sent, 1))
-	t.Logf("tbf 1 Gbit/s, burst 256 KB: highest estimate %.2f× the shaped rate; loss %.2f%% in the first 100 ms, %.3f%% after; goodput %.3f; estimate now %.3f",
-		overshoot, early*100, late*100, got/gbit, f.cc.bw.get()/gbit)
+	t.Logf("tbf 1 Gbit/s, burst 256 KB: highest estimate %.2f× the shaped rate; loss %.2f%% in the first 100 ms, %.3f%% after; goodput %.3f; estimate now %.3f (capped %.3f)",
+		overshoot, early*100, late*100, got/gbit, f.cc.bw.get()/gbit, f.cc.bandwidth()/gbit)
 	if overshoot <= 1.05 {
 		t.Errorf("no overshoot (%.2f×): the simulated bucket no longer bursts as tbf does", overshoot)
 	}
@@ -306,5 +306,34 @@ func TestBulkCCTbfBurstOvershoot(t *testing.T) {
 	}
 	if late > 0.01 {
 		t.Errorf("%.2f%% of packets lost in steady state, want ≤ 1%%", late*100)
+	}
+}
+
+// The next transfer on a path (a download is a chain of 8 MiB ranges)
+// starts at what the path carried and under the cap loss or queueing set,
+// not at a bandwidth a burst's samples inflated: starting above them
+// overflowed tbf's queue at every range (6.4% of packets resent on the
+// clean shaped link, 2.4% with this).
+func TestBulkCCSeedCarriesRateAndCap(t *testing.T) {
+	now := time.Now()
+	prev := newBulkCC(1400, time.Millisecond, now)
+	prev.bw.update(3*gbit, 1) // a burst's sample
+	prev.onAck(now.Add(time.Millisecond), rateSample{}, 0, 0, 0, 0, 0)
+	prev.onAck(now.Add(21*time.Millisecond), rateSample{}, 0, int64(gbit*0.020), 0, 0, 0) // 20 ms at the link's rate
+	prev.bwCap = 1.1 * gbit
+	e := pathEstimate{bw: prev.carried(), minRTT: time.Millisecond, at: now, cap: prev.finiteCap()}
+	if e.bw < 0.95*gbit || e.bw > 1.05*gbit {
+		t.Fatalf("carried %.2f of the link, want what was delivered (1.0)", e.bw/gbit)
+	}
+	next := newBulkCC(1400, time.Millisecond, now)
+	next.seed(e, now)
+	if r := next.pacingRate(); r > 1.1*gbit {
+		t.Errorf("the next transfer paces at %.2f of the link, want ≤ the cap (1.1)", r/gbit)
+	}
+	if next.finiteCap() != 1.1*gbit {
+		t.Errorf("cap %.2f of the link, want the previous transfer's 1.1", next.finiteCap()/gbit)
+	}
+	if e := (pathEstimate{bw: newBulkCC(1400, time.Millisecond, now).carried()}); e.bw <= 0 {
+		t.Error("a transfer with no delivery yet carries no rate")
 	}
 }

@@ -94,6 +94,8 @@ type pathEstimate struct {
 	bw     float64
 	minRTT time.Duration
 	at     time.Time
+	// cap is the rate cap loss or queueing set (0: none).
+	cap float64
 }
 
 // pathMemory is how long a path estimate stays good enough to start at.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerdesk/peerdesk/transport/internal/errs"
@@ -98,6 +99,17 @@ type bulkSend struct {
 
 func (s *bulkSend) now() int64 { return int64(time.Since(s.t0)) }
 
+// sendTotals counts the data packets every bulk send of this process has
+// sent, and how many of them were a chunk sent again (declared lost, or a
+// probe).
+var sendTotals struct{ packets, resent atomic.Uint64 }
+
+// SendTotals is sendTotals now: benchmarks read the share of packets
+// retransmitted.
+func SendTotals() (packets, resent uint64) {
+	return sendTotals.packets.Load(), sendTotals.resent.Load()
+}
+
 // Send moves head and then the rest of r over the bulk channel, announced
 // on st, and ends the body on st once the receiver acknowledged all of it.
 func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader) (int64, error) {
@@ -113,6 +125,10 @@ func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader) (in
 		return 0, ctxErr(ctx, err)
 	}
 	total, err := b.run(ctx, head, r)
+	b.mu.Lock()
+	sendTotals.packets.Add(b.nextPN)
+	sendTotals.resent.Add(uint64(b.lostPkts + b.ptoFired))
+	b.mu.Unlock()
 	if err != nil {
 		_ = m.write(bulkAbort{tag: recBulkAbort, id: b.id, code: abortCanceled}.append(newMessage(bulkAbortSize)))
 		return total, err
@@ -160,7 +176,7 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 		if b.eof && b.cumAck == b.readOff {
 			total := b.readOff
 			if b.cc.state == ccProbeBW {
-				b.mux.notePath(pathEstimate{bw: b.cc.bandwidth(), minRTT: b.cc.minRTT, at: time.Now()})
+				b.mux.notePath(pathEstimate{bw: b.cc.carried(), minRTT: b.cc.minRTT, at: time.Now(), cap: b.cc.finiteCap()})
 			}
 			b.logDone(total)
 			b.mu.Unlock()
