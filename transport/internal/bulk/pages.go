@@ -1,14 +1,31 @@
 package bulk
 
-import "sync"
-
 // pageCap is the most bytes a window page holds. Small enough that a
 // window costs about what is in flight, large enough that a page holds
 // several chunks of the largest size.
 const pageCap = 128 << 10
 
-// pagePool recycles full-size pages across transfers.
-var pagePool = sync.Pool{New: func() any { b := make([]byte, pageCap); return &b }}
+// pagePool keeps up to a window's worth of freed full-size pages for the
+// next transfer; more go to the collector. Unbounded (a sync.Pool), the
+// pages a flood of strangers' transfers freed stayed with the pool until
+// the next GC, which an idle peer does not run.
+var pagePool = make(chan []byte, 32)
+
+func getPage() []byte {
+	select {
+	case b := <-pagePool:
+		return b
+	default:
+		return make([]byte, pageCap)
+	}
+}
+
+func putPage(b []byte) {
+	select {
+	case pagePool <- b:
+	default:
+	}
+}
 
 // pagedRing is a transfer window of whole chunks whose memory is held
 // only where it holds data. A page is taken from the pool when a chunk
@@ -49,7 +66,7 @@ func (p *pagedRing) page(off int64, alloc bool) ([]byte, int64) {
 		// Pooled when large: a small body's window (a listing) takes
 		// only what it needs.
 		if n := p.pageLen(i); n > pageCap/2 && n <= pageCap {
-			p.pages[i] = (*pagePool.Get().(*[]byte))[:n]
+			p.pages[i] = getPage()[:n]
 		} else {
 			p.pages[i] = make([]byte, n)
 		}
@@ -126,8 +143,7 @@ func (p *pagedRing) free(i int64) {
 	if b := p.pages[i]; b != nil {
 		p.pages[i] = nil
 		if cap(b) == pageCap {
-			b = b[:pageCap]
-			pagePool.Put(&b)
+			putPage(b[:pageCap])
 		}
 	}
 }
