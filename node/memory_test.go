@@ -120,7 +120,7 @@ func TestTrimAfterTheBurstEnds(t *testing.T) {
 	if !tr.tick() {
 		t.Fatal("the burst's growth did not trim")
 	}
-	tr.tick() // the second trim for pools
+	tr.tick()         // the second trim for pools
 	garbageSink = nil // the burst lets go
 	before := inuse()
 	ticks := 0
