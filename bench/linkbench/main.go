@@ -45,6 +45,7 @@ type options struct {
 	loopback   bool
 	pings      bool
 	get        bool
+	fair       bool
 	short      bool
 	asJSON     bool
 	cpuProfile string
@@ -67,6 +68,7 @@ func main() {
 	flag.BoolVar(&o.loopback, "loopback", true, "also compare CPU on loopback")
 	flag.BoolVar(&o.pings, "pings", true, "also time small requests during a transfer")
 	flag.BoolVar(&o.get, "get", true, "on the shaped link, time `get` of a shared file (file service, 8 MiB ranges, fsync, SHA-256 check) against a TLS download doing the same; false: bare bodies to memory (loopback always is)")
+	flag.BoolVar(&o.fair, "fair", true, "on the shaped link, also start our get and the TLS get together and compare their times (R2 6/7: neither under 0.75 of the other's)")
 	flag.BoolVar(&o.short, "short", os.Getenv("LINKBENCH_SHORT") != "", "CI mode: 32 MiB, 1 run per path (env LINKBENCH_SHORT)")
 	flag.BoolVar(&o.asJSON, "json", false, "print JSON instead of a table")
 	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of both ends of every case into this directory")
@@ -183,7 +185,7 @@ func orchestrate(o options) error {
 }
 
 func runCase(o options, name, serverNS, serverAddr, clientNS, clientAddr string, deadline time.Time, tag string, get bool) (caseResult, error) {
-	common := []string{"-plane", o.plane, "-mib", strconv.Itoa(o.mib), "-get=" + strconv.FormatBool(get)}
+	common := []string{"-plane", o.plane, "-mib", strconv.Itoa(o.mib), "-get=" + strconv.FormatBool(get), "-fair=" + strconv.FormatBool(o.fair && get)}
 	if get {
 		name += ", get"
 	}
@@ -277,6 +279,10 @@ func printTable(w io.Writer, o options, rs []caseResult) {
 		if r.BareMBps > 0 {
 			fmt.Fprintf(w, "%s: against a bare TLS stream to memory (%.1f MB/s): %.3f\n", r.Name, r.BareMBps, r.VsBare)
 		}
+		for _, f := range r.Result.Fair {
+			ratio := min(f.Ours, f.TLS) / max(f.Ours, f.TLS)
+			fmt.Fprintf(w, "%s: started together, ours took %.2f s, TLS %.2f s: %.2f (target ≥ 0.75: %s)\n", r.Name, f.Ours, f.TLS, ratio, metOrNot(ratio >= 0.75))
+		}
 		var packets, resent int64
 		for _, s := range r.Result.Ours {
 			packets, resent = packets+s.Packets, resent+s.Resent
@@ -333,4 +339,11 @@ func (p *roleProc) stop() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
+}
+
+func metOrNot(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "NOT MET"
 }

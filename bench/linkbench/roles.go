@@ -304,6 +304,14 @@ type clientResult struct {
 	ListIdle []float64 `json:"list_idle_ms,omitempty"`
 	ListBusy []float64 `json:"list_busy_ms,omitempty"`
 	Suite    string    `json:"tls_suite"`
+	// Fair are runs of our get and the TLS get started together.
+	Fair []fairSample `json:"fair,omitempty"`
+}
+
+// fairSample is how long our get and the TLS get took, started together.
+type fairSample struct {
+	Ours float64 `json:"ours_seconds"`
+	TLS  float64 `json:"tls_seconds"`
 }
 
 func clientRole(o options) error {
@@ -489,6 +497,35 @@ func clientRole(o options) error {
 	}
 	if o.cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if o.fair {
+		// Ours into its own folder: both end by renaming into place.
+		fairDir := filepath.Join(scratch, "fair")
+		if err := os.Mkdir(fairDir, 0o700); err != nil {
+			return err
+		}
+		for range o.runs {
+			var f fairSample
+			var oursErr, tlsErr error
+			var wg sync.WaitGroup
+			start := time.Now()
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, oursErr = getOurs(ctx, ep, target, fairDir)
+				f.Ours = time.Since(start).Seconds()
+			}()
+			go func() {
+				defer wg.Done()
+				tlsErr = viaTLS(n)
+				f.TLS = time.Since(start).Seconds()
+			}()
+			wg.Wait()
+			if err := errors.Join(oursErr, tlsErr); err != nil {
+				return fmt.Errorf("started together: %w", err)
+			}
+			res.Fair = append(res.Fair, f)
+		}
 	}
 	res.Suite = tls.CipherSuiteName(suite)
 	if o.pings {
