@@ -108,6 +108,8 @@ type WindowState struct {
 	Files  *FilesState  `json:"files,omitempty"`
 	Dialog *DialogState `json:"dialog,omitempty"`
 	Width  float32      `json:"width"`
+	// Transfers is the Transfers screen (nil until it is built).
+	Transfers *TransfersState `json:"transfers,omitempty"`
 }
 
 type phase int

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"path"
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 )
 
 // What the Files screen and the login dialog show, for WindowState: tests
@@ -40,6 +42,25 @@ type DialogState struct {
 	PasswordLen int    `json:"password_len"`
 	// Focus is the label of the field with the cursor ("" for none).
 	Focus string `json:"focus,omitempty"`
+}
+
+// TransfersState is the Transfers screen.
+type TransfersState struct {
+	Rows []TransferRowState `json:"rows"`
+	// Focus is the row button with the keyboard, as "cancel:NAME",
+	// "retry:NAME" or "open:NAME" ("" for none).
+	Focus string `json:"focus,omitempty"`
+}
+
+// TransferRowState is one row of the Transfers screen.
+type TransferRowState struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	State  string `json:"state"`
+	Status string `json:"status"`
+	// Cancel and Retry tell which of those buttons the row shows.
+	Cancel bool `json:"cancel"`
+	Retry  bool `json:"retry"`
 }
 
 const maxStateRows = 100
@@ -118,4 +139,25 @@ func (s *browserScreen) openPath(pc, share, dir string) bool {
 		s.openPeer(id)
 	}
 	return true
+}
+
+// state is what the Transfers screen shows now; focused is the window's
+// focused widget.
+func (s *transfersScreen) state(focused fyne.Focusable) *TransfersState {
+	t := &TransfersState{Rows: []TransferRowState{}}
+	for i, in := range s.rows {
+		if i == maxStateRows {
+			break
+		}
+		t.Rows = append(t.Rows, TransferRowState{Name: path.Base(in.Path), Kind: string(in.Kind), State: string(in.State),
+			Status: transferStatus(in), Cancel: canCancel(in), Retry: s.showsRetry(in)})
+	}
+	if b, ok := focused.(*widget.Button); ok {
+		if rb, ok := s.rowButtons[b]; ok {
+			if in, ok := s.byID[rb.id]; ok {
+				t.Focus = rb.kind + ":" + path.Base(in.Path)
+			}
+		}
+	}
+	return t
 }

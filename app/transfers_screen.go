@@ -43,10 +43,16 @@ type transfersScreen struct {
 	done  chan struct{}
 	// idOf finds a peer's id by the name the history keeps (nil: none).
 	idOf func(name string) (string, bool)
+	// rowButtons are the rows' buttons (the list reuses them) and what
+	// each does now, for TransfersState's focus.
+	rowButtons map[*widget.Button]rowButton
 }
 
+// rowButton is what a row's button acts on: a transfer, and how.
+type rowButton struct{ id, kind string }
+
 func newTransfersScreen(svc services, a fyne.App, win fyne.Window) *transfersScreen {
-	return &transfersScreen{svc: svc, app: a, win: win, byID: map[string]transfer.Info{}}
+	return &transfersScreen{svc: svc, app: a, win: win, byID: map[string]transfer.Info{}, rowButtons: map[*widget.Button]rowButton{}}
 }
 
 func (s *transfersScreen) view() fyne.CanvasObject {
@@ -209,8 +215,11 @@ func (s *transfersScreen) setRow(c *fyne.Container, in transfer.Info) {
 	}
 	retry.OnTapped = func() { s.retry(in) }
 	open.OnTapped = func() { s.openFolder(in) }
-	show(cancel, in.State == transfer.StateRunning || in.State == transfer.StateQueued)
-	show(retry, (in.State == transfer.StateFailed || in.State == transfer.StateCanceled) && s.canRetry(in))
+	s.rowButtons[cancel] = rowButton{in.ID, "cancel"}
+	s.rowButtons[retry] = rowButton{in.ID, "retry"}
+	s.rowButtons[open] = rowButton{in.ID, "open"}
+	show(cancel, canCancel(in))
+	show(retry, s.showsRetry(in))
 	show(open, in.Local != "" && in.State != transfer.StateQueued && (in.Kind == transfer.KindDownload || in.Kind == transfer.KindReceive || in.State != transfer.StateRunning))
 }
 
@@ -220,6 +229,16 @@ func show(o fyne.CanvasObject, on bool) {
 	} else {
 		o.Hide()
 	}
+}
+
+// canCancel: running transfers and queued sends can be stopped.
+func canCancel(in transfer.Info) bool {
+	return in.State == transfer.StateRunning || in.State == transfer.StateQueued
+}
+
+// showsRetry: a failed or canceled transfer that can be started again.
+func (s *transfersScreen) showsRetry(in transfer.Info) bool {
+	return (in.State == transfer.StateFailed || in.State == transfer.StateCanceled) && s.canRetry(in)
 }
 
 // canRetry: downloads, uploads and sends can be started again; a

@@ -94,6 +94,8 @@ type mainWindow struct {
 	visible bool
 	tabs    *container.AppTabs
 	browser *browserScreen
+	// transfers is the Transfers screen once built (nil before).
+	transfers *transfersScreen
 	// closers stop what screens follow in the background.
 	closers []func()
 	// picker is the open "send to which peer?" picker, nil when none.
@@ -177,6 +179,7 @@ func (w *mainWindow) layout() fyne.CanvasObject {
 	add(tabTransfers, theme.DownloadIcon(), w.svc.transfers != nil, func() fyne.CanvasObject {
 		ts := newTransfersScreen(w.svc, w.app, w.win)
 		ts.idOf = w.peers.idOf
+		w.transfers = ts
 		v := ts.view()
 		w.closers = append(w.closers, ts.close)
 		return v
@@ -291,6 +294,9 @@ func (w *mainWindow) state() WindowState {
 	}
 	if d := w.svc.dialogs.login; d != nil {
 		s.Dialog = d.state(w.win.Canvas().Focused())
+	}
+	if w.transfers != nil {
+		s.Transfers = w.transfers.state(w.win.Canvas().Focused())
 	}
 	s.Width = w.win.Canvas().Size().Width
 	return s

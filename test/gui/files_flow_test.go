@@ -4,6 +4,7 @@ package gui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -72,6 +73,13 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(docs, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A big file in box, to have a download still running when canceled
+	// (sparse: zeros read at once on the owner's side).
+	if f, err := os.Create(filepath.Join(box, "big.bin")); err != nil {
+		t.Fatal(err)
+	} else if err := errors.Join(f.Truncate(1<<30), f.Close()); err != nil {
+		t.Fatal(err)
 	}
 	admin := func(env []string, args ...string) {
 		t.Helper()
@@ -187,6 +195,75 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	xdo(t, display, "key", "BackSpace")
 	waitState(t, desk.Home, "back to the share list with Backspace", func(s app.WindowState) bool { return len(s.Files.Path) == 0 })
 	t.Logf("keyboard: Tab reached the list; Down, Enter opened docs; Down, Enter picked %q; Backspace went back up", st.Files.Selected)
+
+	// Retry on Transfers uses the session's login, and Cancel and Retry
+	// work from the keyboard. A download alice starts from the command
+	// line (through this app's node) is canceled on the Transfers screen,
+	// then started again there. box admits alice only: a retry without
+	// the session's login (as before, with the keyring's, empty here) is
+	// refused.
+	pwFile := filepath.Join(t.TempDir(), "alice.pw")
+	if err := os.WriteFile(pwFile, []byte(alicePW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(desk.Home, "retried")
+	get := desk.Start(t, gui, "get", "colleague:box/big.bin", dest, "--user", "alice", "--password-file", pwFile)
+	if err := client.Show(ctx, "Transfers"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, desk.Home, "big.bin downloading on Transfers", func(s app.WindowState) bool {
+		r, ok := transferRow(s, "big.bin")
+		return ok && r.Cancel
+	})
+	tabToButton(t, display, desk.Home, "cancel:big.bin")
+	xdo(t, display, "key", "space")
+	st = waitState(t, desk.Home, "big.bin canceled, Retry shown", func(s app.WindowState) bool {
+		r, ok := transferRow(s, "big.bin")
+		return ok && r.State == "canceled" && r.Retry
+	})
+	canceled, _ := transferRow(st, "big.bin")
+	if code, err := get.Wait(10 * time.Second); err != nil || code == 0 {
+		t.Errorf("the command whose download was canceled: exit %d, %v; want a failure", code, err)
+	}
+	tabToButton(t, display, desk.Home, "retry:big.bin")
+	xdo(t, display, "key", "space")
+	st = waitState(t, desk.Home, "big.bin downloaded again with the session's login", func(s app.WindowState) bool {
+		r, ok := transferRow(s, "big.bin")
+		return ok && r.State == "done"
+	})
+	if fi, err := os.Stat(filepath.Join(dest, "big.bin")); err != nil || fi.Size() != 1<<30 {
+		t.Errorf("the retried download: %v, %v; want 1 GiB in place", fi, err)
+	}
+	done, _ := transferRow(st, "big.bin")
+	t.Logf("Transfers by keyboard: Cancel made %q; Retry, logged in as alice, made %q", canceled.Status, done.Status)
+}
+
+// transferRow is the first row of the Transfers screen for name (the
+// running ones come first, then the newest).
+func transferRow(s app.WindowState, name string) (app.TransferRowState, bool) {
+	if s.Transfers == nil {
+		return app.TransferRowState{}, false
+	}
+	for _, r := range s.Transfers.Rows {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return app.TransferRowState{}, false
+}
+
+// tabToButton presses Tab until the Transfers row button want ("retry:NAME")
+// has the keyboard.
+func tabToButton(t *testing.T, display, home, want string) {
+	t.Helper()
+	for range 40 {
+		if st, err := windowState(home); err == nil && st.Transfers != nil && st.Transfers.Focus == want {
+			return
+		}
+		xdo(t, display, "key", "Tab")
+	}
+	st, _ := windowState(home)
+	t.Fatalf("40 Tabs did not reach %s: %+v", want, st.Transfers)
 }
 
 // tabToTable presses Tab until the Files list has the keyboard.
