@@ -28,13 +28,7 @@ func doctor(t *testing.T, p *peer) (node.DoctorReport, int) {
 // 0), and with one side's firewall dropping new flows to its UDP port it
 // names the port and the PC to fix on both sides (exit 1).
 func TestDoctor(t *testing.T) {
-	bed := netns.New(t, 2)
-	bin := netns.PeerdeskBinary(t)
-	ps := newPeers(t, bed, bin)
-	a, b := ps[0], ps[1]
-	a.start()
-	b.start()
-	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(a, b) })
+	bed, bin, a, b := onlinePair(t)
 	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(b, a) })
 	// The daemon keeps its log in the home too, private (R2 7/7, 8).
 	if st, err := os.Stat(filepath.Join(a.host.Home, "peerdesk.log")); err != nil || st.Mode().Perm() != 0o600 {
@@ -90,13 +84,7 @@ func abs64(x int64) int64 {
 // says so, with the fix, and exits 1; with isolation off again it is
 // healthy.
 func TestDoctorClientIsolation(t *testing.T) {
-	bed := netns.New(t, 2)
-	bin := netns.PeerdeskBinary(t)
-	ps := newPeers(t, bed, bin)
-	a, b := ps[0], ps[1]
-	a.start()
-	b.start()
-	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(a, b) })
+	bed, _, a, b := onlinePair(t)
 	bed.IsolateClients(t, true)
 	start := time.Now()
 	for _, p := range []*peer{a, b} {

@@ -133,6 +133,20 @@ func seesOnline(p *peer, others ...*peer) (bool, string) {
 	return true, ""
 }
 
+// onlinePair starts the peers of a bed of two, a and b, and waits until a
+// sees b online.
+func onlinePair(t *testing.T) (bed *netns.Bed, bin string, a, b *peer) {
+	t.Helper()
+	bed = netns.New(t, 2)
+	bin = netns.PeerdeskBinary(t)
+	ps := newPeers(t, bed, bin)
+	a, b = ps[0], ps[1]
+	a.start()
+	b.start()
+	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(a, b) })
+	return bed, bin, a, b
+}
+
 func seesOffline(p *peer, o *peer) (bool, string) {
 	r, ok := p.row(o.id.ID)
 	if !ok {
@@ -237,13 +251,7 @@ func TestDiscoveryLifecycle(t *testing.T) {
 }
 
 func TestChangedIdentityRefused(t *testing.T) {
-	bed := netns.New(t, 2)
-	bin := netns.PeerdeskBinary(t)
-	ps := newPeers(t, bed, bin)
-	a, b := ps[0], ps[1]
-	a.start()
-	b.start()
-	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(a, b) })
+	_, bin, a, b := onlinePair(t)
 	if _, errOut, code := a.host.Run(t, bin, "ping", b.host.Name); code != 0 {
 		t.Fatalf("ping before the change: exit %d: %s", code, errOut)
 	}

@@ -154,12 +154,3 @@ func (p *pagedRing) close() {
 		p.free(int64(i))
 	}
 }
-
-// held is the bytes of memory the window holds now.
-func (p *pagedRing) held() int {
-	n := 0
-	for _, b := range p.pages {
-		n += cap(b)
-	}
-	return n
-}

@@ -151,3 +151,12 @@ func TestPagedRingSender(t *testing.T) {
 		t.Fatal("an ended send holds pages")
 	}
 }
+
+// held is the bytes of memory the window holds now.
+func (p *pagedRing) held() int {
+	n := 0
+	for _, b := range p.pages {
+		n += cap(b)
+	}
+	return n
+}
