@@ -62,6 +62,28 @@ func TestBulkRecordRoundTrip(t *testing.T) {
 	}
 }
 
+// Sealing and opening run once per packet, a million times per GiB: they
+// must not allocate (each allocation there was garbage the GC chased).
+func TestBulkRecordNoAllocs(t *testing.T) {
+	a, b := testKeyPair(t)
+	msg := bytes.Repeat([]byte{recBulkData}, 1200)
+	buf := append(newMessage(len(msg)), msg...)
+	rec := make([]byte, 0, cap(buf))
+	allocs := testing.AllocsPerRun(100, func() {
+		sealed, err := a.sealRecord(append(buf[:0], buf[:bulkPrefix+len(msg)]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec = append(rec[:0], sealed...)
+		if _, err := b.openRecord(rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("seal and open of one record: %.1f allocations, want 0", allocs)
+	}
+}
+
 func TestBulkRecordRejects(t *testing.T) {
 	a, b := testKeyPair(t)
 	good := sealTest(t, a, []byte("some bulk message bytes"))
