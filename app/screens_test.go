@@ -24,6 +24,7 @@ import (
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/internal/human"
 	"github.com/peerdesk/peerdesk/node"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
@@ -1215,6 +1216,16 @@ func (f *fakeSettings) ChangeSetting(_ context.Context, k, v string) error {
 		f.v.Port = p
 	case "auto_accept":
 		f.v.AutoAccept = v == "true"
+	case "upload_limit", "download_limit":
+		r, err := human.ParseRate(v)
+		if err != nil {
+			return fmt.Errorf("%w: %w", node.ErrUsage, err)
+		}
+		if k == "upload_limit" {
+			f.v.UploadLimit = r
+		} else {
+			f.v.DownloadLimit = r
+		}
 	}
 	return nil
 }
@@ -1224,11 +1235,27 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 	if s.name.Text != "front-desk" || s.port.Text != "47220" || s.inbox.Text != "/home/x/Downloads/Peerdesk" {
 		t.Fatalf("loaded %q %q %q", s.name.Text, s.port.Text, s.inbox.Text)
 	}
+	if s.upLimit.Text != "" || s.downLimit.Text != "2 MB/s" {
+		t.Fatalf("limits shown as %q and %q, want none and 2 MB/s", s.upLimit.Text, s.downLimit.Text)
+	}
 	s.port.SetText("47300")
 	s.auto.SetChecked(true)
+	s.upLimit.SetText("10 MB/s")
 	s.save()
-	if want := []string{"port=47300", "auto_accept=true"}; !reflect.DeepEqual(f.changes, want) {
+	if want := []string{"port=47300", "auto_accept=true", "upload_limit=10 MB/s"}; !reflect.DeepEqual(f.changes, want) {
 		t.Errorf("changed %v, want %v", f.changes, want)
+	}
+	if s.upLimit.Text != "10 MB/s" || f.v.UploadLimit != 10_000_000 {
+		t.Errorf("after save: upload limit shown %q, set %d", s.upLimit.Text, f.v.UploadLimit)
+	}
+	// Emptied, a limit is removed; written differently, the same limit is
+	// no change.
+	f.changes = nil
+	s.upLimit.SetText("80 Mbit/s")
+	s.downLimit.SetText("")
+	s.save()
+	if want := []string{"download_limit="}; !reflect.DeepEqual(f.changes, want) || f.v.DownloadLimit != 0 {
+		t.Errorf("changed %v (download limit %d), want %v", f.changes, f.v.DownloadLimit, want)
 	}
 	s.look.SetSelected(themeDark)
 	if got := a.Preferences().String(prefTheme); got != themeDark {
@@ -1244,7 +1271,7 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 func settingsOnFake(t *testing.T) (fyne.App, *settingsScreen, *fakeSettings) {
 	t.Helper()
 	a := test.NewTempApp(t)
-	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220}, InboxDir: "/home/x/Downloads/Peerdesk"}}
+	f := &fakeSettings{v: settingsView{Settings: node.Settings{Name: "front-desk", Port: 47220, DownloadLimit: 2_000_000}, InboxDir: "/home/x/Downloads/Peerdesk"}}
 	s := newSettingsScreen(syncSvc(services{settings: f}), a, nil)
 	s.autostart = autostart{userDir: t.TempDir(), systemDir: t.TempDir()}
 	s.win = test.NewTempWindow(t, s.view())
@@ -1263,6 +1290,13 @@ func TestSettingsKeepWhatWasTyped(t *testing.T) {
 	if len(f.changes) != 0 || s.port.Text != "99999" || s.name.Text != "reception" || !strings.HasPrefix(s.status.Text, "Not saved: a port from 1 to 65535") {
 		t.Errorf("bad port: changes %v, port %q name %q, status %q", f.changes, s.port.Text, s.name.Text, s.status.Text)
 	}
+	s.port.SetText("47220")
+	s.upLimit.SetText("fast please")
+	s.save()
+	if len(f.changes) != 0 || s.upLimit.Text != "fast please" || !strings.HasPrefix(s.status.Text, "Not saved: a limit like 10 MB/s") {
+		t.Errorf("bad limit: changes %v, limit %q, status %q", f.changes, s.upLimit.Text, s.status.Text)
+	}
+	s.upLimit.SetText("")
 	s.port.SetText("47221")
 	s.name.SetText("front desk!")
 	s.save()

@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/peerdesk/peerdesk/internal/human"
 	"github.com/peerdesk/peerdesk/node"
 )
 
@@ -42,6 +43,8 @@ type settingsScreen struct {
 	port      *widget.Entry
 	inbox     *widget.Entry
 	auto      *widget.Check
+	upLimit   *widget.Entry
+	downLimit *widget.Entry
 	login     *widget.Check
 	look      *widget.RadioGroup
 	status    *widget.Label
@@ -70,6 +73,7 @@ func (s *settingsScreen) view() fyne.CanvasObject {
 		return nil
 	}
 	s.inbox = widget.NewEntry()
+	s.upLimit, s.downLimit = rateEntry(), rateEntry()
 	browse := widget.NewButtonWithIcon("", theme.FolderOpenIcon(), func() {
 		pickFiles(s.win, s.svc, pickRequest{title: "Where received files go", accept: "Choose", folder: true}, func(paths []string) {
 			s.inbox.SetText(paths[0])
@@ -93,6 +97,8 @@ func (s *settingsScreen) view() fyne.CanvasObject {
 		widget.NewFormItem("UDP port", s.port),
 		widget.NewFormItem("Received files go to", container.NewBorder(nil, nil, nil, browse, s.inbox)),
 		widget.NewFormItem("", s.auto),
+		widget.NewFormItem("Limit sending to", s.upLimit),
+		widget.NewFormItem("Limit receiving to", s.downLimit),
 		widget.NewFormItem("", s.login),
 		widget.NewFormItem("Look", s.look),
 	)
@@ -128,6 +134,8 @@ func (s *settingsScreen) reload() {
 			s.port.SetText(strconv.Itoa(v.Port))
 			s.inbox.SetText(v.InboxDir)
 			s.auto.SetChecked(v.AutoAccept)
+			s.upLimit.SetText(rateText(v.UploadLimit))
+			s.downLimit.SetText(rateText(v.DownloadLimit))
 		})
 	})
 }
@@ -137,7 +145,7 @@ func (s *settingsScreen) reload() {
 func (s *settingsScreen) save() {
 	// A value that cannot be right is said here, before anything is
 	// changed, and stays as typed to be corrected.
-	for _, e := range []*widget.Entry{s.name, s.port} {
+	for _, e := range []*widget.Entry{s.name, s.port, s.upLimit, s.downLimit} {
 		if err := e.Validate(); err != nil {
 			s.status.SetText("Not saved: " + err.Error() + ".")
 			return
@@ -155,6 +163,15 @@ func (s *settingsScreen) save() {
 	}
 	if s.auto.Checked != s.loaded.AutoAccept {
 		changes = append(changes, [2]string{"auto_accept", strconv.FormatBool(s.auto.Checked)})
+	}
+	for _, l := range []struct {
+		key   string
+		entry *widget.Entry
+		was   int64
+	}{{"upload_limit", s.upLimit, s.loaded.UploadLimit}, {"download_limit", s.downLimit, s.loaded.DownloadLimit}} {
+		if r, _ := human.ParseRate(l.entry.Text); r != l.was {
+			changes = append(changes, [2]string{l.key, strings.TrimSpace(l.entry.Text)})
+		}
 	}
 	s.svc.bg(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
@@ -174,6 +191,27 @@ func (s *settingsScreen) save() {
 			s.reload()
 		})
 	})
+}
+
+// rateEntry is an entry for a transfer limit, empty for none.
+func rateEntry() *widget.Entry {
+	e := widget.NewEntry()
+	e.SetPlaceHolder("no limit (e.g. 10 MB/s)")
+	e.Validator = func(v string) error {
+		if _, err := human.ParseRate(v); err != nil {
+			return errors.New("a limit like 10 MB/s, 500 KiB/s or 80 Mbit/s, or empty for none")
+		}
+		return nil
+	}
+	return e
+}
+
+// rateText is a limit as its entry shows it: empty for none.
+func rateText(bytesPerSecond int64) string {
+	if bytesPerSecond <= 0 {
+		return ""
+	}
+	return human.Rate(bytesPerSecond)
 }
 
 func (s *settingsScreen) setLogin(on bool) {

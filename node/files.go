@@ -69,15 +69,24 @@ func (n *Node) startFiles() error {
 			return ""
 		},
 		Logger: n.log,
+		Limits: &n.limits,
 	})
 	if err != nil {
 		return err
 	}
 	n.files = svc
 	svc.Register(n.services)
-	n.client = shares.Client{Caller: n.endpoint}
+	n.applyLimits()
+	n.client = shares.Client{Caller: n.endpoint, Limits: &n.limits}
 	n.remote = remote.New(remote.Config{Client: n.client, Transfers: n.transfers, Peers: remotePeers{n}, Logins: &n.creds, Logger: n.log})
 	return nil
+}
+
+// applyLimits sets the transfer limits from the settings; running
+// transfers slow down or speed up with their next piece.
+func (n *Node) applyLimits() {
+	n.limits.Up.SetRate(n.Settings.UploadLimit)
+	n.limits.Down.SetRate(n.Settings.DownloadLimit)
 }
 
 // LogOut forgets the credentials peer id accepted in this run: searches

@@ -169,5 +169,9 @@ func (n *Node) SettingsView() SettingsView {
 func (n *Node) ChangeSetting(key, value string) error {
 	n.settingsMu.Lock()
 	defer n.settingsMu.Unlock()
-	return n.SetSetting(key, value)
+	if err := n.SetSetting(key, value); err != nil {
+		return err
+	}
+	n.applyLimits()
+	return nil
 }

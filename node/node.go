@@ -29,6 +29,7 @@ import (
 	"github.com/peerdesk/peerdesk/control"
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/internal/ratelimit"
 	"github.com/peerdesk/peerdesk/printing"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/remote"
@@ -97,6 +98,9 @@ type Node struct {
 	stopping atomic.Bool
 	// settingsMu guards Settings against control ops changing them.
 	settingsMu sync.Mutex
+	// limits cap the rate of file contents sent and received, as the
+	// settings say (applyLimits).
+	limits ratelimit.Limits
 	// remote carries out the user's file operations on other peers.
 	remote *remote.Files
 	// queueKick wakes the delivery loop of queued sends.

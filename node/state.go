@@ -14,6 +14,7 @@ import (
 	"github.com/peerdesk/peerdesk/discovery"
 	"github.com/peerdesk/peerdesk/identity"
 	"github.com/peerdesk/peerdesk/internal/atomicfile"
+	"github.com/peerdesk/peerdesk/internal/human"
 )
 
 // DefaultPort is the UDP port a peer listens on unless told otherwise.
@@ -30,6 +31,11 @@ type Settings struct {
 	// verified peers without asking; otherwise it refuses them (the
 	// desktop app asks the user instead).
 	AutoAccept bool `json:"auto_accept"`
+	// UploadLimit and DownloadLimit cap, in bytes per second, the file
+	// contents this peer sends and receives, all transfers together;
+	// 0: no limit.
+	UploadLimit   int64 `json:"upload_limit,omitempty"`
+	DownloadLimit int64 `json:"download_limit,omitempty"`
 }
 
 // InboxDir is the folder pushed files land in.
@@ -77,8 +83,18 @@ func (s *State) SetSetting(key, value string) error {
 			return fmt.Errorf("%w: auto-accept is true or false", ErrUsage)
 		}
 		s.Settings.AutoAccept = b
+	case "upload_limit", "download_limit":
+		r, err := human.ParseRate(value)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUsage, key, err)
+		}
+		if strings.HasPrefix(key, "upload") {
+			s.Settings.UploadLimit = r
+		} else {
+			s.Settings.DownloadLimit = r
+		}
 	default:
-		return fmt.Errorf("%w: unknown setting %q (name, port, inbox, auto-accept)", ErrUsage, key)
+		return fmt.Errorf("%w: unknown setting %q (name, port, inbox, auto-accept, upload-limit, download-limit)", ErrUsage, key)
 	}
 	return s.SaveSettings()
 }

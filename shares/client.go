@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/internal/ratelimit"
 	"github.com/peerdesk/peerdesk/transport"
 )
 
@@ -21,7 +22,12 @@ import (
 // classes: errors.Is(err, transport.ErrAccessDenied / transport.ErrNotFound)
 // as the transport maps them, plus ErrDiskFull, ErrHashMismatch and ErrBusy
 // recognised from the remote message.
-type Client struct{ access.Caller }
+type Client struct {
+	access.Caller
+	// Limits, if set, cap the rate of the file contents the client
+	// sends (Up) and fetches (Down); nil: no limits.
+	Limits *ratelimit.Limits
+}
 
 // open sends a request; done stops watching ctx and closes the stream
 // (the client reads last, so it closes first).
@@ -217,7 +223,7 @@ func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string,
 	if meta.Length > meta.Size || (length > 0 && meta.Length > length) {
 		return meta, 0, fmt.Errorf("%s: %w: length %d of %d", OpRead, transport.ErrProtocol, meta.Length, meta.Size)
 	}
-	ew := &errWriter{w: w}
+	ew := &errWriter{w: c.Limits.Download().Writer(ctx, w)}
 	n, err := st.ReceiveBody(ctx, ew, meta.Length)
 	if err != nil {
 		if ew.err != nil || ctx.Err() != nil {
@@ -404,7 +410,7 @@ func (c Client) upload(ctx context.Context, t access.Target, op string, body any
 	if ready.Offset < size {
 		r := &progressReader{r: io.NewSectionReader(f, ready.Offset, size-ready.Offset), done: ready.Offset, fn: progress}
 		go func() {
-			_, err := st.SendBody(sctx, r)
+			_, err := st.SendBody(sctx, c.Limits.Upload().Reader(sctx, r))
 			if err != nil && sctx.Err() == nil {
 				// Say why the body ends early, so the receiver stops waiting.
 				_ = st.Fail(fmt.Errorf("%w: the sender stopped the upload", transport.ErrTruncated))

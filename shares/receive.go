@@ -153,7 +153,7 @@ func (svc *Service) receive(ctx context.Context, s *transport.Stream, in incomin
 	}
 
 	if held < in.size {
-		_, rerr := s.ReceiveBody(ctx, w, in.size-held)
+		_, rerr := s.ReceiveBody(ctx, svc.cfg.Limits.Download().Writer(ctx, w), in.size-held)
 		serr := f.Sync()
 		got := held + w.n
 		switch {

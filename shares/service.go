@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/internal/ratelimit"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
 )
@@ -59,6 +60,9 @@ type ServiceConfig struct {
 	Audit    *access.AuditLog
 	// Limiter counts failed logins (default: NewLimiter defaults).
 	Limiter *access.Limiter
+	// Limits, if set, cap the rate of the file contents this peer serves
+	// (Up) and receives (Down); nil: no limits.
+	Limits *ratelimit.Limits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Transfers, if set, records every file pushed to this peer in the
