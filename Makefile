@@ -20,7 +20,7 @@ TESTLOG       := .cache/gotest.log
 GUI_TAGS      ?= no_emoji
 
 .PHONY: help all deps deps-fresh run daemon build build-gui build-nogui fmt-check vet unit \
-	fuzz fuzz-short smoke bench discoverybench transfersbench test clean dist dist-deps dist-check tidy-check
+	fuzz fuzz-short smoke bench discoverybench transfersbench multisourcebench test clean dist dist-deps dist-check tidy-check
 
 help:
 	@echo "make run        the desktop app (needs a display; installs build deps)"
@@ -32,6 +32,7 @@ help:
 	@echo "make linkbench  bulk transfer vs TLS/TCP on a shaped 1 Gbit/s netns link (root)"
 	@echo "make discoverybench  PEERS peers (default 50) started together: time until all see all, RSS (root)"
 	@echo "make transfersbench  TRANSFERS gets (default 20) of MIB MiB at once between two daemons: peak RSS each side (root)"
+	@echo "make multisourcebench  get from two 500 Mbit/s sources into a 1 Gbit/s receiver against one source (root)"
 	@echo "make deps       install system packages (scripts/deps.sh)"
 	@echo "make deps-fresh also upgrade the printing packages the tests use, print their versions"
 	@echo "make dist       every release artifact into dist/ (.deb, tar.xz, Windows exe + installer)"
@@ -115,7 +116,8 @@ smoke:
 	@# The shaped-link benchmark needs root, ip, tc and nft: under CI it
 	@# must run (and fails loudly if it cannot); elsewhere only as root.
 	@if [ "$${CI:-}" = true ] || [ "$$(id -u)" = 0 ]; then \
-		$(GO) run ./bench/linkbench -short; \
+		$(GO) run ./bench/linkbench -short && \
+		$(MAKE) --no-print-directory multisourcebench MULTI_MIB=128 MULTI_RUNS=1; \
 	else \
 		echo "smoke: bench/linkbench needs root, skipped (CI runs it)"; \
 	fi
@@ -139,6 +141,12 @@ TRANSFERS ?= 20
 MIB ?= 64
 transfersbench:
 	PEERDESK_TRANSFERS=$(TRANSFERS) PEERDESK_TRANSFERS_MIB=$(MIB) $(GO) test -run '^$$' -bench ConcurrentTransfers -benchtime 1x -timeout 30m -v ./test/integration/
+
+# make multisourcebench MULTI_MIB=512 MULTI_RUNS=2 (docs/performance.md).
+MULTI_MIB ?= 512
+MULTI_RUNS ?= 2
+multisourcebench:
+	PEERDESK_MULTI_MIB=$(MULTI_MIB) PEERDESK_MULTI_RUNS=$(MULTI_RUNS) $(GO) test -run '^$$' -bench MultiSource -benchtime 1x -timeout 30m -v ./test/integration/
 
 test: deps-fresh dist-deps fmt-check tidy-check vet build unit dist-check fuzz-short smoke
 	@pass=$$(grep -cE '^ok[[:space:]]' $(TESTLOG) || true); \

@@ -1622,3 +1622,17 @@ func TestLoginDialogKeys(t *testing.T) {
 		t.Errorf("Esc logged in: %+v", got)
 	}
 }
+
+// A multi-source download that left a source out for sending wrong data
+// says so on its row (R2 6/7: the bad peer is named in the history).
+func TestTransferStatusNamesDroppedSources(t *testing.T) {
+	in := transfer.Info{State: transfer.StateDone, Bytes: 96 << 20, Total: 96 << 20, Ended: time.Now(), Dropped: []string{"h1"}}
+	got := transferStatus(in)
+	if !strings.HasPrefix(got, "Done · 96.0 MiB of 96.0 MiB") || !strings.HasSuffix(got, " · h1 sent wrong data and was left out") {
+		t.Errorf("status %q", got)
+	}
+	in.Dropped = nil
+	if got := transferStatus(in); strings.Contains(got, "left out") {
+		t.Errorf("status without a dropped source %q", got)
+	}
+}

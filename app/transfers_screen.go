@@ -150,6 +150,14 @@ func kindLabel(k transfer.Kind) string {
 // transferStatus is a transfer's state line: bytes, rate and ETA while it
 // runs, else how it ended (in words, for failures).
 func transferStatus(in transfer.Info) string {
+	status := transferState(in)
+	if len(in.Dropped) > 0 {
+		status += " · " + strings.Join(in.Dropped, ", ") + " sent wrong data and was left out"
+	}
+	return status
+}
+
+func transferState(in transfer.Info) string {
 	size := humanBytes(in.Bytes)
 	if in.Total > 0 {
 		size += " of " + humanBytes(in.Total)

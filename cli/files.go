@@ -230,6 +230,9 @@ func (c *cli) get(args []string) error {
 			extra += fmt.Sprintf(", from %d peers", len(f.PerSource))
 		}
 		fmt.Fprintf(c.stdout, "%s (%s, SHA-256 verified%s)\n", f.Path, human.Bytes(f.Size), extra)
+		for _, d := range f.Dropped {
+			fmt.Fprintf(c.stderr, "warning: %s sent bytes that do not match the owner's file and was left out; the file came from the others\n", d)
+		}
 	}
 	if res.Seconds > 0 && res.Fetched > 0 {
 		fmt.Fprintf(c.stdout, "%d file(s), %s in %.1fs (%.1f MB/s)\n", len(res.Files), human.Bytes(res.Bytes), res.Seconds, float64(res.Fetched)/res.Seconds/1e6)
@@ -426,6 +429,9 @@ func (c *cli) transfers(args []string) error {
 		state := string(t.State)
 		if t.Error != "" {
 			state += ": " + t.Error
+		}
+		if len(t.Dropped) > 0 {
+			state += " (left out for wrong data: " + strings.Join(t.Dropped, ", ") + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/s\t%s\n", t.ID, t.Kind, t.Peer, t.Path, state,
 			human.Bytes(t.Bytes), human.Bytes(t.Total), human.Bytes(int64(t.Rate)), t.Started.Local().Format(time.DateTime))

@@ -347,6 +347,9 @@ func (c *Files) getFile(ctx context.Context, peer Peer, t access.Target, share, 
 		},
 	})
 	task.Resumed(res.Resumed)
+	if len(res.Dropped) > 0 {
+		task.Dropped(res.Dropped)
+	}
 	info := task.Finish(res.Path, err)
 	if progress != nil {
 		progress(info)

@@ -60,6 +60,9 @@ type Info struct {
 	// Classes are the failure's classes (transport.RegisterClass names):
 	// what the GUI words a failure by, never its message.
 	Classes []string `json:"classes,omitempty"`
+	// Dropped names the sources of a multi-source download that sent
+	// bytes other than the owner's file and were dropped.
+	Dropped []string `json:"dropped,omitempty"`
 	// PeerID and Files are a queued send's peer and local files.
 	PeerID string   `json:"peer_id,omitempty"`
 	Files  []string `json:"files,omitempty"`
@@ -183,6 +186,16 @@ func (t *Task) Resumed(n int64) {
 	if tr := t.m.running[t.id]; tr != nil {
 		tr.info.Resumed = n
 		tr.lastBytes = max(tr.lastBytes, n)
+	}
+	t.m.mu.Unlock()
+}
+
+// Dropped records the sources dropped for sending bytes that did not
+// match the owner's file.
+func (t *Task) Dropped(names []string) {
+	t.m.mu.Lock()
+	if tr := t.m.running[t.id]; tr != nil {
+		tr.info.Dropped = slices.Clone(names)
 	}
 	t.m.mu.Unlock()
 }

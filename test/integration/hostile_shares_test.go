@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,4 +205,23 @@ func TestHostileLyingSource(t *testing.T) {
 		t.Errorf("per source %v: want every byte from %s", got.PerSource, a.host.Name)
 	}
 	t.Logf("MEASURED a lying source in a 96 MiB multi-source download: dropped %v, per source %v", got.Dropped, got.PerSource)
+	// The history names the source left out, in the CLI and for the app.
+	var history []struct {
+		Path    string   `json:"path"`
+		State   string   `json:"state"`
+		Dropped []string `json:"dropped"`
+	}
+	if err := json.Unmarshal([]byte(client.must(nil, "transfers", "--json")), &history); err != nil {
+		t.Fatal(err)
+	}
+	named := false
+	for _, h := range history {
+		named = named || (h.State == "done" && slices.Equal(h.Dropped, []string{b.host.Name}))
+	}
+	if !named {
+		t.Errorf("no transfer in the history names %s as dropped: %+v", b.host.Name, history)
+	}
+	if out := client.must(nil, "transfers"); !strings.Contains(out, "left out for wrong data: "+b.host.Name) {
+		t.Errorf("transfers does not say %s was left out:\n%s", b.host.Name, out)
+	}
 }

@@ -54,7 +54,7 @@ func creds(user, pw, sharePW string) []string {
 }
 
 // writeRandom creates a file of size random bytes and returns its SHA-256.
-func writeRandom(t *testing.T, path string, size int64) string {
+func writeRandom(t testing.TB, path string, size int64) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -608,7 +608,7 @@ func TestSearchAndMultiSource(t *testing.T) {
 	t.Logf("MEASURED multi-source split: %v", res.Files[0].PerSource)
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
