@@ -1216,6 +1216,8 @@ func (f *fakeSettings) ChangeSetting(_ context.Context, k, v string) error {
 		f.v.Port = p
 	case "auto_accept":
 		f.v.AutoAccept = v == "true"
+	case "background":
+		f.v.Background = v == "true"
 	case "upload_limit", "download_limit":
 		r, err := human.ParseRate(v)
 		if err != nil {
@@ -1241,8 +1243,9 @@ func TestSettingsScreenSavesWhatChanged(t *testing.T) {
 	s.port.SetText("47300")
 	s.auto.SetChecked(true)
 	s.upLimit.SetText("10 MB/s")
+	s.bg.SetChecked(true)
 	s.save()
-	if want := []string{"port=47300", "auto_accept=true", "upload_limit=10 MB/s"}; !reflect.DeepEqual(f.changes, want) {
+	if want := []string{"port=47300", "auto_accept=true", "background=true", "upload_limit=10 MB/s"}; !reflect.DeepEqual(f.changes, want) {
 		t.Errorf("changed %v, want %v", f.changes, want)
 	}
 	if s.upLimit.Text != "10 MB/s" || f.v.UploadLimit != 10_000_000 {

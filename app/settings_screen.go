@@ -43,6 +43,7 @@ type settingsScreen struct {
 	port      *widget.Entry
 	inbox     *widget.Entry
 	auto      *widget.Check
+	bg        *widget.Check
 	upLimit   *widget.Entry
 	downLimit *widget.Entry
 	login     *widget.Check
@@ -80,6 +81,7 @@ func (s *settingsScreen) view() fyne.CanvasObject {
 		})
 	})
 	s.auto = widget.NewCheck("Accept files from trusted PCs without asking", nil)
+	s.bg = widget.NewCheck("Transfers give way to other network traffic (background mode)", nil)
 	s.login = widget.NewCheck("Start Peerdesk when I log in", func(on bool) { s.setLogin(on) })
 	if !autostartSupported() {
 		s.login.Disable()
@@ -99,6 +101,7 @@ func (s *settingsScreen) view() fyne.CanvasObject {
 		widget.NewFormItem("", s.auto),
 		widget.NewFormItem("Limit sending to", s.upLimit),
 		widget.NewFormItem("Limit receiving to", s.downLimit),
+		widget.NewFormItem("", s.bg),
 		widget.NewFormItem("", s.login),
 		widget.NewFormItem("Look", s.look),
 	)
@@ -134,6 +137,7 @@ func (s *settingsScreen) reload() {
 			s.port.SetText(strconv.Itoa(v.Port))
 			s.inbox.SetText(v.InboxDir)
 			s.auto.SetChecked(v.AutoAccept)
+			s.bg.SetChecked(v.Background)
 			s.upLimit.SetText(rateText(v.UploadLimit))
 			s.downLimit.SetText(rateText(v.DownloadLimit))
 		})
@@ -163,6 +167,9 @@ func (s *settingsScreen) save() {
 	}
 	if s.auto.Checked != s.loaded.AutoAccept {
 		changes = append(changes, [2]string{"auto_accept", strconv.FormatBool(s.auto.Checked)})
+	}
+	if s.bg.Checked != s.loaded.Background {
+		changes = append(changes, [2]string{"background", strconv.FormatBool(s.bg.Checked)})
 	}
 	for _, l := range []struct {
 		key   string

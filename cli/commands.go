@@ -136,9 +136,9 @@ Exit status: 0 ok, 1 error, 2 usage, 3 access denied, 4 not found,
 	add("", share, leaf{use: "rm NAME", short: "stop sharing NAME", run: c.sub(c.share, "rm")})
 	add("", share, leaf{use: "pause", short: "refuse all other PCs for now (the tray's \"Pause sharing\")", run: c.sub(c.share, "pause")})
 	add("", share, leaf{use: "resume", short: "serve the other PCs again", run: c.sub(c.share, "resume")})
-	settings := add("setup", root, leaf{use: "settings [--json] | settings set KEY VALUE", short: "this PC's name, port, inbox, auto-accept and transfer limits", run: c.settings,
+	settings := add("setup", root, leaf{use: "settings [--json] | settings set KEY VALUE", short: "this PC's name, port, inbox, auto-accept, transfer limits and background mode", run: c.settings,
 		example: "  peerdesk settings\n  peerdesk settings set inbox ~/Downloads/Peerdesk\n  peerdesk settings set upload-limit 10MB/s"})
-	add("", settings, leaf{use: "set name|port|inbox|auto-accept|upload-limit|download-limit VALUE", short: "change a setting (limits: 10MB/s, 500KiB/s, 80Mbit/s; 0 for none)", run: c.sub(c.settings, "set")})
+	add("", settings, leaf{use: "set name|port|inbox|auto-accept|upload-limit|download-limit|background VALUE", short: "change a setting (limits: 10MB/s, 500KiB/s, 80Mbit/s, 0 for none; background: true makes transfers yield to other traffic)", run: c.sub(c.settings, "set")})
 	root.AddCommand(c.manCommand(root))
 	return root
 }

@@ -324,7 +324,7 @@ func absPath(p string) string {
 func (c *cli) settings(args []string) error {
 	if len(args) > 0 && args[0] == "set" {
 		fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
-		pos, err := parseFlags(fs, args[1:], 2, 2, "settings set name|port|inbox|auto-accept|upload-limit|download-limit VALUE")
+		pos, err := parseFlags(fs, args[1:], 2, 2, "settings set name|port|inbox|auto-accept|upload-limit|download-limit|background VALUE")
 		if err != nil {
 			return err
 		}
@@ -348,7 +348,7 @@ func (c *cli) settings(args []string) error {
 		return writeJSON(c.stdout, v)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "name\t%s\nport\t%d\ninbox\t%s\nauto-accept\t%v\nupload-limit\t%s\ndownload-limit\t%s\n",
-		v.Name, v.Port, v.InboxDir, v.AutoAccept, human.Rate(v.UploadLimit), human.Rate(v.DownloadLimit))
+	fmt.Fprintf(tw, "name\t%s\nport\t%d\ninbox\t%s\nauto-accept\t%v\nupload-limit\t%s\ndownload-limit\t%s\nbackground\t%v\n",
+		v.Name, v.Port, v.InboxDir, v.AutoAccept, human.Rate(v.UploadLimit), human.Rate(v.DownloadLimit), v.Background)
 	return tw.Flush()
 }

@@ -87,6 +87,7 @@ func (n *Node) startFiles() error {
 func (n *Node) applyLimits() {
 	n.limits.Up.SetRate(n.Settings.UploadLimit)
 	n.limits.Down.SetRate(n.Settings.DownloadLimit)
+	n.limits.SetBackground(n.Settings.Background)
 }
 
 // LogOut forgets the credentials peer id accepted in this run: searches

@@ -59,3 +59,35 @@ func TestInboxSettingRefusedAndIgnored(t *testing.T) {
 		t.Errorf("with a saved inbox of ~/.ssh files go to %s, want %s", got, want)
 	}
 }
+
+// The transfer settings (R2 6/7): limits in the units people type,
+// background mode as a boolean; a value that is not one is a usage error
+// and changes nothing.
+func TestTransferSettings(t *testing.T) {
+	home := t.TempDir()
+	if err := PrivateHome(home); err != nil {
+		t.Fatal(err)
+	}
+	s := &State{Home: home}
+	for _, tc := range []struct {
+		key, value string
+		ok         bool
+		check      func(Settings) bool
+	}{
+		{"upload-limit", "10MB/s", true, func(v Settings) bool { return v.UploadLimit == 10_000_000 }},
+		{"download-limit", "80Mbit/s", true, func(v Settings) bool { return v.DownloadLimit == 10_000_000 }},
+		{"download_limit", "off", true, func(v Settings) bool { return v.DownloadLimit == 0 }},
+		{"upload-limit", "fast", false, func(v Settings) bool { return v.UploadLimit == 10_000_000 }},
+		{"background", "true", true, func(v Settings) bool { return v.Background }},
+		{"background", "sometimes", false, func(v Settings) bool { return v.Background }},
+		{"background", "false", true, func(v Settings) bool { return !v.Background }},
+	} {
+		err := s.SetSetting(tc.key, tc.value)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrUsage)) {
+			t.Errorf("settings set %s %s: %v, want ok=%v", tc.key, tc.value, err, tc.ok)
+		}
+		if !tc.check(s.Settings) {
+			t.Errorf("after settings set %s %s: %+v", tc.key, tc.value, s.Settings)
+		}
+	}
+}

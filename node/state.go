@@ -36,6 +36,10 @@ type Settings struct {
 	// 0: no limit.
 	UploadLimit   int64 `json:"upload_limit,omitempty"`
 	DownloadLimit int64 `json:"download_limit,omitempty"`
+	// Background makes this peer's transfers yield to other traffic on
+	// the network (LEDBAT-like), what it sends and what it asks others
+	// to send it; alone on the link they still take all of it.
+	Background bool `json:"background,omitempty"`
 }
 
 // InboxDir is the folder pushed files land in.
@@ -83,6 +87,12 @@ func (s *State) SetSetting(key, value string) error {
 			return fmt.Errorf("%w: auto-accept is true or false", ErrUsage)
 		}
 		s.Settings.AutoAccept = b
+	case "background":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("%w: background is true or false", ErrUsage)
+		}
+		s.Settings.Background = b
 	case "upload_limit", "download_limit":
 		r, err := human.ParseRate(value)
 		if err != nil {
@@ -94,7 +104,7 @@ func (s *State) SetSetting(key, value string) error {
 			s.Settings.DownloadLimit = r
 		}
 	default:
-		return fmt.Errorf("%w: unknown setting %q (name, port, inbox, auto-accept, upload-limit, download-limit)", ErrUsage, key)
+		return fmt.Errorf("%w: unknown setting %q (name, port, inbox, auto-accept, upload-limit, download-limit, background)", ErrUsage, key)
 	}
 	return s.SaveSettings()
 }

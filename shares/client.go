@@ -208,7 +208,7 @@ func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string,
 	if err != nil {
 		return ReadMeta{}, 0, err
 	}
-	st, done, err := c.open(ctx, t, OpRead, readRequest{pathRequest: pr, Offset: offset, Length: length})
+	st, done, err := c.open(ctx, t, OpRead, readRequest{pathRequest: pr, Offset: offset, Length: length, Background: c.Limits.Background()})
 	if err != nil {
 		return ReadMeta{}, 0, err
 	}
@@ -406,6 +406,9 @@ func (c Client) upload(ctx context.Context, t access.Target, op string, body any
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if ready.Background || c.Limits.Background() {
+		sctx = transport.WithBackground(sctx)
+	}
 	sent := make(chan error, 1)
 	if ready.Offset < size {
 		r := &progressReader{r: io.NewSectionReader(f, ready.Offset, size-ready.Offset), done: ready.Offset, fn: progress}

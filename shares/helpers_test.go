@@ -15,6 +15,7 @@ import (
 
 	"github.com/peerdesk/peerdesk/access"
 	"github.com/peerdesk/peerdesk/identity"
+	"github.com/peerdesk/peerdesk/internal/ratelimit"
 	"github.com/peerdesk/peerdesk/internal/testlog"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
@@ -22,6 +23,12 @@ import (
 
 // testEndpoint starts a transport endpoint on loopback serving mux.
 func testEndpoint(tb testing.TB, mux *transport.Mux) (*transport.Endpoint, string) {
+	return testEndpointWith(tb, mux, nil)
+}
+
+// testEndpointWith is testEndpoint with plane moving bodies (nil: the
+// default).
+func testEndpointWith(tb testing.TB, mux *transport.Mux, plane transport.DataPlane) (*transport.Endpoint, string) {
 	tb.Helper()
 	id, _, _, err := identity.NewIdentity(uuid.New())
 	if err != nil {
@@ -31,7 +38,7 @@ func testEndpoint(tb testing.TB, mux *transport.Mux) (*transport.Endpoint, strin
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := transport.Config{Identity: id, Trust: trust, Logger: testlog.Logger(), HandshakeTimeout: 3 * time.Second}
+	cfg := transport.Config{Identity: id, Trust: trust, Logger: testlog.Logger(), HandshakeTimeout: 3 * time.Second, DataPlane: plane}
 	if mux != nil {
 		cfg.Handler = mux
 	}
@@ -64,6 +71,10 @@ type env struct {
 type envOptions struct {
 	limiter   *access.Limiter
 	transfers *transfer.Manager
+	// planes move the server's and the client's bodies (nil: default);
+	// limits are the server's and the client's transfer limits.
+	serverPlane, clientPlane   transport.DataPlane
+	serverLimits, clientLimits *ratelimit.Limits
 }
 
 func newEnv(tb testing.TB, opts ...envOptions) *env {
@@ -78,7 +89,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 		tb.Fatal(err)
 	}
 	svc, err := NewService(ServiceConfig{
-		Home: e.home, Name: "server", Inbox: e.inbox, Logger: testlog.Logger(), Limiter: o.limiter, Transfers: o.transfers,
+		Home: e.home, Name: "server", Inbox: e.inbox, Logger: testlog.Logger(), Limiter: o.limiter, Transfers: o.transfers, Limits: o.serverLimits,
 		PeerName: func(id string) string { return "client-" + id[:4] },
 		Accept: func(ctx context.Context, off Offer) bool {
 			e.mu.Lock()
@@ -94,9 +105,9 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 	e.svc = svc
 	mux := transport.NewMux()
 	svc.Register(mux)
-	e.server, e.serverID = testEndpoint(tb, mux)
-	e.clientEP, _ = testEndpoint(tb, nil)
-	e.client = Client{Caller: e.clientEP}
+	e.server, e.serverID = testEndpointWith(tb, mux, o.serverPlane)
+	e.clientEP, _ = testEndpointWith(tb, nil, o.clientPlane)
+	e.client = Client{Caller: e.clientEP, Limits: o.clientLimits}
 	return e
 }
 

@@ -144,7 +144,7 @@ func (svc *Service) receive(ctx context.Context, s *transport.Stream, in incomin
 	if _, err := f.Seek(held, io.SeekStart); err != nil {
 		return PutResult{}, fsErr(err, in.where, in.temp())
 	}
-	if err := s.Respond(offsetResponse{Offset: held}); err != nil {
+	if err := s.Respond(offsetResponse{Offset: held, Background: svc.cfg.Limits.Background()}); err != nil {
 		return PutResult{}, err
 	}
 	if in.progress != nil {

@@ -391,6 +391,9 @@ func (svc *Service) serveRead(ctx context.Context, req transport.Request, s *tra
 	if err := s.Respond(meta); err != nil {
 		return nil
 	}
+	if in.Background || svc.cfg.Limits.Background() {
+		ctx = transport.WithBackground(ctx)
+	}
 	n, err := s.SendBody(ctx, svc.cfg.Limits.Upload().Reader(ctx, io.NewSectionReader(f, in.Offset, length)))
 	if err != nil {
 		svc.log.Info("read interrupted", "peer", g.Peer.ID, "share", g.Share.Name, "bytes", n, "err", err)

@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/internal/ratelimit"
 	"github.com/peerdesk/peerdesk/internal/testlog"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
@@ -816,5 +818,76 @@ func TestChunkSums(t *testing.T) {
 	}
 	if _, _, err := e.client.Chunks(ctx, e.target(access.Credentials{User: "alice", Password: "wrong"}), "docs", "big.bin"); !errors.Is(err, transport.ErrAccessDenied) {
 		t.Fatalf("a wrong password: %v", err)
+	}
+}
+
+// backgroundPlane records, per body sent, whether it went in background
+// mode, and moves it as the default plane does.
+type backgroundPlane struct {
+	transport.BulkDataPlane
+	mu   sync.Mutex
+	sent []bool
+}
+
+func (p *backgroundPlane) SendBody(ctx context.Context, s *transport.Stream, r io.Reader) (int64, error) {
+	p.mu.Lock()
+	p.sent = append(p.sent, transport.IsBackground(ctx))
+	p.mu.Unlock()
+	return p.BulkDataPlane.SendBody(ctx, s, r)
+}
+
+func (p *backgroundPlane) take() []bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.sent
+	p.sent = nil
+	return s
+}
+
+// Background mode (R2 6/7) is the receiving peer's choice as much as the
+// sender's: a download asks the owner to send in background, an upload's
+// receiver tells the sender to, and a sender in background mode sends so
+// whatever the other side says.
+func TestBackgroundModeReachesTheSender(t *testing.T) {
+	serverPlane, clientPlane := &backgroundPlane{}, &backgroundPlane{}
+	serverLimits, clientLimits := &ratelimit.Limits{}, &ratelimit.Limits{}
+	e := newEnv(t, envOptions{serverPlane: serverPlane, clientPlane: clientPlane, serverLimits: serverLimits, clientLimits: clientLimits})
+	e.addShare(access.Share{Name: "docs", Guest: access.RightRW}, "")
+	data := bytes.Repeat([]byte("peerdesk"), 1<<16)
+	writeFile(t, e.shareDir, "a.bin", data)
+	local := writeFile(t, t.TempDir(), "up.bin", data)
+	ctx, tg := e.ctx(), e.target(access.Credentials{})
+	read := func() {
+		t.Helper()
+		if _, _, err := e.client.ReadRange(ctx, tg, "docs", "a.bin", 0, 0, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func() {
+		t.Helper()
+		if _, err := e.client.Put(ctx, tg, "docs", "up.bin", local, PutOptions{Replace: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name             string
+		server, client   bool
+		wantRead, wantUp bool
+	}{
+		{"neither", false, false, false, false},
+		{"the client", false, true, true, true},
+		{"the server", true, false, true, true},
+		{"both", true, true, true, true},
+	} {
+		serverLimits.SetBackground(tc.server)
+		clientLimits.SetBackground(tc.client)
+		read()
+		if got := serverPlane.take(); !slices.Equal(got, []bool{tc.wantRead}) {
+			t.Errorf("%s in background mode: the owner sent the download's body in background %v, want [%v]", tc.name, got, tc.wantRead)
+		}
+		put()
+		if got := clientPlane.take(); !slices.Equal(got, []bool{tc.wantUp}) {
+			t.Errorf("%s in background mode: the client sent the upload's body in background %v, want [%v]", tc.name, got, tc.wantUp)
+		}
 	}
 }

@@ -131,6 +131,9 @@ type readRequest struct {
 	pathRequest
 	Offset int64 `json:"offset"`
 	Length int64 `json:"length"`
+	// Background asks the owner to send in background mode: the
+	// receiver's transfers yield to other traffic.
+	Background bool `json:"background,omitempty"`
 }
 
 // putRequest is the body of fs.put.begin and fs.put.data.
@@ -184,6 +187,9 @@ type searchRequest struct {
 // fs.put.data and send.data before the body.
 type offsetResponse struct {
 	Offset int64 `json:"offset"`
+	// Background asks the sender of an upload to send in background
+	// mode, as the receiving peer's setting says.
+	Background bool `json:"background,omitempty"`
 }
 
 // bodyMarker replaces a JSON answer too large for a response frame: the

@@ -44,7 +44,23 @@ func (BulkDataPlane) SendBody(ctx context.Context, s *Stream, r io.Reader) (int6
 	case err != nil:
 		return 0, err
 	}
-	return mux.Send(ctx, bulkStream{s}, head, r)
+	return mux.Send(ctx, bulkStream{s}, head, r, IsBackground(ctx))
+}
+
+type backgroundKey struct{}
+
+// WithBackground marks the bodies sent under ctx as background transfers:
+// on the bulk channel they yield to other traffic on the path, and take
+// the whole link when alone. Bodies sent as data frames are not affected
+// (they are small).
+func WithBackground(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx marks background transfers.
+func IsBackground(ctx context.Context) bool {
+	on, _ := ctx.Value(backgroundKey{}).(bool)
+	return on
 }
 
 // BulkSendTotals is how many bulk data packets this process has sent in

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/peerdesk/peerdesk/access"
+	"github.com/peerdesk/peerdesk/internal/ratelimit"
 	"github.com/peerdesk/peerdesk/shares"
 	"github.com/peerdesk/peerdesk/shares/transfer"
 	"github.com/peerdesk/peerdesk/transport"
@@ -87,8 +88,9 @@ func (s shareSource) ReadRange(ctx context.Context, off, n int64, w io.Writer) (
 }
 
 // getOurs downloads the shared file into dir and removes it after.
-func getOurs(ctx context.Context, ep *transport.Endpoint, t access.Target, dir string) (int64, error) {
-	c := shares.Client{Caller: ep}
+func getOurs(ctx context.Context, ep *transport.Endpoint, t access.Target, dir string, background bool) (int64, error) {
+	c := shares.Client{Caller: ep, Limits: &ratelimit.Limits{}}
+	c.Limits.SetBackground(background)
 	st, err := c.Stat(ctx, t, getShare, getFile)
 	if err != nil {
 		return 0, err

@@ -46,6 +46,7 @@ type options struct {
 	pings      bool
 	get        bool
 	fair       bool
+	background bool
 	short      bool
 	asJSON     bool
 	cpuProfile string
@@ -69,6 +70,7 @@ func main() {
 	flag.BoolVar(&o.pings, "pings", true, "also time small requests during a transfer")
 	flag.BoolVar(&o.get, "get", true, "on the shaped link, time `get` of a shared file (file service, 8 MiB ranges, fsync, SHA-256 check) against a TLS download doing the same; false: bare bodies to memory (loopback always is)")
 	flag.BoolVar(&o.fair, "fair", true, "on the shaped link, also start our get and the TLS get together and compare their times (R2 6/7: neither under 0.75 of the other's)")
+	flag.BoolVar(&o.background, "background", true, "on the shaped link, also run our get in background mode alone and started together with the TLS get (R2 6/7: TLS keeps ≥ 80% of the link; alone ours takes it all)")
 	flag.BoolVar(&o.short, "short", os.Getenv("LINKBENCH_SHORT") != "", "CI mode: 32 MiB, 1 run per path (env LINKBENCH_SHORT)")
 	flag.BoolVar(&o.asJSON, "json", false, "print JSON instead of a table")
 	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of both ends of every case into this directory")
@@ -185,7 +187,7 @@ func orchestrate(o options) error {
 }
 
 func runCase(o options, name, serverNS, serverAddr, clientNS, clientAddr string, deadline time.Time, tag string, get bool) (caseResult, error) {
-	common := []string{"-plane", o.plane, "-mib", strconv.Itoa(o.mib), "-get=" + strconv.FormatBool(get), "-fair=" + strconv.FormatBool(o.fair && get)}
+	common := []string{"-plane", o.plane, "-mib", strconv.Itoa(o.mib), "-get=" + strconv.FormatBool(get), "-fair=" + strconv.FormatBool(o.fair && get), "-background=" + strconv.FormatBool(o.background && get)}
 	if get {
 		name += ", get"
 	}
@@ -282,6 +284,12 @@ func printTable(w io.Writer, o options, rs []caseResult) {
 		for _, f := range r.Result.Fair {
 			ratio := min(f.Ours, f.TLS) / max(f.Ours, f.TLS)
 			fmt.Fprintf(w, "%s: started together, ours took %.2f s, TLS %.2f s: %.2f (target ≥ 0.75: %s)\n", r.Name, f.Ours, f.TLS, ratio, metOrNot(ratio >= 0.75))
+		}
+		for _, bg := range r.Result.Background {
+			share := bg.TLSAlone / bg.TLSBeside
+			whole := bg.OursAlone / bg.BgAlone
+			fmt.Fprintf(w, "%s: background mode: TLS alone %.2f s, beside our background get %.2f s: TLS kept %.2f of the link (target ≥ 0.80: %s); ours took %.2f s; alone, background %.2f s against default %.2f s: %.2f (takes the whole link: %s)\n",
+				r.Name, bg.TLSAlone, bg.TLSBeside, share, metOrNot(share >= 0.8), bg.BgBeside, bg.BgAlone, bg.OursAlone, whole, metOrNot(whole >= 0.95))
 		}
 		var packets, resent int64
 		for _, s := range r.Result.Ours {

@@ -306,6 +306,19 @@ type clientResult struct {
 	Suite    string    `json:"tls_suite"`
 	// Fair are runs of our get and the TLS get started together.
 	Fair []fairSample `json:"fair,omitempty"`
+	// Background are runs of our get in background mode.
+	Background []backgroundSample `json:"background,omitempty"`
+}
+
+// backgroundSample is one run of background mode, each time in seconds:
+// the TLS get alone and beside our background get started with it, and
+// our get alone in each mode.
+type backgroundSample struct {
+	TLSAlone  float64 `json:"tls_alone"`
+	TLSBeside float64 `json:"tls_beside"`
+	BgBeside  float64 `json:"background_beside"`
+	BgAlone   float64 `json:"background_alone"`
+	OursAlone float64 `json:"default_alone"`
 }
 
 // fairSample is how long our get and the TLS get took, started together.
@@ -366,7 +379,7 @@ func clientRole(o options) error {
 	}
 	ours := func(n int64) error {
 		if o.get {
-			got, err := getOurs(ctx, ep, target, scratch)
+			got, err := getOurs(ctx, ep, target, scratch, false)
 			if err == nil && got != n {
 				err = fmt.Errorf("got a file of %d bytes, want %d", got, n)
 			}
@@ -512,7 +525,7 @@ func clientRole(o options) error {
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				_, oursErr = getOurs(ctx, ep, target, fairDir)
+				_, oursErr = getOurs(ctx, ep, target, fairDir, false)
 				f.Ours = time.Since(start).Seconds()
 			}()
 			go func() {
@@ -525,6 +538,39 @@ func clientRole(o options) error {
 				return fmt.Errorf("started together: %w", err)
 			}
 			res.Fair = append(res.Fair, f)
+		}
+	}
+	if o.background {
+		bgDir := filepath.Join(scratch, "background")
+		if err := os.Mkdir(bgDir, 0o700); err != nil {
+			return err
+		}
+		timed := func(fn func() error) (float64, error) {
+			start := time.Now()
+			err := fn()
+			return time.Since(start).Seconds(), err
+		}
+		for range o.runs {
+			var s backgroundSample
+			var errs [5]error
+			s.TLSAlone, errs[0] = timed(func() error { return viaTLS(n) })
+			s.OursAlone, errs[1] = timed(func() error { _, err := getOurs(ctx, ep, target, bgDir, false); return err })
+			s.BgAlone, errs[2] = timed(func() error { _, err := getOurs(ctx, ep, target, bgDir, true); return err })
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				s.BgBeside, errs[3] = timed(func() error { _, err := getOurs(ctx, ep, target, bgDir, true); return err })
+			}()
+			go func() {
+				defer wg.Done()
+				s.TLSBeside, errs[4] = timed(func() error { return viaTLS(n) })
+			}()
+			wg.Wait()
+			if err := errors.Join(errs[:]...); err != nil {
+				return fmt.Errorf("background mode: %w", err)
+			}
+			res.Background = append(res.Background, s)
 		}
 	}
 	res.Suite = tls.CipherSuiteName(suite)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -148,10 +149,21 @@ func (w *writer) Write(p []byte) (int, error) {
 }
 
 // Limits are one peer's transfer limits: Up for file contents it sends,
-// Down for those it receives.
+// Down for those it receives, and whether its transfers run in
+// background mode (yielding to other traffic on the path; the transport
+// does that, this only keeps the choice).
 type Limits struct {
-	Up, Down Limiter
+	Up, Down   Limiter
+	background atomic.Bool
 }
+
+// SetBackground turns background mode on or off for the transfers that
+// start next.
+func (l *Limits) SetBackground(on bool) { l.background.Store(on) }
+
+// Background reports whether transfers run in background mode (false
+// for a nil Limits).
+func (l *Limits) Background() bool { return l != nil && l.background.Load() }
 
 // Upload is the limiter of what the peer sends (nil for a nil Limits).
 func (l *Limits) Upload() *Limiter {

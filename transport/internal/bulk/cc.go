@@ -51,6 +51,20 @@ type bulkCC struct {
 	rateMarkAt time.Time
 
 	roundSamples int
+
+	// background makes the sender yield to other traffic, as LEDBAT
+	// (RFC 6817) does: it takes a smaller queueing delay as a sign of
+	// others on the path, halves its rate at each such round down to a
+	// floor, and grows again only in rounds without queueing. Alone, it
+	// sees no queue but its own and takes the link as a normal transfer.
+	background bool
+	// peakBw is the highest rate the transfer was delivered at over
+	// ccRateWindow (not the bandwidth estimate, which a burst inflates):
+	// the background floor is a share of it.
+	peakBw float64
+	// bgQueuedShare is the share of recent rounds that saw a queue
+	// (a moving average over bgShareRounds rounds).
+	bgQueuedShare float64
 }
 
 type ccState uint8
@@ -89,6 +103,22 @@ const (
 	ccMinSamples = 4
 	// ccRateWindow is the interval recentRate is measured over.
 	ccRateWindow = 20 * time.Millisecond
+
+	// A background transfer's delay target, cut and floor: it takes a
+	// queue of 1 ms (or one base RTT) as others' traffic, halves its rate
+	// at each round that sees it, and keeps at least 5% of the highest
+	// bandwidth it measured (at most 64 KiB/s more), so that its RTT
+	// samples go on telling when the others are gone.
+	bgDelayTarget = 500 * time.Microsecond
+	bgBackOff     = 0.5
+	bgFloorShare  = 0.05
+	bgFloorMin    = 64 << 10
+	// bgShareRounds is the rounds the share of queued rounds is averaged
+	// over; bgRaise is the cap's growth per clean round while others
+	// are on the path.
+	bgShareRounds = 20
+	bgShareYield  = 0.6
+	bgRaise       = 1.005
 )
 
 var probeGains = [...]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
@@ -122,6 +152,7 @@ func (c *bulkCC) seed(e pathEstimate, now time.Time) {
 	if e.minRTT > 0 && e.minRTT < c.minRTT {
 		c.minRTT = e.minRTT
 	}
+	c.bgQueuedShare, c.peakBw = e.queuedShare, e.peak
 	c.enterProbeBW()
 	c.cycleStart = now
 }
@@ -214,7 +245,7 @@ func (c *bulkCC) lossAccounting(now time.Time, delivered, acked, lost int64) {
 	}
 	if float64(c.winLost)/float64(c.winSent) > ccLossThresh {
 		// Overload (a policer, or a full queue).
-		c.backOff()
+		c.backOff(false)
 		if c.state == ccStartup {
 			c.enterDrain()
 		}
@@ -225,8 +256,21 @@ func (c *bulkCC) lossAccounting(now time.Time, delivered, acked, lost int64) {
 // backOff caps the rate below what the sender sends now; rounds without
 // loss or queueing raise the cap again until it no longer binds
 // (multiplicative decrease, gradual increase, as LEDBAT does on delay).
-func (c *bulkCC) backOff() {
-	c.bwCap = ccBackOff * min(c.bwCap, c.pacingRate())
+//
+// A background transfer cuts harder on queueing (others' traffic), down
+// to its floor; on loss alone (its own overshoot, when alone) as a normal
+// transfer does.
+func (c *bulkCC) backOff(queueing bool) {
+	if !c.background {
+		c.bwCap = ccBackOff * min(c.bwCap, c.pacingRate())
+		return
+	}
+	cut := ccBackOff
+	if queueing {
+		cut = bgBackOff
+	}
+	floor := max(bgFloorShare*c.peakBw, bgFloorMin)
+	c.bwCap = max(cut*min(c.bwCap, c.pacingRate()), floor)
 }
 
 // finiteCap is bwCap, 0 when there is none.
@@ -248,13 +292,46 @@ func (c *bulkCC) carried() float64 {
 }
 
 func (c *bulkCC) onRoundStart(now time.Time, inflight int) {
-	queued := c.roundSamples >= ccMinSamples && c.roundMinRTT > c.minRTT+max(ccDelayTarget, c.minRTT)
+	enough := c.roundSamples >= ccMinSamples
+	queuedOver := func(target time.Duration) bool {
+		return enough && c.roundMinRTT > c.minRTT+max(target, c.minRTT)
+	}
+	queued := queuedOver(ccDelayTarget)
+	// A background transfer also looks for a smaller queue, and when it
+	// sees one in most rounds, takes it as others' traffic: a queue of its
+	// own (a probe's, a burst's, the hosts' batching at full rate) comes
+	// in some rounds only, others' stays.
+	// Any RTT sample counts here: at the low rate it yields at, a round
+	// may bring a single ack, and a round without samples says nothing.
+	yield, quiet := false, false
+	if c.background {
+		c.peakBw = max(c.peakBw, c.recentRate)
+		if c.roundSamples > 0 {
+			q := 0.0
+			if c.roundMinRTT > c.minRTT+max(bgDelayTarget, c.minRTT) {
+				q = 1
+			}
+			c.bgQueuedShare += (q - c.bgQueuedShare) / bgShareRounds
+			yield = q == 1 && c.bgQueuedShare > bgShareYield
+		} else {
+			quiet = c.bgQueuedShare > bgShareYield
+		}
+	}
 	c.roundMinRTT = time.Duration(math.MaxInt64)
 	c.roundSamples = 0
-	if queued {
-		c.backOff()
-	} else if !math.IsInf(c.bwCap, 1) {
-		c.bwCap *= ccRaise
+	switch {
+	case yield:
+		c.backOff(true)
+	case queued:
+		c.backOff(false)
+	case quiet:
+		// Others were there a round ago; no news is no reason to grow.
+	case !math.IsInf(c.bwCap, 1):
+		raise := ccRaise
+		if c.bgQueuedShare > bgShareYield {
+			raise = bgRaise
+		}
+		c.bwCap *= raise
 		if c.bwCap > 2*c.bw.get() {
 			c.bwCap = math.Inf(1)
 		}

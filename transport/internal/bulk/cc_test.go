@@ -28,6 +28,12 @@ type simLink struct {
 	tokensAt time.Time
 	lineFree time.Time
 	started  bool
+
+	// others is the queueing delay other traffic keeps on the path from
+	// othersFrom to othersUntil (as a TCP download beside the transfer
+	// does): every packet sent then arrives that much later.
+	others                  time.Duration
+	othersFrom, othersUntil time.Time
 }
 
 // send returns when a packet of size bytes sent at now reaches the
@@ -59,7 +65,11 @@ func (l *simLink) send(now time.Time, size int) (arrive time.Time, ok bool) {
 		speed = l.rate
 	}
 	l.lineFree = t.Add(time.Duration(s / speed * float64(time.Second)))
-	return l.lineFree.Add(l.owd), true
+	arrive = l.lineFree.Add(l.owd)
+	if !now.Before(l.othersFrom) && now.Before(l.othersUntil) {
+		arrive = arrive.Add(l.others)
+	}
+	return arrive, true
 }
 
 type simPkt struct {
@@ -335,5 +345,47 @@ func TestBulkCCSeedCarriesRateAndCap(t *testing.T) {
 	}
 	if e := (pathEstimate{bw: newBulkCC(1400, time.Millisecond, now).carried()}); e.bw <= 0 {
 		t.Error("a transfer with no delivery yet carries no rate")
+	}
+}
+
+// Background mode (R2 6/7) yields to others' traffic and only to it: a
+// standing queue of 1 ms that others keep on the path (below the 2 ms a
+// normal transfer tolerates) brings a background transfer down to its
+// floor, 5% of its rate alone, and it takes the link back once the queue
+// is gone; alone, it is as fast as a normal transfer, its own probes'
+// and bursts' queues notwithstanding.
+func TestBulkCCBackgroundYieldsToOthersOnly(t *testing.T) {
+	run := func(background bool) (alone, beside, after float64) {
+		link := &simLink{rate: gbit, burst: 256 << 10, line: 10 * gbit, owd: 100 * time.Microsecond,
+			limit: 5 * time.Millisecond, rng: rand.New(rand.NewPCG(5, 6)), others: time.Millisecond}
+		f := newSimFlow(link)
+		f.cc.background = background
+		link.othersFrom, link.othersUntil = f.now.Add(400*time.Millisecond), f.now.Add(800*time.Millisecond)
+		f.run(100 * time.Millisecond)
+		alone = f.goodput(300*time.Millisecond) / gbit
+		f.run(100 * time.Millisecond) // others arrive: the reaction
+		beside = f.goodput(300*time.Millisecond) / gbit
+		f.run(100 * time.Millisecond) // others leave: the recovery
+		after = f.goodput(300*time.Millisecond) / gbit
+		return alone, beside, after
+	}
+	nAlone, nBeside, nAfter := run(false)
+	bAlone, bBeside, bAfter := run(true)
+	t.Logf("normal: alone %.3f, beside others' 1 ms queue %.3f, after %.3f of the link", nAlone, nBeside, nAfter)
+	t.Logf("background: alone %.3f, beside %.3f, after %.3f", bAlone, bBeside, bAfter)
+	if bAlone < 0.97*nAlone {
+		t.Errorf("background alone %.3f of the link, normal %.3f: it must take the whole link alone", bAlone, nAlone)
+	}
+	if nBeside < 0.9 {
+		t.Errorf("normal transfer beside a 1 ms queue: %.3f, want ≥ 0.9 (it tolerates 2 ms)", nBeside)
+	}
+	if bBeside > 0.08 {
+		t.Errorf("background beside others' queue: %.3f of the link, want ≤ 0.08 (floor 0.05)", bBeside)
+	}
+	if bBeside < 0.03 {
+		t.Errorf("background beside others' queue: %.3f of the link, below its floor", bBeside)
+	}
+	if bAfter < 0.9 {
+		t.Errorf("background after others left: %.3f of the link, want ≥ 0.9", bAfter)
 	}
 }

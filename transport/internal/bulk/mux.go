@@ -84,7 +84,10 @@ type Mux struct {
 	// path is what the last transfer to the peer learned of the path, so
 	// that the next one (a download fetches 8 MiB ranges one after the
 	// other) starts at that rate instead of probing from nothing.
-	path pathEstimate
+	// bgPath is the same for background transfers: what they leave to
+	// others is no rate for a normal transfer to start at, and a
+	// background one goes on yielding from where the last one was.
+	path, bgPath pathEstimate
 
 	pings pings
 }
@@ -96,21 +99,37 @@ type pathEstimate struct {
 	at     time.Time
 	// cap is the rate cap loss or queueing set (0: none).
 	cap float64
+	// queuedShare and peak are a background transfer's share of rounds
+	// that saw a queue and highest delivery rate (bulkCC.bgQueuedShare,
+	// peakBw): the next one yields from where it stopped, above the
+	// same floor.
+	queuedShare, peak float64
 }
 
 // pathMemory is how long a path estimate stays good enough to start at.
 const pathMemory = 5 * time.Second
 
-func (m *Mux) notePath(e pathEstimate) {
+func (m *Mux) notePath(e pathEstimate, background bool) {
 	m.mu.Lock()
-	m.path = e
+	if background {
+		m.bgPath = e
+	} else {
+		m.path = e
+	}
 	m.mu.Unlock()
 }
 
-func (m *Mux) recentPath(now time.Time) (pathEstimate, bool) {
+// recentPath is the estimate a new transfer starts from: a background
+// one takes the last background transfer's if fresh, else (as a normal
+// one) the last normal transfer's.
+func (m *Mux) recentPath(now time.Time, background bool) (pathEstimate, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.path, m.path.bw > 0 && now.Sub(m.path.at) < pathMemory
+	fresh := func(e pathEstimate) bool { return e.bw > 0 && now.Sub(e.at) < pathMemory }
+	if background && fresh(m.bgPath) {
+		return m.bgPath, true
+	}
+	return m.path, fresh(m.path)
 }
 
 // ackLater queues r's acknowledgement until the datagrams in hand are

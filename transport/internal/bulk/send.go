@@ -81,6 +81,8 @@ type bulkSend struct {
 	inflight int
 	retx     []retxEntry
 	cc       *bulkCC
+	// background: the transfer yields to other traffic (bulkCC).
+	background bool
 
 	srtt, rttvar, latestRTT time.Duration
 	delivered               int64
@@ -112,8 +114,9 @@ func SendTotals() (packets, resent uint64) {
 
 // Send moves head and then the rest of r over the bulk channel, announced
 // on st, and ends the body on st once the receiver acknowledged all of it.
-func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader) (int64, error) {
-	b := &bulkSend{mux: m, t0: time.Now(), wake: make(chan struct{}, 1)}
+// A background send yields to other traffic on the path (bulkCC).
+func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader, background bool) (int64, error) {
+	b := &bulkSend{mux: m, t0: time.Now(), wake: make(chan struct{}, 1), background: background}
 	if err := m.addOut(b); err != nil {
 		return 0, err
 	}
@@ -176,7 +179,8 @@ func (b *bulkSend) run(ctx context.Context, head []byte, r io.Reader) (int64, er
 		if b.eof && b.cumAck == b.readOff {
 			total := b.readOff
 			if b.cc.state == ccProbeBW {
-				b.mux.notePath(pathEstimate{bw: b.cc.carried(), minRTT: b.cc.minRTT, at: time.Now(), cap: b.cc.finiteCap()})
+				b.mux.notePath(pathEstimate{bw: b.cc.carried(), minRTT: b.cc.minRTT, at: time.Now(), cap: b.cc.finiteCap(),
+					queuedShare: b.cc.bgQueuedShare, peak: b.cc.peakBw}, b.background)
 			}
 			b.logDone(total)
 			b.mu.Unlock()
@@ -277,7 +281,8 @@ func (b *bulkSend) start(head []byte) {
 	}
 	now := time.Now()
 	b.cc = newBulkCC(b.chunk, b.firstRTT, now)
-	if e, ok := b.mux.recentPath(now); ok {
+	b.cc.background = b.background
+	if e, ok := b.mux.recentPath(now, b.background); ok {
 		b.cc.seed(e, now)
 	}
 }
