@@ -35,7 +35,8 @@ const (
 type ShowArgs struct {
 	Tab string `json:"tab,omitempty"`
 	// Path opens the Files screen at "PC:SHARE/DIR" (PC a name or an id;
-	// SHARE and DIR may be left out).
+	// SHARE and DIR may be left out); with Tab "Print", the Print screen
+	// on "PC:PRINTER" (PRINTER may be left out).
 	Path string `json:"path,omitempty"`
 }
 
@@ -63,6 +64,12 @@ func (c Client) Show(ctx context.Context, tab string) error {
 // Open brings the window up on the Files screen at path, "PC:SHARE/DIR".
 func (c Client) Open(ctx context.Context, path string) error {
 	return control.Call(ctx, c.Home, OpShow, ShowArgs{Path: path}, nil)
+}
+
+// OpenPrinter brings the window up on the Print screen at path,
+// "PC:PRINTER" (PRINTER may be left out).
+func (c Client) OpenPrinter(ctx context.Context, path string) error {
+	return control.Call(ctx, c.Home, OpShow, ShowArgs{Tab: tabPrint, Path: path}, nil)
 }
 
 // State is what the window shows.
@@ -110,6 +117,8 @@ type WindowState struct {
 	Width  float32      `json:"width"`
 	// Transfers is the Transfers screen (nil until it is built).
 	Transfers *TransfersState `json:"transfers,omitempty"`
+	// Print is the Print screen (nil until it is built).
+	Print *PrintState `json:"print,omitempty"`
 }
 
 type phase int

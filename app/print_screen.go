@@ -41,10 +41,13 @@ type printScreen struct {
 	prSel    *widget.Select
 	file     *widget.Entry
 	copies   *widget.Entry
-	state    *widget.Label
+	status   *widget.Label
 	print    *widget.Button
 	add      *widget.Button
 	login    *widget.Button
+	// wantPrinter is the printer to choose once the PC's list is in
+	// (gui.show's PC:PRINTER).
+	wantPrinter string
 }
 
 func newPrintScreen(svc services, peers *peersModel, win fyne.Window) *printScreen {
@@ -79,8 +82,8 @@ func (s *printScreen) view() fyne.CanvasObject {
 		}
 		return nil
 	}
-	s.state = widget.NewLabel("")
-	s.state.Wrapping = fyne.TextWrapWord
+	s.status = widget.NewLabel("")
+	s.status.Wrapping = fyne.TextWrapWord
 	s.print = widget.NewButtonWithIcon("Print", theme.DocumentPrintIcon(), s.submit)
 	s.print.Importance = widget.HighImportance
 	// Every program's print dialog then lists the printer.
@@ -93,7 +96,7 @@ func (s *printScreen) view() fyne.CanvasObject {
 	)
 	s.syncPeers()
 	s.sync()
-	return container.NewVBox(form, container.NewHBox(s.print, s.add), s.state)
+	return container.NewVBox(form, container.NewHBox(s.print, s.add), s.status)
 }
 
 func (s *printScreen) syncPeers() {
@@ -130,7 +133,7 @@ func (s *printScreen) addToMyPrinters() {
 	printer := s.printers[i].Name
 	creds := s.creds(peer)
 	s.add.Disable()
-	s.state.SetText("Adding " + printer + " to this PC's printers…")
+	s.status.SetText("Adding " + printer + " to this PC's printers…")
 	s.svc.bg(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		added, err := s.svc.print.PrinterAdd(ctx, remote.Path{Peer: peer, Share: printer}, creds)
@@ -138,13 +141,44 @@ func (s *printScreen) addToMyPrinters() {
 		s.svc.onUI(func() {
 			s.sync()
 			if err != nil {
-				s.state.SetText(humanError(err))
+				s.status.SetText(humanError(err))
 				showError(s.win, "add "+printer+" to my printers", err)
 				return
 			}
-			s.state.SetText(fmt.Sprintf("%s is now printer %q: every program's print dialog lists it.", printer, added.Queue))
+			s.status.SetText(fmt.Sprintf("%s is now printer %q: every program's print dialog lists it.", printer, added.Queue))
 		})
 	})
+}
+
+// choose picks PC (a name or an id) in the chooser, which lists its
+// printers with the session's login, and then PRINTER if given.
+func (s *printScreen) choose(pc, printer string) {
+	for label, id := range s.peerIDs {
+		name, _, _ := strings.Cut(label, " (")
+		if id == pc || strings.EqualFold(name, pc) {
+			s.wantPrinter = printer
+			s.peerSel.SetSelected(label)
+			return
+		}
+	}
+}
+
+// state is what the Print screen shows now; focused is the window's
+// focused widget.
+func (s *printScreen) state(focused fyne.Focusable) *PrintState {
+	st := &PrintState{PC: s.peerSel.Selected, Printers: append([]string{}, s.prSel.Options...), Printer: s.prSel.Selected,
+		File: s.file.Text, Status: s.status.Text, CanPrint: !s.print.Disabled()}
+	switch focused {
+	case s.file:
+		st.Focus = "file"
+	case s.copies:
+		st.Focus = "copies"
+	case s.print:
+		st.Focus = "print"
+	case s.add:
+		st.Focus = "add"
+	}
+	return st
 }
 
 // printerLabel names a printer with its state: "Office (paused)".
@@ -179,7 +213,7 @@ func (s *printScreen) loadPrinters(peer string) {
 	if peer == "" {
 		return
 	}
-	s.state.SetText("Asking for its printers…")
+	s.status.SetText("Asking for its printers…")
 	creds := s.creds(peer)
 	s.svc.bg(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), browseTimeout)
@@ -195,13 +229,19 @@ func (s *printScreen) loadPrinters(peer string) {
 			s.prSel.SetOptions(opts)
 			switch {
 			case err != nil:
-				s.state.SetText(humanError(err))
+				s.status.SetText(humanError(err))
 			case len(list) == 0:
-				s.state.SetText("This PC shares no printer you may use.")
+				s.status.SetText("This PC shares no printer you may use.")
 			default:
-				s.state.SetText("")
+				s.status.SetText("")
 				s.prSel.SetSelectedIndex(0)
+				for i, p := range list {
+					if s.wantPrinter != "" && p.Name == s.wantPrinter {
+						s.prSel.SetSelectedIndex(i)
+					}
+				}
 			}
+			s.wantPrinter = ""
 			s.sync()
 		})
 	})
@@ -215,7 +255,7 @@ func (s *printScreen) submit() {
 		return
 	}
 	if err := s.copies.Validate(); err != nil {
-		s.state.SetText("Copies: 1 to 99.")
+		s.status.SetText("Copies: 1 to 99.")
 		return
 	}
 	copies, _ := strconv.Atoi(strings.TrimSpace(s.copies.Text))
@@ -224,21 +264,21 @@ func (s *printScreen) submit() {
 	rp := remote.Path{Peer: peer, Share: printer}
 	creds := s.creds(peer)
 	s.print.Disable()
-	s.state.SetText("Sending " + filepath.Base(file) + " to " + printer + "…")
+	s.status.SetText("Sending " + filepath.Base(file) + " to " + printer + "…")
 	s.svc.bg(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), printJobTimeout)
 		defer cancel()
 		job, err := s.svc.print.Print(ctx, rp, file, creds, node.PrintOptions{Copies: copies, Wait: true}, func(j node.PrintJob) {
-			s.svc.onUI(func() { s.state.SetText(jobLine(j)) })
+			s.svc.onUI(func() { s.status.SetText(jobLine(j)) })
 		})
 		s.svc.onUI(func() {
 			s.sync()
 			if err != nil {
-				s.state.SetText(humanError(err))
+				s.status.SetText(humanError(err))
 				showError(s.win, "print "+filepath.Base(file), err)
 				return
 			}
-			s.state.SetText(jobLine(job))
+			s.status.SetText(jobLine(job))
 			fyne.CurrentApp().SendNotification(fyne.NewNotification("Printed", filepath.Base(file)+" on "+printer))
 		})
 	})

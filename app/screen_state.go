@@ -44,6 +44,22 @@ type DialogState struct {
 	Focus string `json:"focus,omitempty"`
 }
 
+// PrintState is the Print screen.
+type PrintState struct {
+	// PC is the chosen PC as the chooser shows it, Printers the printers
+	// it lists, Printer the chosen one, File the file to print.
+	PC       string   `json:"pc"`
+	Printers []string `json:"printers"`
+	Printer  string   `json:"printer"`
+	File     string   `json:"file"`
+	// Status is the line under the buttons (a job's state after Print).
+	Status string `json:"status"`
+	// CanPrint tells whether Print is on; Focus is the part with the
+	// keyboard: "file", "copies", "print", "add" or "" for another.
+	CanPrint bool   `json:"can_print"`
+	Focus    string `json:"focus,omitempty"`
+}
+
 // TransfersState is the Transfers screen.
 type TransfersState struct {
 	Rows []TransferRowState `json:"rows"`

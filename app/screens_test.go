@@ -1359,13 +1359,13 @@ func TestPrintScreen(t *testing.T) {
 	if want := []string{"pc2:office /home/x/report.pdf x2 wait=true"}; !reflect.DeepEqual(f.printed, want) {
 		t.Errorf("printed %v, want %v", f.printed, want)
 	}
-	if s.state.Text != "Job 7 on office: completed" {
-		t.Errorf("job line %q", s.state.Text)
+	if s.status.Text != "Job 7 on office: completed" {
+		t.Errorf("job line %q", s.status.Text)
 	}
 	s.prSel.SetSelectedIndex(1)
 	test.Tap(s.print)
-	if !strings.Contains(s.state.Text, "paused or not accepting") {
-		t.Errorf("paused printer says %q", s.state.Text)
+	if !strings.Contains(s.status.Text, "paused or not accepting") {
+		t.Errorf("paused printer says %q", s.status.Text)
 	}
 	// Add to my printers: the chosen printer goes into the print system.
 	s.prSel.SetSelectedIndex(0)
@@ -1376,8 +1376,8 @@ func TestPrintScreen(t *testing.T) {
 	if want := []string{"pc2:office"}; !reflect.DeepEqual(f.added, want) {
 		t.Errorf("added %v, want %v", f.added, want)
 	}
-	if !strings.Contains(s.state.Text, `"reception-office"`) || !strings.Contains(s.state.Text, "print dialog") {
-		t.Errorf("after adding: %q", s.state.Text)
+	if !strings.Contains(s.status.Text, `"reception-office"`) || !strings.Contains(s.status.Text, "print dialog") {
+		t.Errorf("after adding: %q", s.status.Text)
 	}
 }
 
@@ -1637,5 +1637,30 @@ func TestTransferStatusNamesDroppedSources(t *testing.T) {
 	in.Dropped = nil
 	if got := transferStatus(in); strings.Contains(got, "left out") {
 		t.Errorf("status without a dropped source %q", got)
+	}
+}
+
+// gui.show's Print deep link (PC:PRINTER) chooses the PC by name and the
+// printer once its list is in, and the screen reports what it shows.
+func TestPrintScreenChooseAndState(t *testing.T) {
+	test.NewTempApp(t)
+	peers := newPeersModel()
+	peers.reset([]discovery.Peer{peer("pc2", "reception", true, "pinned", fpA)})
+	s := newPrintScreen(syncSvc(services{print: &fakePrint{}}), peers, nil)
+	w := test.NewTempWindow(t, s.view())
+	s.win = w
+	s.choose("Reception", "label")
+	st := s.state(nil)
+	if !strings.HasPrefix(st.PC, "reception (") || !reflect.DeepEqual(st.Printers, []string{"office", "label (paused)"}) || st.Printer != "label (paused)" || st.CanPrint {
+		t.Fatalf("after choose: %+v", st)
+	}
+	w.Canvas().Focus(s.file)
+	test.Type(s.file, "/home/x/report.pdf")
+	if st := s.state(w.Canvas().Focused()); st.Focus != "file" || st.File != "/home/x/report.pdf" || !st.CanPrint {
+		t.Errorf("typing the file: %+v", st)
+	}
+	s.choose("nobody", "")
+	if st := s.state(nil); !strings.HasPrefix(st.PC, "reception (") {
+		t.Errorf("an unknown PC changed the choice: %+v", st)
 	}
 }

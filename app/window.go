@@ -96,6 +96,8 @@ type mainWindow struct {
 	browser *browserScreen
 	// transfers is the Transfers screen once built (nil before).
 	transfers *transfersScreen
+	// print is the Print screen once built (nil before).
+	print *printScreen
 	// closers stop what screens follow in the background.
 	closers []func()
 	// picker is the open "send to which peer?" picker, nil when none.
@@ -185,7 +187,8 @@ func (w *mainWindow) layout() fyne.CanvasObject {
 		return v
 	})
 	add(tabPrint, theme.DocumentPrintIcon(), w.svc.print != nil, func() fyne.CanvasObject {
-		return newPrintScreen(w.svc, w.peers, w.win).view()
+		w.print = newPrintScreen(w.svc, w.peers, w.win)
+		return w.print.view()
 	})
 	add(tabAccounts, theme.AccountIcon(), w.svc.accounts != nil, func() fyne.CanvasObject {
 		return newAccountsScreen(w.svc, w.win).view()
@@ -298,13 +301,24 @@ func (w *mainWindow) state() WindowState {
 	if w.transfers != nil {
 		s.Transfers = w.transfers.state(w.win.Canvas().Focused())
 	}
+	if w.print != nil {
+		s.Print = w.print.state(w.win.Canvas().Focused())
+	}
 	s.Width = w.win.Canvas().Size().Width
 	return s
 }
 
-// showArgs brings the window up as gui.show asks: on a screen, or on the
-// Files screen at PC:SHARE/DIR.
+// showArgs brings the window up as gui.show asks: on a screen, on the
+// Files screen at PC:SHARE/DIR, or on the Print screen at PC:PRINTER.
 func (w *mainWindow) showArgs(a ShowArgs) {
+	if a.Path != "" && a.Tab == tabPrint {
+		w.showTab(tabPrint) // builds the screen on first show
+		if w.print != nil {
+			pc, printer, _ := strings.Cut(a.Path, ":")
+			w.print.choose(pc, printer)
+		}
+		return
+	}
 	if a.Path != "" && w.browser != nil {
 		pc, rest, _ := strings.Cut(a.Path, ":")
 		share, dir, _ := strings.Cut(rest, "/")

@@ -92,6 +92,10 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	admin(nil, "share", "folder", "docs", docs, "--allow", "alice:ro")
 	admin(nil, "share", "folder", "box", box, "--allow", "alice:rw")
 	admin(nil, "share", "folder", "secret", secret, "--allow", "bob:ro")
+	// A real cupsd with its PDF queue beside the colleague's daemon,
+	// shared with alice only.
+	cups := netns.StartCUPS(t, other)
+	admin(nil, "share", "printer", "office", "PDF", "--allow", "alice")
 	other.Start(t, daemon, "daemon", "--name", "colleague", "--port", strconv.Itoa(port))
 	desk.Env = append(desk.Env, "DISPLAY="+display)
 	desk.Start(t, gui, "--name", "front-desk", "--port", strconv.Itoa(port))
@@ -178,7 +182,7 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, desk.Home, "the share list", func(s app.WindowState) bool {
-		return s.Files != nil && len(s.Files.Path) == 0 && slices.Equal(s.Files.Rows, []string{"box", "docs", "secret"})
+		return s.Files != nil && len(s.Files.Path) == 0 && slices.Equal(s.Files.Rows, []string{"box", "docs", "secret", "office"})
 	})
 	tabToTable(t, display, desk.Home)
 	xdo(t, display, "key", "Down", "Return")
@@ -236,6 +240,40 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	}
 	done, _ := transferRow(st, "big.bin")
 	t.Logf("Transfers by keyboard: Cancel made %q; Retry, logged in as alice, made %q", canceled.Status, done.Status)
+
+	// Print uses the session's login too: the colleague's printer admits
+	// alice only, and the Print screen lists it without asking (as a
+	// guest it would list none). The file is typed, Print pressed from
+	// the keyboard, and the job followed to its end on the colleague's
+	// cupsd.
+	pdf := filepath.Join(desk.Home, "letter.pdf")
+	if b, err := os.ReadFile(filepath.Join("..", "..", "printing", "testdata", "onepage.pdf")); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(pdf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.OpenPrinter(ctx, "colleague"); err != nil {
+		t.Fatal(err)
+	}
+	st = waitState(t, desk.Home, "the colleague's printers listed with alice's login", func(s app.WindowState) bool {
+		return s.Print != nil && slices.Equal(s.Print.Printers, []string{"office"}) && s.Print.Printer == "office"
+	})
+	if st.Dialog != nil {
+		t.Errorf("Print asked for a login again: %+v", st.Dialog)
+	}
+	tabToPrint(t, display, desk.Home, "file")
+	xdo(t, display, "type", "--delay", "5", pdf)
+	tabToPrint(t, display, desk.Home, "print")
+	xdo(t, display, "key", "space")
+	start := time.Now()
+	st = waitState(t, desk.Home, "the job completed on the colleague's printer", func(s app.WindowState) bool {
+		return strings.HasSuffix(s.Print.Status, ": completed")
+	})
+	jobs := cups.Jobs()
+	if len(jobs) != 1 || !strings.HasPrefix(jobs[0], "PDF-") || !strings.Contains(jobs[0], "alice@front-desk") {
+		t.Errorf("jobs on the colleague's cupsd %q; want one on PDF by alice@front-desk", jobs)
+	}
+	t.Logf("Print by keyboard with the session's login: %q %v after Print; the colleague's cupsd has %q", st.Print.Status, time.Since(start).Round(time.Millisecond), jobs)
 }
 
 // transferRow is the first row of the Transfers screen for name (the
@@ -256,25 +294,32 @@ func transferRow(s app.WindowState, name string) (app.TransferRowState, bool) {
 // has the keyboard.
 func tabToButton(t *testing.T, display, home, want string) {
 	t.Helper()
-	for range 40 {
-		if st, err := windowState(home); err == nil && st.Transfers != nil && st.Transfers.Focus == want {
-			return
-		}
-		xdo(t, display, "key", "Tab")
-	}
-	st, _ := windowState(home)
-	t.Fatalf("40 Tabs did not reach %s: %+v", want, st.Transfers)
+	tabUntil(t, display, home, want, func(s app.WindowState) bool { return s.Transfers != nil && s.Transfers.Focus == want })
 }
 
 // tabToTable presses Tab until the Files list has the keyboard.
 func tabToTable(t *testing.T, display, home string) {
 	t.Helper()
-	for range 20 {
-		if st, err := windowState(home); err == nil && st.Files != nil && st.Files.TableFocused {
+	tabUntil(t, display, home, "the Files list", func(s app.WindowState) bool { return s.Files != nil && s.Files.TableFocused })
+}
+
+// tabToPrint presses Tab until want ("file", "print") of the Print
+// screen has the keyboard.
+func tabToPrint(t *testing.T, display, home, want string) {
+	t.Helper()
+	tabUntil(t, display, home, want+" on the Print screen", func(s app.WindowState) bool { return s.Print != nil && s.Print.Focus == want })
+}
+
+// tabUntil presses Tab, as a person moving through the window, until
+// the window state says the keyboard is where wanted (at most 40 times).
+func tabUntil(t *testing.T, display, home, what string, there func(app.WindowState) bool) {
+	t.Helper()
+	for range 40 {
+		if st, err := windowState(home); err == nil && there(st) {
 			return
 		}
 		xdo(t, display, "key", "Tab")
 	}
 	st, _ := windowState(home)
-	t.Fatalf("20 Tabs did not reach the Files list: %+v", st.Files)
+	t.Fatalf("40 Tabs did not reach %s: files %+v, transfers %+v, print %+v", what, st.Files, st.Transfers, st.Print)
 }

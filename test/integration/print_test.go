@@ -29,88 +29,16 @@ const printerPW = "printer-secret"
 // account, which every account@peer is.
 const cupsAnonDir = "/var/spool/cups-pdf/ANONYMOUS"
 
-// nsCUPS is the cupsd of one namespace.
-type nsCUPS struct {
-	t  *testing.T
-	ns string
-}
+// nsCUPS is the cupsd of one namespace (netns.StartCUPS).
+type nsCUPS struct{ *netns.CUPS }
 
-// startCUPS starts cupsd and its PDF queue in h's namespace, and stops it
-// (and removes its private state) when the test ends. Under CI=true a
-// missing cupsd fails the test; elsewhere it skips.
-func startCUPS(t *testing.T, h *netns.Host) *nsCUPS {
-	t.Helper()
-	for _, tool := range []string{"cupsd", "lpadmin", "lpstat", "cupsdisable", "cupsreject"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			msg := fmt.Sprintf("%s not installed (scripts/deps.sh installs cups, cups-client, printer-driver-cups-pdf)", tool)
-			if os.Getenv("CI") == "true" {
-				t.Fatal("CI needs a real cupsd: " + msg)
-			}
-			t.Skip(msg)
-		}
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "cups.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, script, "start", h.NS).CombinedOutput(); err != nil {
-		t.Fatalf("scripts/cups.sh start %s: %v\n%s", h.NS, err, out)
-	}
-	// The peer of this namespace finds its scheduler as libcups would:
-	// through CUPS_SERVER (its default, the system socket, belongs to the
-	// machine's own cupsd even inside the namespace).
-	h.Env = append(h.Env, "CUPS_SERVER="+filepath.Join("/run/peerdesk-cups", h.NS, "cups.sock"))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, script, "stop", h.NS).CombinedOutput(); err != nil {
-			t.Logf("scripts/cups.sh stop %s: %v\n%s", h.NS, err, out)
-		}
-		os.RemoveAll(filepath.Join("/run/peerdesk-cups", h.NS))
-	})
-	return &nsCUPS{t: t, ns: h.NS}
-}
+// startCUPS starts cupsd and its PDF queue in h's namespace (netns.StartCUPS).
+func startCUPS(t *testing.T, h *netns.Host) *nsCUPS { return &nsCUPS{netns.StartCUPS(t, h)} }
 
-// tool runs a CUPS client tool against the namespace's cupsd over its
-// domain socket, where cupsd admits root by its peer credentials: CUPS
-// 2.4.2-3+deb12u10 refuses root's lpadmin over localhost:631.
-func (c *nsCUPS) tool(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	argv := append([]string{"netns", "exec", c.ns, "env", "LANG=C",
-		"CUPS_SERVER=" + filepath.Join("/run/peerdesk-cups", c.ns, "cups.sock"), name}, args...)
-	out, err := exec.CommandContext(ctx, "ip", argv...).CombinedOutput()
-	return string(out), err
-}
-
-func (c *nsCUPS) must(name string, args ...string) string {
-	c.t.Helper()
-	out, err := c.tool(name, args...)
-	if err != nil {
-		c.t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), c.ns, err, out)
-	}
-	return out
-}
-
-// queue adds a cups-pdf queue with the PDF queue's driver.
-func (c *nsCUPS) queue(name string) {
-	c.t.Helper()
-	c.must("lpadmin", "-p", name, "-E", "-v", "cups-pdf:/", "-P", filepath.Join("/run/peerdesk-cups", c.ns, "ppd", "PDF.ppd"))
-}
-
-// jobs lists every job cupsd knows (completed ones too) as "QUEUE-ID USER".
-func (c *nsCUPS) jobs() []string {
-	c.t.Helper()
-	var out []string
-	for _, line := range strings.Split(c.must("lpstat", "-W", "all", "-o"), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 {
-			out = append(out, f[0]+" "+f[1])
-		}
-	}
-	return out
-}
+func (c *nsCUPS) tool(name string, args ...string) (string, error) { return c.Tool(name, args...) }
+func (c *nsCUPS) must(name string, args ...string) string          { return c.Must(name, args...) }
+func (c *nsCUPS) queue(name string)                                { c.Queue(name) }
+func (c *nsCUPS) jobs() []string                                   { return c.Jobs() }
 
 // printJob is `print --json`.
 type printJob struct {
