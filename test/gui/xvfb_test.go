@@ -144,6 +144,14 @@ func screenshotEveryScreen(t *testing.T, display, home string) {
 			return n >= 8, fmt.Sprintf("the %s screen has only %d colours (blank)", tab, n)
 		})
 		if os.Getenv("PEERDESK_UPDATE_SCREENSHOT") == "1" {
+			// For the docs, the screen as a person sees it once what it
+			// loads in the background (the settings, the accounts) is in:
+			// the first drawn frame had the Settings fields still empty.
+			time.Sleep(2 * time.Second)
+			var err error
+			if img, err = grab(display, shot); err != nil {
+				t.Fatal(err)
+			}
 			saveCropped(t, img, filepath.Join("..", "..", "docs", "screenshots", filepath.Base(shot)))
 		}
 	}
