@@ -144,7 +144,9 @@ func (s *browserScreen) newTable() *keyTable {
 			return
 		}
 		r := s.m.Rows[id.Row]
-		if r.Dir {
+		// Folders and shares open (a printer share on the Print screen);
+		// files are picked.
+		if r.Dir || r.Share {
 			s.selected = -1
 			t.UnselectAll()
 			s.m.Open(r)

@@ -85,6 +85,9 @@ type browserModel struct {
 	// refusal and calls retry once they are given.
 	changed  func()
 	askCreds func(peerName string, refused error, retry func())
+	// openPrinter takes a printer share opened in the list to the Print
+	// screen (as Windows opens a printer listed among a PC's shares).
+	openPrinter func(peer, printer string)
 }
 
 func newBrowserModel(files remoteFiles, onUI, bg func(func())) *browserModel {
@@ -133,6 +136,11 @@ func (m *browserModel) Open(r browseRow) {
 		m.pendingOpen = r.Name
 		if m.askCreds != nil {
 			m.askCreds(m.PeerName, nil, m.Load)
+		}
+		return
+	case r.Share && r.Kind == access.KindPrinter:
+		if m.openPrinter != nil {
+			m.openPrinter(m.Peer, r.Name)
 		}
 		return
 	case r.Share && r.Kind == access.KindFolder:

@@ -1664,3 +1664,16 @@ func TestPrintScreenChooseAndState(t *testing.T) {
 		t.Errorf("an unknown PC changed the choice: %+v", st)
 	}
 }
+
+// A printer listed among a PC's shares opens the Print screen on it (as
+// Windows opens a printer listed among a PC's shares), not nothing.
+func TestBrowsePrinterShareOpensPrint(t *testing.T) {
+	m := newBrowserModel(newFakeFiles(), func(f func()) { f() }, func(f func()) { f() })
+	var opened []string
+	m.openPrinter = func(peer, printer string) { opened = append(opened, peer+":"+printer) }
+	m.OpenPeer("pc1", "Front desk")
+	m.Open(browseRow{Name: "office", Share: true, Kind: access.KindPrinter, Right: access.RightRO})
+	if !reflect.DeepEqual(opened, []string{"pc1:office"}) || m.Share != "" {
+		t.Errorf("opening the printer share: opened %v, share now %q; want the Print screen on pc1:office and the list unchanged", opened, m.Share)
+	}
+}

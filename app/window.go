@@ -174,6 +174,9 @@ func (w *mainWindow) layout() fyne.CanvasObject {
 		// The browser exists from the start: the Peers tab and drops
 		// on the window open it.
 		w.browser = newBrowserScreen(w.svc, w.peers, w.win)
+		w.browser.m.openPrinter = func(peer, printer string) {
+			w.showArgs(ShowArgs{Tab: tabPrint, Path: peer + ":" + printer})
+		}
 	}
 	add(tabShares, theme.FolderNewIcon(), w.svc.shares != nil, func() fyne.CanvasObject {
 		return newSharesScreen(w.svc, w.win).view()

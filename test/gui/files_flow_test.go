@@ -41,7 +41,7 @@ func waitState(t *testing.T, home, what string, ok func(app.WindowState) bool) a
 		if err != nil {
 			return false, err.Error()
 		}
-		return ok(st), fmt.Sprintf("%s; window state: files %+v, dialog %+v", what, st.Files, st.Dialog)
+		return ok(st), fmt.Sprintf("%s; window state: files %+v, dialog %+v, print %+v", what, st.Files, st.Dialog, st.Print)
 	})
 	return st
 }
@@ -97,7 +97,10 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	cups := netns.StartCUPS(t, other)
 	admin(nil, "share", "printer", "office", "PDF", "--allow", "alice")
 	other.Start(t, daemon, "daemon", "--name", "colleague", "--port", strconv.Itoa(port))
-	desk.Env = append(desk.Env, "DISPLAY="+display)
+	// The desk has no cupsd of its own: without this, anything of the
+	// app's that reached for the print system would change the machine's
+	// own cupsd.
+	desk.Env = append(desk.Env, "DISPLAY="+display, "CUPS_SERVER="+filepath.Join(t.TempDir(), "no-cupsd.sock"))
 	desk.Start(t, gui, "--name", "front-desk", "--port", strconv.Itoa(port))
 	st := waitState(t, desk.Home, "the window lists the colleague", func(s app.WindowState) bool { return s.Visible && s.Peers >= 1 })
 	window := xdo(t, display, "search", "--sync", "--name", "Peerdesk — front-desk")
@@ -242,19 +245,31 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	t.Logf("Transfers by keyboard: Cancel made %q; Retry, logged in as alice, made %q", canceled.Status, done.Status)
 
 	// Print uses the session's login too: the colleague's printer admits
-	// alice only, and the Print screen lists it without asking (as a
-	// guest it would list none). The file is typed, Print pressed from
-	// the keyboard, and the job followed to its end on the colleague's
-	// cupsd.
+	// alice only. Opened from the Files list (Enter on it, as a person
+	// opens a printer among a PC's shares), the Print screen lists it
+	// without asking (as a guest it would list none). The file is typed,
+	// Print pressed from the keyboard, and the job followed to its end on
+	// the colleague's cupsd.
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(desk.Home, "peerdesk.log"))
+			t.Logf("the app's log:\n%s", log[max(0, len(log)-6000):])
+		}
+	})
 	pdf := filepath.Join(desk.Home, "letter.pdf")
 	if b, err := os.ReadFile(filepath.Join("..", "..", "printing", "testdata", "onepage.pdf")); err != nil {
 		t.Fatal(err)
 	} else if err := os.WriteFile(pdf, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.OpenPrinter(ctx, "colleague"); err != nil {
+	if err := client.Open(ctx, "colleague:"); err != nil {
 		t.Fatal(err)
 	}
+	waitState(t, desk.Home, "the share list", func(s app.WindowState) bool {
+		return s.Files != nil && len(s.Files.Path) == 0 && slices.Contains(s.Files.Rows, "office")
+	})
+	tabToTable(t, display, desk.Home)
+	xdo(t, display, "key", "Down", "Down", "Down", "Return") // box, docs, secret, office
 	st = waitState(t, desk.Home, "the colleague's printers listed with alice's login", func(s app.WindowState) bool {
 		return s.Print != nil && slices.Equal(s.Print.Printers, []string{"office"}) && s.Print.Printer == "office"
 	})
@@ -294,32 +309,62 @@ func transferRow(s app.WindowState, name string) (app.TransferRowState, bool) {
 // has the keyboard.
 func tabToButton(t *testing.T, display, home, want string) {
 	t.Helper()
-	tabUntil(t, display, home, want, func(s app.WindowState) bool { return s.Transfers != nil && s.Transfers.Focus == want })
+	tabUntil(t, display, home, want, func(s app.WindowState) string {
+		if s.Transfers == nil {
+			return ""
+		}
+		return s.Transfers.Focus
+	})
 }
 
 // tabToTable presses Tab until the Files list has the keyboard.
 func tabToTable(t *testing.T, display, home string) {
 	t.Helper()
-	tabUntil(t, display, home, "the Files list", func(s app.WindowState) bool { return s.Files != nil && s.Files.TableFocused })
+	tabUntil(t, display, home, "the Files list", func(s app.WindowState) string {
+		if s.Files != nil && s.Files.TableFocused {
+			return "the Files list"
+		}
+		return ""
+	})
 }
 
 // tabToPrint presses Tab until want ("file", "print") of the Print
 // screen has the keyboard.
 func tabToPrint(t *testing.T, display, home, want string) {
 	t.Helper()
-	tabUntil(t, display, home, want+" on the Print screen", func(s app.WindowState) bool { return s.Print != nil && s.Print.Focus == want })
+	tabUntil(t, display, home, want, func(s app.WindowState) string {
+		if s.Print == nil {
+			return ""
+		}
+		return s.Print.Focus
+	})
 }
 
 // tabUntil presses Tab, as a person moving through the window, until
-// the window state says the keyboard is where wanted (at most 40 times).
-func tabUntil(t *testing.T, display, home, what string, there func(app.WindowState) bool) {
+// focus (what the window state says has the keyboard) is want, at most
+// 40 times. After each Tab it waits for the keyboard to move: a Tab still
+// on its way when the state was read would move it on after the test
+// decided it was there, and the next key would land on the next widget.
+func tabUntil(t *testing.T, display, home, want string, focus func(app.WindowState) string) {
 	t.Helper()
 	for range 40 {
-		if st, err := windowState(home); err == nil && there(st) {
+		st, err := windowState(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := focus(st)
+		if before == want {
 			return
 		}
 		xdo(t, display, "key", "Tab")
+		// Widgets the state does not name all read "": for those, a
+		// short wait is all there is to go by.
+		for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if st, err := windowState(home); err == nil && focus(st) != before {
+				break
+			}
+		}
 	}
 	st, _ := windowState(home)
-	t.Fatalf("40 Tabs did not reach %s: files %+v, transfers %+v, print %+v", what, st.Files, st.Transfers, st.Print)
+	t.Fatalf("40 Tabs did not reach %s: files %+v, transfers %+v, print %+v", want, st.Files, st.Transfers, st.Print)
 }
