@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerdesk/peerdesk/shares/transfer"
+	"github.com/peerdesk/peerdesk/transport"
 )
 
 // memoryTrimInterval is how often the peer checks for memory it no longer
@@ -64,6 +65,9 @@ func (n *Node) trimAfterTransfers(ctx context.Context) {
 				timer.Stop()
 			}
 			timer = time.AfterFunc(2*time.Second, func() {
+				if n.transfers.Running() == 0 {
+					transport.ReleaseIdleBuffers()
+				}
 				debug.FreeOSMemory()
 				debug.FreeOSMemory()
 			})

@@ -63,6 +63,10 @@ func IsBackground(ctx context.Context) bool {
 	return on
 }
 
+// ReleaseIdleBuffers gives the bulk channel's pooled buffers to the
+// collector; call it when no transfer runs.
+func ReleaseIdleBuffers() { bulk.DrainPages() }
+
 // BulkSendTotals is how many bulk data packets this process has sent in
 // all, and how many of them sent a chunk again, declared lost or as a
 // probe (for benchmarks: the share of packets retransmitted).

@@ -20,6 +20,19 @@ func getPage() []byte {
 	}
 }
 
+// DrainPages lets the collector have the pooled pages: the peer calls it
+// once no transfer runs, so that an idle peer does not keep a window's
+// worth (4 MiB) for the next one.
+func DrainPages() {
+	for {
+		select {
+		case <-pagePool:
+		default:
+			return
+		}
+	}
+}
+
 func putPage(b []byte) {
 	select {
 	case pagePool <- b:

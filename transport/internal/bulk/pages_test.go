@@ -160,3 +160,17 @@ func (p *pagedRing) held() int {
 	}
 	return n
 }
+
+// The pool's pages go to the collector once the peer is idle.
+func TestDrainPages(t *testing.T) {
+	for range 5 {
+		putPage(make([]byte, pageCap))
+	}
+	if len(pagePool) == 0 {
+		t.Fatal("pages not pooled")
+	}
+	DrainPages()
+	if n := len(pagePool); n != 0 {
+		t.Fatalf("%d pages still pooled", n)
+	}
+}
