@@ -39,9 +39,21 @@ func AddOSQueue(ctx context.Context, name, uri, info, location string) error {
 	if err := checkQueueName(name); err != nil {
 		return err
 	}
-	return admin(ctx, "add print queue", name, "lpadmin", "-p", name, "-E", "-v", uri, "-m", "everywhere",
-		"-D", info, "-L", location, "-o", "printer-is-shared=false")
+	argv := []string{"lpadmin", "-p", name, "-E", "-v", uri, "-m", "everywhere", "-D", info, "-L", location}
+	err := admin(ctx, "add print queue", name, append(argv, "-o", "printer-is-shared=false")...)
+	if err != nil && strings.Contains(err.Error(), remoteQueueRefusal) {
+		// The queue is there already, from a home since reset or a
+		// reinstall, and CUPS typed it remote (seen: Type 6 in
+		// printers.conf): it refuses to change the sharing of a remote
+		// queue, and shares none. Update it without that option.
+		err = admin(ctx, "add print queue", name, argv...)
+	}
+	return err
 }
+
+// remoteQueueRefusal is what lpadmin says when asked to set the sharing of
+// a queue CUPS holds as remote (CUPS 2.4.2, scheduler/ipp.c).
+const remoteQueueRefusal = "Cannot change printer-is-shared for remote queues"
 
 // RemoveOSQueue deletes the system queue name and its jobs.
 func RemoveOSQueue(ctx context.Context, name string) error {
