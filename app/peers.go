@@ -114,6 +114,17 @@ func (m *peersModel) publish() {
 	}
 }
 
+// resolve finds the peer ref names, an id or a display name (any case),
+// as gui.show's paths give it.
+func (m *peersModel) resolve(ref string) (string, bool) {
+	for id, p := range m.peers {
+		if id == ref || strings.EqualFold(p.Name, ref) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
 // idOf finds the id of the peer with a display name, if exactly one has
 // it.
 func (m *peersModel) idOf(name string) (string, bool) {

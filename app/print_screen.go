@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,9 +154,9 @@ func (s *printScreen) addToMyPrinters() {
 // choose picks PC (a name or an id) in the chooser, which lists its
 // printers with the session's login, and then PRINTER if given.
 func (s *printScreen) choose(pc, printer string) {
-	for label, id := range s.peerIDs {
-		name, _, _ := strings.Cut(label, " (")
-		if id == pc || strings.EqualFold(name, pc) {
+	id, ok := s.peers.resolve(pc)
+	for label, lid := range s.peerIDs {
+		if ok && lid == id {
 			s.wantPrinter = printer
 			s.peerSel.SetSelected(label)
 			return
@@ -234,12 +235,8 @@ func (s *printScreen) loadPrinters(peer string) {
 				s.status.SetText("This PC shares no printer you may use.")
 			default:
 				s.status.SetText("")
-				s.prSel.SetSelectedIndex(0)
-				for i, p := range list {
-					if s.wantPrinter != "" && p.Name == s.wantPrinter {
-						s.prSel.SetSelectedIndex(i)
-					}
-				}
+				// The first, or the one gui.show named.
+				s.prSel.SetSelectedIndex(max(0, slices.IndexFunc(list, func(p node.PrinterInfo) bool { return p.Name == s.wantPrinter })))
 			}
 			s.wantPrinter = ""
 			s.sync()

@@ -2,7 +2,6 @@ package app
 
 import (
 	"path"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
@@ -137,14 +136,8 @@ func (s *browserScreen) state() *FilesState {
 // openPath shows PC:SHARE/DIR on the Files screen; pc is a name or an id.
 // A share the login may not open asks for a login first.
 func (s *browserScreen) openPath(pc, share, dir string) bool {
-	id := ""
-	for pid, p := range s.peers.peers {
-		if pid == pc || strings.EqualFold(p.Name, pc) {
-			id = pid
-			break
-		}
-	}
-	if id == "" {
+	id, ok := s.peers.resolve(pc)
+	if !ok {
 		return false
 	}
 	s.m.wantShare, s.m.wantDir = share, dir

@@ -105,10 +105,11 @@ const (
 	ccRateWindow = 20 * time.Millisecond
 
 	// A background transfer's delay target, cut and floor: it takes a
-	// queue of 1 ms (or one base RTT) as others' traffic, halves its rate
-	// at each round that sees it, and keeps at least 5% of the highest
-	// bandwidth it measured (at most 64 KiB/s more), so that its RTT
-	// samples go on telling when the others are gone.
+	// queue of 0.5 ms (or one base RTT) as a sign of others' traffic,
+	// halves its rate at each round that sees it once it sees one in most
+	// rounds, and keeps at least 5% of the highest rate it was delivered
+	// at (and at least 64 KiB/s), so that its RTT samples go on telling
+	// when the others are gone.
 	bgDelayTarget = 500 * time.Microsecond
 	bgBackOff     = 0.5
 	bgFloorShare  = 0.05
@@ -273,6 +274,10 @@ func (c *bulkCC) backOff(queueing bool) {
 	c.bwCap = max(cut*min(c.bwCap, c.pacingRate()), floor)
 }
 
+// othersOnPath reports whether a background transfer takes the queue it
+// sees in most rounds as others' traffic.
+func (c *bulkCC) othersOnPath() bool { return c.bgQueuedShare > bgShareYield }
+
 // finiteCap is bwCap, 0 when there is none.
 func (c *bulkCC) finiteCap() float64 {
 	if math.IsInf(c.bwCap, 1) {
@@ -292,29 +297,26 @@ func (c *bulkCC) carried() float64 {
 }
 
 func (c *bulkCC) onRoundStart(now time.Time, inflight int) {
-	enough := c.roundSamples >= ccMinSamples
-	queuedOver := func(target time.Duration) bool {
-		return enough && c.roundMinRTT > c.minRTT+max(target, c.minRTT)
-	}
-	queued := queuedOver(ccDelayTarget)
+	queuedOver := func(target time.Duration) bool { return c.roundMinRTT > c.minRTT+max(target, c.minRTT) }
+	queued := c.roundSamples >= ccMinSamples && queuedOver(ccDelayTarget)
 	// A background transfer also looks for a smaller queue, and when it
 	// sees one in most rounds, takes it as others' traffic: a queue of its
 	// own (a probe's, a burst's, the hosts' batching at full rate) comes
-	// in some rounds only, others' stays.
-	// Any RTT sample counts here: at the low rate it yields at, a round
-	// may bring a single ack, and a round without samples says nothing.
+	// in some rounds only, others' stays. Any RTT sample counts here: at
+	// the low rate it yields at, a round may bring a single ack, and a
+	// round without samples says nothing.
 	yield, quiet := false, false
 	if c.background {
 		c.peakBw = max(c.peakBw, c.recentRate)
 		if c.roundSamples > 0 {
 			q := 0.0
-			if c.roundMinRTT > c.minRTT+max(bgDelayTarget, c.minRTT) {
+			if queuedOver(bgDelayTarget) {
 				q = 1
 			}
 			c.bgQueuedShare += (q - c.bgQueuedShare) / bgShareRounds
-			yield = q == 1 && c.bgQueuedShare > bgShareYield
+			yield = q == 1 && c.othersOnPath()
 		} else {
-			quiet = c.bgQueuedShare > bgShareYield
+			quiet = c.othersOnPath()
 		}
 	}
 	c.roundMinRTT = time.Duration(math.MaxInt64)
@@ -328,7 +330,7 @@ func (c *bulkCC) onRoundStart(now time.Time, inflight int) {
 		// Others were there a round ago; no news is no reason to grow.
 	case !math.IsInf(c.bwCap, 1):
 		raise := ccRaise
-		if c.bgQueuedShare > bgShareYield {
+		if c.othersOnPath() {
 			raise = bgRaise
 		}
 		c.bwCap *= raise
