@@ -98,7 +98,7 @@ func getOurs(ctx context.Context, ep *transport.Endpoint, t access.Target, dir s
 	res, err := transfer.Download(ctx, transfer.Request{
 		Remote:  transfer.Remote{Size: st.Size, MTime: st.Mtime, SHA256: st.SHA256},
 		Sources: []transfer.Source{shareSource{c: c, t: t}},
-		Dir:     dir, Name: getFile, Replace: true,
+		Dir:     dir, Name: getFile, Replace: true, Background: background,
 	})
 	if err != nil {
 		return 0, err

@@ -330,12 +330,13 @@ func (c *Files) getFile(ctx context.Context, peer Peer, t access.Target, share, 
 	var lastReport time.Time
 	var mu sync.Mutex
 	res, err := transfer.Download(task.Ctx, transfer.Request{
-		Remote:    transfer.Remote{Size: st.Size, MTime: st.Mtime, SHA256: st.SHA256},
-		Sources:   sources,
-		Dir:       dir,
-		Name:      name,
-		Replace:   opt.Replace,
-		ChunkSums: sums,
+		Remote:     transfer.Remote{Size: st.Size, MTime: st.Mtime, SHA256: st.SHA256},
+		Sources:    sources,
+		Dir:        dir,
+		Name:       name,
+		Replace:    opt.Replace,
+		ChunkSums:  sums,
+		Background: c.client.Limits.Background(),
 		Progress: func(done, total int64) {
 			task.Progress(done, total)
 			mu.Lock()

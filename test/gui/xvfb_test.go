@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -180,10 +181,11 @@ func downloadRSS(t *testing.T, desk, other *netns.Host, gui, daemon string, pid 
 	dest := filepath.Join(desk.Home, "got")
 	start := time.Now()
 	get := desk.Start(t, gui, "get", "colleague:big/disk.img", dest)
-	peak := 0
+	peak, peakMappings := 0, ""
 	for get.Running() && time.Since(start) < 3*time.Minute {
 		if kib, err := rssKiB(pid); err == nil && kib > peak {
 			peak = kib
+			peakMappings = largestMappings(pid, 8)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -198,6 +200,7 @@ func downloadRSS(t *testing.T, desk, other *netns.Host, gui, daemon string, pid 
 	llvm := mappedRSSKiB(pid, "libLLVM")
 	t.Logf("MEASURED GUI RSS during a 1 GiB download (%v): peak %.1f MB (target ≤ 150 MB), of it %.1f MB the software-GL JIT",
 		took.Round(time.Millisecond), float64(peak)/1024, float64(llvm)/1024)
+	t.Logf("largest resident mappings at the peak: %s", peakMappings)
 	// The node gives idle heap back every 10 s (node/memory.go): measure
 	// after one such pass, not in the middle of the runtime's own pace.
 	time.Sleep(12 * time.Second)
@@ -503,6 +506,43 @@ func measureRSS(t *testing.T, pid int, when string) {
 	llvm := mappedRSSKiB(pid, "libLLVM")
 	t.Logf("MEASURED GUI RSS %s: %.1f MB (target ≤ 150 MB); of it %.1f MB is the software-GL JIT (libLLVM, llvmpipe under Xvfb), so %.1f MB without it",
 		when, float64(kib)/1024, float64(llvm)/1024, float64(kib-llvm)/1024)
+	t.Logf("largest resident mappings %s: %s", when, largestMappings(pid, 8))
+}
+
+// largestMappings names the n mappings of a process holding the most
+// resident memory ("[anon]" for the Go heap, C malloc arenas and GL
+// buffers), so a reader of the log sees where the RSS above goes.
+func largestMappings(pid, n int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return err.Error()
+	}
+	byName := map[string]int{}
+	name := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			name = "[anon]"
+			if len(fields) >= 6 {
+				name = filepath.Base(fields[5])
+			}
+			continue
+		}
+		if len(fields) >= 2 && fields[0] == "Rss:" {
+			kib, _ := strconv.Atoi(fields[1])
+			byName[name] += kib
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for k := range byName {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return byName[names[i]] > byName[names[j]] })
+	var out []string
+	for _, k := range names[:min(n, len(names))] {
+		out = append(out, fmt.Sprintf("%s %.1f MB", k, float64(byName[k])/1024))
+	}
+	return strings.Join(out, ", ")
 }
 
 // mappedRSSKiB sums the resident memory of a process's mappings of files

@@ -103,6 +103,17 @@ const (
 	ccMinSamples = 4
 	// ccRateWindow is the interval recentRate is measured over.
 	ccRateWindow = 20 * time.Millisecond
+	// ccCruiseCwndGain is the window over the model's BDP once cruising,
+	// and ccRecentHeadroom how far above the rate the path delivered over
+	// the last ccRateWindow the bandwidth in that BDP may be. The BDP
+	// already counts ccAckSlack for late acks; BBR's gain of 2 on top of a
+	// bandwidth estimate that a token bucket's bursts inflate kept up to
+	// 4 ms and more of queue in flight, and on linkbench's tbf link (5 ms
+	// of queue) the queue overflowed about once per 8 MiB range, dropping
+	// whole 40-packet segmented sends: 1.5-2% of packets resent on a clean
+	// link, 0.01-0.06% with these (docs/transport.md).
+	ccCruiseCwndGain = 1.25
+	ccRecentHeadroom = 1.25
 
 	// A background transfer's delay target, cut and floor: it takes a
 	// queue of 0.5 ms (or one base RTT) as a sign of others' traffic,
@@ -180,7 +191,11 @@ func (c *bulkCC) pacingRate() float64 {
 
 // cwnd is the most bytes the sender may have in flight.
 func (c *bulkCC) cwnd() int {
-	bdp := c.bandwidth() * (c.minRTT + ccAckSlack).Seconds()
+	bw := c.bandwidth()
+	if c.state == ccProbeBW && c.recentRate > 0 {
+		bw = min(bw, ccRecentHeadroom*c.recentRate)
+	}
+	bdp := bw * (c.minRTT + ccAckSlack).Seconds()
 	w := int(c.cwndGain * bdp)
 	return max(w, ccInitialWindow*c.chunk/2)
 }
@@ -367,7 +382,7 @@ func (c *bulkCC) enterDrain() {
 
 func (c *bulkCC) enterProbeBW() {
 	c.state = ccProbeBW
-	c.cwndGain = 2
+	c.cwndGain = ccCruiseCwndGain
 	c.cycle = 2 // start in a cruising phase
 	c.pacingGain = probeGains[c.cycle]
 }
