@@ -76,6 +76,16 @@ func newLink(rate string) (*link, error) {
 	return l, nil
 }
 
+// unshape removes the tbf shapers: the veth pair at what the CPUs move.
+func (l *link) unshape() error {
+	for _, side := range [][2]string{{l.a, l.ifA}, {l.b, l.ifB}} {
+		if err := run(nil, "ip", "netns", "exec", side[0], "tc", "qdisc", "del", "dev", side[1], "root"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // setLoss drops permille of the packets arriving in each namespace (so
 // that much each way) with an nftables rule; 0 removes the rule.
 func (l *link) setLoss(permille int) error {
