@@ -287,6 +287,8 @@ type downloader struct {
 	// hasher hashes the file from its start as far as the chunks reach.
 	hasher *prefixHasher
 
+	saveMu sync.Mutex // one saveState at a time
+
 	mu   sync.Mutex
 	st   chunkState
 	done int64
@@ -449,22 +451,33 @@ func (d *downloader) progress(n int64) {
 // record, so the record never claims a chunk the disk may not hold. It
 // runs every few chunks, and always at the end.
 func (d *downloader) saveState(force bool) error {
+	// One save at a time, outside d.mu: the fsync of a big partial file
+	// on a real disk takes tens of milliseconds or more, and the other
+	// fetches' writes (progress takes d.mu) must not wait for it.
+	d.saveMu.Lock()
+	defer d.saveMu.Unlock()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.unsaved == 0 || (!force && d.unsaved < 4) {
+	unsaved := d.unsaved
+	if unsaved == 0 || (!force && unsaved < 4) {
+		d.mu.Unlock()
 		return nil
+	}
+	// The record made now claims only chunks written before the fsync
+	// below, which covers them.
+	b, err := json.Marshal(d.st)
+	d.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	if err := d.f.Sync(); err != nil {
 		return diskErr(err)
 	}
-	b, err := json.Marshal(d.st)
-	if err != nil {
-		return err
-	}
 	if err := atomicfile.WriteFile(d.statePath, b, 0o600); err != nil {
 		return diskErr(err)
 	}
-	d.unsaved = 0
+	d.mu.Lock()
+	d.unsaved -= unsaved
+	d.mu.Unlock()
 	return nil
 }
 
