@@ -329,6 +329,12 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 	}
 	if sniff.offeredOnly(alpnReach) {
 		// Endpoint.Reach from the peer: the port answered, that was all.
+		// The peer closes once its side of the handshake is done: closing
+		// first could overtake our last flight, and the peer then saw our
+		// close before our Finished and took the port for unreachable
+		// (TestDoctor, about 1 run in 10). Wait for its close, not long.
+		_ = dconn.SetReadDeadline(time.Now().Add(reachLinger))
+		_, _ = dconn.Read(make([]byte, 64))
 		dconn.Close()
 		return
 	}
@@ -344,6 +350,10 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 	}
 	e.adopt(sess)
 }
+
+// reachLinger is how long the answering side of Endpoint.Reach waits for
+// the asker to close.
+const reachLinger = time.Second
 
 // errTooManySessions refuses an incoming session over the caps.
 var errTooManySessions = errors.New("too many sessions")
