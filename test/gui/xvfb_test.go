@@ -513,25 +513,17 @@ func measureRSS(t *testing.T, pid int, when string) {
 // resident memory ("[anon]" for the Go heap, C malloc arenas and GL
 // buffers), so a reader of the log sees where the RSS above goes.
 func largestMappings(pid, n int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	byPath, err := residentByMapping(pid)
 	if err != nil {
 		return err.Error()
 	}
 	byName := map[string]int{}
-	name := ""
-	for _, line := range strings.Split(string(b), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			name = "[anon]"
-			if len(fields) >= 6 {
-				name = filepath.Base(fields[5])
-			}
-			continue
+	for path, kib := range byPath {
+		name := "[anon]"
+		if path != "" {
+			name = filepath.Base(path)
 		}
-		if len(fields) >= 2 && fields[0] == "Rss:" {
-			kib, _ := strconv.Atoi(fields[1])
-			byName[name] += kib
-		}
+		byName[name] += kib
 	}
 	names := make([]string, 0, len(byName))
 	for k := range byName {
@@ -548,23 +540,40 @@ func largestMappings(pid, n int) string {
 // mappedRSSKiB sums the resident memory of a process's mappings of files
 // whose path contains name.
 func mappedRSSKiB(pid int, name string) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
-	if err != nil {
-		return 0
-	}
-	total, in := 0, false
-	for _, line := range strings.Split(string(b), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			in = len(fields) >= 6 && strings.Contains(fields[5], name)
-			continue
-		}
-		if in && len(fields) >= 2 && fields[0] == "Rss:" {
-			n, _ := strconv.Atoi(fields[1])
-			total += n
+	byPath, _ := residentByMapping(pid)
+	total := 0
+	for path, kib := range byPath {
+		if path != "" && strings.Contains(path, name) {
+			total += kib
 		}
 	}
 	return total
+}
+
+// residentByMapping reads a process's smaps: the resident KiB of each
+// mapped path ("" for anonymous mappings).
+func residentByMapping(pid int) (map[string]int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return nil, err
+	}
+	byPath := map[string]int{}
+	path := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			path = ""
+			if len(fields) >= 6 {
+				path = fields[5]
+			}
+			continue
+		}
+		if len(fields) >= 2 && fields[0] == "Rss:" {
+			kib, _ := strconv.Atoi(fields[1])
+			byPath[path] += kib
+		}
+	}
+	return byPath, nil
 }
 
 // updateDocsScreenshot writes the window (the screenshot cropped to what
