@@ -419,6 +419,11 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 		}()
 	}
 	for id, addrs := range l.dueHints(now, self) {
+		if l.confirmed(id) {
+			// Reached meanwhile (its own dial, say): nothing left to confirm.
+			l.hintDone(id, true, now)
+			continue
+		}
 		key := "hint:" + id
 		if !l.claim(key, now) {
 			continue
@@ -551,6 +556,13 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		online = false
 	}
 	l.finish(p.ID, false, online, now)
+}
+
+// confirmed reports whether peer id is online over a session that is up:
+// what an unauthenticated record says about it then has nothing to add.
+func (l *liveness) confirmed(id string) bool {
+	p, ok := l.n.Peers.Get(id)
+	return ok && p.Online && l.n.endpoint.Connected(id)
 }
 
 // probeHint reaches peer id at addresses an mDNS record named; only an

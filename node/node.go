@@ -472,6 +472,14 @@ func (n *Node) onMDNS(o discovery.Observation) {
 		return
 	}
 	n.pex.sawOnMDNS(o.ID, time.Now())
+	if n.live.confirmed(o.ID) {
+		// Its hello came over a session that is up: a probe of the
+		// record's addresses would ride that session and confirm nothing.
+		// Every answer to every query made one (five hellos per pair
+		// while 50 peers started: half of their datagrams).
+		n.live.probeSoon(o.ID)
+		return
+	}
 	if n.live.hint(o.ID, o.Addresses, time.Now()) {
 		n.log.Debug("mdns hint", "peer", o.ID, "addrs", o.Addresses)
 	}

@@ -345,3 +345,36 @@ func TestProbesArePings(t *testing.T) {
 	}
 	t.Logf("2 s of liveness between two peers: %d hellos, %d pings", hellos, pings)
 }
+
+// An mDNS record of a peer that is online over a session that is up has
+// nothing to confirm: neither a record arriving then nor one that arrived
+// before the peer's own dial may cost a hello (with 50 peers started
+// together, every answer to every query made one: half the datagrams).
+func TestRecordsOfAConnectedPeerCostNoHello(t *testing.T) {
+	a, b := addedPair(t)
+	aID := a.Identity.ID.String()
+	waitFor(t, 5*time.Second, "b sees a", func() bool { return peerState(b, aID).Online })
+	time.Sleep(time.Second) // the first hellos both ways
+	addrs := []string{a.endpoint.Addr().String(), "192.0.2.7:47220"}
+	served := a.hellosServed.Load()
+	for range 5 {
+		b.onMDNS(discovery.Observation{ID: aID, Name: "alice", Addresses: addrs})
+		time.Sleep(300 * time.Millisecond)
+	}
+	// A hint taken before the peer was reached (its record came first).
+	b.live.hint(aID, addrs, time.Now().Add(-time.Second))
+	b.live.schedule(context.Background(), time.Now())
+	time.Sleep(500 * time.Millisecond)
+	if n := a.hellosServed.Load() - served; n != 0 {
+		t.Errorf("records of a connected peer cost %d hellos, want 0", n)
+	}
+	b.live.mu.Lock()
+	pending := len(b.live.hints)
+	b.live.mu.Unlock()
+	if pending != 0 {
+		t.Errorf("%d hints left for a peer online over its session, want 0", pending)
+	}
+	if !peerState(b, aID).Online {
+		t.Error("a went offline")
+	}
+}

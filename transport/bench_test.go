@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,4 +77,45 @@ func BenchmarkStreamThroughput(b *testing.B) {
 			b.Fatalf("received %d bytes: %v", n, err)
 		}
 	}
+}
+
+// BenchmarkSessionSetup measures what a first contact costs: a DTLS
+// handshake, the stream layer's association and the first request and
+// answer, between two endpoints on loopback (both in this process). It
+// reports the CPU both sides spent per pair, which is what bounds how
+// fast 50 peers started together see each other (R2 4/7).
+func BenchmarkSessionSetup(b *testing.B) {
+	server, serverID := benchEndpoint(b)
+	client, _ := benchEndpoint(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	peer := serverID.ID.String()
+	addrs := []string{server.Addr().String()}
+	before := processCPU()
+	b.ResetTimer()
+	for range b.N {
+		st, err := client.Open(ctx, peer, addrs, "bench.download", map[string]int64{"n": 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.ReadResponse("bench.download", nil); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.ReceiveBody(ctx, io.Discard, -1); err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
+		client.Drop(peer)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-before).Microseconds())/1000/float64(b.N), "cpu-ms/pair")
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
