@@ -97,6 +97,19 @@ func putRx(b *rxBatch) {
 	rxPool.Put(b)
 }
 
+// readOne reads one datagram with a plain blocking read, which needs its
+// buffer while it waits.
+func readOne(c *net.UDPConn) (*rxBatch, error) {
+	b := getRx()
+	n, from, err := c.ReadFromUDPAddrPort(b.buf)
+	if err != nil {
+		putRx(b)
+		return nil, err
+	}
+	b.segs, b.from = append(b.segs, b.buf[:n]), from
+	return b, nil
+}
+
 // sendQueue batches one destination's datagrams while corked.
 type sendQueue struct {
 	sock *udpSock
@@ -178,18 +191,22 @@ type Connected struct {
 // NewConnected wraps a connected socket; the conn owns it from now on.
 func NewConnected(c *net.UDPConn) *Connected {
 	s := newUDPSock(c, true)
-	return &Connected{UDPConn: c, sock: s, q: sendQueue{sock: s}, rx: getRx()}
+	return &Connected{UDPConn: c, sock: s, q: sendQueue{sock: s}}
 }
 
 func (d *Connected) Read(p []byte) (int, error) {
 	for {
-		if d.next >= len(d.rx.segs) {
+		if d.rx == nil || d.next >= len(d.rx.segs) {
+			if d.rx != nil {
+				putRx(d.rx)
+				d.rx = nil
+			}
 			d.drain()
-			segs, _, err := d.sock.read(d.rx.buf, d.rx.segs[:0])
+			b, err := d.sock.readBatch()
 			if err != nil {
 				return 0, err
 			}
-			d.rx.segs, d.next = segs, 0
+			d.rx, d.next = b, 0
 		}
 		seg := d.rx.segs[d.next]
 		d.next++
@@ -246,10 +263,8 @@ func Listen(addr *net.UDPAddr, buffer int, filter func([]byte) bool) (*Listener,
 func (l *Listener) readLoop() {
 	defer close(l.done)
 	for {
-		b := getRx()
-		segs, from, err := l.sock.read(b.buf, b.segs[:0])
+		b, err := l.sock.readBatch()
 		if err != nil {
-			putRx(b)
 			l.mu.Lock()
 			closed := l.closed
 			l.mu.Unlock()
@@ -260,7 +275,7 @@ func (l *Listener) readLoop() {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		b.segs, b.from = segs, canonical(from)
+		b.from = canonical(b.from)
 		c := l.conn(b)
 		if c == nil {
 			putRx(b)

@@ -42,28 +42,40 @@ func newUDPSock(c *net.UDPConn, connected bool) *udpSock {
 	return s
 }
 
-func (s *udpSock) read(buf []byte, segs [][]byte) ([][]byte, netip.AddrPort, error) {
+// readBatch reads the next (coalesced) datagrams into a batch from the
+// pool. The batch is taken only once the socket has something to read:
+// a blocked read holds no buffer, so an idle session costs no 64 KiB
+// (with 100 peers, the dialled half of the sessions held 3 MB that way).
+func (s *udpSock) readBatch() (*rxBatch, error) {
 	if s.rc == nil || !s.gro {
-		n, from, err := s.c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return segs, from, err
-		}
-		return append(segs, buf[:n]), from, nil
+		return readOne(s.c)
 	}
+	var b *rxBatch
 	var n, oobn int
 	var sa unix.Sockaddr
 	var rerr error
 	err := s.rc.Read(func(fd uintptr) bool {
-		n, oobn, _, sa, rerr = unix.Recvmsg(int(fd), buf, s.oob, 0)
-		return rerr != unix.EAGAIN
+		if b == nil {
+			b = getRx()
+		}
+		n, oobn, _, sa, rerr = unix.Recvmsg(int(fd), b.buf, s.oob, 0)
+		if rerr == unix.EAGAIN {
+			putRx(b)
+			b = nil
+			return false
+		}
+		return true
 	})
 	if err == nil {
 		err = rerr
 	}
 	if err != nil {
-		return segs, netip.AddrPort{}, err
+		if b != nil {
+			putRx(b)
+		}
+		return nil, err
 	}
-	from := sockaddrToAddrPort(sa)
+	b.from = sockaddrToAddrPort(sa)
 	seg := n
 	if oobn > 0 {
 		if msgs, perr := unix.ParseSocketControlMessage(s.oob[:oobn]); perr == nil {
@@ -76,12 +88,12 @@ func (s *udpSock) read(buf []byte, segs [][]byte) ([][]byte, netip.AddrPort, err
 			}
 		}
 	}
-	for b := buf[:n]; len(b) > 0; {
-		k := min(seg, len(b))
-		segs = append(segs, b[:k])
-		b = b[k:]
+	for d := b.buf[:n]; len(d) > 0; {
+		k := min(seg, len(d))
+		b.segs = append(b.segs, d[:k])
+		d = d[k:]
 	}
-	return segs, from, nil
+	return b, nil
 }
 
 func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {

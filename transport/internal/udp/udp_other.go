@@ -17,13 +17,8 @@ func newUDPSock(c *net.UDPConn, connected bool) *udpSock {
 	return &udpSock{c: c, connected: connected}
 }
 
-func (s *udpSock) read(buf []byte, segs [][]byte) ([][]byte, netip.AddrPort, error) {
-	n, from, err := s.c.ReadFromUDPAddrPort(buf)
-	if err != nil {
-		return segs, from, err
-	}
-	return append(segs, buf[:n]), from, nil
-}
+// readBatch reads the next datagram into a batch from the pool.
+func (s *udpSock) readBatch() (*rxBatch, error) { return readOne(s.c) }
 
 // send sends b, which holds datagrams of seg bytes each (the last may be
 // shorter), or one datagram if seg is 0.
