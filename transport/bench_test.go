@@ -95,21 +95,27 @@ func BenchmarkSessionSetup(b *testing.B) {
 	before := processCPU()
 	b.ResetTimer()
 	for range b.N {
-		st, err := client.Open(ctx, peer, addrs, "bench.download", map[string]int64{"n": 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := st.ReadResponse("bench.download", nil); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := st.ReceiveBody(ctx, io.Discard, -1); err != nil {
-			b.Fatal(err)
-		}
-		st.Close()
+		requestByte(ctx, b, client, peer, addrs)
 		client.Drop(peer)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU()-before).Microseconds())/1000/float64(b.N), "cpu-ms/pair")
+}
+
+// requestByte asks peer (a benchEndpoint) for one byte, dialling it if
+// there is no session.
+func requestByte(ctx context.Context, b *testing.B, c *Endpoint, peer string, addrs []string) {
+	st, err := c.Open(ctx, peer, addrs, "bench.download", map[string]int64{"n": 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.ReadResponse("bench.download", nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.ReceiveBody(ctx, io.Discard, -1); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // processCPU is the CPU time this process has used, user and system.
@@ -140,17 +146,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
 		for _, c := range clients {
-			st, err := c.Open(ctx, serverID.ID.String(), []string{server.Addr().String()}, "bench.download", map[string]int64{"n": 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := st.ReadResponse("bench.download", nil); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := st.ReceiveBody(ctx, io.Discard, -1); err != nil {
-				b.Fatal(err)
-			}
-			st.Close()
+			requestByte(ctx, b, c, serverID.ID.String(), []string{server.Addr().String()})
 		}
 		b.StopTimer()
 		time.Sleep(time.Second) // the streams' close settles
