@@ -475,8 +475,8 @@ func (n *Node) onMDNS(o discovery.Observation) {
 	if n.live.confirmed(o.ID) {
 		// Its hello came over a session that is up: a probe of the
 		// record's addresses would ride that session and confirm nothing.
-		// Every answer to every query made one (five hellos per pair
-		// while 50 peers started: half of their datagrams).
+		// Every answer to every query made one (three or four extra
+		// hellos per pair while 50 peers started).
 		n.live.probeSoon(o.ID)
 		return
 	}

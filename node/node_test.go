@@ -349,7 +349,7 @@ func TestProbesArePings(t *testing.T) {
 // An mDNS record of a peer that is online over a session that is up has
 // nothing to confirm: neither a record arriving then nor one that arrived
 // before the peer's own dial may cost a hello (with 50 peers started
-// together, every answer to every query made one: half the datagrams).
+// together, every answer to every query made one).
 func TestRecordsOfAConnectedPeerCostNoHello(t *testing.T) {
 	a, b := addedPair(t)
 	aID := a.Identity.ID.String()

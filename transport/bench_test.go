@@ -49,16 +49,21 @@ func benchEndpoint(tb testing.TB) (*Endpoint, *identity.Identity) {
 	return ep, id
 }
 
+// benchPair starts a server and a client benchEndpoint and returns the
+// client, the server's id and address, and a context for the benchmark.
+func benchPair(b *testing.B) (ctx context.Context, client *Endpoint, peer string, addrs []string) {
+	server, serverID := benchEndpoint(b)
+	client, _ = benchEndpoint(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	b.Cleanup(cancel)
+	return ctx, client, serverID.ID.String(), []string{server.Addr().String()}
+}
+
 // BenchmarkStreamThroughput moves 8 MiB per op over one stream of an
 // established session on loopback (both ends in this process).
 func BenchmarkStreamThroughput(b *testing.B) {
 	const size = 8 << 20
-	server, serverID := benchEndpoint(b)
-	client, _ := benchEndpoint(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	peer := serverID.ID.String()
-	addrs := []string{server.Addr().String()}
+	ctx, client, peer, addrs := benchPair(b)
 	if _, err := client.Session(ctx, peer, addrs); err != nil {
 		b.Fatal(err)
 	}
@@ -86,12 +91,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 // reports the CPU both sides spent per pair, which is what bounds how
 // fast 50 peers started together see each other (R2 4/7).
 func BenchmarkSessionSetup(b *testing.B) {
-	server, serverID := benchEndpoint(b)
-	client, _ := benchEndpoint(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	peer := serverID.ID.String()
-	addrs := []string{server.Addr().String()}
+	ctx, client, peer, addrs := benchPair(b)
 	before := processCPU()
 	b.ResetTimer()
 	for range b.N {
