@@ -37,6 +37,9 @@ var (
 const (
 	// serviceName is the DNS-SD name the browser asks for.
 	serviceName = Service + "." + Domain
+	// dnsHeaderLen is a DNS message's fixed header; its third byte's top
+	// bit says response (RFC 1035 §4.1.1).
+	dnsHeaderLen = 12
 	// maxPacket is the largest mDNS message (RFC 6762 §17).
 	maxPacket = 9000
 	// maxKnown bounds the known answers the browser remembers.
@@ -46,8 +49,8 @@ const (
 	// queryMin and queryMax bound the back-off between queries.
 	queryMin = time.Second
 	queryMax = time.Minute
-	// restartGap rate-limits Restart's fresh queries.
-	restartGap = 2 * time.Second
+	// restartGap rate-limits AskAgain's fresh queries.
+	restartGap = 5 * time.Second
 )
 
 // BrowserStats counts the browser's mDNS traffic since it was made.
@@ -82,7 +85,7 @@ type Browser struct {
 	known map[string]knownAnswer
 
 	reopen  chan struct{} // the interfaces changed
-	fresh   chan struct{} // Restart: ask everyone again
+	fresh   chan struct{} // AskAgain: query again soon
 	queries atomic.Int64
 	packets atomic.Int64
 	answers atomic.Int64
@@ -110,12 +113,16 @@ func (b *Browser) SetInterfaces(ifaces []net.Interface) {
 	signal(b.reopen)
 }
 
-// Restart asks every peer on the link to answer again soon (no known
-// answers): after a peer went away, its return is seen at the next query
-// even if its announcement was missed.
-func (b *Browser) Restart() {
+// AskAgain forgets what peer id's record said and queries again soon,
+// rate-limited: after id went away, its return is seen at the next query
+// even if its announcement was missed. The other peers' known answers
+// stay in the query, so only id answers: forgetting them all made every
+// peer on the link answer every peer that saw one go offline, and at 100
+// peers on two cores that flood itself made peers miss probes and go
+// offline (docs/performance.md).
+func (b *Browser) AskAgain(id string) {
 	b.mu.Lock()
-	clear(b.known)
+	delete(b.known, strings.ToLower(id+"."+serviceName))
 	b.mu.Unlock()
 	signal(b.fresh)
 }
@@ -261,7 +268,10 @@ func (b *Browser) browseOnce(ctx context.Context) error {
 				continue
 			}
 			lastFresh = time.Now()
-			interval = queryMin
+			// One query soon, the back-off kept: starting it over at 1 s
+			// made every peer that saw others go offline ask every second
+			// or two, and at 100 peers those queries (each reaching every
+			// peer) fed the load that made peers miss probes.
 			timer.Reset(rand.N(100 * time.Millisecond))
 			continue
 		case <-timer.C:
@@ -293,6 +303,12 @@ func (b *Browser) readLoop(c net.PacketConn, q *querySocket) {
 			continue
 		}
 		b.packets.Add(1)
+		if n < dnsHeaderLen || buf[2]&0x80 == 0 {
+			// Not a response: other peers' queries reach the group
+			// socket too, and at 100 peers parsing each in full (with
+			// its known answers) cost more than all the answers.
+			continue
+		}
 		var m dns.Msg
 		if m.Unpack(buf[:n]) != nil || !m.Response || m.Opcode != dns.OpcodeQuery || m.Rcode != dns.RcodeSuccess {
 			continue

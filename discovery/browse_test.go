@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestBrowserReadsAnswers(t *testing.T) {
 
 // A peer heard from is listed as a known answer, so it does not answer
 // the next query (RFC 6762 §7.1) until half its TTL is gone; a goodbye
-// and Restart take it off.
+// takes it off, and AskAgain takes off the one peer it names.
 func TestBrowserKnownAnswers(t *testing.T) {
 	b, _ := newTestBrowser(testID)
 	now := time.Now()
@@ -117,9 +118,11 @@ func TestBrowserKnownAnswers(t *testing.T) {
 		t.Fatalf("known answers after a goodbye: %v", got)
 	}
 	b.handle(answer(otherID, 30, txtOf(otherID), "10.0.0.7"), now)
-	b.Restart()
-	if got := known(now); len(got) != 0 {
-		t.Fatalf("known answers after Restart: %v", got)
+	const thirdID = "0b1e2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
+	b.handle(answer(thirdID, 30, txtOf(thirdID), "10.0.0.8"), now)
+	b.AskAgain(strings.ToUpper(otherID))
+	if got, want := known(now), []string{thirdID + "." + serviceName}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("known answers after AskAgain(other): %v, want %v", got, want)
 	}
 }
 

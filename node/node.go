@@ -188,8 +188,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		// which spares ours (liveness.quietFor).
 		OnPing: func(p transport.PeerInfo) {
 			n.pingsHeard.Add(1)
-			if !n.stopping.Load() {
+			if n.stopping.Load() {
+				return
+			}
+			if _, known := n.Peers.Get(p.ID); known {
 				n.Peers.Seen(p.ID, time.Now())
+			} else {
+				n.live.pingedBy(p.ID, time.Now())
 			}
 		},
 		OnRefused: func(id, fp string, _ net.Addr, err error) {
@@ -395,7 +400,7 @@ func (n *Node) serveBye(ctx context.Context, req transport.Request, s *transport
 	n.log.Info("peer said goodbye", "peer", peer.ID)
 	n.live.gone(peer.ID)
 	if n.Peers.MarkOffline(peer.ID, "goodbye") && n.browser != nil {
-		n.browser.Restart()
+		n.browser.AskAgain(peer.ID)
 	}
 }
 

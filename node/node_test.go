@@ -378,3 +378,22 @@ func TestRecordsOfAConnectedPeerCostNoHello(t *testing.T) {
 		t.Error("a went offline")
 	}
 }
+
+// A peer that pings this one over a session while the table does not have
+// it (our hello on that session timed out, so only the other side knew
+// the pair was up) gets a hello on the same session and is online again
+// within a probe interval; before, it waited for the other side's next
+// full hello, 30 s.
+func TestPingFromAPeerNotInTheTableBringsItIn(t *testing.T) {
+	a, b := addedPair(t)
+	aID := a.Identity.ID.String()
+	waitFor(t, 5*time.Second, "b sees a", func() bool { return peerState(b, aID).Online })
+	waitFor(t, 5*time.Second, "a knows b answers pings", func() bool {
+		return a.live.pingNow(b.Identity.ID.String(), time.Now())
+	})
+	if !b.Peers.Remove(aID) {
+		t.Fatal("a was not in b's table")
+	}
+	d := waitFor(t, 5*time.Second, "b sees a again", func() bool { return peerState(b, aID).Online })
+	t.Logf("back in b's table %v after it was taken out", d)
+}
