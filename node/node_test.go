@@ -385,15 +385,18 @@ func TestRecordsOfAConnectedPeerCostNoHello(t *testing.T) {
 // within a probe interval; before, it waited for the other side's next
 // full hello, 30 s.
 func TestPingFromAPeerNotInTheTableBringsItIn(t *testing.T) {
-	a, b := addedPair(t)
-	aID := a.Identity.ID.String()
-	waitFor(t, 5*time.Second, "b sees a", func() bool { return peerState(b, aID).Online })
-	waitFor(t, 5*time.Second, "a knows b answers pings", func() bool {
-		return a.live.pingNow(b.Identity.ID.String(), time.Now())
-	})
-	if !b.Peers.Remove(aID) {
-		t.Fatal("a was not in b's table")
+	// p is the smaller id: it probes q every interval (pings once a hello
+	// said q answers them), while q waits for p's probes (quietFor).
+	p, q := addedPair(t)
+	if p.Identity.ID.String() > q.Identity.ID.String() {
+		p, q = q, p
 	}
-	d := waitFor(t, 5*time.Second, "b sees a again", func() bool { return peerState(b, aID).Online })
-	t.Logf("back in b's table %v after it was taken out", d)
+	pID, qID := p.Identity.ID.String(), q.Identity.ID.String()
+	waitFor(t, 5*time.Second, "q sees p", func() bool { return peerState(q, pID).Online })
+	waitFor(t, 5*time.Second, "p pings q", func() bool { return p.live.pingNow(qID, time.Now()) })
+	if !q.Peers.Remove(pID) {
+		t.Fatal("p was not in q's table")
+	}
+	d := waitFor(t, 5*time.Second, "q sees p again", func() bool { return peerState(q, pID).Online })
+	t.Logf("back in the table %v after it was taken out", d)
 }
