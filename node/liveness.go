@@ -542,8 +542,13 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 	}
 }
 
-// maxDials bounds the handshakes this peer's probes start at once.
-const maxDials = 8
+// maxDials bounds the handshakes this peer's probes start at once. When
+// many peers start together, every peer's dials share the same CPUs (on
+// the bed, two cores for all): with 8 each, 100 peers had ~800 handshakes
+// in flight, most timed out half done, and the retries kept the machine
+// overloaded, so they never converged. With 3 they did, in 67 s; with 2
+// in 53-76 s; with 4 once in two runs (docs/performance.md).
+const maxDials = 3
 
 // dialToken waits for a handshake token if reaching id needs a handshake;
 // the returned function gives it back. ok is false if ctx ended first.
