@@ -275,18 +275,22 @@ func IsDNSName(addr string) bool {
 	return err != nil
 }
 
-// Seen refreshes a peer's last-seen time (it answered a probe).
-func (t *Table) Seen(id string, now time.Time) {
+// Seen refreshes a peer's last-seen time (it answered a probe). It
+// reports whether the table has the peer.
+func (t *Table) Seen(id string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if p, ok := t.peers[id]; ok {
-		p.LastSeen = now
-		if !p.Online {
-			p.Online = true
-			t.emitLocked(Event{Kind: EventUp, Peer: *p})
-		}
-		t.saveLocked(now, false)
+	p, ok := t.peers[id]
+	if !ok {
+		return false
 	}
+	p.LastSeen = now
+	if !p.Online {
+		p.Online = true
+		t.emitLocked(Event{Kind: EventUp, Peer: *p})
+	}
+	t.saveLocked(now, false)
+	return true
 }
 
 // MarkOffline marks a peer offline with a reason. It reports whether the

@@ -333,11 +333,6 @@ func (l *liveness) run(ctx context.Context) {
 // hintTTL, and at most maxHints ids at once.
 func (l *liveness) pingedBy(id string, now time.Time) {
 	l.mu.Lock()
-	for k, at := range l.pinged {
-		if !at.IsZero() && now.Sub(at) > hintTTL {
-			delete(l.pinged, k)
-		}
-	}
 	_, dup := l.pinged[id]
 	add := !dup && len(l.pinged) < maxHints
 	if add {
@@ -353,15 +348,19 @@ func (l *liveness) pingedBy(id string, now time.Time) {
 }
 
 // duePinged are the ids pingedBy noted and no hello went to yet; they are
-// marked as said hello to now.
+// marked as said hello to now. Ids said hello to more than hintTTL ago
+// are forgotten here, on the schedule's tick rather than on each ping.
 func (l *liveness) duePinged(now time.Time) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
 	for id, at := range l.pinged {
-		if at.IsZero() {
+		switch {
+		case at.IsZero():
 			out = append(out, id)
 			l.pinged[id] = now
+		case now.Sub(at) > hintTTL:
+			delete(l.pinged, id)
 		}
 	}
 	return out
@@ -374,14 +373,22 @@ func (l *liveness) helloOnSession(ctx context.Context, id string) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	var h hello
-	info, err := l.n.endpoint.Call(pctx, id, nil, opHello, l.n.hello(), &h)
-	if err != nil {
+	if err := l.sayHello(pctx, id, nil); err != nil {
 		l.n.log.Debug("hello on a session the peer pinged on failed", "peer", id, "err", err)
-		return
+	}
+}
+
+// sayHello sends peer id a hello (over its session, or dialling addrs)
+// and takes in what its answer says.
+func (l *liveness) sayHello(ctx context.Context, id string, addrs []string) error {
+	var h hello
+	info, err := l.n.endpoint.Call(ctx, id, addrs, opHello, l.n.hello(), &h)
+	if err != nil {
+		return err
 	}
 	l.n.observeHello(info, h)
 	l.helloFrom(id, h, time.Now())
+	return nil
 }
 
 // probeSoon asks for a probe of id at the next opportunity.
@@ -582,12 +589,7 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		err = l.n.endpoint.Ping(pctx, p.ID)
 	}
 	if errors.Is(err, transport.ErrNoPing) || errors.Is(err, transport.ErrNoSession) {
-		var h hello
-		var info transport.PeerInfo
-		if info, err = l.n.endpoint.Call(pctx, p.ID, p.Addresses, opHello, l.n.hello(), &h); err == nil {
-			l.n.observeHello(info, h)
-			l.helloFrom(p.ID, h, time.Now())
-		}
+		err = l.sayHello(pctx, p.ID, p.Addresses)
 	} else if err == nil && !l.n.stopping.Load() {
 		l.n.Peers.Seen(p.ID, time.Now())
 	}
@@ -656,14 +658,10 @@ func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) boo
 	defer release()
 	pctx, cancel := context.WithTimeout(ctx, l.timeout(id))
 	defer cancel()
-	var h hello
-	info, err := l.n.endpoint.Call(pctx, id, addrs, opHello, l.n.hello(), &h)
-	if err != nil {
+	if err := l.sayHello(pctx, id, addrs); err != nil {
 		l.n.log.Debug("mdns hint not confirmed", "peer", id, "err", err)
 		return false
 	}
-	l.n.observeHello(info, h)
-	l.helloFrom(id, h, time.Now())
 	return true
 }
 

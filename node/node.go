@@ -191,10 +191,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			if n.stopping.Load() {
 				return
 			}
-			if _, known := n.Peers.Get(p.ID); known {
-				n.Peers.Seen(p.ID, time.Now())
-			} else {
-				n.live.pingedBy(p.ID, time.Now())
+			if now := time.Now(); !n.Peers.Seen(p.ID, now) {
+				n.live.pingedBy(p.ID, now)
 			}
 		},
 		OnRefused: func(id, fp string, _ net.Addr, err error) {
