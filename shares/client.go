@@ -212,7 +212,12 @@ func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string,
 	if err != nil {
 		return ReadMeta{}, 0, err
 	}
-	defer done()
+	drained := false
+	defer func() {
+		if !drained {
+			done()
+		}
+	}()
 	var meta ReadMeta
 	if err := st.ReadResponse(OpRead, &meta); err != nil {
 		return ReadMeta{}, 0, clientErr(ctx, OpRead, err)
@@ -230,9 +235,15 @@ func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string,
 			// We stopped reading (disk full, cancel) while the owner
 			// still sends: take the rest of the range off the session,
 			// or its unread data would stall every other stream on it.
-			dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-			_, _ = st.ReceiveBody(dctx, io.Discard, meta.Length-n)
-			cancel()
+			// In the background: a canceled download ends now, not once
+			// the owner has noticed (up to drainTimeout on a lossy path).
+			drained = true
+			go func() {
+				dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+				_, _ = st.ReceiveBody(dctx, io.Discard, meta.Length-n)
+				cancel()
+				done()
+			}()
 		}
 		return meta, n, clientErr(ctx, OpRead, err)
 	}

@@ -35,8 +35,12 @@ type relay struct {
 	start  time.Time
 
 	blackhole atomic.Bool
-	bulkSeen  atomic.Int64
-	damaged   atomic.Int64
+	// sctpOutage drops every datagram that is not a bulk record: SCTP's
+	// packets (requests, responses, their acks) are lost while bulk
+	// records pass.
+	sctpOutage atomic.Bool
+	bulkSeen   atomic.Int64
+	damaged    atomic.Int64
 }
 
 // impairment is what the relay does to bulk records, per mille each.
@@ -117,6 +121,9 @@ func (r *relay) damage(dir int, d []byte) [][]byte {
 		return nil
 	}
 	if !bulk.IsRecord(d) {
+		if r.sctpOutage.Load() {
+			return nil
+		}
 		return [][]byte{d}
 	}
 	r.bulkSeen.Add(1)

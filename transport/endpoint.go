@@ -676,11 +676,15 @@ func (e *Endpoint) Open(ctx context.Context, id string, addrs []string, op strin
 	if err != nil {
 		return nil, err
 	}
-	return sess.Request(op, body, e.quiet[op])
+	return sess.Request(ctx, op, body, e.quiet[op])
 }
 
-// Request opens a stream on the session and sends the request frame.
-func (s *Session) Request(op string, body any, quiet bool) (*Stream, error) {
+// Request opens a stream on the session and sends the request frame. The
+// send gives up when ctx ends: with blocking writes, a request waits while
+// the association has data queued that its window does not let out yet
+// (a lost packet waiting for its retransmission), and a canceled
+// download must not wait for that.
+func (s *Session) Request(ctx context.Context, op string, body any, quiet bool) (*Stream, error) {
 	req := Request{Op: op}
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -693,9 +697,12 @@ func (s *Session) Request(op string, body any, quiet bool) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := st.WriteJSON(FrameRequest, req); err != nil {
+	stop := st.Watch(ctx)
+	err = st.WriteJSON(FrameRequest, req)
+	stop()
+	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("%s: send request: %w", op, err)
+		return nil, fmt.Errorf("%s: send request: %w", op, ctxErr(ctx, err))
 	}
 	return st, nil
 }

@@ -106,11 +106,22 @@ func sctpOptions(conn net.Conn, name string) []sctp.AssociationOption {
 		// per loss: under 0.5% loss a 512 MiB get over 8 MiB ranges loses
 		// about two such messages (docs/transport.md).
 		sctp.WithRACKOptions(sctp.WithRackWCDelAck(rackWorstDelayedAck)),
+		sctp.WithRTOMax(float64(sctpRTOMax.Milliseconds())),
 	}
 }
 
 // rackWorstDelayedAck: see sctpOptions.
 const rackWorstDelayedAck = 20 * time.Millisecond
+
+// sctpRTOMax caps SCTP's retransmission timeout (RFC 9260 6.3.3 C7 allows
+// a cap). Each timeout doubles it from 1 s, up to pion's 60 s: after a few
+// seconds of loss (a full socket buffer on a busy receiver, Wi-Fi roaming)
+// a lost request or response then went again only 8 or 16 s later, longer
+// than a transfer waits for its peer (bulk.IdleTimeout), and meanwhile
+// every write on the association waits too (blocking writes wait for the
+// queue to drain). 2 s is well above any office or VPN round trip, so it
+// adds no spurious retransmissions there.
+const sctpRTOMax = 2 * time.Second
 
 func quietLoggerFactory() logging.LoggerFactory {
 	f := logging.NewDefaultLoggerFactory()

@@ -41,7 +41,7 @@ func waitState(t *testing.T, home, what string, ok func(app.WindowState) bool) a
 		if err != nil {
 			return false, err.Error()
 		}
-		return ok(st), fmt.Sprintf("%s; window state: files %+v, dialog %+v, print %+v", what, st.Files, st.Dialog, st.Print)
+		return ok(st), fmt.Sprintf("%s; window state: files %+v, dialog %+v, print %+v, transfers %+v", what, st.Files, st.Dialog, st.Print, st.Transfers)
 	})
 	return st
 }
@@ -102,6 +102,12 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	// own cupsd.
 	desk.Env = append(desk.Env, "DISPLAY="+display, "CUPS_SERVER="+filepath.Join(t.TempDir(), "no-cupsd.sock"))
 	desk.Start(t, gui, "--name", "front-desk", "--port", strconv.Itoa(port))
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(desk.Home, "peerdesk.log"))
+			t.Logf("the app's log:\n%s", log[max(0, len(log)-6000):])
+		}
+	})
 	st := waitState(t, desk.Home, "the window lists the colleague", func(s app.WindowState) bool { return s.Visible && s.Peers >= 1 })
 	window := xdo(t, display, "search", "--sync", "--name", "Peerdesk — front-desk")
 	if f := strings.Fields(window); len(f) > 0 {
@@ -250,12 +256,6 @@ func TestFilesFlowsUnderXvfb(t *testing.T) {
 	// without asking (as a guest it would list none). The file is typed,
 	// Print pressed from the keyboard, and the job followed to its end on
 	// the colleague's cupsd.
-	t.Cleanup(func() {
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(desk.Home, "peerdesk.log"))
-			t.Logf("the app's log:\n%s", log[max(0, len(log)-6000):])
-		}
-	})
 	pdf := filepath.Join(desk.Home, "letter.pdf")
 	if b, err := os.ReadFile(filepath.Join("..", "..", "printing", "testdata", "onepage.pdf")); err != nil {
 		t.Fatal(err)
