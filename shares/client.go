@@ -212,9 +212,9 @@ func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string,
 	if err != nil {
 		return ReadMeta{}, 0, err
 	}
-	drained := false
+	draining := false // the drain below closes the stream when done
 	defer func() {
-		if !drained {
+		if !draining {
 			done()
 		}
 	}()
@@ -237,7 +237,7 @@ func (c Client) ReadRange(ctx context.Context, t access.Target, share, p string,
 			// or its unread data would stall every other stream on it.
 			// In the background: a canceled download ends now, not once
 			// the owner has noticed (up to drainTimeout on a lossy path).
-			drained = true
+			draining = true
 			go func() {
 				dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 				_, _ = st.ReceiveBody(dctx, io.Discard, meta.Length-n)

@@ -11,8 +11,9 @@ import (
 // TestRequestSendGivesUpWhenCanceled: while the association cannot send
 // (its packets are lost, a big request waits for the window), a second
 // request's send blocks; it must end when its context does, not when the
-// path comes back. A canceled download stuck there kept the Transfers
-// screen on "running" for as long as SCTP's retransmission back-off.
+// path comes back: a canceled download stuck there would keep the
+// Transfers screen on "running" for as long as SCTP's retransmission
+// back-off.
 func TestRequestSendGivesUpWhenCanceled(t *testing.T) {
 	p := newRelayPair(t, impairment{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
