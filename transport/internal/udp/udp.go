@@ -122,13 +122,14 @@ type sendQueue struct {
 	nseg   int  // segments pending
 	short  bool // the last segment is shorter: the group is closed
 	err    error
+	gso    gsoSend // the state of a segmented send
 }
 
 func (q *sendQueue) write(p []byte) (int, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.corked == 0 {
-		if err := q.sock.send(p, 0, q.to); err != nil {
+		if err := q.sock.send(&q.gso, p, 0, q.to); err != nil {
 			return 0, err
 		}
 		return len(p), nil
@@ -171,7 +172,7 @@ func (q *sendQueue) flushLocked() error {
 	if q.nseg == 1 {
 		seg = 0
 	}
-	err := q.sock.send(q.buf, seg, q.to)
+	err := q.sock.send(&q.gso, q.buf, seg, q.to)
 	q.buf, q.nseg, q.seg, q.short = q.buf[:0], 0, 0, false
 	return err
 }
