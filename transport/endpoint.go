@@ -327,6 +327,11 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 		e.cfg.Logger.Info("refused incoming connection", "addr", c.RemoteAddr().String(), "err", err)
 		return
 	}
+	// The conn now carries a session: its reads get a session's share of
+	// the socket's queues, no longer the small one of handshakes.
+	if q, ok := c.Conn.(interface{ Established() }); ok {
+		q.Established()
+	}
 	if sniff.offeredOnly(alpnReach) {
 		// Endpoint.Reach from the peer: the port answered, that was all.
 		// The peer closes once its side of the handshake is done: closing

@@ -87,3 +87,41 @@ func TestHostileMemoryFlood(t *testing.T) {
 		t.Fatal("the victim died")
 	}
 }
+
+// TestHostileJunkFlood: a host that opens a conn from each of 256 source
+// ports with a ClientHello (again every 500 ms) and then floods them with
+// tiny junk datagrams of ever other sizes (so that no two are read as one)
+// holds little of the victim's memory however far its DTLS layer falls
+// behind in dropping them, and a real peer is served meanwhile. Each such
+// datagram used to wait in a 64 KiB read buffer, up to 256 per conn: the
+// victim went from 13.8 to 142 MB in 12 s.
+func TestHostileJunkFlood(t *testing.T) {
+	bed := netns.New(t, 3)
+	bin := netns.PeerdeskBinary(t)
+	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, bin)
+	victim, friend := ps[0], ps[1]
+	victim.start()
+	friend.start()
+	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(friend, victim) })
+	before := rssMB(t, victim.proc.Pid())
+
+	addr := netip.AddrPortFrom(victim.host.IP, port).String()
+	stop := startAttackNow(t, bed.Host(2), "junk", "-victim", addr, "-sockets", "256", "-for", "12s")
+	peak := before
+	deadline := time.Now().Add(12 * time.Second)
+	for time.Now().Before(deadline) {
+		peak = max(peak, rssMB(t, victim.proc.Pid()))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, errOut, code := friend.host.Run(t, bin, "ping", victim.id.ID); code != 0 {
+		t.Errorf("a real peer during the flood: exit %d: %s", code, errOut)
+	}
+	f := stop()
+	t.Logf("MEASURED junk flood, 256 source ports, 12 s: %v; victim RSS %.1f MB before, peak %.1f", f, before, peak)
+	if peak > before+32 {
+		t.Errorf("the junk flood took the victim from %.1f MB to %.1f MB", before, peak)
+	}
+	if !victim.proc.Running() {
+		t.Fatal("the victim died")
+	}
+}

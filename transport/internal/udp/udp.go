@@ -33,6 +33,23 @@ const (
 	// peerQueue bounds the read batches waiting for one peer's conn;
 	// more are dropped, as a full socket buffer would drop them.
 	peerQueue = 256
+	// connQueueBytes and listenerQueueBytes bound the buffers of the read
+	// batches waiting for one conn and for all conns of a listener; more
+	// are dropped too. A host flooding conns of its own with junk made
+	// the batches wait while the conns' DTLS layers fell behind dropping
+	// it: 128 MB more resident in 12 s (TestHostileJunkFlood). Conns not
+	// yet established (see Established) share a small budget of their
+	// own, so that such a flood neither holds much nor makes the
+	// sessions' datagrams drop.
+	connQueueBytes        = 8 << 20
+	listenerQueueBytes    = 32 << 20
+	newConnQueueBytes     = 256 << 10
+	newListenerQueueBytes = 4 << 20
+	// smallRead is the most a read may hold to be moved out of its 64 KiB
+	// buffer into a small one before it waits for its conn: a datagram
+	// that was not coalesced with others (control traffic, junk) then
+	// holds 2 KiB, not 64.
+	smallRead = 2048
 	// acceptBacklog bounds conns waiting for Accept.
 	acceptBacklog = 128
 )
@@ -84,17 +101,42 @@ type rxBatch struct {
 	buf  []byte
 	segs [][]byte
 	from netip.AddrPort
+	// queuedIn is the listener's budget the batch is counted in while it
+	// waits in a conn's queue.
+	queuedIn *atomic.Int64
 }
 
-var rxPool = sync.Pool{New: func() any {
-	return &rxBatch{buf: make([]byte, rxBufferSize), segs: make([][]byte, 0, maxGSOSegments)}
-}}
+var (
+	rxPool = sync.Pool{New: func() any {
+		return &rxBatch{buf: make([]byte, rxBufferSize), segs: make([][]byte, 0, maxGSOSegments)}
+	}}
+	rxSmallPool = sync.Pool{New: func() any {
+		return &rxBatch{buf: make([]byte, smallRead), segs: make([][]byte, 0, 1)}
+	}}
+)
 
 func getRx() *rxBatch { return rxPool.Get().(*rxBatch) }
 
 func putRx(b *rxBatch) {
 	b.segs = b.segs[:0]
+	if cap(b.buf) == smallRead {
+		rxSmallPool.Put(b)
+		return
+	}
 	rxPool.Put(b)
+}
+
+// compact moves a read of one small datagram into a small buffer and
+// gives the large one back.
+func compact(b *rxBatch) *rxBatch {
+	if len(b.segs) != 1 || len(b.segs[0]) > smallRead || cap(b.buf) == smallRead {
+		return b
+	}
+	s := rxSmallPool.Get().(*rxBatch)
+	n := copy(s.buf, b.segs[0])
+	s.segs, s.from = append(s.segs, s.buf[:n]), b.from
+	putRx(b)
+	return s
 }
 
 // readOne reads one datagram with a plain blocking read, which needs its
@@ -233,6 +275,9 @@ type Listener struct {
 	sock   *udpSock
 	filter func([]byte) bool
 	accept chan *udpPeerConn
+	// queued and queuedNew are the bytes of buffers waiting in the
+	// queues of established and of new conns.
+	queued, queuedNew atomic.Int64
 
 	mu     sync.Mutex
 	conns  map[netip.AddrPort]*udpPeerConn
@@ -282,10 +327,8 @@ func (l *Listener) readLoop() {
 			putRx(b)
 			continue
 		}
-		select {
-		case c.rx <- b:
-		default:
-			putRx(b) // the peer's queue is full: dropped
+		if b = compact(b); !c.enqueue(b) {
+			putRx(b) // its queue is full: dropped
 		}
 	}
 }
@@ -366,8 +409,57 @@ type udpPeerConn struct {
 	next int
 	rdl  *deadline.Deadline
 
+	qmu         sync.Mutex
+	queued      int64 // bytes of buffers waiting in rx
+	stopping    bool  // closed: nothing more is queued
+	established bool
+
 	closeOnce sync.Once
 	closed    chan struct{}
+}
+
+// enqueue hands b to the conn unless its queue, or all queues of the
+// listener, hold their most; it reports whether it did.
+func (c *udpPeerConn) enqueue(b *rxBatch) bool {
+	size := int64(cap(b.buf))
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	limit, budget, total := int64(newConnQueueBytes), &c.l.queuedNew, int64(newListenerQueueBytes)
+	if c.established {
+		limit, budget, total = connQueueBytes, &c.l.queued, listenerQueueBytes
+	}
+	if c.stopping || c.queued+size > limit || budget.Load()+size > total {
+		return false
+	}
+	select {
+	case c.rx <- b:
+		c.queued += size
+		budget.Add(size)
+		b.queuedIn = budget
+		return true
+	default:
+		return false
+	}
+}
+
+// dequeued accounts for a batch taken from the queue.
+func (c *udpPeerConn) dequeued(b *rxBatch) *rxBatch {
+	size := int64(cap(b.buf))
+	c.qmu.Lock()
+	c.queued -= size
+	c.qmu.Unlock()
+	b.queuedIn.Add(-size)
+	b.queuedIn = nil
+	return b
+}
+
+// Established gives the conn the queue of a session: its owner calls it
+// once the handshake is done. Until then the conn's reads share the small
+// budget of handshakes, which anyone can open.
+func (c *udpPeerConn) Established() {
+	c.qmu.Lock()
+	c.established = true
+	c.qmu.Unlock()
 }
 
 func (c *udpPeerConn) Read(p []byte) (int, error) {
@@ -389,14 +481,14 @@ func (c *udpPeerConn) Read(p []byte) (int, error) {
 		}
 		select {
 		case b := <-c.rx:
-			c.cur, c.next = b, 0
+			c.cur, c.next = c.dequeued(b), 0
 			continue
 		default:
 		}
 		c.drain()
 		select {
 		case b := <-c.rx:
-			c.cur, c.next = b, 0
+			c.cur, c.next = c.dequeued(b), 0
 		case <-c.rdl.Done():
 			return 0, os.ErrDeadlineExceeded
 		case <-c.closed:
@@ -428,6 +520,20 @@ func (c *udpPeerConn) Close() error {
 			delete(c.l.conns, c.addr)
 		}
 		c.l.mu.Unlock()
+		// What waits in the queue goes back now, not when the conn is
+		// collected: the listener's share counts it until then.
+		c.qmu.Lock()
+		c.stopping = true
+		c.qmu.Unlock()
+		for {
+			select {
+			case b := <-c.rx:
+				putRx(c.dequeued(b))
+				continue
+			default:
+			}
+			break
+		}
 	})
 	return nil
 }
