@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -282,6 +283,15 @@ func (c *cli) daemon(args []string) error {
 		}
 		defer stopProfile()
 	}
+	if path := os.Getenv("PEERDESK_HEAPPROFILE"); path != "" {
+		// For developers measuring the daemon's memory (docs/performance.md).
+		t := time.AfterFunc(profileDelay("PEERDESK_HEAPPROFILE_AFTER"), func() {
+			if err := writeHeapProfile(path); err != nil {
+				log.Warn("heap profile", "err", err)
+			}
+		})
+		defer t.Stop()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, node.Config{Home: c.home, Name: *name, Port: *port, ListenHost: *listen, NoMDNS: *noMDNS, Logger: log})
@@ -540,6 +550,47 @@ func shortID(id string) string {
 	return id
 }
 
+// profileDelay is the duration in seconds the environment variable env
+// gives (0 if unset or invalid).
+func profileDelay(env string) time.Duration {
+	secs, _ := strconv.ParseFloat(os.Getenv(env), 64)
+	return time.Duration(max(secs, 0) * float64(time.Second))
+}
+
+// writeHeapProfile writes a profile of the heap in use, as the last
+// collection left it, to path, and the goroutines with a summary of the
+// runtime's memory to path.goroutines: PEERDESK_HEAPPROFILE, after
+// PEERDESK_HEAPPROFILE_AFTER seconds (at once if unset).
+func writeHeapProfile(path string) error {
+	runtime.GC() // the profile shows what the last collection found live
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// The goroutines and their stacks too: at a hundred sessions their
+	// stacks hold more than the heap.
+	g, err := os.OpenFile(path+".goroutines", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(g, "# heap in use %d, stacks %d, goroutines %d, runtime metadata %d, released %d bytes\n",
+		ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine(), ms.MSpanInuse+ms.MCacheInuse+ms.BuckHashSys+ms.GCSys+ms.OtherSys, ms.HeapReleased)
+	if err := pprof.Lookup("goroutine").WriteTo(g, 1); err != nil {
+		g.Close()
+		return err
+	}
+	return g.Close()
+}
+
 // startCPUProfile writes a CPU profile of this process to path until the
 // returned function is called. PEERDESK_CPUPROFILE_AFTER (seconds) starts
 // it later and PEERDESK_CPUPROFILE_SECONDS ends it early: a profile of
@@ -550,11 +601,7 @@ func startCPUProfile(path string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	seconds := func(env string) time.Duration {
-		secs, _ := strconv.ParseFloat(os.Getenv(env), 64)
-		return time.Duration(max(secs, 0) * float64(time.Second))
-	}
-	after, length := seconds("PEERDESK_CPUPROFILE_AFTER"), seconds("PEERDESK_CPUPROFILE_SECONDS")
+	after, length := profileDelay("PEERDESK_CPUPROFILE_AFTER"), profileDelay("PEERDESK_CPUPROFILE_SECONDS")
 	var mu sync.Mutex
 	started, stopped := false, false
 	start := func() {

@@ -48,6 +48,16 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 				p.host.Env = append(p.host.Env, "PEERDESK_CPUPROFILE="+filepath.Join(p.host.Home, "cpu.pprof"), "PEERDESK_CPUPROFILE_SECONDS="+os.Getenv("PEERDESK_SCALE_PROFILE_SECONDS"), "PEERDESK_CPUPROFILE_AFTER="+os.Getenv("PEERDESK_SCALE_PROFILE_AFTER"))
 			}
 		}
+		// PEERDESK_SCALE_HEAPPROFILE=FILE: every peer writes a profile of
+		// its heap PEERDESK_SCALE_HEAPPROFILE_AFTER seconds after its start
+		// to FILE.N (go tool pprof -proto FILE.* merges them).
+		heapProfile := os.Getenv("PEERDESK_SCALE_HEAPPROFILE")
+		if heapProfile != "" {
+			for _, p := range ps {
+				// A sample every 16 KiB allocated, not every 512.
+				p.host.Env = append(p.host.Env, "PEERDESK_HEAPPROFILE="+filepath.Join(p.host.Home, "heap.pprof"), "PEERDESK_HEAPPROFILE_AFTER="+os.Getenv("PEERDESK_SCALE_HEAPPROFILE_AFTER"), "GODEBUG=memprofilerate=16384")
+			}
+		}
 		if os.Getenv("PEERDESK_SCALE_DEBUG") != "" {
 			for _, p := range ps {
 				p.host.Env = append(p.host.Env, "PEERDESK_LOG=debug")
@@ -147,15 +157,22 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		if idle := scaleIdle(); idle > 0 && len(finished) == n {
 			mdnsIdle(b, ps[:min(3, n)], idle)
 		}
-		if profile != "" {
+		if profile != "" || heapProfile != "" {
 			for _, p := range ps {
 				_ = p.proc.Signal(syscall.SIGTERM)
 			}
-			for i, p := range ps {
+			for _, p := range ps {
 				p.proc.Wait(10 * time.Second)
-				data, err := os.ReadFile(filepath.Join(p.host.Home, "cpu.pprof"))
-				if err != nil || os.WriteFile(fmt.Sprintf("%s.%d", profile, i), data, 0o600) != nil {
-					b.Errorf("cpu profile of peer %d: %v", i, err)
+			}
+			for _, pr := range []struct{ to, name string }{{profile, "cpu.pprof"}, {heapProfile, "heap.pprof"}, {heapProfile + ".goroutines", "heap.pprof.goroutines"}} {
+				for i, p := range ps {
+					if pr.to == "" || pr.to == ".goroutines" {
+						break
+					}
+					data, err := os.ReadFile(filepath.Join(p.host.Home, pr.name))
+					if err != nil || os.WriteFile(fmt.Sprintf("%s.%d", pr.to, i), data, 0o600) != nil {
+						b.Errorf("%s of peer %d: %v", pr.name, i, err)
+					}
 				}
 			}
 		}
