@@ -378,7 +378,11 @@ func (d *downloader) run(ctx context.Context, todo []int) error {
 						passTurn()
 						return
 					}
-					err := d.fetch(srcCtx, src, i, passTurn)
+					var atTail func()
+					if turn != nil {
+						atTail = passTurn
+					}
+					err := d.fetch(srcCtx, src, i, atTail)
 					passTurn()
 					mu.Lock()
 					if err != nil {
@@ -423,8 +427,9 @@ func (d *downloader) run(ctx context.Context, todo []int) error {
 	return saveErr
 }
 
-// fetch writes chunk i from src at its place in the partial file; atTail
-// runs once what is left of it arrives in the time its first byte took.
+// fetch writes chunk i from src at its place in the partial file; atTail,
+// if set, runs once what is left of it arrives in the time its first byte
+// took.
 func (d *downloader) fetch(ctx context.Context, src Source, i int, atTail func()) error {
 	off := int64(i) * ChunkSize
 	n := chunkLen(d.req.Remote.Size, i)
