@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -116,15 +115,6 @@ func requestByte(ctx context.Context, b *testing.B, c *Endpoint, peer string, ad
 	if _, err := st.ReceiveBody(ctx, io.Discard, -1); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkSessionMemory reports what an established, idle session holds
