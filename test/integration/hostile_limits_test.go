@@ -37,28 +37,35 @@ func rssMBOf(pid int) float64 {
 	return 0
 }
 
+// floodVictim starts a victim and a friend that sees it online, then the
+// attack on the victim from a third host for d, sampling the victim's RSS
+// every sample. It returns the peers, the binary, the victim's RSS before
+// and at its peak, and the attack's stop (which reports its findings).
+func floodVictim(t *testing.T, d, sample time.Duration, attack string, args ...string) (victim, friend *peer, bin string, before, peak float64, stop func() map[string]any) {
+	t.Helper()
+	bed := netns.New(t, 3)
+	bin = netns.PeerdeskBinary(t)
+	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, bin)
+	victim, friend = ps[0], ps[1]
+	victim.start()
+	friend.start()
+	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(friend, victim) })
+	before = rssMB(t, victim.proc.Pid())
+	addr := netip.AddrPortFrom(victim.host.IP, port).String()
+	stop = startAttackNow(t, bed.Host(2), attack, append([]string{"-victim", addr, "-for", d.String()}, args...)...)
+	peak = before
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(sample) {
+		peak = max(peak, rssMB(t, victim.proc.Pid()))
+	}
+	return victim, friend, bin, before, peak, stop
+}
+
 // TestHostileMemoryFlood (H3): fresh identities opening as many streams as
 // they can and trickling 8 MiB offer file lists hold a bounded amount of
 // the victim's memory, most of which it gives back once they stop, and a
 // real peer is served meanwhile.
 func TestHostileMemoryFlood(t *testing.T) {
-	bed := netns.New(t, 3)
-	bin := netns.PeerdeskBinary(t)
-	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, bin)
-	victim, friend := ps[0], ps[1]
-	victim.start()
-	friend.start()
-	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(friend, victim) })
-	before := rssMB(t, victim.proc.Pid())
-
-	addr := netip.AddrPortFrom(victim.host.IP, port).String()
-	stop := startAttackNow(t, bed.Host(2), "flood", "-victim", addr, "-identities", "48", "-streams", "32", "-for", "15s")
-	peak := before
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		peak = max(peak, rssMB(t, victim.proc.Pid()))
-		time.Sleep(250 * time.Millisecond)
-	}
+	victim, friend, bin, before, peak, stop := floodVictim(t, 15*time.Second, 250*time.Millisecond, "flood", "-identities", "48", "-streams", "32")
 	// A real peer is served during the flood.
 	if _, errOut, code := friend.host.Run(t, bin, "ping", victim.id.ID); code != 0 {
 		t.Errorf("a real peer during the flood: exit %d: %s", code, errOut)
@@ -96,23 +103,7 @@ func TestHostileMemoryFlood(t *testing.T) {
 // datagram used to wait in a 64 KiB read buffer, up to 256 per conn: the
 // victim went from 13.8 to 142 MB in 12 s.
 func TestHostileJunkFlood(t *testing.T) {
-	bed := netns.New(t, 3)
-	bin := netns.PeerdeskBinary(t)
-	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, bin)
-	victim, friend := ps[0], ps[1]
-	victim.start()
-	friend.start()
-	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(friend, victim) })
-	before := rssMB(t, victim.proc.Pid())
-
-	addr := netip.AddrPortFrom(victim.host.IP, port).String()
-	stop := startAttackNow(t, bed.Host(2), "junk", "-victim", addr, "-sockets", "256", "-for", "12s")
-	peak := before
-	deadline := time.Now().Add(12 * time.Second)
-	for time.Now().Before(deadline) {
-		peak = max(peak, rssMB(t, victim.proc.Pid()))
-		time.Sleep(100 * time.Millisecond)
-	}
+	victim, friend, bin, before, peak, stop := floodVictim(t, 12*time.Second, 100*time.Millisecond, "junk", "-sockets", "256")
 	if _, errOut, code := friend.host.Run(t, bin, "ping", victim.id.ID); code != 0 {
 		t.Errorf("a real peer during the flood: exit %d: %s", code, errOut)
 	}

@@ -23,17 +23,7 @@ import (
 // the receiving end of a transfer that was most of the garbage besides
 // the data.
 func TestBatchedSendAndReadAllocateNothing(t *testing.T) {
-	ln, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, 4<<20, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	uc, err := net.DialUDP("udp", nil, ln.Addr().(*net.UDPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := NewConnected(uc)
-	defer client.Close()
+	ln, client := listenAndDial(t, 4<<20, nil)
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
 	}

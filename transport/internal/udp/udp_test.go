@@ -8,22 +8,33 @@ import (
 	"time"
 )
 
-// TestListenerDivertAndCork runs the layer on loopback: only a datagram
-// the filter accepts makes a conn; diverted datagrams reach the divert
-// handler and not Read, with drained after each batch; corked writes
-// arrive as the separate datagrams they were, in order.
-func TestListenerDivertAndCork(t *testing.T) {
-	ln, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, 1<<20, func(d []byte) bool { return len(d) > 0 && d[0] == 'H' })
+// helloFilter lets datagrams starting with 'H' open a conn.
+func helloFilter(d []byte) bool { return len(d) > 0 && d[0] == 'H' }
+
+// listenAndDial opens a listener on loopback with buffer bytes of kernel
+// buffers and filter, and a connected socket to it; both close with t.
+func listenAndDial(t *testing.T, buffer int, filter func([]byte) bool) (*Listener, *Connected) {
+	t.Helper()
+	ln, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, buffer, filter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	uc, err := net.DialUDP("udp", nil, ln.Addr().(*net.UDPAddr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := NewConnected(uc)
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
+	return ln, client
+}
+
+// TestListenerDivertAndCork runs the layer on loopback: only a datagram
+// the filter accepts makes a conn; diverted datagrams reach the divert
+// handler and not Read, with drained after each batch; corked writes
+// arrive as the separate datagrams they were, in order.
+func TestListenerDivertAndCork(t *testing.T) {
+	ln, client := listenAndDial(t, 1<<20, helloFilter)
 
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -106,7 +117,7 @@ func TestListenerDivertAndCork(t *testing.T) {
 // one until the conn is established; closing the conn gives its queue
 // back; what waited arrives intact.
 func TestQueuesBounded(t *testing.T) {
-	ln, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, 8<<20, func(d []byte) bool { return len(d) > 0 && d[0] == 'H' })
+	ln, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, 8<<20, helloFilter)
 	if err != nil {
 		t.Fatal(err)
 	}
