@@ -552,9 +552,15 @@ func (w *offsetWriter) Write(p []byte) (int, error) {
 	if n > 0 {
 		w.progress(int64(n))
 	}
-	if w.atTail != nil && w.inTail(time.Now()) {
-		w.atTail()
-		w.atTail = nil
+	if w.atTail != nil {
+		now := time.Now()
+		if w.first.IsZero() {
+			w.first = now
+		}
+		if w.inTail(now) {
+			w.atTail()
+			w.atTail = nil
+		}
 	}
 	if err != nil {
 		w.err = diskErr(err)
@@ -566,9 +572,6 @@ func (w *offsetWriter) Write(p []byte) (int, error) {
 // inTail reports whether what is left to come arrives, at the rate so
 // far, within the time the first byte took.
 func (w *offsetWriter) inTail(now time.Time) bool {
-	if w.first.IsZero() {
-		w.first = now
-	}
 	left := w.size - w.written
 	if left <= 0 {
 		return true

@@ -37,27 +37,37 @@ func rssMBOf(pid int) float64 {
 	return 0
 }
 
+// flooded is a victim under an attack, and a friend of it.
+type flooded struct {
+	victim, friend *peer
+	bin            string
+	// before and peak are the victim's RSS in MB before and during the
+	// attack.
+	before, peak float64
+	// stop ends the attack and returns its findings.
+	stop func() map[string]any
+}
+
 // floodVictim starts a victim and a friend that sees it online, then the
 // attack on the victim from a third host for d, sampling the victim's RSS
-// every sample. It returns the peers, the binary, the victim's RSS before
-// and at its peak, and the attack's stop (which reports its findings).
-func floodVictim(t *testing.T, d, sample time.Duration, attack string, args ...string) (victim, friend *peer, bin string, before, peak float64, stop func() map[string]any) {
+// every sample.
+func floodVictim(t *testing.T, d, sample time.Duration, attack string, args ...string) flooded {
 	t.Helper()
 	bed := netns.New(t, 3)
-	bin = netns.PeerdeskBinary(t)
-	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, bin)
-	victim, friend = ps[0], ps[1]
-	victim.start()
-	friend.start()
-	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(friend, victim) })
-	before = rssMB(t, victim.proc.Pid())
-	addr := netip.AddrPortFrom(victim.host.IP, port).String()
-	stop = startAttackNow(t, bed.Host(2), attack, append([]string{"-victim", addr, "-for", d.String()}, args...)...)
-	peak = before
+	f := flooded{bin: netns.PeerdeskBinary(t)}
+	ps := newPeers(t, &netns.Bed{Hosts: bed.Hosts[:2]}, f.bin)
+	f.victim, f.friend = ps[0], ps[1]
+	f.victim.start()
+	f.friend.start()
+	waitUntil(t, 5*time.Second, func() (bool, string) { return seesOnline(f.friend, f.victim) })
+	f.before = rssMB(t, f.victim.proc.Pid())
+	addr := netip.AddrPortFrom(f.victim.host.IP, port).String()
+	f.stop = startAttackNow(t, bed.Host(2), attack, append([]string{"-victim", addr, "-for", d.String()}, args...)...)
+	f.peak = f.before
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(sample) {
-		peak = max(peak, rssMB(t, victim.proc.Pid()))
+		f.peak = max(f.peak, rssMB(t, f.victim.proc.Pid()))
 	}
-	return victim, friend, bin, before, peak, stop
+	return f
 }
 
 // TestHostileMemoryFlood (H3): fresh identities opening as many streams as
@@ -65,12 +75,13 @@ func floodVictim(t *testing.T, d, sample time.Duration, attack string, args ...s
 // the victim's memory, most of which it gives back once they stop, and a
 // real peer is served meanwhile.
 func TestHostileMemoryFlood(t *testing.T) {
-	victim, friend, bin, before, peak, stop := floodVictim(t, 15*time.Second, 250*time.Millisecond, "flood", "-identities", "48", "-streams", "32")
+	fl := floodVictim(t, 15*time.Second, 250*time.Millisecond, "flood", "-identities", "48", "-streams", "32")
+	victim, friend, bin, before, peak := fl.victim, fl.friend, fl.bin, fl.before, fl.peak
 	// A real peer is served during the flood.
 	if _, errOut, code := friend.host.Run(t, bin, "ping", victim.id.ID); code != 0 {
 		t.Errorf("a real peer during the flood: exit %d: %s", code, errOut)
 	}
-	f := stop()
+	f := fl.stop()
 	// The peer gives idle heap back to the OS every 10 s, twice after a
 	// burst so that what buffer pools held goes too; the strangers'
 	// sessions (peers this one cannot reach) close 20 s after their last
@@ -103,11 +114,12 @@ func TestHostileMemoryFlood(t *testing.T) {
 // datagram used to wait in a 64 KiB read buffer, up to 256 per conn: the
 // victim went from 13.8 to 142 MB in 12 s.
 func TestHostileJunkFlood(t *testing.T) {
-	victim, friend, bin, before, peak, stop := floodVictim(t, 12*time.Second, 100*time.Millisecond, "junk", "-sockets", "256")
+	fl := floodVictim(t, 12*time.Second, 100*time.Millisecond, "junk", "-sockets", "256")
+	victim, friend, bin, before, peak := fl.victim, fl.friend, fl.bin, fl.before, fl.peak
 	if _, errOut, code := friend.host.Run(t, bin, "ping", victim.id.ID); code != 0 {
 		t.Errorf("a real peer during the flood: exit %d: %s", code, errOut)
 	}
-	f := stop()
+	f := fl.stop()
 	t.Logf("MEASURED junk flood, 256 source ports, 12 s: %v; victim RSS %.1f MB before, peak %.1f", f, before, peak)
 	if peak > before+32 {
 		t.Errorf("the junk flood took the victim from %.1f MB to %.1f MB", before, peak)

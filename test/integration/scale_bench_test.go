@@ -164,14 +164,20 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 			for _, p := range ps {
 				p.proc.Wait(10 * time.Second)
 			}
-			for _, pr := range []struct{ to, name string }{{profile, "cpu.pprof"}, {heapProfile, "heap.pprof"}, {heapProfile + ".goroutines", "heap.pprof.goroutines"}} {
+			// Each peer's name in its home is copied to to.N.
+			type profileCopy struct{ to, name string }
+			var copies []profileCopy
+			if profile != "" {
+				copies = append(copies, profileCopy{profile, "cpu.pprof"})
+			}
+			if heapProfile != "" {
+				copies = append(copies, profileCopy{heapProfile, "heap.pprof"}, profileCopy{heapProfile + ".goroutines", "heap.pprof.goroutines"})
+			}
+			for _, c := range copies {
 				for i, p := range ps {
-					if pr.to == "" || pr.to == ".goroutines" {
-						break
-					}
-					data, err := os.ReadFile(filepath.Join(p.host.Home, pr.name))
-					if err != nil || os.WriteFile(fmt.Sprintf("%s.%d", pr.to, i), data, 0o600) != nil {
-						b.Errorf("%s of peer %d: %v", pr.name, i, err)
+					data, err := os.ReadFile(filepath.Join(p.host.Home, c.name))
+					if err != nil || os.WriteFile(fmt.Sprintf("%s.%d", c.to, i), data, 0o600) != nil {
+						b.Errorf("%s of peer %d: %v", c.name, i, err)
 					}
 				}
 			}

@@ -525,14 +525,13 @@ func (c *udpPeerConn) Close() error {
 		c.qmu.Lock()
 		c.stopping = true
 		c.qmu.Unlock()
-		for {
+		for drained := false; !drained; {
 			select {
 			case b := <-c.rx:
 				putRx(c.dequeued(b))
-				continue
 			default:
+				drained = true
 			}
-			break
 		}
 	})
 	return nil

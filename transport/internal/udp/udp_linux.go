@@ -123,17 +123,17 @@ func (r *sockRead) readFrom(fd uintptr) bool {
 // groSegment finds the segment size of a coalesced read in its control
 // messages (0 if none says).
 func groSegment(oob []byte) int {
+	// ParseOneSocketControlMessage reads a header before checking its
+	// length: only whole headers go in.
 	for len(oob) >= unix.SizeofCmsghdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < unix.SizeofCmsghdr || l > len(oob) {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
 			return 0
 		}
-		data := oob[unix.CmsgLen(0):l]
 		if h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4 {
 			return max(0, int(int32(binary.NativeEndian.Uint32(data))))
 		}
-		oob = oob[min(len(oob), unix.CmsgSpace(l-unix.CmsgLen(0))):]
+		oob = rest
 	}
 	return 0
 }
@@ -174,7 +174,7 @@ func (s *udpSock) send(g *gsoSend, b []byte, seg int, to netip.AddrPort) error {
 }
 
 func (s *udpSock) sendGSO(g *gsoSend, b []byte, seg int, to netip.AddrPort) error {
-	h := (*unix.Cmsghdr)(unsafePointer(&g.oob[0]))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&g.oob[0]))
 	h.Level = unix.SOL_UDP
 	h.Type = unix.UDP_SEGMENT
 	h.SetLen(unix.CmsgLen(2))
@@ -243,5 +243,3 @@ func putRawSockaddr(rsa *unix.RawSockaddrAny, a netip.AddrPort, inet6 bool) uint
 	sa.Addr = a.Addr().As16()
 	return unix.SizeofSockaddrInet6
 }
-
-func unsafePointer(b *byte) unsafe.Pointer { return unsafe.Pointer(b) }

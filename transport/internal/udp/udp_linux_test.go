@@ -136,7 +136,7 @@ func TestRawSockaddr(t *testing.T) {
 // segment size.
 func groCmsg(size uint32) []byte {
 	b := make([]byte, unix.CmsgSpace(4))
-	h := (*unix.Cmsghdr)(unsafePointer(&b[0]))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
 	h.Level = unix.SOL_UDP
 	h.Type = unix.UDP_GRO
 	h.SetLen(unix.CmsgLen(4))
@@ -147,7 +147,7 @@ func groCmsg(size uint32) []byte {
 // otherCmsg is a control message of another kind (a receive timestamp).
 func otherCmsg() []byte {
 	b := make([]byte, unix.CmsgSpace(16))
-	h := (*unix.Cmsghdr)(unsafePointer(&b[0]))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
 	h.Level = unix.SOL_SOCKET
 	h.Type = unix.SO_TIMESTAMPNS
 	h.SetLen(unix.CmsgLen(16))
