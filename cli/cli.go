@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -580,15 +581,30 @@ func writeHeapProfile(path string) error {
 	if err != nil {
 		return err
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(g, "# heap in use %d, stacks %d, goroutines %d, runtime metadata %d, released %d bytes\n",
-		ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine(), ms.MSpanInuse+ms.MCacheInuse+ms.BuckHashSys+ms.GCSys+ms.OtherSys, ms.HeapReleased)
+	fmt.Fprintf(g, "# goroutines %d\n", runtime.NumGoroutine())
+	writeMemoryClasses(g)
 	if err := pprof.Lookup("goroutine").WriteTo(g, 1); err != nil {
 		g.Close()
 		return err
 	}
 	return g.Close()
+}
+
+// writeMemoryClasses writes, one "# class bytes" line each, every class
+// of memory the runtime has from the OS (runtime/metrics'
+// /memory/classes/...): where a daemon's anonymous RSS goes, heap objects
+// against the space free spans and stacks hold.
+func writeMemoryClasses(w io.Writer) {
+	var samples []metrics.Sample
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/memory/classes/") && d.Kind == metrics.KindUint64 {
+			samples = append(samples, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(samples)
+	for _, s := range samples {
+		fmt.Fprintf(w, "# %s %d\n", strings.TrimPrefix(s.Name, "/memory/classes/"), s.Value.Uint64())
+	}
 }
 
 // startCPUProfile writes a CPU profile of this process to path until the

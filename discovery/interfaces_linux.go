@@ -3,23 +3,26 @@ package discovery
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // watchInterfaceChanges signals notes on every link or address change the
-// kernel reports over netlink; stop closes the socket.
-func watchInterfaceChanges(ctx context.Context, log *slog.Logger, notes chan<- struct{}) (stop func()) {
+// kernel reports over netlink; stop closes the socket. notified is false
+// if netlink is not available (the watcher polls then); after a read
+// error (none is expected) it signals notes every rescanEvery instead.
+func watchInterfaceChanges(ctx context.Context, log *slog.Logger, notes chan<- struct{}) (stop func(), notified bool) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		log.Debug("netlink unavailable; polling interfaces", "err", err)
-		return func() {}
+		return func() {}, false
 	}
 	sa := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		log.Debug("netlink bind failed; polling interfaces", "err", err)
-		return func() {}
+		return func() {}, false
 	}
 	// A receive timeout lets the reader see ctx end: closing a socket
 	// does not wake a read blocked on it.
@@ -37,10 +40,20 @@ func watchInterfaceChanges(ctx context.Context, log *slog.Logger, notes chan<- s
 				notify(notes)
 			case unix.EAGAIN, unix.EINTR:
 			default:
-				log.Debug("netlink read failed; polling interfaces", "err", err)
-				return
+				// Not expected; the notes come from polling from now on.
+				log.Warn("netlink read failed; polling interfaces", "err", err)
+				poll := time.NewTicker(rescanEvery)
+				defer poll.Stop()
+				for {
+					notify(notes)
+					select {
+					case <-ctx.Done():
+						return
+					case <-poll.C:
+					}
+				}
 			}
 		}
 	}()
-	return func() { <-done }
+	return func() { <-done }, true
 }

@@ -376,6 +376,22 @@ func (t *Table) List() []Peer {
 	return out
 }
 
+// Snapshot appends a copy of every peer to dst[:0] and returns it, in no
+// order and without Trust: what the node's periodic loops (liveness
+// twice a second, peer exchange every second) read. A caller that keeps
+// dst between rounds allocates only the peers' addresses; List sorted,
+// asked the trust store for every peer and made a new slice each time,
+// 6% of an idle peer's CPU with 100 peers online (docs/performance.md).
+func (t *Table) Snapshot(dst []Peer) []Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	dst = dst[:0]
+	for _, p := range t.peers {
+		dst = append(dst, clonePeer(p))
+	}
+	return dst
+}
+
 func clonePeer(p *Peer) Peer {
 	c := *p
 	c.Addresses = slices.Clone(p.Addresses)

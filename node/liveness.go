@@ -58,8 +58,22 @@ type probeState struct {
 	helloAt time.Time
 }
 
-// helloEvery is how often a peer that answers pings gets a hello anyway.
-const helloEvery = 30 * time.Second
+// helloEvery is how often a peer that answers pings gets a hello anyway:
+// every 30 s, and with many peers online perPeerHello each, up to
+// maxHelloEvery. A hello is a request on a new SCTP stream with JSON
+// both ways; with 100 peers online, hellos every 30 s were about a
+// quarter of an idle peer's CPU (docs/performance.md). What only a hello
+// says changes seldom: a peer's name, and its clock for doctor's check.
+func (l *liveness) helloEvery() time.Duration {
+	d := time.Duration(l.online.Load()) * perPeerHello
+	return max(minHelloEvery, min(d, maxHelloEvery))
+}
+
+const (
+	minHelloEvery = 30 * time.Second
+	perPeerHello  = 1200 * time.Millisecond
+	maxHelloEvery = 2 * time.Minute
+)
 
 // helloFrom notes what a hello from peer id (either direction) said.
 func (l *liveness) helloFrom(id string, h hello, now time.Time) {
@@ -73,7 +87,7 @@ func (l *liveness) helloFrom(id string, h hello, now time.Time) {
 func (l *liveness) pingNow(id string, now time.Time) bool {
 	l.mu.Lock()
 	st := l.state[id]
-	ok := st != nil && st.pings && now.Sub(st.helloAt) < helloEvery
+	ok := st != nil && st.pings && now.Sub(st.helloAt) < l.helloEvery()
 	l.mu.Unlock()
 	return ok && l.n.endpoint.Connected(id)
 }
@@ -112,6 +126,10 @@ type liveness struct {
 	// authenticated session, with when they were said hello to on it
 	// (zero: not yet). See pingedBy.
 	pinged map[string]time.Time
+
+	// peers is the table's snapshot, kept for the next schedule.
+	scheduling sync.Mutex
+	peers      []discovery.Peer
 }
 
 // hint is one peer id's unconfirmed addresses.
@@ -467,7 +485,10 @@ func (l *liveness) schedule(ctx context.Context, now time.Time) {
 		return
 	}
 	self := l.n.Identity.ID.String()
-	peers := l.n.Peers.List()
+	l.scheduling.Lock()
+	defer l.scheduling.Unlock()
+	l.peers = l.n.Peers.Snapshot(l.peers)
+	peers := l.peers
 	online := 0
 	for _, p := range peers {
 		if p.Online {

@@ -325,6 +325,32 @@ func TestValidHostname(t *testing.T) {
 	}
 }
 
+// With many peers online, a peer is probed and said a full hello to less
+// often, within bounds that keep a crash detected in 10 s and a hello at
+// least every 2 minutes.
+func TestProbeAndHelloSpacingGrowWithPeers(t *testing.T) {
+	for _, tc := range []struct {
+		online        int64
+		probe, helloN time.Duration
+	}{
+		{0, time.Second, 30 * time.Second},
+		{10, time.Second, 30 * time.Second},
+		{25, time.Second, 30 * time.Second},
+		{50, 2 * time.Second, time.Minute},
+		{100, 4 * time.Second, 2 * time.Minute},
+		{1000, 4 * time.Second, 2 * time.Minute},
+	} {
+		l := &liveness{cfg: LivenessConfig{Interval: time.Second}}
+		l.online.Store(tc.online)
+		if got := l.interval(); got != tc.probe {
+			t.Errorf("%d online: probe interval %v, want %v", tc.online, got, tc.probe)
+		}
+		if got := l.helloEvery(); got != tc.helloN {
+			t.Errorf("%d online: hello every %v, want %v", tc.online, got, tc.helloN)
+		}
+	}
+}
+
 // Once a peer's hello said it answers pings, liveness probes it with
 // pings on the session (one sealed record each way) and a full hello only
 // every helloEvery; the pinged peer counts them as hearing from the

@@ -149,6 +149,9 @@ type pex struct {
 	// lastLocal is when a peer on this one's mDNS was last asked.
 	lastLocal time.Time
 	slots     chan struct{}
+	// peers is the table's snapshot, kept for the next round (only run's
+	// goroutine uses it).
+	peers []discovery.Peer
 }
 
 func newPex(n *Node) *pex {
@@ -195,7 +198,8 @@ func (x *pex) run(ctx context.Context) {
 
 // round asks the online peers that are due.
 func (x *pex) round(ctx context.Context, now time.Time) {
-	peers := x.n.Peers.List()
+	x.peers = x.n.Peers.Snapshot(x.peers)
+	peers := x.peers
 	online := 0
 	for _, p := range peers {
 		if p.Online {

@@ -29,8 +29,8 @@ type Config struct {
 	Handler Handler
 	// Logger receives connection events; default slog.Default().
 	Logger *slog.Logger
-	// IdleTimeout closes a session that carried no non-quiet stream for
-	// this long (default 2 minutes).
+	// IdleTimeout closes a session that carried no stream and no ping
+	// for this long (default 2 minutes).
 	IdleTimeout time.Duration
 	// Stranger, if set, tells the peers whose sessions idle out after
 	// StrangerIdleTimeout (default 20 s) instead: peers this one has no
@@ -772,6 +772,7 @@ func (e *Endpoint) Ping(ctx context.Context, id string) error {
 	if err := s.bulk.Ping(ctx); err != nil {
 		return fmt.Errorf("ping %s: %w", id, err)
 	}
+	s.livenessSeen()
 	return nil
 }
 
@@ -818,11 +819,18 @@ func (e *Endpoint) idleLoop() {
 			e.mu.Lock()
 			var idle []*Session
 			for id, s := range e.sessions {
-				limit := e.cfg.IdleTimeout
+				// A stranger's session goes when no request used it for
+				// StrangerIdleTimeout, whatever it pings. A known peer's
+				// stays while liveness probes keep going either way: it
+				// went after IdleTimeout and the next probe, seconds
+				// later, dialled it again, a handshake per pair every two
+				// minutes (with 100 peers online, most of an idle peer's
+				// CPU; docs/performance.md).
+				limit, quiet := e.cfg.IdleTimeout, s.quietSince(now)
 				if strangers[id] {
-					limit = min(limit, e.cfg.StrangerIdleTimeout)
+					limit, quiet = min(limit, e.cfg.StrangerIdleTimeout), s.idleSince(now)
 				}
-				if s.idleSince(now) > limit {
+				if quiet > limit {
 					idle = append(idle, s)
 					delete(e.sessions, id)
 				}

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -202,5 +203,57 @@ func TestStrangerSessionsIdleOutSooner(t *testing.T) {
 	}
 	if !has(known.id.ID.String()) {
 		t.Error("another peer's idle session was closed")
+	}
+}
+
+// TestPingsKeepAKnownPeersSession: a session whose only traffic is
+// liveness pings stays past the idle timeout on both ends, the prober's
+// and the pinged one's (it used to close, and the next probe dialled a
+// new one: a handshake per pair every IdleTimeout); a stranger's closes
+// after StrangerIdleTimeout however often it pings.
+func TestPingsKeepAKnownPeersSession(t *testing.T) {
+	short := func(c *Config) { c.IdleTimeout = 400 * time.Millisecond }
+	known, stranger := newTestPeerWith(t, nil, short), newTestPeer(t, nil)
+	var strangerID string
+	b := newTestPeerWith(t, nil, func(c *Config) {
+		short(c)
+		c.StrangerIdleTimeout = 400 * time.Millisecond
+		c.Stranger = func(id string) bool { return id == strangerID }
+	})
+	strangerID = stranger.id.ID.String()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bID, addrs := b.id.ID.String(), []string{b.ep.Addr().String()}
+	first := map[*testPeer]*Session{}
+	for _, p := range []*testPeer{known, stranger} {
+		if _, err := p.ep.Call(ctx, bID, addrs, "echo", map[string]string{"text": "hi"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		s, err := p.ep.Session(ctx, bID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first[p] = s
+	}
+	// Pings only, every 100 ms, for four idle timeouts.
+	for end := time.Now().Add(1600 * time.Millisecond); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if err := known.ep.Ping(ctx, bID); err != nil {
+			t.Fatalf("ping from a known peer: %v", err)
+		}
+		_ = stranger.ep.Ping(ctx, bID) // fails once b closed the session
+	}
+	has := func(id string) bool {
+		return slices.ContainsFunc(b.ep.Sessions(), func(p PeerInfo) bool { return p.ID == id })
+	}
+	if !has(known.id.ID.String()) {
+		t.Error("the pinged end closed a known peer's session that only pings used")
+	}
+	select {
+	case <-first[known].Done():
+		t.Error("the pinging end closed its session that only pings used")
+	default:
+	}
+	if has(strangerID) {
+		t.Error("a stranger's session stayed because it pinged")
 	}
 }

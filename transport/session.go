@@ -50,6 +50,10 @@ type Session struct {
 	// nanos): a session with open streams and no movement is stuck.
 	moved      atomic.Int64
 	lastActive atomic.Int64 // unix nanos of the last non-quiet stream
+	// lastLiveness is the last quiet stream or ping either way (unix
+	// nanos): a known peer's liveness traffic keeps its session (see
+	// Endpoint.idleLoop).
+	lastLiveness atomic.Int64
 
 	// heard and heardAt (the endpoint's liveness check only) are the
 	// association's received bytes when they last changed.
@@ -169,10 +173,13 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identi
 		keys, err := bulk.NewKeys(state, client)
 		if ok && err == nil {
 			s.bulk = bulk.NewMux(dc, keys, datagramLimit(addr), s.closed)
-			if onPing != nil {
-				peer := s.peer
-				s.bulk.SetOnPing(func() { onPing(peer) })
-			}
+			peer := s.peer
+			s.bulk.SetOnPing(func() {
+				s.livenessSeen()
+				if onPing != nil {
+					onPing(peer)
+				}
+			})
 			dc.SetDivert(s.bulk.Divert, s.bulk.FlushAcks)
 		}
 	}
@@ -283,9 +290,16 @@ func (s *Session) acceptStream() (*Stream, error) {
 
 func (s *Session) streamStarted(quiet bool) {
 	s.streams.Add(1)
-	if !quiet {
+	if quiet {
+		s.livenessSeen()
+	} else {
 		s.lastActive.Store(time.Now().UnixNano())
 	}
+}
+
+// livenessSeen notes a ping or a quiet stream on the session.
+func (s *Session) livenessSeen() {
+	s.lastLiveness.Store(time.Now().UnixNano())
 }
 
 func (s *Session) streamDone(id uint16) {
@@ -302,6 +316,12 @@ func (s *Session) idleSince(now time.Time) time.Duration {
 		return 0
 	}
 	return now.Sub(time.Unix(0, s.lastActive.Load()))
+}
+
+// quietSince reports how long the session has carried neither a stream
+// nor a ping (zero while any stream is open).
+func (s *Session) quietSince(now time.Time) time.Duration {
+	return min(s.idleSince(now), now.Sub(time.Unix(0, s.lastLiveness.Load())))
 }
 
 // Close ends the session gracefully: SCTP shutdown first, so nothing already

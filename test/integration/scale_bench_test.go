@@ -155,9 +155,15 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		b.Logf("MEASURED %d peers started together: %d saw all others, median %v, last %v; RSS mean %.1f MB, max %.1f MB",
 			n, len(finished), pick(finished, len(finished)/2), pick(finished, len(finished)-1), rss/float64(n), maxRSS)
 		if idle := scaleIdle(); idle > 0 && len(finished) == n {
-			mdnsIdle(b, ps[:min(3, n)], idle)
+			mdnsIdle(b, ps, min(3, n), idle)
 		}
 		if profile != "" || heapProfile != "" {
+			if heapProfile != "" {
+				// The peers write their heap profiles at their own time,
+				// which may come after convergence.
+				after, _ := strconv.ParseFloat(os.Getenv("PEERDESK_SCALE_HEAPPROFILE_AFTER"), 64)
+				time.Sleep(time.Until(start.Add(time.Duration(after*float64(time.Second)) + 5*time.Second)))
+			}
 			for _, p := range ps {
 				_ = p.proc.Signal(syscall.SIGTERM)
 			}
@@ -230,11 +236,14 @@ func scaleIdle() time.Duration {
 	return d
 }
 
-// mdnsIdle reports the mDNS packets a few converged peers receive and the
-// queries they send per minute while nothing happens, two minutes after
-// the start, from their browsers' counters (the network check's report).
-func mdnsIdle(b *testing.B, ps []*peer, idle time.Duration) {
+// mdnsIdle reports the mDNS packets the first watched converged peers
+// receive and the queries they send per minute while nothing happens, two
+// minutes after the start, from their browsers' counters (the network
+// check's report), and what all peers' CPU was over that time: a window
+// longer than the 2-minute hello period shows the steady state.
+func mdnsIdle(b *testing.B, all []*peer, watched int, idle time.Duration) {
 	b.Helper()
+	ps := all[:watched]
 	stats := func(p *peer) discovery.BrowserStats {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -250,7 +259,11 @@ func mdnsIdle(b *testing.B, ps []*peer, idle time.Duration) {
 	for i, p := range ps {
 		before[i] = stats(p)
 	}
+	cpu0 := cpuSeconds(all)
 	time.Sleep(idle)
+	cpu := cpuSeconds(all) - cpu0
+	b.ReportMetric(100*cpu/idle.Seconds()/float64(len(all)), "idle-long-%core/peer")
+	b.Logf("MEASURED CPU of all peers over %v of idle: %.1f s (%.2f%% of one core per peer)", idle, cpu, 100*cpu/idle.Seconds()/float64(len(all)))
 	var in, queries float64
 	for i, p := range ps {
 		after := stats(p)
