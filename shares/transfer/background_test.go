@@ -24,7 +24,7 @@ type pacedSource struct {
 	active  int     // ranges being served
 	most    int     // the most served at once
 	leftAt  []int64 // per range after the first: bytes the range before still had to send when it began
-	current int64   // bytes the range being served still has to send
+	current int64   // bytes the range being served has not yet handed to the writer
 	asked   chan struct{}
 }
 
@@ -72,13 +72,17 @@ func (s *pacedSource) ReadRange(ctx context.Context, off, n int64, w io.Writer) 
 		if rest := int64(len(b)) - s.hold; rest > 0 {
 			step = min(step, rest)
 		}
-		m, err := w.Write(b[:step])
-		done += int64(m)
+		// What is left once this step is handed over, noted before the
+		// write: the download may ask for the next range from inside it,
+		// and that range's start must not read the count from before it
+		// (under load it did: a tail 64 KiB longer than it was).
 		s.mu.Lock()
 		if s.asked == asked {
-			s.current = int64(len(b)) - int64(m)
+			s.current = int64(len(b)) - step
 		}
 		s.mu.Unlock()
+		m, err := w.Write(b[:step])
+		done += int64(m)
 		if err != nil {
 			return done, err
 		}
