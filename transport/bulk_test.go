@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"time"
 )
@@ -80,5 +81,48 @@ type countingWriter int64
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+// TestBulkActivity: the activity hook hears the first body start and the
+// last one end, on both ends of a transfer (one process here, so one
+// count), and the count is back to zero after.
+func TestBulkActivity(t *testing.T) {
+	client, peer, addrs := bulkPair(t)
+	var mu sync.Mutex
+	var heard []bool
+	var during int64
+	OnBulkActivity(func(busy bool) {
+		mu.Lock()
+		heard = append(heard, busy)
+		mu.Unlock()
+	})
+	defer OnBulkActivity(nil)
+	w := flowsWriter{most: &during}
+	if got, err := download(t, client, peer, addrs, 4<<20, w); err != nil || got != 4<<20 {
+		t.Fatalf("download: %d, %v", got, err)
+	}
+	for end := time.Now().Add(2 * time.Second); BulkFlows() != 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := BulkFlows(); n != 0 {
+		t.Errorf("%d bodies still counted after the transfer", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if during != 2 {
+		t.Errorf("%d bodies counted while one went from one end to the other in this process, want 2 (its sender and its receiver)", during)
+	}
+	if len(heard) == 0 || !heard[0] || heard[len(heard)-1] {
+		t.Errorf("activity heard %v, want busy first and idle last", heard)
+	}
+}
+
+// flowsWriter discards what it gets and notes the most bodies moving
+// while it got some.
+type flowsWriter struct{ most *int64 }
+
+func (w flowsWriter) Write(p []byte) (int, error) {
+	*w.most = max(*w.most, BulkFlows())
 	return len(p), nil
 }

@@ -67,6 +67,15 @@ func IsBackground(ctx context.Context) bool {
 // collector; call it when no transfer runs.
 func ReleaseIdleBuffers() { bulk.DrainPages() }
 
+// OnBulkActivity sets the function told busy=true when a first body
+// starts moving in this process (any session, either way) and busy=false
+// when the last one ended; the two may arrive in either order when close
+// together, so check BulkFlows before acting on busy=false. nil: none.
+func OnBulkActivity(fn func(busy bool)) { bulk.SetOnActivity(fn) }
+
+// BulkFlows reports how many bodies are moving in this process now.
+func BulkFlows() int64 { return bulk.Flows() }
+
 // BulkSendTotals is how many bulk data packets this process has sent in
 // all, and how many of them sent a chunk again, declared lost or as a
 // probe (for benchmarks: the share of packets retransmitted).

@@ -358,12 +358,15 @@ func (m *Mux) Busy() bool {
 	return len(m.in)+len(m.out) > 0
 }
 
+// removeOut and removeIn end what addOut and addIn began (and the flow
+// counted after them); each is called once for each successful add.
 func (m *Mux) removeOut(s *bulkSend) {
 	m.mu.Lock()
 	if m.out[s.id] == s {
 		delete(m.out, s.id)
 	}
 	m.mu.Unlock()
+	flowEnded()
 }
 
 func (m *Mux) removeIn(r *bulkRecv) {
@@ -372,6 +375,7 @@ func (m *Mux) removeIn(r *bulkRecv) {
 		delete(m.in, r.id)
 	}
 	m.mu.Unlock()
+	flowEnded()
 }
 
 // ringSize is the window a receiver needs for a body of at most limit

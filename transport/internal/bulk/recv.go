@@ -85,6 +85,7 @@ func (m *Mux) Receive(ctx context.Context, s Stream, startFrame []byte, w io.Wri
 	if err := m.addIn(r); err != nil {
 		return 0, err
 	}
+	flowBegan()
 	defer m.removeIn(r)
 
 	// The stream carries the end: read it alongside the data.

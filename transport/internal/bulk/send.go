@@ -120,6 +120,7 @@ func (m *Mux) Send(ctx context.Context, st Stream, head []byte, r io.Reader, bac
 	if err := m.addOut(b); err != nil {
 		return 0, err
 	}
+	flowBegan()
 	defer m.removeOut(b)
 	defer b.end()
 	stop := st.Watch(ctx)
