@@ -61,24 +61,25 @@ func GovernProcessors(log *slog.Logger) (stop func()) {
 	}
 }
 
-// activity hears that the first body started moving (busy) or that the
-// last one ended.
-func (g *processorGovernor) activity(busy bool) {
+// activity hears that the first body started moving or that the last
+// one ended. It goes by the count, not by which of the two was heard:
+// two transitions close together may arrive in either order.
+func (g *processorGovernor) activity(bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.timer != nil {
 		g.timer.Stop()
 		g.timer = nil
 	}
-	if busy {
-		if g.one {
-			g.set(g.full)
-			g.one = false
-			g.log.Debug("transfer running: all processors", "n", g.full)
-		}
+	if g.flows() == 0 {
+		g.timer = time.AfterFunc(processorIdleAfter, g.idle)
 		return
 	}
-	g.timer = time.AfterFunc(processorIdleAfter, g.idle)
+	if g.one {
+		g.set(g.full)
+		g.one = false
+		g.log.Debug("transfer running: all processors", "n", g.full)
+	}
 }
 
 // idle drops to one processor if still no body moves.

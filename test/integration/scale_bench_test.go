@@ -262,8 +262,9 @@ func mdnsIdle(b *testing.B, all []*peer, watched int, idle time.Duration) {
 	cpu0 := cpuSeconds(all)
 	time.Sleep(idle)
 	cpu := cpuSeconds(all) - cpu0
-	b.ReportMetric(100*cpu/idle.Seconds()/float64(len(all)), "idle-long-%core/peer")
-	b.Logf("MEASURED CPU of all peers over %v of idle: %.1f s (%.2f%% of one core per peer)", idle, cpu, 100*cpu/idle.Seconds()/float64(len(all)))
+	perPeer := 100 * cpu / idle.Seconds() / float64(len(all))
+	b.ReportMetric(perPeer, "idle-long-%core/peer")
+	b.Logf("MEASURED CPU of all peers over %v of idle: %.1f s (%.2f%% of one core per peer)", idle, cpu, perPeer)
 	var in, queries float64
 	for i, p := range ps {
 		after := stats(p)
