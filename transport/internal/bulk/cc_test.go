@@ -368,7 +368,7 @@ func TestBulkCCSeedCarriesRateAndCap(t *testing.T) {
 }
 
 // Background mode (R2 6/7) yields to others' traffic and only to it: a
-// standing queue of 1 ms that others keep on the path (below the 2 ms a
+// standing queue of 1 ms that others keep on the path (below the 3 ms a
 // normal transfer tolerates) brings a background transfer down to its
 // floor, 5% of its rate alone, and it takes the link back once the queue
 // is gone; alone, it is as fast as a normal transfer, its own probes'
@@ -396,7 +396,7 @@ func TestBulkCCBackgroundYieldsToOthersOnly(t *testing.T) {
 		t.Errorf("background alone %.3f of the link, normal %.3f: it must take the whole link alone", bAlone, nAlone)
 	}
 	if nBeside < 0.9 {
-		t.Errorf("normal transfer beside a 1 ms queue: %.3f, want ≥ 0.9 (it tolerates 2 ms)", nBeside)
+		t.Errorf("normal transfer beside a 1 ms queue: %.3f, want ≥ 0.9 (it tolerates 3 ms)", nBeside)
 	}
 	if bBeside > 0.08 {
 		t.Errorf("background beside others' queue: %.3f of the link, want ≤ 0.08 (floor 0.05)", bBeside)
@@ -428,5 +428,35 @@ func TestBulkCCAckAggregation(t *testing.T) {
 				t.Errorf("goodput %.3f of the link with acks every %v, want ≥ 0.9", got, batch)
 			}
 		})
+	}
+}
+
+// TestBulkCCStandingQueueTarget: a normal transfer tolerates up to
+// ccDelayTarget of queue that others keep on the path, and backs off
+// from more. The target is 3 ms: at 2 ms, the two ranges a download keeps
+// in flight (two transfers, each with its own model) cut each other in
+// rounds where together they kept 2-3 ms of queue in a shaper that holds
+// 5 ms (docs/performance.md, "The shaped link").
+func TestBulkCCStandingQueueTarget(t *testing.T) {
+	for _, tc := range []struct {
+		others    time.Duration
+		min, max  float64 // of the link, beside the queue
+		tolerated bool
+	}{
+		{others: 2500 * time.Microsecond, min: 0.9, max: 1, tolerated: true},
+		{others: 5 * time.Millisecond, min: 0, max: 0.5},
+	} {
+		link := &simLink{rate: gbit, burst: 256 << 10, line: 10 * gbit, owd: 100 * time.Microsecond,
+			limit: 20 * time.Millisecond, rng: rand.New(rand.NewPCG(7, 8)), others: tc.others}
+		f := newSimFlow(link)
+		link.othersFrom, link.othersUntil = f.now.Add(400*time.Millisecond), f.now.Add(800*time.Millisecond)
+		f.run(100 * time.Millisecond)
+		alone := f.goodput(300*time.Millisecond) / gbit
+		f.run(100 * time.Millisecond)
+		beside := f.goodput(300*time.Millisecond) / gbit
+		t.Logf("others keep %v of queue: alone %.3f, beside %.3f of the link", tc.others, alone, beside)
+		if beside < tc.min || beside > tc.max {
+			t.Errorf("beside others' %v queue: %.3f of the link, want %.2f to %.2f (tolerated: %v)", tc.others, beside, tc.min, tc.max, tc.tolerated)
+		}
 	}
 }
