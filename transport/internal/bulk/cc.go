@@ -104,8 +104,8 @@ const (
 	// 3 ms, not 2: two ranges of a download in flight (two transfers,
 	// each with its own model) make more than 2 ms of queue between them
 	// in rounds where neither overfills the shaper, and each such round
-	// cut both by 15%: on linkbench's 2.5 Gbit/s link 0.865 of bare TLS
-	// at 2 ms, 0.899 at 3 ms (medians of seven runs each); shaper drops
+	// cut both by 15%: on linkbench's 2.5 Gbit/s link 0.875 of bare TLS
+	// at 2 ms, 0.893 at 3 ms (medians of 10 and 14 runs); shaper drops
 	// stayed at 0.01-0.09% of packets (docs/performance.md).
 	ccDelayTarget = 3 * time.Millisecond
 	// bgStandingTarget is a background transfer's standing-queue target:
