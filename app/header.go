@@ -19,7 +19,7 @@ func headerView(self node.IDInfo) fyne.CanvasObject {
 
 	name := widget.NewLabelWithStyle(self.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	name.SizeName = theme.SizeNameSubHeadingText
-	code := widget.NewLabelWithStyle(orDash(self.Code), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	code := codeLabel(self.Code, false)
 	codeLine := container.NewHBox(widget.NewLabel("Your verification code:"), code)
 
 	return container.NewVBox(

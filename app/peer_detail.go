@@ -71,8 +71,8 @@ func peerCard(r peerRow, e identity.TrustEntry, announced, ownCode string, act p
 	)
 	fp := keyToVerify(r, e, announced)
 	theirCode := identity.VerificationCode(fp)
-	code := widget.NewLabelWithStyle(orDash(theirCode), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true, Bold: true})
-	mine := widget.NewLabelWithStyle(orDash(ownCode), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	code := codeLabel(theirCode, true)
+	mine := codeLabel(ownCode, false)
 
 	var flow []fyne.CanvasObject
 	switch {
@@ -81,7 +81,7 @@ func peerCard(r peerRow, e identity.TrustEntry, announced, ownCode string, act p
 			"The identity you trusted keeps working; nothing is exchanged with the new key until you decide.", r.Name))
 		warn.Wrapping = fyne.TextWrapWord
 		warn.Importance = widget.DangerImportance
-		old := widget.NewLabelWithStyle(orDash(identity.VerificationCode(e.Fingerprint)), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		old := codeLabel(identity.VerificationCode(e.Fingerprint), false)
 		ask := widget.NewLabel("Ask its owner to read the code at the top of their Peerdesk window. Trust the new identity only if it is exactly the new code:")
 		ask.Wrapping = fyne.TextWrapWord
 		retrust := widget.NewButtonWithIcon("The codes match — trust the new identity", theme.ConfirmIcon(), func() { act.verify(fp) })
