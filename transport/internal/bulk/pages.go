@@ -5,16 +5,11 @@ package bulk
 // several chunks of the largest size.
 const pageCap = 128 << 10
 
-// pagePool keeps up to 1 MiB of freed full-size pages for the next
-// window that needs one; more go to the collector. Unbounded (a
-// sync.Pool), the pages a flood of strangers' transfers freed stayed with
-// the pool until the next GC, which an idle peer does not run. A whole
-// window's worth (32) kept up to 4 MiB parked beside the pages in use all
-// through a download: live heap, which the collector's goal grows by.
-// New pages cost a little collector work instead: a 1 GiB get between
-// daemons allocates 208 MB of them (64 MB with 32 kept), and its receiver
-// peaked at 28.1 MB RSS (31.7-39.4 MB).
-var pagePool = make(chan []byte, 8)
+// pagePool keeps up to a window's worth of freed full-size pages for the
+// next transfer; more go to the collector. Unbounded (a sync.Pool), the
+// pages a flood of strangers' transfers freed stayed with the pool until
+// the next GC, which an idle peer does not run.
+var pagePool = make(chan []byte, 32)
 
 func getPage() []byte {
 	select {
@@ -26,8 +21,8 @@ func getPage() []byte {
 }
 
 // DrainPages lets the collector have the pooled pages: the peer calls it
-// once no transfer runs, so that an idle peer does not keep 1 MiB for
-// the next one.
+// once no transfer runs, so that an idle peer does not keep a window's
+// worth (4 MiB) for the next one.
 func DrainPages() {
 	for {
 		select {
