@@ -126,3 +126,44 @@ func (w flowsWriter) Write(p []byte) (int, error) {
 	*w.most = max(*w.most, BulkFlows())
 	return len(p), nil
 }
+
+// TestBulkWindowFollowsASlowWriter: a receiver whose writer drains slower
+// than the link (here ~50 MB/s over loopback) does not keep the whole
+// 4 MiB window filled for it: the advertised window shrinks to what the
+// writer needs, and the download still completes at the writer's pace.
+func TestBulkWindowFollowsASlowWriter(t *testing.T) {
+	client, peer, addrs := bulkPair(t)
+	const n = 24 << 20
+	w := &slowWriter{perWrite: 2500 * time.Microsecond}
+	start := time.Now()
+	if got, err := download(t, client, peer, addrs, n, w); err != nil || got != n {
+		t.Fatalf("download: %d, %v", got, err)
+	}
+	took := time.Since(start)
+	if BulkReceiveHeld() != 0 {
+		t.Errorf("%d bytes still held after the transfer", BulkReceiveHeld())
+	}
+	t.Logf("%d MiB in %v (%.0f MB/s); held at most %d KiB once half was written (the ring is 4096 KiB)",
+		n>>20, took.Round(time.Millisecond), float64(n)/took.Seconds()/1e6, w.mostHeld>>10)
+	if limit := int64(1<<20 + 256<<10); w.mostHeld > limit {
+		t.Errorf("the window held up to %d KiB for a writer slower than the link, want at most %d KiB", w.mostHeld>>10, limit>>10)
+	}
+}
+
+// slowWriter takes perWrite for each write, and notes the most bytes the
+// receive windows held once it wrote 12 MiB (the window adjusted, a few
+// intervals in).
+type slowWriter struct {
+	perWrite time.Duration
+	written  int64
+	mostHeld int64
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.perWrite)
+	w.written += int64(len(p))
+	if w.written > 12<<20 {
+		w.mostHeld = max(w.mostHeld, BulkReceiveHeld())
+	}
+	return len(p), nil
+}

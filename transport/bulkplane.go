@@ -76,6 +76,10 @@ func OnBulkActivity(fn func(busy bool)) { bulk.SetOnActivity(fn) }
 // BulkFlows reports how many bodies are moving in this process now.
 func BulkFlows() int64 { return bulk.Flows() }
 
+// BulkReceiveHeld reports how many bytes the bodies this process receives
+// hold in their windows now: arrived and waiting for their writers.
+func BulkReceiveHeld() int64 { return bulk.ReceiveHeld() }
+
 // BulkSendTotals is how many bulk data packets this process has sent in
 // all, and how many of them sent a chunk again, declared lost or as a
 // probe (for benchmarks: the share of packets retransmitted).

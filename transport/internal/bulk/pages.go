@@ -1,5 +1,16 @@
 package bulk
 
+import "sync/atomic"
+
+// recvHeld is the bytes of window pages the receivers of this process
+// hold (ReceiveHeld).
+var recvHeld atomic.Int64
+
+// ReceiveHeld reports how many bytes of window pages the bodies this
+// process receives hold now: what arrived and waits for its writer (or
+// for a gap before it to fill).
+func ReceiveHeld() int64 { return recvHeld.Load() }
+
 // pageCap is the most bytes a window page holds. Small enough that a
 // window costs about what is in flight, large enough that a page holds
 // several chunks of the largest size.
@@ -55,6 +66,9 @@ type pagedRing struct {
 	pageBytes int64 // bytes per page: a whole number of chunks
 	pages     [][]byte
 	used      []int32 // per page: chunks held
+	// count, if set, adds up the bytes of the pages this ring holds, with
+	// every other ring that shares it.
+	count *atomic.Int64
 }
 
 // newPagedRing is a window of at most size bytes (at least one chunk), in
@@ -82,6 +96,9 @@ func (p *pagedRing) page(off int64, alloc bool) ([]byte, int64) {
 			p.pages[i] = getPage()[:n]
 		} else {
 			p.pages[i] = make([]byte, n)
+		}
+		if p.count != nil {
+			p.count.Add(int64(len(p.pages[i])))
 		}
 	}
 	return p.pages[i], pos % p.pageBytes
@@ -155,6 +172,9 @@ func (p *pagedRing) free(i int64) {
 	p.used[i] = 0
 	if b := p.pages[i]; b != nil {
 		p.pages[i] = nil
+		if p.count != nil {
+			p.count.Add(-int64(len(b)))
+		}
 		if cap(b) == pageCap {
 			putPage(b[:pageCap])
 		}

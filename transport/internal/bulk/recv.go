@@ -24,6 +24,13 @@ const (
 	windowProbe = 50 * time.Millisecond
 	// maxRecvRanges bounds the packet-number ranges a receiver keeps.
 	maxRecvRanges = 2 * bulkMaxRanges
+	// windowAdjustEvery is how often the receiver reconsiders the window
+	// it advertises: many round trips on a LAN, a few on a VPN.
+	windowAdjustEvery = 50 * time.Millisecond
+	// minAdvertised is the least window a receiver whose writer lags
+	// advertises: a LAN's round trip at several Gbit/s, so the writer
+	// never waits for the sender.
+	minAdvertised = 1 << 20
 )
 
 // bulkRecv is the receiving end of one bulk transfer. Data packets land in
@@ -46,11 +53,17 @@ type bulkRecv struct {
 	largeAt time.Time // when the largest packet number arrived
 	pending int       // packets not yet acknowledged
 	sentLim int64     // limit of the last ack sent
-	lastAck time.Time
-	lastRx  time.Time
-	err     error
-	ack     bulkAck
-	ackBuf  []byte
+	// adv is the window advertised beyond base, at most win.size: it
+	// shrinks while the writer lags behind what arrives (see adjustWindow).
+	adv      int64
+	minHeld  int64     // least bytes waiting for the writer since adjustAt
+	limitHit bool      // the sender reached the advertised limit since adjustAt
+	adjustAt time.Time // when adv was last reconsidered
+	lastAck  time.Time
+	lastRx   time.Time
+	err      error
+	ack      bulkAck
+	ackBuf   []byte
 
 	wake chan struct{}
 }
@@ -80,6 +93,8 @@ func (m *Mux) Receive(ctx context.Context, s Stream, startFrame []byte, w io.Wri
 	// be small (a file list, a small file) takes a small ring, not Window.
 	// Whole chunks only, so that a chunk never wraps around the ring.
 	r.win = newPagedRing(ringSize(limit, r.chunk), r.chunk)
+	r.win.count = &recvHeld
+	r.adv, r.minHeld, r.adjustAt = r.win.size, math.MaxInt64, time.Now()
 	defer r.end()
 	r.lens = make([]int32, r.win.size/int64(r.chunk))
 	if err := m.addIn(r); err != nil {
@@ -202,7 +217,6 @@ func (r *bulkRecv) end() {
 // deliver writes window bytes [from, to) to w and frees their slots and
 // the pages they leave.
 func (r *bulkRecv) deliver(w io.Writer, from, to int64) error {
-	size := r.win.size
 	for from < to {
 		// Read outside the lock: onData does not touch these slots
 		// until base has moved past them.
@@ -224,7 +238,7 @@ func (r *bulkRecv) deliver(w io.Writer, from, to int64) error {
 		r.base += n
 		// Tell a sender that may be waiting for room; acks carry the
 		// window anyway while data flows.
-		update := r.base+size-r.sentLim >= size/4
+		update := r.base+r.adv-r.sentLim >= r.adv/4
 		r.mu.Unlock()
 		from += n
 		if update {
@@ -268,6 +282,9 @@ func (r *bulkRecv) onData(d bulkData) {
 		return
 	}
 	r.lastRx = now
+	if d.off+n >= r.sentLim {
+		r.limitHit = true
+	}
 	gap := r.notePN(d.pn, now)
 	if d.off >= r.cum {
 		slot := (d.off / chunk) % int64(len(r.lens))
@@ -367,6 +384,29 @@ func (r *bulkRecv) notePN(pn uint64, now time.Time) bool {
 	return true
 }
 
+// adjustWindow sizes the advertised window to the writer, as TCP's
+// receive autotuning does: bytes that wait in the window for a writer
+// slower than the link (a busy disk, a process short of CPU) hold memory
+// and speed nothing up. When at least a quarter of the window waited all
+// through the last interval, the window shrinks by half of what waited
+// (not below minAdvertised); when the sender ran into the limit while
+// little waited, the window is what holds the transfer back and it
+// doubles, up to the ring. It starts whole, so a transfer whose writer
+// keeps up never sees it change. The caller holds r.mu.
+func (r *bulkRecv) adjustWindow(now time.Time) {
+	r.minHeld = min(r.minHeld, r.cum-r.base)
+	if now.Sub(r.adjustAt) < windowAdjustEvery {
+		return
+	}
+	switch floor := min(int64(minAdvertised), r.win.size); {
+	case r.minHeld >= r.adv/4:
+		r.adv = max(floor, r.adv-r.minHeld/2)
+	case r.limitHit && r.minHeld < r.adv/8:
+		r.adv = min(r.win.size, 2*r.adv)
+	}
+	r.minHeld, r.limitHit, r.adjustAt = math.MaxInt64, false, now
+}
+
 // sendAck acknowledges what arrived and advertises the window.
 func (r *bulkRecv) sendAck(now time.Time) {
 	r.mu.Lock()
@@ -377,7 +417,9 @@ func (r *bulkRecv) sendAck(now time.Time) {
 	a := &r.ack
 	a.id = r.id
 	a.cum = r.cum
-	a.limit = r.base + r.win.size
+	r.adjustWindow(now)
+	// Never below a limit already sent: the sender may have used it.
+	a.limit = max(r.base+r.adv, r.sentLim)
 	a.chunk = r.chunk
 	a.delay = 0
 	a.ranges = a.ranges[:0]
