@@ -128,7 +128,7 @@ func (w flowsWriter) Write(p []byte) (int, error) {
 }
 
 // TestBulkWindowFollowsASlowWriter: a receiver whose writer drains slower
-// than the link (here ~50 MB/s over loopback) does not keep the whole
+// than the link (here ~40 MB/s over loopback) does not keep the whole
 // 4 MiB window filled for it: the advertised window shrinks to what the
 // writer needs, and the download still completes at the writer's pace.
 func TestBulkWindowFollowsASlowWriter(t *testing.T) {

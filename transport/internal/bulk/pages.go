@@ -2,15 +2,6 @@ package bulk
 
 import "sync/atomic"
 
-// recvHeld is the bytes of window pages the receivers of this process
-// hold (ReceiveHeld).
-var recvHeld atomic.Int64
-
-// ReceiveHeld reports how many bytes of window pages the bodies this
-// process receives hold now: what arrived and waits for its writer (or
-// for a gap before it to fill).
-func ReceiveHeld() int64 { return recvHeld.Load() }
-
 // pageCap is the most bytes a window page holds. Small enough that a
 // window costs about what is in flight, large enough that a page holds
 // several chunks of the largest size.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerdesk/peerdesk/transport/internal/errs"
@@ -32,6 +33,15 @@ const (
 	// never waits for the sender.
 	minAdvertised = 1 << 20
 )
+
+// recvHeld is the bytes of window pages the receivers of this process
+// hold (ReceiveHeld).
+var recvHeld atomic.Int64
+
+// ReceiveHeld reports how many bytes of window pages the bodies this
+// process receives hold now: what arrived and waits for its writer (or
+// for a gap before it to fill).
+func ReceiveHeld() int64 { return recvHeld.Load() }
 
 // bulkRecv is the receiving end of one bulk transfer. Data packets land in
 // a ring (the window) at their offset; the application's writer drains it
