@@ -284,15 +284,7 @@ func (c *cli) daemon(args []string) error {
 		}
 		defer stopProfile()
 	}
-	if path := os.Getenv("PEERDESK_HEAPPROFILE"); path != "" {
-		// For developers measuring the daemon's memory (docs/performance.md).
-		t := time.AfterFunc(profileDelay("PEERDESK_HEAPPROFILE_AFTER"), func() {
-			if err := writeHeapProfile(path); err != nil {
-				log.Warn("heap profile", "err", err)
-			}
-		})
-		defer t.Stop()
-	}
+	defer heapProfileLater(log)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// One processor while no transfer runs: an idle daemon's scattered
@@ -559,6 +551,22 @@ func shortID(id string) string {
 func profileDelay(env string) time.Duration {
 	secs, _ := strconv.ParseFloat(os.Getenv(env), 64)
 	return time.Duration(max(secs, 0) * float64(time.Second))
+}
+
+// heapProfileLater writes a heap profile once if PEERDESK_HEAPPROFILE asks
+// for one: for developers measuring the daemon's and the desktop app's
+// memory (docs/performance.md). The returned func cancels it.
+func heapProfileLater(log *slog.Logger) (cancel func()) {
+	path := os.Getenv("PEERDESK_HEAPPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	t := time.AfterFunc(profileDelay("PEERDESK_HEAPPROFILE_AFTER"), func() {
+		if err := writeHeapProfile(path); err != nil {
+			log.Warn("heap profile", "err", err)
+		}
+	})
+	return func() { t.Stop() }
 }
 
 // writeHeapProfile writes a profile of the heap in use, as the last

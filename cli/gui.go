@@ -39,6 +39,7 @@ func (c *cli) gui(args []string) error {
 	defer closeLog()
 	log := newLogger(logw)
 	slog.SetDefault(log)
+	defer heapProfileLater(log)()
 
 	// The node lives until the app quits, not until the signal: Close says
 	// goodbye to the other peers, which needs the node still running.

@@ -672,11 +672,14 @@ func (l *liveness) confirmed(id string) bool {
 // authenticated hello from id (its pinned key, or first contact) puts one
 // of them into the table.
 func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) bool {
+	l.awaitInbound(ctx, id, addrs)
 	release, ok := l.dialToken(ctx, id)
 	if !ok {
 		return false
 	}
 	defer release()
+	// Waiting for the token took a while: its dial may have begun since.
+	l.awaitInbound(ctx, id, addrs)
 	pctx, cancel := context.WithTimeout(ctx, l.timeout(id))
 	defer cancel()
 	if err := l.sayHello(pctx, id, addrs); err != nil {
@@ -685,6 +688,28 @@ func (l *liveness) probeHint(ctx context.Context, id string, addrs []string) boo
 	}
 	return true
 }
+
+// awaitInbound waits while the peer at addrs is dialling this one (its
+// handshake is past the cookie here) and no session with id is up: that
+// handshake gives the session a dial would, and two at once cost both
+// peers twice. When 50 peers started together, one session in eight was
+// such a second one (docs/performance.md). The inbound handshake ends
+// within its timeout either way; inboundWait bounds the wait besides.
+func (l *liveness) awaitInbound(ctx context.Context, id string, addrs []string) {
+	deadline := time.Now().Add(inboundWait)
+	for !l.n.endpoint.Connected(id) && l.n.endpoint.HandshakeFrom(addrs) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(inboundPoll):
+		}
+	}
+}
+
+const (
+	inboundWait = 6 * time.Second
+	inboundPoll = 20 * time.Millisecond
+)
 
 // timeout is how long a probe of id may take: a first contact also needs
 // the handshake, which on a loaded machine (many peers starting together)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -636,6 +637,30 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	}
 	e.adopt(sess)
 	return sess, nil
+}
+
+// HandshakeFrom reports whether a handshake from one of addrs' hosts
+// (host:port or host; names are skipped) is under way here, past the
+// cookie: the peer there is dialling this one. A first contact waits for
+// it instead of starting a second handshake the other way, which would
+// cost both peers the same again for one session (docs/performance.md).
+// Only an address that answered the cookie counts, so a forged hello
+// cannot hold a dial back.
+func (e *Endpoint) HandshakeFrom(addrs []string) bool {
+	for _, a := range addrs {
+		host := a
+		if h, _, err := net.SplitHostPort(a); err == nil {
+			host = h
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			continue
+		}
+		if e.gate.busy(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Reach checks that peer id answers a new handshake at addr (its UDP port

@@ -118,6 +118,20 @@ func (g *helloGate) take(ip netip.Addr) bool {
 	return true
 }
 
+// busy reports whether a proven handshake from ip (any zone) is in
+// progress.
+func (g *helloGate) busy(ip netip.Addr) bool {
+	ip = ip.WithZone("").Unmap()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for a := range g.byAddr { // at most the handshake slots
+		if a.WithZone("") == ip {
+			return true
+		}
+	}
+	return false
+}
+
 func (g *helloGate) give(ip netip.Addr) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

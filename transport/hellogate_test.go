@@ -116,6 +116,41 @@ func TestHandshakesPerAddressCapped(t *testing.T) {
 	}
 }
 
+// TestHandshakeFromSeesProvenHandshakes: a first contact waits for the
+// peer's own dial only once that dial answered the cookie (a forged hello
+// holds nothing back), whatever the zone or port the address is given with.
+func TestHandshakeFromSeesProvenHandshakes(t *testing.T) {
+	p := newTestPeer(t, nil)
+	v4, v6 := mustAddr(t, "10.0.0.1"), mustAddr(t, "fe80::1").WithZone("eth0")
+	cases := []struct {
+		addrs []string
+		want  bool
+	}{
+		{[]string{"10.0.0.1:7777"}, true},
+		{[]string{"pc12.office.lan:7777", "10.0.0.1"}, true},
+		{[]string{"[fe80::1%eth1]:7777"}, true},
+		{[]string{"[fe80::1]:7777"}, true},
+		{[]string{"10.0.0.2:7777", "[fe80::2%eth0]:7777"}, false},
+		{nil, false},
+	}
+	check := func(when string, held bool) {
+		t.Helper()
+		for _, c := range cases {
+			if got := p.ep.HandshakeFrom(c.addrs); got != (c.want && held) {
+				t.Errorf("%s: HandshakeFrom(%q) = %v", when, c.addrs, got)
+			}
+		}
+	}
+	check("nothing under way", false)
+	if !p.ep.gate.take(v4) || !p.ep.gate.take(v6) {
+		t.Fatal("no slot")
+	}
+	check("handshakes past the cookie", true)
+	p.ep.gate.give(v4)
+	p.ep.gate.give(v6)
+	check("handshakes ended", false)
+}
+
 // FuzzClassifyHello runs every parser that reads datagrams before any
 // authentication: the listener's filter, the hello gate, and the ALPN
 // sniffer on both sides.

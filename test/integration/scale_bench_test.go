@@ -133,6 +133,17 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		cpu := user + sys
 		b.Logf("MEASURED CPU of all peers: %.1f s when half had converged, %.1f s at the end (%.1f s user, %.1f s system; %.2f s per peer; the machine has %d cores)", cpuAtMedian, cpu, user, sys, cpu/float64(n), runtime.NumCPU())
 		b.ReportMetric(cpu/float64(n), "cpu-s/peer")
+		census := datagramCensus(ps)
+		b.Logf("MEASURED datagrams by the end of convergence, all peers: UDP received %d, sent %d (IPv6 %d, %d); multicast received %d, sent %d (IPv6 %d, %d)",
+			census["Udp:InDatagrams"]+census["Udp6InDatagrams"], census["Udp:OutDatagrams"]+census["Udp6OutDatagrams"],
+			census["Udp6InDatagrams"], census["Udp6OutDatagrams"],
+			census["IpExt:InMcastPkts"]+census["Ip6InMcastPkts"], census["IpExt:OutMcastPkts"]+census["Ip6OutMcastPkts"],
+			census["Ip6InMcastPkts"], census["Ip6OutMcastPkts"])
+		// Unicast over IPv4 (the bed's peers reach each other there; the
+		// IPv6 multicast count also holds neighbour discovery) is what
+		// the first contacts and liveness cost, per pair of peers.
+		unicast := census["Udp:OutDatagrams"] - census["IpExt:OutMcastPkts"]
+		b.ReportMetric(float64(unicast)/float64(n*(n-1)/2), "unicast/pair")
 		{
 			// What the converged peers cost while nothing happens but
 			// liveness probes and mDNS.
@@ -311,6 +322,48 @@ func udpDrops(ps []*peer) (inErrors, rcvbufErrors int) {
 		}
 	}
 	return inErrors, rcvbufErrors
+}
+
+// datagramCensus sums the peers' namespaces' packet counters: UDP
+// datagrams in and out (Udp: of /proc/net/snmp, Udp6 of snmp6) and
+// multicast packets in and out (IpExt: of netstat, Ip6 of snmp6; mDNS,
+// and for IPv6 also neighbour discovery), keyed "Udp:InDatagrams",
+// "Udp6InDatagrams", "IpExt:InMcastPkts", "Ip6InMcastPkts" and so on. Each
+// peer has a namespace of its own, so its /proc entry shows its own.
+func datagramCensus(ps []*peer) map[string]int {
+	sum := map[string]int{}
+	for _, p := range ps {
+		dir := "/proc/" + strconv.Itoa(p.proc.Pid()) + "/net/"
+		for _, file := range []string{"snmp", "netstat"} {
+			data, err := os.ReadFile(dir + file)
+			if err != nil {
+				continue
+			}
+			// Pairs of lines: "Prefix: names..." then "Prefix: values...".
+			lines := strings.Split(string(data), "\n")
+			for i := 0; i+1 < len(lines); i += 2 {
+				names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+				if len(names) == 0 || len(names) != len(values) || names[0] != values[0] {
+					continue
+				}
+				for j := 1; j < len(names); j++ {
+					v, _ := strconv.Atoi(values[j])
+					sum[names[0]+names[j]] += v
+				}
+			}
+		}
+		data, err := os.ReadFile(dir + "snmp6")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				v, _ := strconv.Atoi(f[1])
+				sum[f[0]] += v
+			}
+		}
+	}
+	return sum
 }
 
 // cpuSeconds is the CPU time (user + system) the peers' processes used so far.
