@@ -57,8 +57,10 @@ type TrustStore struct {
 	// memory only: it picks the pin to forget when strangers pile up.
 	seen map[string]time.Time
 	// saveTimer, when set, writes the pins made on first contact: they are
-	// saved within saveDelay, together, not one file write each.
+	// saved within saveDelay, together, not one file write each, and no
+	// sooner than saveGap after the last write (savedAt).
 	saveTimer *time.Timer
+	savedAt   time.Time
 	// OnChange, if set, is called (outside the lock) after a state changes.
 	onChange func(TrustEntry)
 }
@@ -68,9 +70,17 @@ type TrustStore struct {
 // good (R2 M1). Over maxPinned unverified pins, the one heard from longest
 // ago is forgotten (its next contact pins again); verified pins are never
 // forgotten. Variables so that tests can shorten them.
+//
+// First-contact pins are written saveDelay after the first of them, and
+// while they keep coming (a hundred peers starting together) at most once
+// per saveGap: each write is the whole store with an fsync, and writing it
+// every second was 4% of a first contact's CPU at 100 peers. A pin lost
+// to a crash before its write is made again on the next contact, as any
+// first contact; trust decisions (Trust, Untrust) are written at once.
 var (
 	maxPinned = 4096
 	saveDelay = time.Second
+	saveGap   = 5 * time.Second
 )
 
 // maxOffered bounds the candidate keys remembered.
@@ -165,12 +175,14 @@ func (s *TrustStore) makeRoomLocked() string {
 	return oldest
 }
 
-// saveSoonLocked writes the store within saveDelay.
+// saveSoonLocked writes the store within saveDelay, or saveGap after the
+// last write if that is later.
 func (s *TrustStore) saveSoonLocked() {
 	if s.saveTimer != nil {
 		return
 	}
-	s.saveTimer = time.AfterFunc(saveDelay, func() {
+	delay := max(saveDelay, time.Until(s.savedAt.Add(saveGap)))
+	s.saveTimer = time.AfterFunc(delay, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.saveTimer = nil
@@ -337,6 +349,7 @@ func (s *TrustStore) saveLocked() error {
 	if err != nil {
 		return err
 	}
+	s.savedAt = time.Now()
 	return atomicfile.WriteFile(s.path, data, 0o600)
 }
 

@@ -363,8 +363,8 @@ func TestTrustStoreWriteFailureKeepsMemory(t *testing.T) {
 // is forgotten, verified pins never are, and a peer in use (Touch) stays;
 // pins made on first contact reach the disk together within saveDelay.
 func TestTrustStoreBoundsStrangers(t *testing.T) {
-	defer func(n int, d time.Duration) { maxPinned, saveDelay = n, d }(maxPinned, saveDelay)
-	maxPinned, saveDelay = 50, 50*time.Millisecond
+	defer func(n int, d, g time.Duration) { maxPinned, saveDelay, saveGap = n, d, g }(maxPinned, saveDelay, saveGap)
+	maxPinned, saveDelay, saveGap = 50, 50*time.Millisecond, 0
 	s, path := newTrust(t)
 	if _, err := s.Trust(peerA, keyA, true); err != nil { // verified
 		t.Fatal(err)
@@ -394,5 +394,46 @@ func TestTrustStoreBoundsStrangers(t *testing.T) {
 	reopened := openTrust(t, path)
 	if n := len(reopened.List()); n != unverified+1 {
 		t.Errorf("trust.json holds %d entries, memory %d", n, unverified+1)
+	}
+}
+
+// TestFirstContactPinsWrittenOncePerGap: a burst of first contacts writes
+// trust.json saveDelay after the first pin and then at most once per
+// saveGap, each pin on disk by the next write; Flush writes at once.
+func TestFirstContactPinsWrittenOncePerGap(t *testing.T) {
+	defer func(d, g time.Duration) { saveDelay, saveGap = d, g }(saveDelay, saveGap)
+	saveDelay, saveGap = 20*time.Millisecond, 400*time.Millisecond
+	s, path := newTrust(t)
+	onDisk := func() int {
+		t.Helper()
+		return len(openTrust(t, path).List())
+	}
+	start := time.Now()
+	if _, err := s.Check(peerA, keyA); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if n := onDisk(); n != 1 {
+		t.Fatalf("%d pins on disk %v after the first, want 1", n, saveDelay)
+	}
+	if _, err := s.Check(peerB, keyB); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := onDisk(); n != 1 && time.Since(start) < saveGap {
+		t.Fatalf("%d pins on disk within the gap after a write, want 1", n)
+	}
+	time.Sleep(saveGap)
+	if n := onDisk(); n != 2 {
+		t.Fatalf("%d pins on disk a gap later, want 2", n)
+	}
+	if _, err := s.Check("33333333-3333-4333-8333-333333333333", keyC); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := onDisk(); n != 3 {
+		t.Fatalf("%d pins on disk after Flush, want 3", n)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,11 +129,41 @@ const rackWorstDelayedAck = 20 * time.Millisecond
 // adds no spurious retransmissions there.
 const sctpRTOMax = 2 * time.Second
 
-func quietLoggerFactory() logging.LoggerFactory {
-	f := logging.NewDefaultLoggerFactory()
-	f.DefaultLogLevel = logging.LogLevelDisabled
-	return f
-}
+// quietLoggerFactory is what pion's DTLS and SCTP log through: nothing,
+// unless a developer asks with pion's own PION_LOG_<LEVEL>=scope,...
+// variables. One for the process: pion's default factory reads those
+// variables each time it is made and gives every conn and association
+// loggers of their own (five log.Loggers each), which at a hundred peers
+// starting together was a measurable part of a first contact's
+// allocations (docs/performance.md).
+var quietLoggerFactory = sync.OnceValue(func() logging.LoggerFactory {
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PION_LOG_") || strings.HasPrefix(kv, "PIONS_LOG_") {
+			f := logging.NewDefaultLoggerFactory()
+			f.DefaultLogLevel = logging.LogLevelDisabled
+			return f
+		}
+	}
+	return silentLogs{}
+})
+
+// silentLogs gives every scope the same logger that drops everything.
+type silentLogs struct{}
+
+func (silentLogs) NewLogger(string) logging.LeveledLogger { return silentLogger{} }
+
+type silentLogger struct{}
+
+func (silentLogger) Trace(string)          {}
+func (silentLogger) Tracef(string, ...any) {}
+func (silentLogger) Debug(string)          {}
+func (silentLogger) Debugf(string, ...any) {}
+func (silentLogger) Info(string)           {}
+func (silentLogger) Infof(string, ...any)  {}
+func (silentLogger) Warn(string)           {}
+func (silentLogger) Warnf(string, ...any)  {}
+func (silentLogger) Error(string)          {}
+func (silentLogger) Errorf(string, ...any) {}
 
 // newSession sets up SCTP over an established DTLS conn. alpn is the
 // application protocol the handshake negotiated ("" for none); under is

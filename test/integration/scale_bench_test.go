@@ -75,13 +75,48 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 		var mu sync.Mutex
 		converged := 0
 		deadline := time.Now().Add(scaleWait())
+		// How far along the peers are: each one's last online count, summed
+		// every few seconds into the share of the n(n-1) views that are
+		// online, with the CPU all peers used so far (where the time goes:
+		// a long tail, a slow climb, or waiting).
+		seen := make([]int, n)
+		stopProgress := make(chan struct{})
+		progressDone := make(chan struct{})
+		go func() {
+			defer close(progressDone)
+			var steps []string
+			tick := time.NewTicker(progressEvery(n))
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					b.Logf("MEASURED share of peers' views online over time: %s", strings.Join(steps, ", "))
+					return
+				case <-tick.C:
+				}
+				mu.Lock()
+				sum := 0
+				for i, c := range seen {
+					if done[i] != 0 {
+						c = n - 1
+					}
+					sum += c
+				}
+				mu.Unlock()
+				steps = append(steps, fmt.Sprintf("%.0fs %.0f%% (%.1f CPU-s)", time.Since(start).Seconds(), 100*float64(sum)/float64(n*(n-1)), cpuSeconds(ps)))
+			}
+		}()
 		var wg sync.WaitGroup
 		for i, p := range ps {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for time.Now().Before(deadline) {
-					if onlineCount(p) >= n-1 {
+					c := onlineCount(p)
+					mu.Lock()
+					seen[i] = c
+					mu.Unlock()
+					if c >= n-1 {
 						took := time.Since(start)
 						mu.Lock()
 						done[i] = took
@@ -96,6 +131,8 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 			}()
 		}
 		wg.Wait()
+		close(stopProgress)
+		<-progressDone
 		if os.Getenv("PEERDESK_SCALE_DEBUG") != "" {
 			var counts []int
 			for _, p := range ps {
@@ -229,6 +266,15 @@ func pick(d []time.Duration, i int) time.Duration {
 		return 0
 	}
 	return d[i].Round(10 * time.Millisecond)
+}
+
+// progressEvery is how often the benchmark sums the peers' online
+// counts: every second for a few dozen peers, more seldom for more.
+func progressEvery(n int) time.Duration {
+	if n > 50 {
+		return 5 * time.Second
+	}
+	return time.Second
 }
 
 // scaleWait is how long the benchmark waits for convergence
