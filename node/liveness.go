@@ -639,7 +639,16 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		l.finish(p.ID, false, p.Online, now)
 		return
 	}
-	l.n.endpoint.Drop(p.ID)
+	if !lastOK || !l.n.endpoint.Connected(p.ID) || errors.Is(err, identity.ErrIdentityChanged) {
+		l.n.endpoint.Drop(p.ID)
+	}
+	// Else a first failure in a row on a session that is up: the session
+	// stays for the next probe, and whether the peer is offline is decided
+	// below as before. A peer starved of CPU answers late; dropping its
+	// session made the next probe a new handshake, which loaded both more:
+	// with 100 peers starting together one session in ten was such a
+	// redial (docs/performance.md). A peer that restarted dials us itself,
+	// and a crashed one fails the next probe too, which drops it.
 	if errors.Is(err, identity.ErrIdentityChanged) {
 		// Another key answered at the peer's address: the pin stays, the
 		// peer is not reachable there.

@@ -344,7 +344,9 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 		dconn.Close()
 		return
 	}
-	sess, err := newSession(ctx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), c.Conn, e.cfg.OnPing)
+	actx, cancelAssoc := e.associationContext(ctx)
+	defer cancelAssoc()
+	sess, err := newSession(actx, dconn, false, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), c.Conn, e.cfg.OnPing)
 	if err != nil {
 		e.cfg.Logger.Info("incoming session failed", "addr", c.RemoteAddr().String(), "err", err)
 		return
@@ -355,6 +357,27 @@ func (e *Endpoint) serveConn(c *gatedConn) {
 		return
 	}
 	e.adopt(sess)
+}
+
+// associationContext bounds the SCTP association that follows a DTLS
+// handshake both sides completed: HandshakeTimeout of its own, not what
+// the handshake left of ctx's deadline. With 100 peers starting together
+// on two cores, handshakes took most of their time, the associations then
+// ran out of it, and the handshakes' work, the costly part for both peers,
+// was thrown away and done again: 269 of about 5,500 first contacts in one
+// run (docs/performance.md). ctx being cancelled (the endpoint closing,
+// the caller giving up) still ends it; only its deadline is not inherited.
+func (e *Endpoint) associationContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.HandshakeTimeout)
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
+	return actx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // reachLinger is how long the answering side of Endpoint.Reach waits for
@@ -631,7 +654,9 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 		}
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	sess, err := newSession(hctx, dconn, true, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn, e.cfg.OnPing)
+	actx, cancelAssoc := e.associationContext(hctx)
+	defer cancelAssoc()
+	sess, err := newSession(actx, dconn, true, trust, e.cfg.DataPlane, sniff.negotiated(e.alpn()), sniff.Conn, e.cfg.OnPing)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

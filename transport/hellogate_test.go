@@ -178,3 +178,34 @@ func mustAddr(t testing.TB, s string) netip.Addr {
 	}
 	return a
 }
+
+// TestAssociationOutlivesTheHandshakesDeadline: the SCTP association after
+// a completed DTLS handshake has HandshakeTimeout of its own, not what was
+// left of the handshake's deadline; cancelling still ends it at once.
+func TestAssociationOutlivesTheHandshakesDeadline(t *testing.T) {
+	p := newTestPeerWith(t, nil, func(c *Config) { c.HandshakeTimeout = 400 * time.Millisecond })
+	expired, cancelExpired := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancelExpired()
+	<-expired.Done()
+	actx, cancel := p.ep.associationContext(expired)
+	defer cancel()
+	select {
+	case <-actx.Done():
+		t.Fatal("the association inherited the handshake's spent deadline")
+	case <-time.After(200 * time.Millisecond):
+	}
+	select {
+	case <-actx.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("the association's own HandshakeTimeout did not end it")
+	}
+	parent, cancelParent := context.WithCancel(context.Background())
+	actx2, cancel2 := p.ep.associationContext(parent)
+	defer cancel2()
+	cancelParent()
+	select {
+	case <-actx2.Done():
+	case <-time.After(time.Second):
+		t.Fatal("cancelling the handshake's context did not end the association's")
+	}
+}
