@@ -48,6 +48,9 @@ type probeState struct {
 	inflight bool
 	next     time.Time
 	failures int
+	// kept: the last failure kept the peer's session (a first failure in
+	// a row on a session that is up).
+	kept bool
 	// named: the peer has a DNS name from `peer add`, which a redial
 	// resolves anew; an address change is found by retrying soon.
 	named bool
@@ -458,7 +461,7 @@ func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
 	st := l.stateLocked(key)
 	st.inflight = false
 	if ok {
-		st.failures = 0
+		st.failures, st.kept = 0, false
 		st.next = now.Add(l.interval())
 		return
 	}
@@ -639,16 +642,24 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		l.finish(p.ID, false, p.Online, now)
 		return
 	}
-	if !lastOK || !l.n.endpoint.Connected(p.ID) || errors.Is(err, identity.ErrIdentityChanged) {
+	// A first failure in a row on a session that is up keeps the session
+	// for the next probe; whether the peer is offline is decided below as
+	// before. A peer starved of CPU answers late; dropping its session made
+	// the next probe a new handshake, which loaded both more: with 100 peers
+	// starting together one session in ten was such a redial
+	// (docs/performance.md). A crashed or restarted peer fails the next
+	// probe too, which drops the session, and that probe and the dial after
+	// it come at the usual interval, not after a back-off: a failure on a
+	// kept session says nothing about a new handshake.
+	keep := lastOK && l.n.endpoint.Connected(p.ID) && !errors.Is(err, identity.ErrIdentityChanged)
+	if !keep {
 		l.n.endpoint.Drop(p.ID)
 	}
-	// Else a first failure in a row on a session that is up: the session
-	// stays for the next probe, and whether the peer is offline is decided
-	// below as before. A peer starved of CPU answers late; dropping its
-	// session made the next probe a new handshake, which loaded both more:
-	// with 100 peers starting together one session in ten was such a
-	// redial (docs/performance.md). A peer that restarted dials us itself,
-	// and a crashed one fails the next probe too, which drops it.
+	l.mu.Lock()
+	st := l.stateLocked(p.ID)
+	keptBefore := st.kept
+	st.kept = keep
+	l.mu.Unlock()
 	if errors.Is(err, identity.ErrIdentityChanged) {
 		// Another key answered at the peer's address: the pin stays, the
 		// peer is not reachable there.
@@ -667,7 +678,7 @@ func (l *liveness) probe(ctx context.Context, p discovery.Peer) {
 		}
 		online = false
 	}
-	l.finish(p.ID, false, online, now)
+	l.finish(p.ID, false, online || keep || keptBefore, now)
 }
 
 // confirmed reports whether peer id is online over a session that is up:
