@@ -339,35 +339,8 @@ func mdnsIdle(b *testing.B, all []*peer, watched int, idle time.Duration) {
 // a socket's buffer was full) of every peer's namespace: a dropped
 // handshake flight or hello waits for a retransmission timer of 1 s or more.
 func udpDrops(ps []*peer) (inErrors, rcvbufErrors int) {
-	for _, p := range ps {
-		// The peer's own /proc entry shows its namespace's counters: no
-		// `ip netns exec` per peer, which with 100 loaded peers took minutes.
-		out, err := os.ReadFile("/proc/" + strconv.Itoa(p.proc.Pid()) + "/net/snmp")
-		if err != nil {
-			continue
-		}
-		var names []string
-		for _, line := range strings.Split(string(out), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 || f[0] != "Udp:" {
-				continue
-			}
-			if names == nil {
-				names = f
-				continue
-			}
-			for i := 1; i < len(f) && i < len(names); i++ {
-				v, _ := strconv.Atoi(f[i])
-				switch names[i] {
-				case "InErrors":
-					inErrors += v
-				case "RcvbufErrors":
-					rcvbufErrors += v
-				}
-			}
-		}
-	}
-	return inErrors, rcvbufErrors
+	c := datagramCensus(ps)
+	return c["Udp:InErrors"], c["Udp:RcvbufErrors"]
 }
 
 // datagramCensus sums the peers' namespaces' packet counters: UDP
@@ -375,7 +348,8 @@ func udpDrops(ps []*peer) (inErrors, rcvbufErrors int) {
 // multicast packets in and out (IpExt: of netstat, Ip6 of snmp6; mDNS,
 // and for IPv6 also neighbour discovery), keyed "Udp:InDatagrams",
 // "Udp6InDatagrams", "IpExt:InMcastPkts", "Ip6InMcastPkts" and so on. Each
-// peer has a namespace of its own, so its /proc entry shows its own.
+// peer has a namespace of its own, so its /proc entry shows its own: no
+// `ip netns exec` per peer, which with 100 loaded peers took minutes.
 func datagramCensus(ps []*peer) map[string]int {
 	sum := map[string]int{}
 	for _, p := range ps {
