@@ -68,7 +68,11 @@ func TestTableLifecycleEvents(t *testing.T) {
 		t.Fatal("MarkOffline twice reported true")
 	}
 
-	// Reopen: remembered, offline, same trust (from the source) and addresses.
+	// Reopen after the flush the daemon does on exit: remembered, offline,
+	// same trust (from the source) and addresses.
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	tb2, err := OpenTable(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +320,60 @@ func TestMergeKeepsNames(t *testing.T) {
 	}{{"pc12:1", true}, {"10.0.0.1:1", false}, {"[fd00::1]:1", false}, {"[fe80::1%eth0]:1", false}, {"nonsense", false}} {
 		if got := IsDNSName(tc.addr); got != tc.name {
 			t.Errorf("IsDNSName(%q) = %v", tc.addr, got)
+		}
+	}
+}
+
+// TestTableDeparturesCoalesceWrites: when the office closes, the goodbyes
+// of 49 peers within a moment cost at most one write of peers.json (the
+// rest waits for the next), and each peer's last-seen time still reaches
+// the disk.
+func TestTableDeparturesCoalesceWrites(t *testing.T) {
+	tb, path := openTable(t)
+	start := time.Now().Add(-time.Minute)
+	var ids []string
+	for i := range 49 {
+		id := fmt.Sprintf("%08d-2222-4222-8222-222222222222", i)
+		ids = append(ids, id)
+		tb.Observe(Observation{ID: id, Addresses: []string{fmt.Sprintf("10.0.%d.%d:47220", i/200, i%200+1)}, Alive: true}, start)
+	}
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	seen := start.Add(30 * time.Second)
+	for _, id := range ids {
+		tb.Seen(id, seen)
+	}
+	tb.mu.Lock()
+	before := tb.writes
+	tb.mu.Unlock()
+	for _, id := range ids {
+		if !tb.MarkOffline(id, "said goodbye") {
+			t.Fatalf("%s was not online", id)
+		}
+	}
+	tb.mu.Lock()
+	writes := tb.writes - before
+	tb.mu.Unlock()
+	if writes > 1 {
+		t.Errorf("49 goodbyes wrote peers.json %d times", writes)
+	}
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenTable(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		p, ok := reopened.Get(id)
+		switch {
+		case !ok:
+			t.Errorf("%s not in peers.json", id)
+		case p.Online:
+			t.Errorf("%s reopened as online", id)
+		case !p.LastSeen.Equal(seen.Truncate(0)) && p.LastSeen.Sub(seen).Abs() > time.Millisecond:
+			t.Errorf("%s last seen %v in peers.json, want %v", id, p.LastSeen, seen)
 		}
 	}
 }

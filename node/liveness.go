@@ -98,6 +98,13 @@ func (l *liveness) pingNow(id string, now time.Time) bool {
 // namedRetry caps the back-off of a peer added by DNS name.
 const namedRetry = 4 * time.Second
 
+// recentRetry and goneShare: a peer gone for a while is tried again within
+// goneShare-th of that while, never sooner than recentRetry (offlineRetry).
+const (
+	recentRetry = 4 * time.Second
+	goneShare   = 8
+)
+
 type liveness struct {
 	n    *Node
 	cfg  LivenessConfig
@@ -456,6 +463,13 @@ func (l *liveness) claim(key string, now time.Time) bool {
 }
 
 func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
+	gone := time.Duration(-1)
+	if !ok && !online {
+		// Read before l.mu: the table is never asked under it.
+		if p, found := l.n.Peers.Get(key); found && !p.LastSeen.IsZero() {
+			gone = now.Sub(p.LastSeen)
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.stateLocked(key)
@@ -470,11 +484,26 @@ func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
 		st.next = now.Add(l.interval())
 		return
 	}
-	backoff := min(2*time.Second<<min(st.failures, 5), l.cfg.RetryMax)
-	if st.named {
+	st.next = now.Add(offlineRetry(st.failures, gone, l.cfg.RetryMax, st.named))
+}
+
+// offlineRetry is the wait before the next attempt to reach a peer that
+// is offline after failures in a row, gone since it was last heard from
+// (negative if never). It backs off from 4 s to max, but a peer heard
+// from lately is tried again within an eighth of the time it has been
+// away (at least recentRetry): one that restarts without a way to reach
+// us (no mDNS across a router, its peer list lost) is found again within
+// seconds, not at the next 30 s retry, and one gone for good costs a few
+// dozen failed dials over its first four minutes.
+func offlineRetry(failures int, gone, limit time.Duration, named bool) time.Duration {
+	backoff := min(2*time.Second<<min(failures, 5), limit)
+	if named {
 		backoff = min(backoff, namedRetry)
 	}
-	st.next = now.Add(backoff)
+	if gone >= 0 {
+		backoff = max(min(backoff, gone/goneShare), min(recentRetry, limit))
+	}
+	return backoff
 }
 
 func (l *liveness) setNamed(key string, named bool) {

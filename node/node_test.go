@@ -351,6 +351,41 @@ func TestProbeAndHelloSpacingGrowWithPeers(t *testing.T) {
 	}
 }
 
+// An offline peer is tried again after a back-off from 4 s to RetryMax,
+// but one heard from lately within an eighth of its time away (at least
+// 4 s): a crashed peer that restarts without dialling us (no mDNS, its
+// peer list lost) is found within seconds, not at the next 30 s retry.
+func TestOfflineRetryFollowsTimeAway(t *testing.T) {
+	const never = time.Duration(-1)
+	for _, tc := range []struct {
+		failures int
+		gone     time.Duration
+		named    bool
+		want     time.Duration
+	}{
+		{1, never, false, 4 * time.Second},
+		{2, never, false, 8 * time.Second},
+		{3, never, false, 16 * time.Second},
+		{9, never, false, 30 * time.Second},
+		{9, never, true, 4 * time.Second},
+		// Just marked offline after a crash (failures from its online
+		// probes): soon, not 16-30 s.
+		{4, 6 * time.Second, false, 4 * time.Second},
+		{5, 40 * time.Second, false, 5 * time.Second},
+		{6, 2 * time.Minute, false, 15 * time.Second},
+		{7, 10 * time.Minute, false, 30 * time.Second},
+		{1, 10 * time.Minute, false, 4 * time.Second},
+		{9, 40 * time.Second, true, 4 * time.Second},
+	} {
+		if got := offlineRetry(tc.failures, tc.gone, 30*time.Second, tc.named); got != tc.want {
+			t.Errorf("%d failures, gone %v, named %v: retry in %v, want %v", tc.failures, tc.gone, tc.named, got, tc.want)
+		}
+	}
+	if got := offlineRetry(9, time.Second, time.Second, false); got != time.Second {
+		t.Errorf("RetryMax 1 s: retry in %v", got)
+	}
+}
+
 // Once a peer's hello said it answers pings, liveness probes it with
 // pings on the session (one sealed record each way) and a full hello only
 // every helloEvery; the pinged peer counts them as hearing from the

@@ -248,6 +248,36 @@ func TestDiscoveryLifecycle(t *testing.T) {
 		return true, ""
 	})
 	t.Logf("MEASURED restart after crash: back on every peer %v after start", d)
+
+	// 6. A crash, then a restart that cannot reach out: no mDNS (a routed
+	// subnet) and its peer list lost. The others find it by retrying it,
+	// which they do within an eighth of its time away (at least 4 s), not
+	// at the 30 s back-off of a peer gone for long.
+	ps[2].proc.Kill()
+	waitUntil(t, 15*time.Second, func() (bool, string) {
+		for _, p := range ps[:2] {
+			if ok, msg := seesOffline(p, ps[2]); !ok {
+				return false, msg
+			}
+		}
+		return true, ""
+	})
+	if err := os.Remove(filepath.Join(ps[2].host.Home, "peers.json")); err != nil {
+		t.Fatal(err)
+	}
+	ps[2].start("--no-mdns")
+	d = waitUntil(t, 40*time.Second, func() (bool, string) {
+		for _, p := range ps[:2] {
+			if ok, msg := seesOnline(p, ps[2]); !ok {
+				return false, msg
+			}
+		}
+		return true, ""
+	})
+	t.Logf("MEASURED restart after crash without mDNS or peer list: back on every peer %v after start", d)
+	if d > 7*time.Second {
+		t.Errorf("a restarted peer that cannot reach out was found again after %v, want within 7 s (a 4 s retry, then a handshake)", d)
+	}
 }
 
 func TestChangedIdentityRefused(t *testing.T) {

@@ -63,6 +63,13 @@ func BenchmarkDiscoveryScale(b *testing.B) {
 				p.host.Env = append(p.host.Env, "PEERDESK_LOG=debug")
 			}
 		}
+		// PEERDESK_SCALE_PEER_ENV="K=V K2=V2": settings for every peer,
+		// to compare runtime settings (GOGC=50) in the same hour.
+		for _, kv := range strings.Fields(os.Getenv("PEERDESK_SCALE_PEER_ENV")) {
+			for _, p := range ps {
+				p.host.Env = append(p.host.Env, kv)
+			}
+		}
 		start := time.Now()
 		for _, p := range ps {
 			p.start()
