@@ -51,6 +51,10 @@ type probeState struct {
 	// kept: the last failure kept the peer's session (a first failure in
 	// a row on a session that is up).
 	kept bool
+	// bye: the peer said goodbye since it last answered. Restarted, it
+	// comes back by itself (its peer list is saved on the way out), so
+	// it is not retried sooner for having been here lately.
+	bye bool
 	// named: the peer has a DNS name from `peer add`, which a redial
 	// resolves anew; an address change is found by retrying soon.
 	named bool
@@ -84,6 +88,14 @@ func (l *liveness) helloFrom(id string, h hello, now time.Time) {
 	defer l.mu.Unlock()
 	st := l.stateLocked(id)
 	st.pings, st.helloAt = h.Ping, now
+	// The peer is there: whatever back-off its absence earned is over. A
+	// peer back by its own dial kept the retry time of its absence (up to
+	// 30 s away), and no probe came before it: a crash right after went
+	// unnoticed for that long (TestDiscoveryLifecycle, step 6).
+	st.failures, st.kept, st.bye = 0, false, false
+	if next := now.Add(l.interval()); st.next.After(next) {
+		st.next = next
+	}
 }
 
 // pingNow reports whether a probe of id may be a ping.
@@ -437,7 +449,7 @@ func (l *liveness) gone(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.stateLocked(id)
-	st.failures = 1
+	st.failures, st.bye = 1, true
 	st.next = time.Now().Add(2 * time.Second)
 }
 
@@ -475,7 +487,7 @@ func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
 	st := l.stateLocked(key)
 	st.inflight = false
 	if ok {
-		st.failures, st.kept = 0, false
+		st.failures, st.kept, st.bye = 0, false, false
 		st.next = now.Add(l.interval())
 		return
 	}
@@ -484,12 +496,15 @@ func (l *liveness) finish(key string, ok bool, online bool, now time.Time) {
 		st.next = now.Add(l.interval())
 		return
 	}
+	if st.bye {
+		gone = -1
+	}
 	st.next = now.Add(offlineRetry(st.failures, gone, l.cfg.RetryMax, st.named))
 }
 
 // offlineRetry is the wait before the next attempt to reach a peer that
 // is offline after failures in a row, gone since it was last heard from
-// (negative if never). It backs off from 4 s to max, but a peer heard
+// (negative if never, or if it said goodbye). It backs off from 4 s to max, but a peer heard
 // from lately is tried again within an eighth of the time it has been
 // away (at least recentRetry): one that restarts without a way to reach
 // us (no mDNS across a router, its peer list lost) is found again within

@@ -386,6 +386,63 @@ func TestOfflineRetryFollowsTimeAway(t *testing.T) {
 	}
 }
 
+// A peer that crashed is retried by its time away; one that said
+// goodbye is not (restarted, it comes back by itself) and keeps the
+// failure back-off, until it answers again.
+func TestRetryAfterGoodbyeKeepsTheBackOff(t *testing.T) {
+	peers, err := discovery.OpenTable(filepath.Join(t.TempDir(), "peers.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLiveness(&Node{State: &State{Peers: peers}}, LivenessConfig{})
+	now := time.Now()
+	crashed, left := "00000000-0000-4000-8000-0000000000c1", "00000000-0000-4000-8000-0000000000b1"
+	for _, id := range []string{crashed, left} {
+		peers.Observe(discovery.Observation{ID: id, Addresses: []string{"10.0.0.1:47220"}, Alive: true}, now.Add(-10*time.Second))
+		peers.MarkOffline(id, "test")
+	}
+	l.gone(left)
+	next := func(id string) time.Duration {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.state[id].next.Sub(now)
+	}
+	for i := range 3 {
+		l.finish(crashed, false, false, now)
+		l.finish(left, false, false, now)
+		if got := next(crashed); got != 4*time.Second {
+			t.Errorf("failure %d of a crashed peer gone 10 s: next try in %v, want 4 s", i+1, got)
+		}
+	}
+	if got := next(left); got != 30*time.Second {
+		t.Errorf("a peer that said goodbye, after 4 failures: next try in %v, want the 30 s back-off", got)
+	}
+	l.finish(left, true, true, now)
+	l.finish(left, false, false, now)
+	if got := next(left); got != 4*time.Second {
+		t.Errorf("back after its goodbye and gone again: next try in %v, want 4 s", got)
+	}
+}
+
+// A hello from a peer ends the back-off its absence earned: one back by
+// its own dial is probed at the usual interval, so a crash right after
+// is noticed within the usual time, not after the old retry.
+func TestHelloEndsTheBackOff(t *testing.T) {
+	l := newLiveness(&Node{}, LivenessConfig{})
+	id := "00000000-0000-4000-8000-0000000000d1"
+	now := time.Now()
+	l.mu.Lock()
+	st := l.stateLocked(id)
+	st.failures, st.bye, st.next = 5, true, now.Add(30*time.Second)
+	l.mu.Unlock()
+	l.helloFrom(id, hello{}, now)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st.failures != 0 || st.bye || st.next.After(now.Add(l.interval())) {
+		t.Errorf("after a hello: %d failures, bye %v, next probe in %v", st.failures, st.bye, st.next.Sub(now))
+	}
+}
+
 // Once a peer's hello said it answers pings, liveness probes it with
 // pings on the session (one sealed record each way) and a full hello only
 // every helloEvery; the pinged peer counts them as hearing from the

@@ -249,12 +249,15 @@ func TestDiscoveryLifecycle(t *testing.T) {
 	})
 	t.Logf("MEASURED restart after crash: back on every peer %v after start", d)
 
-	// 6. A crash, then a restart that cannot reach out: no mDNS (a routed
-	// subnet) and its peer list lost. The others find it by retrying it,
-	// which they do within an eighth of its time away (at least 4 s), not
-	// at the 30 s back-off of a peer gone for long.
+	// 6. A crash right after that restart: the back-off the others kept
+	// for it while it was away must not delay noticing (it did, by up
+	// to 30 s, when it came back by its own dial). Then a restart that
+	// cannot reach out: no mDNS (a routed subnet) and its peer list lost.
+	// The others find it by retrying it, which they do within an eighth
+	// of its time away (at least 4 s), not at the 30 s back-off of a peer
+	// gone for long.
 	ps[2].proc.Kill()
-	waitUntil(t, 15*time.Second, func() (bool, string) {
+	d = waitUntil(t, 40*time.Second, func() (bool, string) {
 		for _, p := range ps[:2] {
 			if ok, msg := seesOffline(p, ps[2]); !ok {
 				return false, msg
@@ -262,6 +265,10 @@ func TestDiscoveryLifecycle(t *testing.T) {
 		}
 		return true, ""
 	})
+	t.Logf("MEASURED crash right after a restart: offline on the others %v after SIGKILL", d)
+	if d > 10*time.Second {
+		t.Errorf("crash right after a restart detected after %v, target 10 s", d)
+	}
 	if err := os.Remove(filepath.Join(ps[2].host.Home, "peers.json")); err != nil {
 		t.Fatal(err)
 	}
