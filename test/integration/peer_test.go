@@ -399,3 +399,38 @@ func TestManualPeerWithoutMulticast(t *testing.T) {
 		t.Errorf("ping unknown: exit %d, want 4", code)
 	}
 }
+
+// TestPeerBackFromSleep: a laptop that sleeps (its daemon stopped, as
+// SIGSTOP does; the others mark it offline) is seen again, and sees the
+// others again, soon after it wakes, though its sessions died meanwhile.
+func TestPeerBackFromSleep(t *testing.T) {
+	bed, _, a, b := onlinePair(t)
+	if err := b.proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Asleep, its network is gone too: what the others send is lost.
+	bed.Unplug(t, 1)
+	waitUntil(t, 15*time.Second, func() (bool, string) { return seesOffline(a, b) })
+	time.Sleep(15 * time.Second)
+	bed.Plug(t, 1)
+	if err := b.proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	d := waitUntil(t, 40*time.Second, func() (bool, string) {
+		if ok, msg := seesOnline(a, b); !ok {
+			return false, msg
+		}
+		return seesOnline(b, a)
+	})
+	t.Logf("MEASURED back from sleep: both see each other %v after it woke", d)
+	if d > 5*time.Second {
+		t.Errorf("back from sleep after %v, want within 5 s (as a link that comes up)", d)
+	}
+	// Its view of a was never updated while it slept: what counts is
+	// that it reaches a at once, over a session a still has.
+	pingStart := time.Now()
+	if _, errOut, code := b.host.Run(t, b.bin, "ping", a.host.Name); code != 0 {
+		t.Errorf("ping from the woken peer: exit %d: %s", code, errOut)
+	}
+	t.Logf("MEASURED back from sleep: its first ping of the other took %v", time.Since(pingStart))
+}
