@@ -18,6 +18,27 @@ func openTable(t *testing.T) (*Table, string) {
 	return tb, p
 }
 
+// flushAndReopen writes tb's pending changes, as the daemon does on exit,
+// and opens its file again.
+func flushAndReopen(t *testing.T, tb *Table, path string) *Table {
+	t.Helper()
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenTable(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reopened
+}
+
+// writesOf is how many times tb wrote its file.
+func writesOf(tb *Table) int {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.writes
+}
+
 func nextEvent(t *testing.T, ch <-chan Event) Event {
 	t.Helper()
 	select {
@@ -241,9 +262,7 @@ func TestTableBoundsStrangers(t *testing.T) {
 	tb.Observe(Observation{ID: manual, Addresses: []string{"10.0.0.9:47220"}, Alive: true}, now)
 	tb.MarkOffline(verified, "test")
 	tb.MarkOffline(manual, "test")
-	tb.mu.Lock()
-	writesBefore := tb.writes
-	tb.mu.Unlock()
+	writesBefore := writesOf(tb)
 	for i := range 200 {
 		now = now.Add(time.Millisecond)
 		tb.Observe(Observation{ID: colleague, Alive: true}, now) // online, heard from all along
@@ -262,19 +281,11 @@ func TestTableBoundsStrangers(t *testing.T) {
 	if _, ok := tb.Get("99999999-1111-4111-8111-111111111111"); ok {
 		t.Error("a trust change for a peer not in the table made a row")
 	}
-	tb.mu.Lock()
-	writes := tb.writes - writesBefore
-	tb.mu.Unlock()
+	writes := writesOf(tb) - writesBefore
 	if writes > 3 {
 		t.Errorf("400 changes in a burst wrote peers.json %d times", writes)
 	}
-	if err := tb.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	reopened, err := OpenTable(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reopened := flushAndReopen(t, tb, path)
 	reopened.SetTrustSource(trust.get)
 	if n := len(reopened.List()); n != len(tb.List()) {
 		t.Errorf("peers.json holds %d peers, memory %d", n, len(tb.List()))
@@ -344,27 +355,17 @@ func TestTableDeparturesCoalesceWrites(t *testing.T) {
 	for _, id := range ids {
 		tb.Seen(id, seen)
 	}
-	tb.mu.Lock()
-	before := tb.writes
-	tb.mu.Unlock()
+	before := writesOf(tb)
 	for _, id := range ids {
 		if !tb.MarkOffline(id, "said goodbye") {
 			t.Fatalf("%s was not online", id)
 		}
 	}
-	tb.mu.Lock()
-	writes := tb.writes - before
-	tb.mu.Unlock()
+	writes := writesOf(tb) - before
 	if writes > 1 {
 		t.Errorf("49 goodbyes wrote peers.json %d times", writes)
 	}
-	if err := tb.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	reopened, err := OpenTable(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reopened := flushAndReopen(t, tb, path)
 	for _, id := range ids {
 		p, ok := reopened.Get(id)
 		switch {

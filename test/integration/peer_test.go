@@ -155,6 +155,23 @@ func seesOffline(p *peer, o *peer) (bool, string) {
 	return !r.Online, fmt.Sprintf("%s still sees %s online: %+v", p.host.Name, o.host.Name, r)
 }
 
+// allSee is a condition for waitUntil: every one of ps sees o online
+// (seesOnline) or offline (seesOffline).
+func allSee(ps []*peer, online bool, o *peer) func() (bool, string) {
+	return func() (bool, string) {
+		for _, p := range ps {
+			ok, msg := seesOffline(p, o)
+			if online {
+				ok, msg = seesOnline(p, o)
+			}
+			if !ok {
+				return false, msg
+			}
+		}
+		return true, ""
+	}
+}
+
 func TestDiscoveryLifecycle(t *testing.T) {
 	bed := netns.New(t, 3)
 	bin := netns.PeerdeskBinary(t)
@@ -194,14 +211,7 @@ func TestDiscoveryLifecycle(t *testing.T) {
 	if err := ps[2].proc.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	d = waitUntil(t, 5*time.Second, func() (bool, string) {
-		for _, p := range ps[:2] {
-			if ok, msg := seesOffline(p, ps[2]); !ok {
-				return false, msg
-			}
-		}
-		return true, ""
-	})
+	d = waitUntil(t, 5*time.Second, allSee(ps[:2], false, ps[2]))
 	t.Logf("MEASURED graceful leave: gone from the others %v after SIGTERM", d)
 	if d > time.Second {
 		t.Errorf("graceful leave took %v, target 1 s", d)
@@ -213,10 +223,8 @@ func TestDiscoveryLifecycle(t *testing.T) {
 	// 3. Restart: back on the others.
 	ps[2].start()
 	d = waitUntil(t, 5*time.Second, func() (bool, string) {
-		for _, p := range ps[:2] {
-			if ok, msg := seesOnline(p, ps[2]); !ok {
-				return false, msg
-			}
+		if ok, msg := allSee(ps[:2], true, ps[2])(); !ok {
+			return false, msg
 		}
 		return seesOnline(ps[2], ps[0], ps[1])
 	})
@@ -224,14 +232,7 @@ func TestDiscoveryLifecycle(t *testing.T) {
 
 	// 4. Crash: offline within 10 s.
 	ps[2].proc.Kill()
-	d = waitUntil(t, 15*time.Second, func() (bool, string) {
-		for _, p := range ps[:2] {
-			if ok, msg := seesOffline(p, ps[2]); !ok {
-				return false, msg
-			}
-		}
-		return true, ""
-	})
+	d = waitUntil(t, 15*time.Second, allSee(ps[:2], false, ps[2]))
 	t.Logf("MEASURED crash: offline on the others %v after SIGKILL", d)
 	if d > 10*time.Second {
 		t.Errorf("crash detection took %v, target 10 s", d)
@@ -239,14 +240,7 @@ func TestDiscoveryLifecycle(t *testing.T) {
 
 	// 5. Restart after the crash: back again.
 	ps[2].start()
-	d = waitUntil(t, 10*time.Second, func() (bool, string) {
-		for _, p := range ps[:2] {
-			if ok, msg := seesOnline(p, ps[2]); !ok {
-				return false, msg
-			}
-		}
-		return true, ""
-	})
+	d = waitUntil(t, 10*time.Second, allSee(ps[:2], true, ps[2]))
 	t.Logf("MEASURED restart after crash: back on every peer %v after start", d)
 
 	// 6. A crash right after that restart: the back-off the others kept
@@ -257,14 +251,7 @@ func TestDiscoveryLifecycle(t *testing.T) {
 	// of its time away (at least 4 s), not at the 30 s back-off of a peer
 	// gone for long.
 	ps[2].proc.Kill()
-	d = waitUntil(t, 40*time.Second, func() (bool, string) {
-		for _, p := range ps[:2] {
-			if ok, msg := seesOffline(p, ps[2]); !ok {
-				return false, msg
-			}
-		}
-		return true, ""
-	})
+	d = waitUntil(t, 40*time.Second, allSee(ps[:2], false, ps[2]))
 	t.Logf("MEASURED crash right after a restart: offline on the others %v after SIGKILL", d)
 	if d > 10*time.Second {
 		t.Errorf("crash right after a restart detected after %v, target 10 s", d)
@@ -273,14 +260,7 @@ func TestDiscoveryLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps[2].start("--no-mdns")
-	d = waitUntil(t, 40*time.Second, func() (bool, string) {
-		for _, p := range ps[:2] {
-			if ok, msg := seesOnline(p, ps[2]); !ok {
-				return false, msg
-			}
-		}
-		return true, ""
-	})
+	d = waitUntil(t, 40*time.Second, allSee(ps[:2], true, ps[2]))
 	t.Logf("MEASURED restart after crash without mDNS or peer list: back on every peer %v after start", d)
 	if d > 7*time.Second {
 		t.Errorf("a restarted peer that cannot reach out was found again after %v, want within 7 s (a 4 s retry, then a handshake)", d)
