@@ -351,79 +351,6 @@ func TestProbeAndHelloSpacingGrowWithPeers(t *testing.T) {
 	}
 }
 
-// An offline peer is tried again after a back-off from 4 s to RetryMax,
-// but one heard from lately within an eighth of its time away (at least
-// 4 s): a crashed peer that restarts without dialling us (no mDNS, its
-// peer list lost) is found within seconds, not at the next 30 s retry.
-func TestOfflineRetryFollowsTimeAway(t *testing.T) {
-	const never = time.Duration(-1)
-	for _, tc := range []struct {
-		failures int
-		gone     time.Duration
-		named    bool
-		want     time.Duration
-	}{
-		{1, never, false, 4 * time.Second},
-		{2, never, false, 8 * time.Second},
-		{3, never, false, 16 * time.Second},
-		{9, never, false, 30 * time.Second},
-		{9, never, true, 4 * time.Second},
-		// Just marked offline after a crash (failures from its online
-		// probes): soon, not 16-30 s.
-		{4, 6 * time.Second, false, 4 * time.Second},
-		{5, 40 * time.Second, false, 5 * time.Second},
-		{6, 2 * time.Minute, false, 15 * time.Second},
-		{7, 10 * time.Minute, false, 30 * time.Second},
-		{1, 10 * time.Minute, false, 4 * time.Second},
-		{9, 40 * time.Second, true, 4 * time.Second},
-	} {
-		if got := offlineRetry(tc.failures, tc.gone, 30*time.Second, tc.named); got != tc.want {
-			t.Errorf("%d failures, gone %v, named %v: retry in %v, want %v", tc.failures, tc.gone, tc.named, got, tc.want)
-		}
-	}
-	if got := offlineRetry(9, time.Second, time.Second, false); got != time.Second {
-		t.Errorf("RetryMax 1 s: retry in %v", got)
-	}
-}
-
-// A peer that crashed is retried by its time away; one that said
-// goodbye is not (restarted, it comes back by itself) and keeps the
-// failure back-off, until it answers again.
-func TestRetryAfterGoodbyeKeepsTheBackOff(t *testing.T) {
-	peers, err := discovery.OpenTable(filepath.Join(t.TempDir(), "peers.json"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLiveness(&Node{State: &State{Peers: peers}}, LivenessConfig{})
-	now := time.Now()
-	crashed, left := "00000000-0000-4000-8000-0000000000c1", "00000000-0000-4000-8000-0000000000b1"
-	for _, id := range []string{crashed, left} {
-		peers.Observe(discovery.Observation{ID: id, Addresses: []string{"10.0.0.1:47220"}, Alive: true}, now.Add(-10*time.Second))
-		peers.MarkOffline(id, "test")
-	}
-	l.gone(left)
-	next := func(id string) time.Duration {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return l.state[id].next.Sub(now)
-	}
-	for i := range 3 {
-		l.finish(crashed, false, false, now)
-		l.finish(left, false, false, now)
-		if got := next(crashed); got != 4*time.Second {
-			t.Errorf("failure %d of a crashed peer gone 10 s: next try in %v, want 4 s", i+1, got)
-		}
-	}
-	if got := next(left); got != 30*time.Second {
-		t.Errorf("a peer that said goodbye, after 4 failures: next try in %v, want the 30 s back-off", got)
-	}
-	l.finish(left, true, true, now)
-	l.finish(left, false, false, now)
-	if got := next(left); got != 4*time.Second {
-		t.Errorf("back after its goodbye and gone again: next try in %v, want 4 s", got)
-	}
-}
-
 // A hello from a peer ends the back-off its absence earned: one back by
 // its own dial is probed at the usual interval, so a crash right after
 // is noticed within the usual time, not after the old retry.
@@ -433,13 +360,13 @@ func TestHelloEndsTheBackOff(t *testing.T) {
 	now := time.Now()
 	l.mu.Lock()
 	st := l.stateLocked(id)
-	st.failures, st.bye, st.next = 5, true, now.Add(30*time.Second)
+	st.failures, st.next = 5, now.Add(30*time.Second)
 	l.mu.Unlock()
 	l.helloFrom(id, hello{}, now)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if st.failures != 0 || st.bye || st.next.After(now.Add(l.interval())) {
-		t.Errorf("after a hello: %d failures, bye %v, next probe in %v", st.failures, st.bye, st.next.Sub(now))
+	if st.failures != 0 || st.next.After(now.Add(l.interval())) {
+		t.Errorf("after a hello: %d failures, next probe in %v", st.failures, st.next.Sub(now))
 	}
 }
 
