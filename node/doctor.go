@@ -30,7 +30,17 @@ type DoctorReport struct {
 	Interfaces []DoctorInterface       `json:"interfaces"`
 	MDNS       *discovery.BrowserStats `json:"mdns,omitempty"` // nil: mDNS is off
 	Peers      []DoctorPeer            `json:"peers"`
-	Problems   []DoctorProblem         `json:"problems"`
+	// Buffers are the UDP socket's kernel buffers: what it got each way
+	// and what fast transfers need.
+	Buffers  DoctorBuffers   `json:"socket_buffers"`
+	Problems []DoctorProblem `json:"problems"`
+}
+
+// DoctorBuffers are a socket's kernel buffers in KiB.
+type DoctorBuffers struct {
+	ReceiveKiB int `json:"receive_kib"`
+	SendKiB    int `json:"send_kib"`
+	WantKiB    int `json:"want_kib"`
 }
 
 // DoctorInterface is one interface discovery uses.
@@ -117,6 +127,8 @@ func (n *Node) servePeerReach(ctx context.Context, _ transport.Request, s *trans
 // Doctor runs the network check.
 func (n *Node) Doctor(ctx context.Context) DoctorReport {
 	r := DoctorReport{Port: n.Settings.Port, Peers: []DoctorPeer{}, Problems: []DoctorProblem{}}
+	rcv, snd := n.endpoint.SocketBuffers()
+	r.Buffers = DoctorBuffers{ReceiveKiB: rcv >> 10, SendKiB: snd >> 10, WantKiB: n.endpoint.WantedSocketBuffer() >> 10}
 	var stats *discovery.BrowserStats
 	if n.browser != nil {
 		st := n.browser.Stats()
@@ -215,7 +227,7 @@ func diagnose(r DoctorReport, stats *discovery.BrowserStats) []DoctorProblem {
 	if len(r.Interfaces) == 0 {
 		out = append(out, DoctorProblem{Problem: "No network interface is up with an address.",
 			Fix: "Connect this PC to the office network (cable or Wi-Fi); Peerdesk starts on it by itself."})
-		return out
+		return append(out, bufferProblems(r.Buffers)...)
 	}
 	reachable, unreachable := 0, 0
 	for _, p := range r.Peers {
@@ -266,7 +278,16 @@ func diagnose(r DoctorReport, stats *discovery.BrowserStats) []DoctorProblem {
 				Fix: "Turn on automatic date and time on both PCs (certificates and logs depend on it)."})
 		}
 	}
-	return out
+	return append(out, bufferProblems(r.Buffers)...)
+}
+
+// bufferProblems says whether the system capped the socket's buffers.
+func bufferProblems(b DoctorBuffers) []DoctorProblem {
+	if min(b.ReceiveKiB, b.SendKiB) >= b.WantKiB {
+		return nil
+	}
+	return []DoctorProblem{{Problem: fmt.Sprintf("The system gives Peerdesk's UDP socket %d KiB of buffer (receive) and %d KiB (send) where fast transfers need %d KiB: above 1 Gbit/s, transfers lose packets and slow down.", b.ReceiveKiB, b.SendKiB, b.WantKiB),
+		Fix: "Raise the limit: " + transport.BufferFix(b.WantKiB<<10) + "; then restart Peerdesk."}}
 }
 
 func portOf(addr, fallback string) string {
@@ -298,6 +319,9 @@ func (n *Node) registerDoctorControl() {
 func (r DoctorReport) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "UDP port: %d\n", r.Port)
+	if bf := r.Buffers; bf.WantKiB > 0 {
+		fmt.Fprintf(&b, "UDP buffers: receive %d KiB, send %d KiB (fast transfers need %d)\n", bf.ReceiveKiB, bf.SendKiB, bf.WantKiB)
+	}
 	if len(r.Interfaces) == 0 {
 		b.WriteString("Interfaces: none usable\n")
 	}

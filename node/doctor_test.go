@@ -1,6 +1,7 @@
 package node
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,6 +13,10 @@ import (
 // cases live (test/integration), this every case, clock skew included
 // (the bed cannot skew one namespace's clock).
 func TestDiagnose(t *testing.T) {
+	bufferFixWords := "net.core.rmem_max=4194304"
+	if runtime.GOOS != "linux" {
+		bufferFixWords = "restart Peerdesk"
+	}
 	yes, no := true, false
 	skew := func(ms int64) *int64 { return &ms }
 	eth := []DoctorInterface{{Name: "eth0", Addresses: []string{"10.0.0.2/24"}, MDNSQueries: 5, MDNSAnswers: 3}}
@@ -34,6 +39,12 @@ func TestDiagnose(t *testing.T) {
 			[]string{"(UDP port 47220) in this PC's firewall"}},
 		{"clock skew", DoctorReport{Port: 47220, Interfaces: eth, Peers: []DoctorPeer{{ID: "b", Name: "pc2", Reachable: true, ReachesUs: &yes, ClockSkewMillis: skew(-3*60*1000 - 400)}}}, answered,
 			[]string{"automatic date and time"}},
+		{"capped socket buffers", DoctorReport{Port: 47220, Interfaces: eth, Peers: []DoctorPeer{{ID: "b", Name: "pc2", Reachable: true, ReachesUs: &yes}},
+			Buffers: DoctorBuffers{ReceiveKiB: 208, SendKiB: 208, WantKiB: 4096}}, answered, []string{bufferFixWords}},
+		{"no network and capped buffers", DoctorReport{Port: 47220, Buffers: DoctorBuffers{ReceiveKiB: 208, SendKiB: 4096, WantKiB: 4096}}, nil,
+			[]string{"Connect this PC", bufferFixWords}},
+		{"buffers as wanted", DoctorReport{Port: 47220, Interfaces: eth, Peers: []DoctorPeer{{ID: "b", Name: "pc2", Reachable: true, ReachesUs: &yes}},
+			Buffers: DoctorBuffers{ReceiveKiB: 4096, SendKiB: 4096, WantKiB: 4096}}, answered, nil},
 		{"clock within a minute", DoctorReport{Port: 47220, Interfaces: eth, Peers: []DoctorPeer{{ID: "b", Name: "pc2", Reachable: true, ReachesUs: &yes, ClockSkewMillis: skew(59_000)}}}, answered, nil},
 	}
 	for _, tt := range tests {

@@ -106,7 +106,6 @@ func (l *liveness) pingNow(id string, now time.Time) bool {
 // namedRetry caps the back-off of a peer added by DNS name.
 const namedRetry = 4 * time.Second
 
-
 type liveness struct {
 	n    *Node
 	cfg  LivenessConfig

@@ -426,6 +426,9 @@ deb_build() {
 	# users (or the app) to link or paste.
 	install -D -m 0755 "$lin/nautilus/Send to peer" "$root/usr/share/peerdesk/nautilus-scripts/Send to peer"
 	install -D -m 0644 "$lin/thunar/peerdesk-send.uca.xml" "$root/usr/share/peerdesk/thunar/peerdesk-send.uca.xml"
+	# The UDP buffer limits fast transfers need (stock: 208 KiB; the
+	# postinst raises them at once, never lowering a higher one).
+	install -D -m 0644 "$lin/sysctl/10-peerdesk.conf" "$root/usr/lib/sysctl.d/10-peerdesk.conf"
 	local s
 	for s in "${ICON_SIZES[@]}"; do
 		install -D -m 0644 "$work/icons/$s.png" "$root/usr/share/icons/hicolor/${s}x$s/apps/$APP_ID.png"

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -129,13 +130,15 @@ type Handler interface {
 // Endpoint is this peer's side of the transport: it listens for peers on one
 // UDP port, dials them, and keeps at most one reusable session per peer.
 type Endpoint struct {
-	cfg    Config
-	ln     net.Listener
-	quiet  map[string]bool
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	gate   *helloGate
+	cfg Config
+	ln  net.Listener
+	// buffers are the socket's kernel buffers, receive and send.
+	buffers [2]int
+	quiet   map[string]bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	gate    *helloGate
 
 	mu       sync.Mutex
 	sessions map[string]*Session // by peer id
@@ -163,6 +166,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	e := &Endpoint{
 		cfg:      cfg,
 		ln:       ln,
+		buffers:  ln.Buffers,
 		quiet:    map[string]bool{},
 		ctx:      ectx,
 		cancel:   cancel,
@@ -173,11 +177,36 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	for _, op := range cfg.QuietOps {
 		e.quiet[op] = true
 	}
+	if rcv, snd := e.SocketBuffers(); min(rcv, snd) < cfg.SocketBuffer {
+		e.cfg.Logger.Warn("UDP socket buffers are smaller than fast transfers need; transfers above 1 Gbit/s lose packets",
+			"receive_kib", rcv>>10, "send_kib", snd>>10, "want_kib", cfg.SocketBuffer>>10,
+			"fix", BufferFix(cfg.SocketBuffer))
+	}
 	e.wg.Add(3)
 	go e.acceptLoop()
 	go e.idleLoop()
 	go e.deadPeerLoop()
 	return e, nil
+}
+
+// SocketBuffers are the kernel's receive and send buffers the endpoint's
+// socket got; below SocketBuffer, the system capped them (a stock Linux
+// kernel allows 208 KiB to a process without CAP_NET_ADMIN).
+func (e *Endpoint) SocketBuffers() (rcv, snd int) { return e.buffers[0], e.buffers[1] }
+
+// WantedSocketBuffer is the buffer size the endpoint asks for each way.
+func (e *Endpoint) WantedSocketBuffer() int { return e.cfg.SocketBuffer }
+
+// BufferFix is the one thing to do about capped socket buffers of size
+// bytes (on Linux what the .deb installs in /usr/lib/sysctl.d/10-peerdesk.conf).
+func BufferFix(size int) string {
+	switch runtime.GOOS {
+	case "linux":
+		return fmt.Sprintf("sudo sysctl -w net.core.rmem_max=%d net.core.wmem_max=%d, and the same two settings in /etc/sysctl.d/10-peerdesk.conf to keep them (the Peerdesk .deb installs them)", size, size)
+	case "darwin", "freebsd", "openbsd":
+		return fmt.Sprintf("sudo sysctl -w kern.ipc.maxsockbuf=%d", 2*size)
+	}
+	return "allow larger UDP socket buffers in the system's network settings"
 }
 
 func isHandshakeDatagram(packet []byte) bool {
@@ -621,8 +650,7 @@ func (e *Endpoint) dial(ctx context.Context, id, addr string) (*Session, error) 
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	_ = uc.SetReadBuffer(e.cfg.SocketBuffer)
-	_ = uc.SetWriteBuffer(e.cfg.SocketBuffer)
+	udp.SetBuffers(uc, e.cfg.SocketBuffer)
 	dc := udp.NewConnected(uc)
 	hctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 	defer cancel()

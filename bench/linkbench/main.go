@@ -297,7 +297,10 @@ func median(s []sample, f func(sample) float64) float64 {
 }
 
 func printTable(w io.Writer, o options, rs []caseResult) {
-	fmt.Fprintf(w, "linkbench: %d MiB per run, %d runs per path (median), plane %s; CPU = sender + receiver processes (getrusage)\n\n", o.mib, o.runs, o.plane)
+	fmt.Fprintf(w, "linkbench: %d MiB per run, %d runs per path (median), plane %s; CPU = sender + receiver processes (getrusage)\n", o.mib, o.runs, o.plane)
+	// Both roles run as root and take their 4 MiB socket buffers past
+	// these limits (SO_RCVBUFFORCE); a user's daemon gets at most them.
+	fmt.Fprintf(w, "linkbench: net.core.rmem_max %s, wmem_max %s (stock 212992)\n\n", sysctlValue("net/core/rmem_max"), sysctlValue("net/core/wmem_max"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "case\tours MB/s\tTLS MB/s\tratio\tours CPU-s/GiB\tTLS CPU-s/GiB\tratio\tping ms p50/p99 idle\tbusy\t10k listing ms p50/max idle\tbusy\ttarget")
 	for _, r := range rs {
@@ -394,4 +397,13 @@ func metOrNot(ok bool) string {
 		return "MET"
 	}
 	return "NOT MET"
+}
+
+// sysctlValue reads /proc/sys/NAME ("?" if it cannot).
+func sysctlValue(name string) string {
+	b, err := os.ReadFile("/proc/sys/" + name)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -302,6 +302,7 @@ func TestDebContents(t *testing.T) {
 		"/usr/share/kio/servicemenus/peerdesk-send.desktop":          "-rwxr-xr-x",
 		"/usr/share/peerdesk/nautilus-scripts/Send to peer":          "-rwxr-xr-x",
 		"/usr/share/peerdesk/thunar/peerdesk-send.uca.xml":           "-rw-r--r--",
+		"/usr/lib/sysctl.d/10-peerdesk.conf":                         "-rw-r--r--",
 		"/usr/share/doc/peerdesk/copyright":                          "-rw-r--r--",
 		"/usr/share/doc/peerdesk/changelog.gz":                       "-rw-r--r--",
 		"/usr/share/man/man1/peerdesk.1.gz":                          "-rw-r--r--",

@@ -272,6 +272,10 @@ func (d *Connected) Uncork() error                { return d.q.uncork() }
 // its own conn (only a datagram that passes filter may create one) and
 // reads in batches.
 type Listener struct {
+	// Buffers are the kernel's receive and send buffers the socket got
+	// (SetBuffers).
+	Buffers [2]int
+
 	sock   *udpSock
 	filter func([]byte) bool
 	accept chan *udpPeerConn
@@ -293,14 +297,14 @@ func Listen(addr *net.UDPAddr, buffer int, filter func([]byte) bool) (*Listener,
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetReadBuffer(buffer)
-	_ = c.SetWriteBuffer(buffer)
+	rcv, snd := SetBuffers(c, buffer)
 	l := &Listener{
-		sock:   newUDPSock(c, false),
-		filter: filter,
-		accept: make(chan *udpPeerConn, acceptBacklog),
-		conns:  map[netip.AddrPort]*udpPeerConn{},
-		done:   make(chan struct{}),
+		Buffers: [2]int{rcv, snd},
+		sock:    newUDPSock(c, false),
+		filter:  filter,
+		accept:  make(chan *udpPeerConn, acceptBacklog),
+		conns:   map[netip.AddrPort]*udpPeerConn{},
+		done:    make(chan struct{}),
 	}
 	go l.readLoop()
 	return l, nil

@@ -7,6 +7,9 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -196,4 +199,38 @@ func FuzzGROSegment(f *testing.F) {
 			t.Fatalf("segment size %d after %d bytes of other messages, want %d", got, len(prefix), want)
 		}
 	})
+}
+
+// SetBuffers reports what the kernel granted. Asked for twice what
+// net.core.rmem_max allows, a root process (CI) gets it all; any other
+// gets the cap, reported as it is.
+func TestSetBuffersReportsWhatTheKernelGranted(t *testing.T) {
+	capBytes := func(name string) int {
+		b, err := os.ReadFile("/proc/sys/net/core/" + name)
+		if err != nil {
+			t.Skip(err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rmax, wmax := capBytes("rmem_max"), capBytes("wmem_max")
+	size := 2 * max(rmax, wmax)
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rcv, snd := SetBuffers(c, size)
+	if os.Geteuid() == 0 {
+		if rcv < size || snd < size {
+			t.Errorf("as root, asked for %d each way: got %d and %d", size, rcv, snd)
+		}
+		return
+	}
+	if rcv != rmax || snd != wmax {
+		t.Errorf("capped at %d and %d: SetBuffers says %d and %d", rmax, wmax, rcv, snd)
+	}
 }
