@@ -130,15 +130,13 @@ type Handler interface {
 // Endpoint is this peer's side of the transport: it listens for peers on one
 // UDP port, dials them, and keeps at most one reusable session per peer.
 type Endpoint struct {
-	cfg Config
-	ln  net.Listener
-	// buffers are the socket's kernel buffers, receive and send.
-	buffers [2]int
-	quiet   map[string]bool
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	gate    *helloGate
+	cfg    Config
+	ln     *udp.Listener
+	quiet  map[string]bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	gate   *helloGate
 
 	mu       sync.Mutex
 	sessions map[string]*Session // by peer id
@@ -166,7 +164,6 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 	e := &Endpoint{
 		cfg:      cfg,
 		ln:       ln,
-		buffers:  ln.Buffers,
 		quiet:    map[string]bool{},
 		ctx:      ectx,
 		cancel:   cancel,
@@ -192,7 +189,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Endpoint, error) {
 // SocketBuffers are the kernel's receive and send buffers the endpoint's
 // socket got; below SocketBuffer, the system capped them (a stock Linux
 // kernel allows 208 KiB to a process without CAP_NET_ADMIN).
-func (e *Endpoint) SocketBuffers() (rcv, snd int) { return e.buffers[0], e.buffers[1] }
+func (e *Endpoint) SocketBuffers() (rcv, snd int) { return e.ln.Buffers[0], e.ln.Buffers[1] }
 
 // WantedSocketBuffer is the buffer size the endpoint asks for each way.
 func (e *Endpoint) WantedSocketBuffer() int { return e.cfg.SocketBuffer }

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/peerdesk/peerdesk/transport/internal/udp"
 )
 
 // TestHandlerPanicEndsOnlyItsStream: a handler that panics on what a peer
@@ -145,7 +143,7 @@ func TestDeadPeerSessionClosed(t *testing.T) {
 	}
 	<-sending
 	// a vanishes: its socket closes under it, nothing is said.
-	a.ep.ln.(*udp.Listener).Socket().Close()
+	a.ep.ln.Socket().Close()
 	gone := time.Now()
 	has := func(id string) bool {
 		for _, p := range b.ep.Sessions() {

@@ -80,14 +80,11 @@ func TestCappedSocketBuffers(t *testing.T) {
 	}
 	defer func() { cancel(); _ = daemon.Wait() }()
 
-	var r node.DoctorReport
-	var out []byte
-	waitUntil(t, 10*time.Second, func() (bool, string) {
+	r := awaitDoctor(t, func() string {
 		c := asUser(ctx, "doctor", "--json")
 		c.Dir = dir
-		out, _ = c.Output()
-		r = node.DoctorReport{}
-		return json.Unmarshal(out, &r) == nil && r.Port == port, "doctor --json as the user said " + string(out)
+		out, _ := c.Output()
+		return string(out)
 	})
 	if r.Buffers.ReceiveKiB != 208 || r.Buffers.SendKiB != 208 || r.Buffers.WantKiB != 4096 {
 		t.Errorf("the user's daemon reports buffers %+v, want 208 KiB each way of 4096", r.Buffers)
@@ -107,10 +104,9 @@ func TestCappedSocketBuffers(t *testing.T) {
 	// Root's daemon on the other host, under the same limits.
 	p := newPeers(t, bed, bin)[1]
 	p.start()
-	waitUntil(t, 10*time.Second, func() (bool, string) {
+	r = awaitDoctor(t, func() string {
 		out, _, _ := p.host.Run(t, bin, "doctor", "--json")
-		r = node.DoctorReport{}
-		return json.Unmarshal([]byte(out), &r) == nil && r.Port == port, "doctor --json as root said " + out
+		return out
 	})
 	if r.Buffers.ReceiveKiB < 4096 || r.Buffers.SendKiB < 4096 {
 		t.Errorf("root's daemon under the same limits has buffers %+v, want 4096 KiB each way", r.Buffers)
@@ -120,4 +116,17 @@ func TestCappedSocketBuffers(t *testing.T) {
 			t.Errorf("root's daemon reports capped buffers: %+v", pr)
 		}
 	}
+}
+
+// awaitDoctor runs `doctor --json` (by run, which returns its output)
+// until a daemon that has just started answers, and returns the report.
+func awaitDoctor(t *testing.T, run func() string) node.DoctorReport {
+	t.Helper()
+	var r node.DoctorReport
+	waitUntil(t, 10*time.Second, func() (bool, string) {
+		out := run()
+		r = node.DoctorReport{}
+		return json.Unmarshal([]byte(out), &r) == nil && r.Port == port, "doctor --json said " + out
+	})
+	return r
 }
