@@ -438,6 +438,13 @@ func (n *Node) hasDeparted(id, instance string) bool {
 // onInterfaces starts announcing and browsing anew on the usable
 // interfaces of the moment.
 func (n *Node) onInterfaces(ifaces []net.Interface) {
+	// Sessions from an address the host no longer has (a laptop
+	// undocked from its cable, a Wi-Fi lost) close now, so that what
+	// they carried resumes on new ones at once, not after its stall
+	// timeout (TestUndockMidTransfer).
+	if local, err := hostAddresses(); err == nil {
+		n.endpoint.CloseSessionsOffAddresses(local)
+	}
 	n.browser.SetInterfaces(ifaces)
 	n.mdnsMu.Lock()
 	defer n.mdnsMu.Unlock()
@@ -458,6 +465,23 @@ func (n *Node) onInterfaces(ifaces []net.Interface) {
 		return
 	}
 	n.announce = a
+}
+
+// hostAddresses is every address of every interface of this host.
+func hostAddresses() ([]netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
+				out = append(out, ip.Unmap())
+			}
+		}
+	}
+	return out, nil
 }
 
 // onMDNS handles a peer seen on mDNS. A record is an unauthenticated hint:

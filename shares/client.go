@@ -399,6 +399,11 @@ func (c Client) SendFile(ctx context.Context, t access.Target, offerID string, i
 // the receiver's final answer comes back. The body is sent while the
 // answer is awaited, so a receiver that gives up early (disk full) is
 // heard at once and the send stops.
+// answerGrace is how long an upload whose body failed on this side waits
+// for the receiver's word on why (its disk full, a refusal), which says
+// more than the sender's own error.
+const answerGrace = 2 * time.Second
+
 func (c Client) upload(ctx context.Context, t access.Target, op string, body any, f *os.File, size int64, progress func(int64)) (PutResult, error) {
 	st, done, err := c.open(ctx, t, op, body)
 	if err != nil {
@@ -421,6 +426,14 @@ func (c Client) upload(ctx context.Context, t access.Target, op string, body any
 		sctx = transport.WithBackground(sctx)
 	}
 	sent := make(chan error, 1)
+	// The answer is waited for only so long once the body failed here:
+	// where the network changed under the session (an undocked laptop,
+	// "network is unreachable"), neither the failure sent below nor an
+	// answer gets through, and the wait never ended.
+	answerCtx, answerGone := context.WithCancel(ctx)
+	defer answerGone()
+	stopWatch := st.Watch(answerCtx)
+	defer stopWatch()
 	if ready.Offset < size {
 		r := &progressReader{r: io.NewSectionReader(f, ready.Offset, size-ready.Offset), done: ready.Offset, fn: progress}
 		go func() {
@@ -428,6 +441,7 @@ func (c Client) upload(ctx context.Context, t access.Target, op string, body any
 			if err != nil && sctx.Err() == nil {
 				// Say why the body ends early, so the receiver stops waiting.
 				_ = st.Fail(fmt.Errorf("%w: the sender stopped the upload", transport.ErrTruncated))
+				time.AfterFunc(answerGrace, answerGone)
 			}
 			sent <- err
 		}()

@@ -101,10 +101,14 @@ func (w *hashingWriter) Write(p []byte) (int, error) {
 // and reports ErrDiskFull.
 func (svc *Service) receive(ctx context.Context, s *transport.Stream, in incoming) (PutResult, error) {
 	lockKey := in.where + "\x00" + in.temp()
-	if !svc.lockUpload(lockKey) {
-		return PutResult{}, fmt.Errorf("%w: %s: this file is being received already; retry shortly", access.ErrBusy, in.where)
+	ctx, release, err := svc.lockUpload(ctx, lockKey, s.Peer().ID)
+	if errors.Is(err, access.ErrBusy) {
+		return PutResult{}, fmt.Errorf("%w: %s: this file is being received already; retry shortly", err, in.where)
 	}
-	defer svc.unlockUpload(lockKey)
+	if err != nil {
+		return PutResult{}, err
+	}
+	defer release()
 
 	held, err := in.prepare()
 	if err != nil {

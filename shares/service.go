@@ -88,7 +88,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	offers  map[string]*offer
-	uploads map[string]bool
+	uploads map[string]*uploadHold
 }
 
 // NewService opens the stores of cfg.Home (unless given) and returns the
@@ -115,7 +115,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	svc := &Service{
 		cfg: cfg, log: cfg.Logger, accounts: cfg.Accounts, shares: cfg.Shares, audit: cfg.Audit,
 		hashes: newHashCache(20000), offerGate: access.NewPeerGate(2), offerLists: make(chan struct{}, maxOfferLists),
-		offers: map[string]*offer{}, uploads: map[string]bool{},
+		offers: map[string]*offer{}, uploads: map[string]*uploadHold{},
 	}
 	var err error
 	if svc.accounts == nil {
@@ -311,21 +311,56 @@ func (svc *Service) openInbox() (*os.Root, error) {
 	return root, nil
 }
 
-// lockUpload marks a temp file as being written; false if it is already.
-func (svc *Service) lockUpload(key string) bool {
-	svc.mu.Lock()
-	defer svc.mu.Unlock()
-	if svc.uploads[key] {
-		return false
-	}
-	svc.uploads[key] = true
-	return true
+// uploadHold is a temp file being written by one request of one peer.
+type uploadHold struct {
+	peer     string
+	stop     context.CancelFunc
+	released chan struct{}
 }
 
-func (svc *Service) unlockUpload(key string) {
-	svc.mu.Lock()
-	delete(svc.uploads, key)
-	svc.mu.Unlock()
+// supersedeWait bounds how long a peer's new upload waits for its older
+// one of the same file to let go.
+const supersedeWait = 2 * time.Second
+
+// lockUpload marks a temp file as being written by peer, and returns the
+// context to write it under and the release to call once its file is
+// closed. It fails (access.ErrBusy) while another peer writes it. The
+// same peer asking again ends its older request first: that one was cut
+// off (the sender's network changed under it; its session is not seen
+// dead yet, and would hold the file until its body stalls, 10 s) and the
+// sender resumes from what it holds.
+func (svc *Service) lockUpload(ctx context.Context, key, peer string) (context.Context, func(), error) {
+	for {
+		svc.mu.Lock()
+		old := svc.uploads[key]
+		if old == nil {
+			wctx, stop := context.WithCancel(ctx)
+			h := &uploadHold{peer: peer, stop: stop, released: make(chan struct{})}
+			svc.uploads[key] = h
+			svc.mu.Unlock()
+			return wctx, sync.OnceFunc(func() {
+				stop()
+				svc.mu.Lock()
+				if svc.uploads[key] == h {
+					delete(svc.uploads, key)
+				}
+				svc.mu.Unlock()
+				close(h.released)
+			}), nil
+		}
+		svc.mu.Unlock()
+		if old.peer != peer {
+			return nil, nil, access.ErrBusy
+		}
+		old.stop()
+		select {
+		case <-old.released:
+		case <-time.After(supersedeWait):
+			return nil, nil, access.ErrBusy
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
 }
 
 // resource names a path of a share for the audit log.

@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -28,17 +29,15 @@ const (
 )
 
 // datagramLimit is the largest datagram that reaches remote without IP
-// fragmentation: the MTU of the local interface that routes to remote,
-// less IP and UDP headers, and never more than bulk.MaxDatagram. Both sides
-// measure it; the receiver's value wins (bulkAck.chunk). When the
-// interface cannot be found it assumes the smallest IPv6 MTU.
-func datagramLimit(remote *net.UDPAddr) int {
+// fragmentation: the MTU of the local interface that routes to remote
+// (found by routeTo; 0 when it could not be), less IP and UDP headers, and
+// never more than bulk.MaxDatagram. Both sides measure it; the receiver's
+// value wins (bulkAck.chunk). When the interface cannot be found it
+// assumes the smallest IPv6 MTU.
+func datagramLimit(remote *net.UDPAddr, mtu int) int {
 	const minMTU = 1280
-	mtu := minMTU
-	if remote != nil {
-		if m, err := interfaceMTU(remote); err == nil && m > 0 {
-			mtu = m
-		}
+	if mtu <= 0 {
+		mtu = minMTU
 	}
 	overhead := 20 + 8 // IPv4 + UDP
 	if remote != nil && remote.IP.To4() == nil {
@@ -47,17 +46,22 @@ func datagramLimit(remote *net.UDPAddr) int {
 	return min(mtu-overhead, bulk.MaxDatagram)
 }
 
-// interfaceMTU finds the MTU of the interface the system would send to
-// remote from: a connected UDP socket picks the source address (no packet
-// is sent), and the interface holding that address has the MTU.
-func interfaceMTU(remote *net.UDPAddr) (int, error) {
+// routeTo is how this host reaches remote now: the source address a
+// connected UDP socket picks (no packet is sent) and the MTU of the
+// interface holding it (0 if none is found).
+func routeTo(remote *net.UDPAddr) (netip.Addr, int) {
+	if remote == nil {
+		return netip.Addr{}, 0
+	}
 	c, err := net.DialUDP("udp", nil, remote)
 	if err != nil {
-		return 0, err
+		return netip.Addr{}, 0
 	}
 	local := c.LocalAddr().(*net.UDPAddr).IP
 	c.Close()
-	return mtuCache.lookup(local, time.Now())
+	src, _ := netip.AddrFromSlice(local)
+	mtu, _ := mtuCache.lookup(local, time.Now())
+	return src.Unmap(), mtu
 }
 
 // mtuCache remembers which MTU the interface holding each local address

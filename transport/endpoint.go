@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -861,6 +862,30 @@ func (e *Endpoint) Busy(id string, since time.Time) bool {
 	s := e.sessions[id]
 	e.mu.Unlock()
 	return s != nil && s.streams.Load() > 0 && time.Unix(0, s.moved.Load()).After(since)
+}
+
+// CloseSessionsOffAddresses closes every session whose local address (the
+// one this host reached the peer from as it began) is not among local,
+// the host's addresses now, and returns how many it closed. An undocked
+// laptop's cable address, or a lost Wi-Fi's, takes its sessions' path
+// with it: their packets go nowhere or leave from an address the peer's
+// side does not take, and their transfers waited out their stall timeout
+// (10-15 s) before resuming on a new session. Closed, they fail at once,
+// and the next request makes a session from an address the host has.
+func (e *Endpoint) CloseSessionsOffAddresses(local []netip.Addr) int {
+	e.mu.Lock()
+	var gone []*Session
+	for _, s := range e.sessions {
+		if s.local.IsValid() && !slices.Contains(local, s.local) {
+			gone = append(gone, s)
+		}
+	}
+	e.mu.Unlock()
+	for _, s := range gone {
+		e.cfg.Logger.Info("session closed: its local address is gone", "peer", s.peer.ID, "local", s.local)
+		s.Close()
+	}
+	return len(gone)
 }
 
 // Sessions returns the peers with a live session.

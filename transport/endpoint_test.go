@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -298,5 +299,46 @@ func TestStreamIDsAreNotReusedWhileOpen(t *testing.T) {
 	s.releaseID(first)
 	if id, err := s.allocID(); err != nil || id != first {
 		t.Fatalf("after release: %d, %v", id, err)
+	}
+}
+
+// TestSessionsOffLostAddressesClose: a session whose local address the
+// host no longer has (an undocked laptop's cable address) closes when told
+// the host's addresses, on both sides of the call; one from an address
+// still there stays.
+func TestSessionsOffLostAddressesClose(t *testing.T) {
+	a, b := newTestPeer(t, nil), newTestPeer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bid := b.id.ID.String()
+	var out struct{ Text, From string }
+	if _, err := a.ep.Call(ctx, bid, []string{b.ep.Addr().String()}, "echo", map[string]string{"text": "hi"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := a.ep.Session(ctx, bid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopback := netip.MustParseAddr("127.0.0.1")
+	if sess.local != loopback {
+		t.Fatalf("the session's local address is %v, want %v", sess.local, loopback)
+	}
+	if n := a.ep.CloseSessionsOffAddresses([]netip.Addr{netip.MustParseAddr("10.1.2.3"), loopback}); n != 0 {
+		t.Fatalf("%d sessions closed with their address still there", n)
+	}
+	if n := a.ep.CloseSessionsOffAddresses([]netip.Addr{netip.MustParseAddr("10.1.2.3")}); n != 1 {
+		t.Fatalf("%d sessions closed, want 1", n)
+	}
+	select {
+	case <-sess.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("the session is still open")
+	}
+	// The next call makes a new session.
+	if _, err := a.ep.Call(ctx, bid, []string{b.ep.Addr().String()}, "echo", map[string]string{"text": "again"}, &out); err != nil || out.Text != "again" {
+		t.Fatalf("call after the close: %v %+v", err, out)
+	}
+	if again, err := a.ep.Session(ctx, bid, nil); err != nil || again == sess {
+		t.Fatalf("no new session: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -37,6 +38,10 @@ type Session struct {
 	data   DataPlane
 	bulk   *bulk.Mux // nil unless the peer speaks the bulk channel
 	client bool
+	// local is the address this host reached the peer from as the
+	// session began (invalid if unknown): once it is gone from the host,
+	// the session's packets go nowhere (Endpoint.CloseSessionsOffAddresses).
+	local netip.Addr
 
 	mu     sync.Mutex
 	nextID uint16
@@ -184,7 +189,9 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identi
 		return nil, err
 	}
 	addr, _ := dconn.RemoteAddr().(*net.UDPAddr)
+	local, mtu := routeTo(addr)
 	s := &Session{
+		local:  local,
 		peer:   PeerInfo{ID: id.String(), Fingerprint: identity.Fingerprint(cert), Trust: trust, Addr: addr},
 		dconn:  dconn,
 		data:   data,
@@ -204,7 +211,7 @@ func newSession(ctx context.Context, dconn *dtls.Conn, client bool, trust identi
 		dc, ok := under.(udp.Conn)
 		keys, err := bulk.NewKeys(state, client)
 		if ok && err == nil {
-			s.bulk = bulk.NewMux(dc, keys, datagramLimit(addr), s.closed)
+			s.bulk = bulk.NewMux(dc, keys, datagramLimit(addr, mtu), s.closed)
 			peer := s.peer
 			s.bulk.SetOnPing(func() {
 				s.livenessSeen()

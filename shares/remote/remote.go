@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/peerdesk/peerdesk/access"
@@ -291,7 +294,7 @@ func destFor(dest, base string) (string, string) {
 const _ = uint(shares.ChunkSumSize-transfer.ChunkSize) + uint(transfer.ChunkSize-shares.ChunkSumSize)
 
 func (c *Files) getFile(ctx context.Context, peer Peer, t access.Target, share, p string, st shares.Entry, dir, name string, opt GetOptions, progress func(transfer.Info)) (GotFile, error) {
-	sources := []transfer.Source{&remoteSource{c: c.client, t: t, share: share, path: p, name: peer.Name}}
+	sources := []transfer.Source{&remoteSource{c: c.client, t: t, share: share, path: p, name: peer.Name, peers: c.peers}}
 	var sums [][sha256.Size]byte
 	if !opt.SingleSource && st.Size >= multiSourceMin {
 		if others := c.otherSources(ctx, peer.ID, t.Auth, path.Base(p), st); len(others) > 0 {
@@ -371,37 +374,185 @@ type remoteSource struct {
 	share string
 	path  string
 	name  string
+	// peers, if set, is asked again for the peer before a retry (see
+	// resumer).
+	peers Peers
+	// read is one request for a range (shares.Client.ReadRange; tests
+	// put a fake here), stall how long a range may move no byte
+	// (stallTimeout) and retryPause the first wait before a retry.
+	read       func(ctx context.Context, t access.Target, off, n int64, w io.Writer) (int64, error)
+	stall      time.Duration
+	retryPause time.Duration
 }
 
 func (s *remoteSource) Name() string { return s.name }
 
 // stallTimeout ends a read that has moved no byte for this long: a peer
-// that vanished mid-transfer (crash, cable) never says goodbye.
+// that vanished mid-transfer (crash, cable) never says goodbye. A session
+// that broke is retried within it.
 const stallTimeout = 15 * time.Second
 
+// ReadRange reads the range, and when the session under it breaks asks
+// again for what is still missing, from where it stopped (resumer).
 func (s *remoteSource) ReadRange(ctx context.Context, off, n int64, w io.Writer) (int64, error) {
+	stall := cmp.Or(s.stall, stallTimeout)
+	aw := &activityWriter{w: w}
+	aw.start()
+	var total int64
+	// A copy: a download asks one source for two ranges at once, and a
+	// retry of either may find the peer at another address.
+	t := s.t
+	r := resumer{peers: s.peers, t: &t, name: s.name, stall: stall, pause: s.retryPause}
+	err := r.run(ctx, &aw.meter, aw.failed.Load, func() error {
+		got, err := s.readOnce(ctx, t, stall, off+total, n-total, aw)
+		total += got
+		return err
+	})
+	return total, err
+}
+
+// resumer carries a transfer over a broken session. A laptop undocked from
+// its cable onto Wi-Fi, or a switch that restarted, has the peer back on a
+// new session within seconds; before, its downloads, uploads and sends
+// failed there (an undocked laptop's download 3 s after the cable went,
+// with the peer online throughout). Every transfer resumes from what the
+// receiving side holds, so asking again costs nothing that arrived.
+type resumer struct {
+	// peers, if set, is asked for the peer before each retry: where it
+	// is now (it may be back at another address), and whether it is
+	// still online and trusted (a peer that said goodbye or changed its
+	// key is not asked again).
+	peers Peers
+	t     *access.Target
+	name  string
+	// stall is how long the transfer may move no byte before it gives
+	// up; pause the first wait before a retry (firstRetryPause), which
+	// doubles up to maxRetryPause while nothing moves.
+	stall, pause time.Duration
+}
+
+// resumer carries an upload or a send to peer t over broken sessions.
+func (c *Files) resumer(t *access.Target, name string) resumer {
+	return resumer{peers: c.peers, t: t, name: name, stall: stallTimeout}
+}
+
+const (
+	firstRetryPause = 250 * time.Millisecond
+	maxRetryPause   = 2 * time.Second
+)
+
+// run calls attempt until it succeeds or fails for a reason a new session
+// does not mend. m is what the transfer moved (started); final, if set,
+// says whether a failed attempt must not be repeated (this side's disk
+// failed first; an upload sent its last byte and may have landed, where
+// sending it again would make a second copy).
+func (r resumer) run(ctx context.Context, m *meter, final func() bool, attempt func() error) error {
+	pause := cmp.Or(r.pause, firstRetryPause)
+	for {
+		before := m.bytes.Load()
+		err := attempt()
+		if err == nil || !broken(ctx, err) || (final != nil && final()) {
+			return err
+		}
+		if m.bytes.Load() > before {
+			pause = cmp.Or(r.pause, firstRetryPause) // it moved: a new break
+		}
+		left := r.stall - m.idle()
+		if left <= 0 {
+			return fmt.Errorf("%w: %s sent nothing for %v: %w", transport.ErrUnreachable, r.name, r.stall, err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(min(pause, left)):
+		}
+		pause = min(2*pause, maxRetryPause)
+		if !r.refresh() {
+			return err
+		}
+	}
+}
+
+// broken reports whether err broke the connection rather than said no:
+// the session closed, could not be made or stalled, a body stopped short;
+// or the peer is still busy with the attempt before, whose session it has
+// not seen break yet. Not a refusal or a lie from the peer (denied, not
+// found, protocol), not a cancel.
+func broken(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if errors.Is(err, access.ErrBusy) {
+		return true
+	}
+	var remote *transport.RemoteError
+	if errors.As(err, &remote) {
+		return false
+	}
+	var netErr *net.OpError
+	if errors.As(err, &netErr) {
+		return true
+	}
+	return errors.Is(err, transport.ErrClosed) || errors.Is(err, transport.ErrUnreachable) ||
+		errors.Is(err, transport.ErrTruncated) || errors.Is(err, transport.ErrStalled) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		slices.ContainsFunc(networkErrnos, func(e syscall.Errno) bool { return errors.Is(err, e) })
+}
+
+// networkErrnos are the socket errors of a network that changed under a
+// session: its address or route gone (undocked, Wi-Fi lost), the peer's
+// end reset.
+var networkErrnos = []syscall.Errno{
+	syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EADDRNOTAVAIL,
+	syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, syscall.ENOBUFS,
+}
+
+// refresh looks the peer up again before a retry: false if it is gone,
+// offline or changed.
+func (r resumer) refresh() bool {
+	if r.peers == nil {
+		return true
+	}
+	p, err := r.peers.Resolve(r.t.ID)
+	if err != nil || p.ID != r.t.ID || !p.Online || p.Changed {
+		return false
+	}
+	if len(p.Addrs) > 0 {
+		r.t.Addrs = p.Addrs
+	}
+	return true
+}
+
+// readOnce is one request for the range, ended when no byte moved for
+// stall.
+func (s *remoteSource) readOnce(ctx context.Context, t access.Target, stall time.Duration, off, n int64, aw *activityWriter) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	aw := &activityWriter{w: w}
-	aw.touch()
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		tick := time.NewTicker(time.Second)
+		tick := time.NewTicker(min(time.Second, stall/4))
 		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-tick.C:
-				if aw.idle() > stallTimeout {
-					cancel(fmt.Errorf("%w: %s sent nothing for %v", transport.ErrUnreachable, s.name, stallTimeout))
+				if aw.idle() > stall {
+					cancel(fmt.Errorf("%w: %s sent nothing for %v", transport.ErrUnreachable, s.name, stall))
 					return
 				}
 			}
 		}
 	}()
-	_, got, err := s.c.ReadRange(ctx, s.t, s.share, s.path, off, n, aw)
+	read := s.read
+	if read == nil {
+		read = func(ctx context.Context, t access.Target, off, n int64, w io.Writer) (int64, error) {
+			_, got, err := s.c.ReadRange(ctx, t, s.share, s.path, off, n, w)
+			return got, err
+		}
+	}
+	got, err := read(ctx, t, off, n, aw)
 	if err != nil && context.Cause(ctx) != nil && ctx.Err() != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, transport.ErrUnreachable) {
 			return got, cause
@@ -410,19 +561,54 @@ func (s *remoteSource) ReadRange(ctx context.Context, off, n int64, w io.Writer)
 	return got, err
 }
 
-// activityWriter remembers when bytes last went through.
-type activityWriter struct {
-	w    io.Writer
-	last atomic.Int64
+// meter counts the bytes a transfer moved and remembers when it last
+// moved one.
+type meter struct {
+	bytes atomic.Int64
+	last  atomic.Int64 // unix nanoseconds
 }
 
-func (a *activityWriter) touch() { a.last.Store(time.Now().UnixNano()) }
+// start begins the stall clock.
+func (m *meter) start() { m.last.Store(time.Now().UnixNano()) }
 
-func (a *activityWriter) idle() time.Duration { return time.Since(time.Unix(0, a.last.Load())) }
+func (m *meter) add(n int64) {
+	if n > 0 {
+		m.bytes.Add(n)
+		m.last.Store(time.Now().UnixNano())
+	}
+}
+
+// sent is a resumer's final for an upload of size bytes: once the last
+// byte went, the file may be in place on the other side.
+func (m *meter) sent(size int64) func() bool {
+	return func() bool { return m.bytes.Load() >= size }
+}
+
+// reached records a total reported by a progress callback.
+func (m *meter) reached(total int64) {
+	if d := total - m.bytes.Load(); d > 0 {
+		m.add(d)
+	}
+}
+
+func (m *meter) idle() time.Duration { return time.Since(time.Unix(0, m.last.Load())) }
+
+// activityWriter meters the bytes written through it, and remembers
+// whether writing them failed (this side's disk: not the peer's fault,
+// nothing a retry mends).
+type activityWriter struct {
+	meter
+	w      io.Writer
+	failed atomic.Bool
+}
 
 func (a *activityWriter) Write(p []byte) (int, error) {
-	a.touch()
-	return a.w.Write(p)
+	n, err := a.w.Write(p)
+	a.add(int64(n))
+	if err != nil {
+		a.failed.Store(true)
+	}
+	return n, err
 }
 
 // otherSources finds the same file (same name, size and SHA-256) on other
@@ -458,7 +644,7 @@ func (c *Files) otherSources(ctx context.Context, primary string, creds access.C
 					continue
 				}
 				mu.Lock()
-				out = append(out, &remoteSource{c: c.client, t: t, share: h.Share, path: h.Path, name: p.Name})
+				out = append(out, &remoteSource{c: c.client, t: t, share: h.Share, path: h.Path, name: p.Name, peers: c.peers})
 				mu.Unlock()
 				return
 			}
@@ -499,10 +685,18 @@ func (c *Files) Put(ctx context.Context, locals []string, rp Path, creds access.
 				continue
 			}
 			task := c.transfers.Start(ctx, transfer.KindUpload, peer.Name, rp.Share+"/"+remote, f.path, f.size)
-			res, err := c.client.Put(task.Ctx, t, rp.Share, remote, f.path, shares.PutOptions{Replace: replace, Progress: func(done int64) {
-				task.Progress(done, f.size)
-				c.reportTask(task, progress)
-			}})
+			var m meter
+			m.start()
+			var res shares.PutResult
+			err := c.resumer(&t, peer.Name).run(task.Ctx, &m, m.sent(f.size), func() error {
+				var err error
+				res, err = c.client.Put(task.Ctx, t, rp.Share, remote, f.path, shares.PutOptions{Replace: replace, Progress: func(done int64) {
+					m.reached(done)
+					task.Progress(done, f.size)
+					c.reportTask(task, progress)
+				}})
+				return err
+			})
 			info := task.Finish(f.path, err)
 			if progress != nil {
 				progress(info)
@@ -674,9 +868,17 @@ func (c *Files) Send(ctx context.Context, ref string, locals []string, progress 
 	out := SendResult{Receiver: firstNonEmpty(res.Receiver, peer.Name), SkippedHidden: skipped}
 	for i, f := range files {
 		task := c.transfers.Start(ctx, transfer.KindSend, peer.Name, f.Name, f.Path, f.Size)
-		pr, err := c.client.SendFile(task.Ctx, t, res.OfferID, i, f, func(done int64) {
-			task.Progress(done, f.Size)
-			c.reportTask(task, progress)
+		var m meter
+		m.start()
+		var pr shares.PutResult
+		err := c.resumer(&t, peer.Name).run(task.Ctx, &m, m.sent(f.Size), func() error {
+			var err error
+			pr, err = c.client.SendFile(task.Ctx, t, res.OfferID, i, f, func(done int64) {
+				m.reached(done)
+				task.Progress(done, f.Size)
+				c.reportTask(task, progress)
+			})
+			return err
 		})
 		info := task.Finish(f.Path, err)
 		if progress != nil {
