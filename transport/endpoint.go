@@ -458,12 +458,13 @@ func (e *Endpoint) adopt(sess *Session) {
 		sess.bulk.SetLogger(e.cfg.Logger.With("peer", sess.peer.ID))
 	}
 	if old != nil && old != sess {
-		// Both sides dialled at once, or the peer restarted. Keep the new one
-		// but let the old one finish what it carries.
+		// Both sides dialled at once, or the peer restarted or moved. Keep
+		// the new one but let the old one finish what it carries.
+		moved := old.peer.Addr != nil && sess.peer.Addr != nil && !old.peer.Addr.IP.Equal(sess.peer.Addr.IP)
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.retire(old)
+			e.retire(old, moved)
 		}()
 	}
 	e.cfg.Logger.Debug("session up", "peer", sess.peer.ID, "addr", sess.peer.Addr.String())
@@ -538,11 +539,27 @@ func (e *Endpoint) serveStream(sess *Session, st *Stream) {
 	e.cfg.Handler.ServeStream(e.ctx, req, st)
 }
 
+// movedGrace is how long a session replaced by one from another address
+// of its peer may go without hearing from the peer before it closes.
+const movedGrace = time.Second
+
 // retire closes a replaced session once it carries no stream (or after
-// retireLimit at the latest), and at once when the endpoint closes.
-func (e *Endpoint) retire(old *Session) {
+// retireLimit at the latest), and at once when the endpoint closes. One
+// replaced by a session from another address of the peer (moved: its
+// network changed, a laptop undocked, a new DHCP lease) most likely lost
+// its path: it closes if it hears nothing for movedGrace, so that what it
+// carried fails now and resumes on the new session, instead of after
+// its stall timeout (10-15 s; TestUndockMidTransfer).
+func (e *Endpoint) retire(old *Session, moved bool) {
 	grace := time.NewTimer(e.cfg.HandshakeTimeout)
 	defer grace.Stop()
+	var silent <-chan time.Time
+	heard := old.heardCount()
+	if moved {
+		t := time.NewTimer(movedGrace)
+		defer t.Stop()
+		silent = t.C
+	}
 	limit := time.NewTimer(retireLimit)
 	defer limit.Stop()
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -560,6 +577,12 @@ func (e *Endpoint) retire(old *Session) {
 			return
 		case <-grace.C:
 			graceOver = true
+		case <-silent:
+			if old.heardCount() == heard {
+				e.cfg.Logger.Info("session replaced from another address heard nothing: closed", "peer", old.peer.ID, "old", old.peer.Addr.String())
+				old.Close()
+				return
+			}
 		case <-tick.C:
 		}
 		if graceOver && old.streams.Load() == 0 {

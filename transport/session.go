@@ -79,6 +79,19 @@ type Session struct {
 // what it did not; a variable so that tests can shorten it.
 var deadAfter = 15 * time.Second
 
+// heardCount grows with everything authenticated heard from the peer: the
+// association's bytes and the bulk channel's records.
+func (s *Session) heardCount() uint64 {
+	var n uint64
+	if s.assoc != nil {
+		n = s.assoc.BytesReceived()
+	}
+	if s.bulk != nil {
+		n += s.bulk.Heard()
+	}
+	return n
+}
+
 // peerGone reports whether the peer stopped answering: data waits for its
 // acknowledgement and nothing came from it for deadAfter.
 func (s *Session) peerGone(now time.Time) bool {

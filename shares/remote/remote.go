@@ -294,7 +294,7 @@ func destFor(dest, base string) (string, string) {
 const _ = uint(shares.ChunkSumSize-transfer.ChunkSize) + uint(transfer.ChunkSize-shares.ChunkSumSize)
 
 func (c *Files) getFile(ctx context.Context, peer Peer, t access.Target, share, p string, st shares.Entry, dir, name string, opt GetOptions, progress func(transfer.Info)) (GotFile, error) {
-	sources := []transfer.Source{&remoteSource{c: c.client, t: t, share: share, path: p, name: peer.Name, peers: c.peers}}
+	sources := []transfer.Source{&remoteSource{c: c.client, t: t, share: share, path: p, name: peer.Name, peers: c.peers, log: c.log}}
 	var sums [][sha256.Size]byte
 	if !opt.SingleSource && st.Size >= multiSourceMin {
 		if others := c.otherSources(ctx, peer.ID, t.Auth, path.Base(p), st); len(others) > 0 {
@@ -375,8 +375,9 @@ type remoteSource struct {
 	path  string
 	name  string
 	// peers, if set, is asked again for the peer before a retry (see
-	// resumer).
+	// resumer), and log told of it.
 	peers Peers
+	log   *slog.Logger
 	// read is one request for a range (shares.Client.ReadRange; tests
 	// put a fake here), stall how long a range may move no byte
 	// (stallTimeout) and retryPause the first wait before a retry.
@@ -402,7 +403,7 @@ func (s *remoteSource) ReadRange(ctx context.Context, off, n int64, w io.Writer)
 	// A copy: a download asks one source for two ranges at once, and a
 	// retry of either may find the peer at another address.
 	t := s.t
-	r := resumer{peers: s.peers, t: &t, name: s.name, stall: stall, pause: s.retryPause}
+	r := resumer{peers: s.peers, t: &t, name: s.name, log: s.log, stall: stall, pause: s.retryPause}
 	err := r.run(ctx, &aw.meter, aw.failed.Load, func() error {
 		got, err := s.readOnce(ctx, t, stall, off+total, n-total, aw)
 		total += got
@@ -425,6 +426,7 @@ type resumer struct {
 	peers Peers
 	t     *access.Target
 	name  string
+	log   *slog.Logger // nil: none
 	// stall is how long the transfer may move no byte before it gives
 	// up; pause the first wait before a retry (firstRetryPause), which
 	// doubles up to maxRetryPause while nothing moves.
@@ -433,7 +435,7 @@ type resumer struct {
 
 // resumer carries an upload or a send to peer t over broken sessions.
 func (c *Files) resumer(t *access.Target, name string) resumer {
-	return resumer{peers: c.peers, t: t, name: name, stall: stallTimeout}
+	return resumer{peers: c.peers, t: t, name: name, log: c.log, stall: stallTimeout}
 }
 
 const (
@@ -460,6 +462,9 @@ func (r resumer) run(ctx context.Context, m *meter, final func() bool, attempt f
 		left := r.stall - m.idle()
 		if left <= 0 {
 			return fmt.Errorf("%w: %s sent nothing for %v: %w", transport.ErrUnreachable, r.name, r.stall, err)
+		}
+		if r.log != nil {
+			r.log.Info("transfer interrupted; asking again", "peer", r.t.ID, "name", r.name, "moved", m.bytes.Load(), "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -644,7 +649,7 @@ func (c *Files) otherSources(ctx context.Context, primary string, creds access.C
 					continue
 				}
 				mu.Lock()
-				out = append(out, &remoteSource{c: c.client, t: t, share: h.Share, path: h.Path, name: p.Name, peers: c.peers})
+				out = append(out, &remoteSource{c: c.client, t: t, share: h.Share, path: h.Path, name: p.Name, peers: c.peers, log: c.log})
 				mu.Unlock()
 				return
 			}

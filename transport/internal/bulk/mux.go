@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerdesk/peerdesk/transport/internal/errs"
@@ -90,7 +91,14 @@ type Mux struct {
 	path, bgPath pathEstimate
 
 	pings pings
+
+	// heard counts the authenticated records taken from the peer.
+	heard atomic.Uint64
 }
+
+// Heard counts the authenticated records taken from the peer so far: a
+// session whose count stands still heard nothing on the bulk channel.
+func (m *Mux) Heard() uint64 { return m.heard.Load() }
 
 // pathEstimate is a finished transfer's bandwidth and minimum RTT.
 type pathEstimate struct {
@@ -236,6 +244,7 @@ func (m *Mux) takeRecord(rec []byte) {
 	if err != nil || len(msg) == 0 {
 		return // forged, damaged or replayed: dropped, as DTLS does
 	}
+	m.heard.Add(1)
 	m.handle(msg)
 }
 
