@@ -439,11 +439,14 @@ func (n *Node) hasDeparted(id, instance string) bool {
 // interfaces of the moment.
 func (n *Node) onInterfaces(ifaces []net.Interface) {
 	// Sessions from an address the host no longer has (a laptop
-	// undocked from its cable, a Wi-Fi lost) close now, so that what
-	// they carried resumes on new ones at once, not after its stall
-	// timeout (TestUndockMidTransfer).
+	// undocked from its cable, a Wi-Fi lost, a new DHCP lease) close
+	// now, and their peers are probed at once from an address it has:
+	// what the sessions carried resumes on new ones within a second or
+	// two, not after its stall timeout (TestUndockMidTransfer).
 	if local, err := hostAddresses(); err == nil {
-		n.endpoint.CloseSessionsOffAddresses(local)
+		for _, id := range n.endpoint.CloseSessionsOffAddresses(local) {
+			n.live.probeSoon(id)
+		}
 	}
 	n.browser.SetInterfaces(ifaces)
 	n.mdnsMu.Lock()

@@ -540,8 +540,9 @@ func (e *Endpoint) serveStream(sess *Session, st *Stream) {
 }
 
 // movedGrace is how long a session replaced by one from another address
-// of its peer may go without hearing from the peer before it closes.
-const movedGrace = time.Second
+// of its peer may go without hearing from the peer before it closes: a
+// live path with a transfer on it answers within milliseconds.
+const movedGrace = 500 * time.Millisecond
 
 // retire closes a replaced session once it carries no stream (or after
 // retireLimit at the latest), and at once when the endpoint closes. One
@@ -889,13 +890,13 @@ func (e *Endpoint) Busy(id string, since time.Time) bool {
 
 // CloseSessionsOffAddresses closes every session whose local address (the
 // one this host reached the peer from as it began) is not among local,
-// the host's addresses now, and returns how many it closed. An undocked
+// the host's addresses now, and returns the peers whose session it closed. An undocked
 // laptop's cable address, or a lost Wi-Fi's, takes its sessions' path
 // with it: their packets go nowhere or leave from an address the peer's
 // side does not take, and their transfers waited out their stall timeout
 // (10-15 s) before resuming on a new session. Closed, they fail at once,
 // and the next request makes a session from an address the host has.
-func (e *Endpoint) CloseSessionsOffAddresses(local []netip.Addr) int {
+func (e *Endpoint) CloseSessionsOffAddresses(local []netip.Addr) []string {
 	e.mu.Lock()
 	var gone []*Session
 	for _, s := range e.sessions {
@@ -904,11 +905,13 @@ func (e *Endpoint) CloseSessionsOffAddresses(local []netip.Addr) int {
 		}
 	}
 	e.mu.Unlock()
+	ids := make([]string, 0, len(gone))
 	for _, s := range gone {
 		e.cfg.Logger.Info("session closed: its local address is gone", "peer", s.peer.ID, "local", s.local)
 		s.Close()
+		ids = append(ids, s.peer.ID)
 	}
-	return len(gone)
+	return ids
 }
 
 // Sessions returns the peers with a live session.

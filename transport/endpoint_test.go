@@ -323,11 +323,11 @@ func TestSessionsOffLostAddressesClose(t *testing.T) {
 	if sess.local != loopback {
 		t.Fatalf("the session's local address is %v, want %v", sess.local, loopback)
 	}
-	if n := a.ep.CloseSessionsOffAddresses([]netip.Addr{netip.MustParseAddr("10.1.2.3"), loopback}); n != 0 {
-		t.Fatalf("%d sessions closed with their address still there", n)
+	if ids := a.ep.CloseSessionsOffAddresses([]netip.Addr{netip.MustParseAddr("10.1.2.3"), loopback}); len(ids) != 0 {
+		t.Fatalf("sessions with %v closed with their address still there", ids)
 	}
-	if n := a.ep.CloseSessionsOffAddresses([]netip.Addr{netip.MustParseAddr("10.1.2.3")}); n != 1 {
-		t.Fatalf("%d sessions closed, want 1", n)
+	if ids := a.ep.CloseSessionsOffAddresses([]netip.Addr{netip.MustParseAddr("10.1.2.3")}); len(ids) != 1 || ids[0] != bid {
+		t.Fatalf("sessions with %v closed, want %s's", ids, bid)
 	}
 	select {
 	case <-sess.Done():
