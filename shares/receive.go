@@ -158,6 +158,9 @@ func (svc *Service) receive(ctx context.Context, s *transport.Stream, in incomin
 
 	if held < in.size {
 		_, rerr := s.ReceiveBody(ctx, svc.cfg.Limits.Download().Writer(ctx, w), in.size-held)
+		if rerr != nil && errors.Is(context.Cause(ctx), errSuperseded) {
+			rerr = errSuperseded
+		}
 		serr := f.Sync()
 		got := held + w.n
 		switch {

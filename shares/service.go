@@ -314,9 +314,13 @@ func (svc *Service) openInbox() (*os.Root, error) {
 // uploadHold is a temp file being written by one request of one peer.
 type uploadHold struct {
 	peer     string
-	stop     context.CancelFunc
+	stop     context.CancelCauseFunc
 	released chan struct{}
 }
+
+// errSuperseded ends a request whose sender resumed the same file on a
+// new one (lockUpload); the history says so instead of "canceled".
+var errSuperseded = fmt.Errorf("%w: the sender resumed it on a new connection", transport.ErrTruncated)
 
 // supersedeWait bounds how long a peer's new upload waits for its older
 // one of the same file to let go.
@@ -334,12 +338,12 @@ func (svc *Service) lockUpload(ctx context.Context, key, peer string) (context.C
 		svc.mu.Lock()
 		old := svc.uploads[key]
 		if old == nil {
-			wctx, stop := context.WithCancel(ctx)
+			wctx, stop := context.WithCancelCause(ctx)
 			h := &uploadHold{peer: peer, stop: stop, released: make(chan struct{})}
 			svc.uploads[key] = h
 			svc.mu.Unlock()
 			return wctx, sync.OnceFunc(func() {
-				stop()
+				stop(nil)
 				svc.mu.Lock()
 				if svc.uploads[key] == h {
 					delete(svc.uploads, key)
@@ -352,7 +356,7 @@ func (svc *Service) lockUpload(ctx context.Context, key, peer string) (context.C
 		if old.peer != peer {
 			return nil, nil, access.ErrBusy
 		}
-		old.stop()
+		old.stop(errSuperseded)
 		select {
 		case <-old.released:
 		case <-time.After(supersedeWait):

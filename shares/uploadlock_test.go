@@ -38,8 +38,8 @@ func TestUploadLockSupersedes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the same peer again: %v", err)
 	}
-	if oldCtx.Err() == nil {
-		t.Fatal("the older request was not ended")
+	if !errors.Is(context.Cause(oldCtx), errSuperseded) {
+		t.Fatalf("the older request ended with %v, want errSuperseded", context.Cause(oldCtx))
 	}
 	if newCtx.Err() != nil {
 		t.Fatal("the new request starts ended")

@@ -581,7 +581,7 @@ func (e *Endpoint) retire(old *Session, moved bool) {
 		case <-silent:
 			if old.heardCount() == heard {
 				e.cfg.Logger.Info("session replaced from another address heard nothing: closed", "peer", old.peer.ID, "old", old.peer.Addr.String())
-				old.Close()
+				old.abort() // no graceful shutdown over a dead path: it waited 500 ms
 				return
 			}
 		case <-tick.C:
@@ -890,9 +890,9 @@ func (e *Endpoint) Busy(id string, since time.Time) bool {
 
 // CloseSessionsOffAddresses closes every session whose local address (the
 // one this host reached the peer from as it began) is not among local,
-// the host's addresses now, and returns the peers whose session it closed. An undocked
-// laptop's cable address, or a lost Wi-Fi's, takes its sessions' path
-// with it: their packets go nowhere or leave from an address the peer's
+// the host's addresses now, and returns the peers whose session it
+// closed. An undocked laptop's cable address, or a lost Wi-Fi's, takes
+// its sessions' path with it: their packets go nowhere or leave from an address the peer's
 // side does not take, and their transfers waited out their stall timeout
 // (10-15 s) before resuming on a new session. Closed, they fail at once,
 // and the next request makes a session from an address the host has.
@@ -908,7 +908,7 @@ func (e *Endpoint) CloseSessionsOffAddresses(local []netip.Addr) []string {
 	ids := make([]string, 0, len(gone))
 	for _, s := range gone {
 		e.cfg.Logger.Info("session closed: its local address is gone", "peer", s.peer.ID, "local", s.local)
-		s.Close()
+		s.abort() // no graceful shutdown over a dead path: it waited 500 ms
 		ids = append(ids, s.peer.ID)
 	}
 	return ids
