@@ -433,9 +433,20 @@ type resumer struct {
 	stall, pause time.Duration
 }
 
-// resumer carries an upload or a send to peer t over broken sessions.
-func (c *Files) resumer(t *access.Target, name string) resumer {
-	return resumer{peers: c.peers, t: t, name: name, log: c.log, stall: stallTimeout}
+// uploadResumed runs one file's upload or send of size bytes to peer t
+// (name) over broken sessions: attempt sends it once, telling done bytes
+// to the progress function it is given, which moves task and progress.
+// Once its last byte went it is not sent again (meter.sent).
+func (c *Files) uploadResumed(task *transfer.Task, t *access.Target, name string, size int64, progress func(transfer.Info), attempt func(onProgress func(done int64)) error) error {
+	var m meter
+	m.start()
+	onProgress := func(done int64) {
+		m.reached(done)
+		task.Progress(done, size)
+		c.reportTask(task, progress)
+	}
+	r := resumer{peers: c.peers, t: t, name: name, log: c.log, stall: stallTimeout}
+	return r.run(task.Ctx, &m, m.sent(size), func() error { return attempt(onProgress) })
 }
 
 const (
@@ -690,16 +701,10 @@ func (c *Files) Put(ctx context.Context, locals []string, rp Path, creds access.
 				continue
 			}
 			task := c.transfers.Start(ctx, transfer.KindUpload, peer.Name, rp.Share+"/"+remote, f.path, f.size)
-			var m meter
-			m.start()
 			var res shares.PutResult
-			err := c.resumer(&t, peer.Name).run(task.Ctx, &m, m.sent(f.size), func() error {
+			err := c.uploadResumed(task, &t, peer.Name, f.size, progress, func(onProgress func(int64)) error {
 				var err error
-				res, err = c.client.Put(task.Ctx, t, rp.Share, remote, f.path, shares.PutOptions{Replace: replace, Progress: func(done int64) {
-					m.reached(done)
-					task.Progress(done, f.size)
-					c.reportTask(task, progress)
-				}})
+				res, err = c.client.Put(task.Ctx, t, rp.Share, remote, f.path, shares.PutOptions{Replace: replace, Progress: onProgress})
 				return err
 			})
 			info := task.Finish(f.path, err)
@@ -873,16 +878,10 @@ func (c *Files) Send(ctx context.Context, ref string, locals []string, progress 
 	out := SendResult{Receiver: firstNonEmpty(res.Receiver, peer.Name), SkippedHidden: skipped}
 	for i, f := range files {
 		task := c.transfers.Start(ctx, transfer.KindSend, peer.Name, f.Name, f.Path, f.Size)
-		var m meter
-		m.start()
 		var pr shares.PutResult
-		err := c.resumer(&t, peer.Name).run(task.Ctx, &m, m.sent(f.Size), func() error {
+		err := c.uploadResumed(task, &t, peer.Name, f.Size, progress, func(onProgress func(int64)) error {
 			var err error
-			pr, err = c.client.SendFile(task.Ctx, t, res.OfferID, i, f, func(done int64) {
-				m.reached(done)
-				task.Progress(done, f.Size)
-				c.reportTask(task, progress)
-			})
+			pr, err = c.client.SendFile(task.Ctx, t, res.OfferID, i, f, onProgress)
 			return err
 		})
 		info := task.Finish(f.Path, err)
